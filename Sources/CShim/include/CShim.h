@@ -1,0 +1,80 @@
+// CShim: the C that Swift cannot do itself. Every symbol starts with `cshim_`.
+//
+// Why each piece is C:
+// - syscall(2), prctl(2) and friends are variadic: Swift cannot call variadic C functions.
+// - CMSG_* are macros over pointer arithmetic that Swift does not import.
+// - CPU_SET and friends are macros over an opaque bit array.
+// - the code between fork and exec must not run Swift (no allocation, no locks, no runtime).
+#ifndef CSHIM_H
+#define CSHIM_H
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_memfd_create
+#define SYS_memfd_create 319
+#endif
+
+// Raw syscalls (variadic in libc). Each returns -1 and sets errno on failure.
+static inline long cshim_futex(uint32_t *addr, int op, uint32_t val, const struct timespec *timeout, uint32_t *addr2, uint32_t val3) { return syscall(SYS_futex, addr, op, val, timeout, addr2, val3); }
+static inline int cshim_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }
+static inline int cshim_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
+static inline pid_t cshim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+static inline int cshim_tgkill(pid_t tgid, pid_t tid, int sig) { return (int)syscall(SYS_tgkill, tgid, tid, sig); }
+static inline int cshim_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
+static inline int cshim_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) { return (int)syscall(SYS_prctl, option, a2, a3, a4, a5); }
+
+// Control-message macros (cmsg(3)).
+static inline struct cmsghdr *cshim_cmsg_firsthdr(struct msghdr *msg) { return CMSG_FIRSTHDR(msg); }
+static inline struct cmsghdr *cshim_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg) { return CMSG_NXTHDR(msg, cmsg); }
+static inline unsigned char *cshim_cmsg_data(struct cmsghdr *cmsg) { return CMSG_DATA(cmsg); }
+static inline size_t cshim_cmsg_space(size_t len) { return CMSG_SPACE(len); }
+static inline size_t cshim_cmsg_len(size_t len) { return CMSG_LEN(len); }
+
+// CPU affinity of the calling thread (CPU_SET is a macro). Returns 0 or -1 with errno.
+// GNU extensions, defined in gnu.c, which needs _GNU_SOURCE; this header must not set it, or
+// its libc types would differ from those of Swift's Glibc module.
+int cshim_pin_thread_to_cpu(int cpu);
+int cshim_allowed_cpu_count(void);
+int cshim_current_cpu(void);
+int cshim_pipe2(int fds[2], int flags);
+
+// Spawning a child without running Swift after fork.
+enum {
+    /// The child gets SIGKILL when the spawning thread exits (PR_SET_PDEATHSIG).
+    CSHIM_SPAWN_DIE_WITH_PARENT = 1 << 0,
+    /// The child starts a new session (setsid), so terminal signals of the parent skip it.
+    CSHIM_SPAWN_NEW_SESSION = 1 << 1,
+};
+
+/// fork(2) and execve(2) `path` with `argv` and `envp` (NULL-terminated). `fd_map` holds
+/// `fd_map_count` pairs (parent fd, child fd): each parent fd appears at the child fd number,
+/// every other fd is closed on exec. Signal dispositions and the mask are reset in the child.
+/// Returns 0 and the child's pid in `*pid_out`, or the errno of the step that failed (in the
+/// child, reported over a close-on-exec pipe). At most 64 pairs.
+int cshim_spawn(const char *path, char *const argv[], char *const envp[], const int *fd_map, int fd_map_count, int flags, pid_t *pid_out);
+
+// ABI tables for the LinuxABI tests: names and values as the C headers define them.
+struct cshim_abi_entry { const char *name; long value; };
+extern const struct cshim_abi_entry cshim_syscall_table[];
+extern const int cshim_syscall_count;
+extern const struct cshim_abi_entry cshim_errno_table[];
+extern const int cshim_errno_count;
+
+#endif

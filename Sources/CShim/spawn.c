@@ -1,0 +1,87 @@
+#define _GNU_SOURCE 1
+// The child side of cshim_spawn: only async-signal-safe calls between fork and exec.
+#include "CShim.h"
+#include <errno.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#define CSHIM_MAX_FDS 64
+
+/// Writes `err` to the report pipe and exits. Never returns.
+static void child_fail(int report_fd, int err) {
+    ssize_t unused = write(report_fd, &err, sizeof(err));
+    (void)unused;
+    _exit(127);
+}
+
+static void child(const char *path, char *const argv[], char *const envp[], const int *fd_map, int count, int flags, int report_fd) {
+    // Signals: default dispositions, nothing blocked (the parent's mask is inherited otherwise).
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    if ((flags & CSHIM_SPAWN_NEW_SESSION) && setsid() < 0) child_fail(report_fd, errno);
+    if ((flags & CSHIM_SPAWN_DIE_WITH_PARENT) && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report_fd, errno);
+
+    // Move every source fd, and the report pipe, above every target so dup2 cannot clobber one.
+    int highest = report_fd;
+    for (int i = 0; i < count * 2; i++) if (fd_map[i] > highest) highest = fd_map[i];
+    report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, highest + 1);
+    if (report_fd < 0) _exit(127);
+    int moved[CSHIM_MAX_FDS];
+    for (int i = 0; i < count; i++) {
+        moved[i] = fcntl(fd_map[2 * i], F_DUPFD_CLOEXEC, highest + 1);
+        if (moved[i] < 0) child_fail(report_fd, errno);
+    }
+    int max_target = 2;
+    for (int i = 0; i < count; i++) {
+        int target = fd_map[2 * i + 1];
+        if (dup2(moved[i], target) < 0) child_fail(report_fd, errno);  // dup2 clears FD_CLOEXEC
+        if (target > max_target) max_target = target;
+    }
+    // Everything that is not a target closes on exec, whatever flag it was created with.
+    for (int fd = 3; fd <= max_target; fd++) {
+        int is_target = 0;
+        for (int i = 0; i < count; i++) if (fd_map[2 * i + 1] == fd) is_target = 1;
+        if (!is_target) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    syscall(SYS_close_range, max_target + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+
+    execve(path, argv, envp);
+    child_fail(report_fd, errno);
+}
+
+int cshim_spawn(const char *path, char *const argv[], char *const envp[], const int *fd_map, int fd_map_count, int flags, pid_t *pid_out) {
+    if (fd_map_count < 0 || fd_map_count > CSHIM_MAX_FDS) return EINVAL;
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(report[0]);
+        close(report[1]);
+        return err;
+    }
+    if (pid == 0) {
+        close(report[0]);
+        child(path, argv, envp, fd_map, fd_map_count, flags, report[1]);
+    }
+    close(report[1]);
+    int child_errno = 0;
+    ssize_t n;
+    do {
+        n = read(report[0], &child_errno, sizeof(child_errno));
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == sizeof(child_errno)) {
+        // The child failed before exec and has exited: reap it so no zombie is left.
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+        return child_errno;
+    }
+    *pid_out = pid;
+    return 0;
+}

@@ -1,0 +1,122 @@
+import CShim
+import Glibc
+import LinuxABI
+
+/// How a child process ended (wait4(2) status, decoded).
+public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(LinuxSignal)
+
+    /// The shell's convention: the exit code, or 128 + the signal number.
+    public var shellCode: Int32 {
+        switch self {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal.rawValue
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): return "exited \(code)"
+        case .signaled(let signal): return "killed by \(signal)"
+        }
+    }
+
+    init(waitStatus status: Int32) {
+        let signal = status & 0x7f
+        self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(LinuxSignal(signal))
+    }
+}
+
+/// A child process this process spawned and must reap. If it is still unreaped when the value
+/// ends, it is killed with SIGKILL and reaped, so no child outlives its owner by accident.
+public struct ChildProcess: ~Copyable {
+    public let pid: pid_t
+    private var reaped = false
+
+    /// Options for `spawn`.
+    public struct Options: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// SIGKILL the child when the spawning thread exits (PR_SET_PDEATHSIG).
+        public static let dieWithParent = Options(rawValue: Int32(CSHIM_SPAWN_DIE_WITH_PARENT))
+        /// Run the child in a new session.
+        public static let newSession = Options(rawValue: Int32(CSHIM_SPAWN_NEW_SESSION))
+    }
+
+    /// Starts `path` with `arguments` (argv[0] included) and `environment` ("K=V" strings).
+    /// `descriptors` maps fds of this process to the fd numbers the child sees; no other fd
+    /// of this process reaches the child. No Swift code runs in the child: fork and exec
+    /// happen in C (`cshim_spawn`), and a failed exec is reported as the errno of the step.
+    public static func spawn(
+        path: String, arguments: [String], environment: [String] = [],
+        descriptors: [(parent: Int32, child: Int32)] = [], options: Options = []
+    ) throws(Errno) -> ChildProcess {
+        let argv = CStringArray(arguments)
+        let envp = CStringArray(environment)
+        let map = descriptors.flatMap { [$0.parent, $0.child] }
+        var pid: pid_t = 0
+        let code = path.withCString { cPath in
+            cshim_spawn(cPath, argv.pointers, envp.pointers, map, Int32(descriptors.count), options.rawValue, &pid)
+        }
+        try checkReturnedErrno(code)
+        return ChildProcess(pid: pid)
+    }
+
+    private init(pid: pid_t) { self.pid = pid }
+
+    deinit {
+        if !reaped {
+            Glibc.kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = try? hostCall { waitpid(pid, &status, 0) }
+        }
+    }
+
+    /// Sends `signal` to the child (kill(2)).
+    public func kill(_ signal: LinuxSignal) throws(Errno) {
+        let pid = self.pid
+        _ = try hostCall { Glibc.kill(pid, signal.rawValue) }
+    }
+
+    /// Waits for the child to end and reaps it (wait4(2)).
+    public mutating func wait() throws(Errno) -> ExitStatus {
+        precondition(!reaped, "wait() on a reaped child")
+        let pid = self.pid
+        var status: Int32 = 0
+        _ = try hostCall { waitpid(pid, &status, 0) }
+        reaped = true
+        return ExitStatus(waitStatus: status)
+    }
+
+    /// Reaps the child if it has ended; nil while it runs (WNOHANG).
+    public mutating func poll() throws(Errno) -> ExitStatus? {
+        precondition(!reaped, "poll() on a reaped child")
+        let pid = self.pid
+        var status: Int32 = 0
+        let result = try hostCall { waitpid(pid, &status, WNOHANG) }
+        guard result == pid else { return nil }
+        reaped = true
+        return ExitStatus(waitStatus: status)
+    }
+}
+
+/// A NULL-terminated array of C strings that lives as long as the value.
+private final class CStringArray {
+    let pointers: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+
+    init(_ strings: [String]) {
+        pointers = .allocate(capacity: strings.count + 1)
+        for (index, string) in strings.enumerated() { pointers[index] = strdup(string) }
+        pointers[strings.count] = nil
+    }
+
+    deinit {
+        var index = 0
+        while let string = pointers[index] {
+            free(string)
+            index += 1
+        }
+        pointers.deallocate()
+    }
+}
