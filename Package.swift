@@ -67,11 +67,15 @@ let package = Package(
             name: "sandbox-test-helper", dependencies: ["Flipcall", "HostSys", "LinuxABI"],
             path: "Tests/TestHelper", swiftSettings: swiftSettings),
 
+        // Shared by the test targets: finds and runs sandbox-test-helper.
+        .target(
+            name: "TestSupport", dependencies: ["HostSys", "LinuxABI"], path: "Tests/TestSupport",
+            swiftSettings: swiftSettings),
         .testTarget(name: "LinuxABITests", dependencies: ["LinuxABI", "CShim"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "HostSysTests", dependencies: ["HostSys", "LinuxABI", "sandbox-test-helper"], swiftSettings: swiftSettings),
+            name: "HostSysTests", dependencies: ["HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "FlipcallTests", dependencies: ["Flipcall", "HostSys", "LinuxABI", "sandbox-test-helper"],
+            name: "FlipcallTests", dependencies: ["Flipcall", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"],
             swiftSettings: swiftSettings),
         .testTarget(name: "GoferTests", dependencies: ["Gofer"], swiftSettings: swiftSettings),
         .testTarget(name: "NetstackTests", dependencies: ["Netstack"], swiftSettings: swiftSettings),

@@ -108,7 +108,12 @@ public struct FileDescriptor: ~Copyable {
     /// Waits up to `timeoutMilliseconds` (-1 forever) for `events`; returns the events seen
     /// (empty on timeout). POLLHUP and POLLERR are reported whether asked for or not.
     public borrowing func poll(_ events: PollEvents, timeoutMilliseconds: Int32) throws(Errno) -> PollEvents {
-        var entry = pollfd(fd: rawValue, events: events.rawValue, revents: 0)
+        try FileDescriptor.poll(rawValue, events, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// poll(2) on an fd number held elsewhere (see the instance method).
+    public static func poll(_ fd: Int32, _ events: PollEvents, timeoutMilliseconds: Int32) throws(Errno) -> PollEvents {
+        var entry = pollfd(fd: fd, events: events.rawValue, revents: 0)
         let n = try hostCall { Glibc.poll(&entry, 1, timeoutMilliseconds) }
         return n == 0 ? [] : PollEvents(rawValue: entry.revents)
     }
@@ -128,6 +133,7 @@ public struct FileDescriptor: ~Copyable {
 
 /// Two fds made together (a pipe's ends, a socket pair). Take them apart with `consume`:
 /// `let pair = try UnixSocket.pair(); let a = pair.first; let b = pair.second`.
+@frozen
 public struct DescriptorPair: ~Copyable {
     public var first: FileDescriptor
     public var second: FileDescriptor

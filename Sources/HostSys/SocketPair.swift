@@ -86,6 +86,7 @@ public enum UnixSocket {
 }
 
 /// What `UnixSocket.receive` got: the byte count (0: the peer closed) and the fds.
+@frozen
 public struct ReceivedMessage: ~Copyable {
     public var count: Int
     public var descriptors: ReceivedDescriptors

@@ -40,6 +40,9 @@ static inline int cshim_tgkill(pid_t tgid, pid_t tid, int sig) { return (int)sys
 static inline int cshim_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
 static inline int cshim_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5) { return (int)syscall(SYS_prctl, option, a2, a3, a4, a5); }
 
+// The x86 PAUSE instruction for spin-wait loops (no Swift spelling).
+static inline void cshim_cpu_relax(void) { __builtin_ia32_pause(); }
+
 // Control-message macros (cmsg(3)).
 static inline struct cmsghdr *cshim_cmsg_firsthdr(struct msghdr *msg) { return CMSG_FIRSTHDR(msg); }
 static inline struct cmsghdr *cshim_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg) { return CMSG_NXTHDR(msg, cmsg); }
