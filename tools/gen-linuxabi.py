@@ -62,12 +62,13 @@ with open("Sources/LinuxABI/LinuxErrno+Names.swift", "w") as f:
 with open("Sources/CShim/abi_tables.c", "w") as f:
     f.write(HEADER.replace("//", "/*", 1).replace(" Do not edit.", " Do not edit. */"))
     f.write('#include "CShim.h"\n#include <errno.h>\n#include <sys/syscall.h>\n\n')
-    f.write("const struct cshim_abi_entry cshim_syscall_table[] = {\n")
+    f.write("static const struct cshim_abi_entry syscalls[] = {\n")
     for name, _ in syscalls:
         f.write(f"    {{\"{name}\", SYS_{name}}},\n")
-    f.write("};\nconst int cshim_syscall_count = sizeof(cshim_syscall_table) / sizeof(cshim_syscall_table[0]);\n\n")
-    f.write("const struct cshim_abi_entry cshim_errno_table[] = {\n")
+    f.write("};\n\nstatic const struct cshim_abi_entry errnos[] = {\n")
     for name, _, _ in errnos:
         f.write(f"    {{\"{name}\", {name}}},\n")
-    f.write("};\nconst int cshim_errno_count = sizeof(cshim_errno_table) / sizeof(cshim_errno_table[0]);\n")
+    f.write("};\n\n")
+    f.write("const struct cshim_abi_entry *cshim_syscall_entries(int *count) { *count = sizeof(syscalls) / sizeof(syscalls[0]); return syscalls; }\n")
+    f.write("const struct cshim_abi_entry *cshim_errno_entries(int *count) { *count = sizeof(errnos) / sizeof(errnos[0]); return errnos; }\n")
 print(f"{len(syscalls)} syscalls, {len(errnos)} errnos, {len(aliases)} aliases")

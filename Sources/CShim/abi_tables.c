@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <sys/syscall.h>
 
-const struct cshim_abi_entry cshim_syscall_table[] = {
+static const struct cshim_abi_entry syscalls[] = {
     {"read", SYS_read},
     {"write", SYS_write},
     {"open", SYS_open},
@@ -368,9 +368,8 @@ const struct cshim_abi_entry cshim_syscall_table[] = {
     {"futex_waitv", SYS_futex_waitv},
     {"set_mempolicy_home_node", SYS_set_mempolicy_home_node},
 };
-const int cshim_syscall_count = sizeof(cshim_syscall_table) / sizeof(cshim_syscall_table[0]);
 
-const struct cshim_abi_entry cshim_errno_table[] = {
+static const struct cshim_abi_entry errnos[] = {
     {"EPERM", EPERM},
     {"ENOENT", ENOENT},
     {"ESRCH", ESRCH},
@@ -503,4 +502,6 @@ const struct cshim_abi_entry cshim_errno_table[] = {
     {"ERFKILL", ERFKILL},
     {"EHWPOISON", EHWPOISON},
 };
-const int cshim_errno_count = sizeof(cshim_errno_table) / sizeof(cshim_errno_table[0]);
+
+const struct cshim_abi_entry *cshim_syscall_entries(int *count) { *count = sizeof(syscalls) / sizeof(syscalls[0]); return syscalls; }
+const struct cshim_abi_entry *cshim_errno_entries(int *count) { *count = sizeof(errnos) / sizeof(errnos[0]); return errnos; }

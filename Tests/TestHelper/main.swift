@@ -180,12 +180,12 @@ case "seccomp":
     } catch {
         fail("load: \(error)")
     }
+    // glibc's getppid cannot fail, so it returns the kernel's -errno as it is.
     let ppid = getppid()
-    let ppidErrno = ppid < 0 ? Errno.current.rawValue : 0
     let getfd = fcntl(1, F_GETFD)
     let getfl = fcntl(1, F_GETFL)
     let getflErrno = getfl < 0 ? Errno.current.rawValue : 0
-    say("getppid \(ppid < 0 ? -ppidErrno : 1) getfd \(getfd >= 0 ? "ok" : "fail") getfl \(getfl < 0 ? -getflErrno : 0)")
+    say("getppid \(ppid < 0 ? ppid : 1) getfd \(getfd >= 0 ? "ok" : "fail") getfl \(getfl < 0 ? -getflErrno : 0)")
 
 default:
     fail("unknown mode \(mode)")

@@ -75,9 +75,9 @@ int cshim_spawn(const char *path, char *const argv[], char *const envp[], const 
 
 // ABI tables for the LinuxABI tests: names and values as the C headers define them.
 struct cshim_abi_entry { const char *name; long value; };
-extern const struct cshim_abi_entry cshim_syscall_table[];
-extern const int cshim_syscall_count;
-extern const struct cshim_abi_entry cshim_errno_table[];
-extern const int cshim_errno_count;
+const struct cshim_abi_entry *cshim_syscall_entries(int *count);
+const struct cshim_abi_entry *cshim_errno_entries(int *count);
+/// The value of a constant that needs _GNU_SOURCE (F_SEAL_*, ...), or LONG_MIN if unknown.
+long cshim_abi_constant(const char *name);
 
 #endif

@@ -1,0 +1,22 @@
+// Constants the LinuxABI tests compare against that Swift's Glibc module does not import
+// (it is built without _GNU_SOURCE).
+#define _GNU_SOURCE 1
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "CShim.h"
+
+static const struct cshim_abi_entry constants[] = {
+    {"F_ADD_SEALS", F_ADD_SEALS}, {"F_GET_SEALS", F_GET_SEALS}, {"F_SEAL_SEAL", F_SEAL_SEAL},
+    {"F_SEAL_SHRINK", F_SEAL_SHRINK}, {"F_SEAL_GROW", F_SEAL_GROW}, {"F_SEAL_WRITE", F_SEAL_WRITE},
+    {"F_SEAL_FUTURE_WRITE", F_SEAL_FUTURE_WRITE}, {"MFD_CLOEXEC", MFD_CLOEXEC},
+    {"MFD_ALLOW_SEALING", MFD_ALLOW_SEALING}, {"MAP_FIXED_NOREPLACE", MAP_FIXED_NOREPLACE},
+};
+
+long cshim_abi_constant(const char *name) {
+    for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {
+        if (strcmp(constants[i].name, name) == 0) return constants[i].value;
+    }
+    return LONG_MIN;
+}
