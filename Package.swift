@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Netstack", dependencies: ["Flipcall", "HostSys", "LinuxABI"], swiftSettings: swiftSettings),
         .target(
             name: "Sentry", dependencies: ["Flipcall", "Gofer", "Netstack", "HostSys", "LinuxABI"],
-            swiftSettings: swiftSettings),
+            exclude: ["Loader/README.md", "Syscalls/README.md"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "Runsc",
             dependencies: [

@@ -89,13 +89,13 @@ public struct LisafsChannelHeader: Hashable, Sendable {
         guard dataLength <= maxMessageSize else {
             throw .messageTooLarge(size: UInt64(dataLength), limit: maxMessageSize)
         }
-        guard let message = window.bytes(at: window.readerIndex, count: Int(dataLength)) else {
+        let start = window.readerIndex
+        guard let message = window.bytes(at: start, count: Int(dataLength)),
+            let id = window.integer(at: start, as: UInt16.self),
+            let fds = window.integer(at: start + 2, as: UInt8.self)
+        else {
             throw .truncated(needed: Int(dataLength), available: window.readableBytes)
         }
-        var reader = ByteReader(Array(message))
-        let id: UInt16 = try reader.require()
-        let fds: UInt8 = try reader.require()
-        reader.skip(1)
         let payload = ByteReader(Array(message.dropFirst(Self.size)))
         return (Self(messageID: LisafsMessageID(id), fdCount: fds), payload)
     }

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `runsc`: the OCI runtime front end of the sandbox (see DESIGN.md, "runsc"). Each subcommand
+/// lives in its own file under Commands/.
+@main
+struct RunscCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runsc",
+        abstract: "Run OCI containers in a sandbox whose kernel is the Sentry, not the host.",
+        subcommands: [SpecCommand.self, SyscallsCommand.self])
+}
