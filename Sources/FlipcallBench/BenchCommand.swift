@@ -23,11 +23,14 @@ struct Run: ParsableCommand {
     @Option(help: "Milliseconds measured per transport and size (after a warm-up of a tenth of it).")
     var milliseconds: Int = 400
 
-    @Option(help: "CPU for this (client) process; -1 leaves it to the scheduler.")
+    @Option(help: "CPU for this (client) process.")
     var clientCPU: Int = 0
 
-    @Option(help: "CPU for the peer (server) process; -1 leaves it to the scheduler.")
+    @Option(help: "CPU for the peer (server) process.")
     var serverCPU: Int = 1
+
+    @Flag(help: "Leave both processes to the scheduler instead of pinning them.")
+    var noPin = false
 
     @Option(help: "Messages sent one way in the ring test.")
     var ringMessages: Int = 2_000_000
@@ -36,6 +39,7 @@ struct Run: ParsableCommand {
         guard parsedSizes != nil else { throw ValidationError("--sizes must be comma-separated byte counts from 0 to 1 GiB") }
         guard milliseconds > 0 else { throw ValidationError("--milliseconds must be positive") }
         guard ringMessages > 0 else { throw ValidationError("--ring-messages must be positive") }
+        guard clientCPU >= 0, serverCPU >= 0 else { throw ValidationError("CPU numbers start at 0") }
     }
 
     var parsedSizes: [Int]? {
@@ -46,8 +50,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let cpus = try CPU.allowedCount()
-        let clientCPU = self.clientCPU >= 0 && self.clientCPU < cpus ? self.clientCPU : nil
-        let serverCPU = self.serverCPU >= 0 && self.serverCPU < cpus ? self.serverCPU : nil
+        let clientCPU = !noPin && clientCPU < cpus ? clientCPU : nil
+        let serverCPU = !noPin && serverCPU < cpus ? serverCPU : nil
         if let clientCPU { try CPU.pinCurrentThread(to: clientCPU) }
         print("flipcall-bench: client on CPU \(clientCPU.map(String.init) ?? "any"), server on CPU \(serverCPU.map(String.init) ?? "any"), \(milliseconds) ms per row")
 
