@@ -2,8 +2,10 @@
 // The child side of cshim_spawn: only async-signal-safe calls between fork and exec.
 #include "CShim.h"
 #include <errno.h>
+#include <pthread.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #define CSHIM_MAX_FDS 64
@@ -15,7 +17,7 @@ static void child_fail(int report_fd, int err) {
     _exit(127);
 }
 
-static void child(const char *path, char *const argv[], char *const envp[], const int *fd_map, int count, int flags, int report_fd) {
+static void child(const char *path, char *const argv[], char *const envp[], const int *fd_map, int count, int flags, int report_fd, pid_t parent) {
     // Signals: default dispositions, nothing blocked (the parent's mask is inherited otherwise).
     for (int sig = 1; sig < _NSIG; sig++) {
         if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
@@ -25,13 +27,17 @@ static void child(const char *path, char *const argv[], char *const envp[], cons
     sigprocmask(SIG_SETMASK, &none, NULL);
 
     if ((flags & CSHIM_SPAWN_NEW_SESSION) && setsid() < 0) child_fail(report_fd, errno);
-    if ((flags & CSHIM_SPAWN_DIE_WITH_PARENT) && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report_fd, errno);
+    if (flags & CSHIM_SPAWN_DIE_WITH_PARENT) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report_fd, errno);
+        if (getppid() != parent) _exit(127);  // the parent died before the prctl took effect
+    }
 
     // Move every source fd, and the report pipe, above every target so dup2 cannot clobber one.
     int highest = report_fd;
     for (int i = 0; i < count * 2; i++) if (fd_map[i] > highest) highest = fd_map[i];
-    report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, highest + 1);
-    if (report_fd < 0) _exit(127);
+    int moved_report = fcntl(report_fd, F_DUPFD_CLOEXEC, highest + 1);
+    if (moved_report < 0) child_fail(report_fd, errno);
+    report_fd = moved_report;
     int moved[CSHIM_MAX_FDS];
     for (int i = 0; i < count; i++) {
         moved[i] = fcntl(fd_map[2 * i], F_DUPFD_CLOEXEC, highest + 1);
@@ -49,7 +55,14 @@ static void child(const char *path, char *const argv[], char *const envp[], cons
         for (int i = 0; i < count; i++) if (fd_map[2 * i + 1] == fd) is_target = 1;
         if (!is_target) fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
-    syscall(SYS_close_range, max_target + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (syscall(SYS_close_range, max_target + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        // Before Linux 5.11: mark each possible fd up to the limit.
+        struct rlimit limit;
+        int last = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 1 << 20 ? (int)limit.rlim_cur : 1 << 20;
+        for (int fd = max_target + 1; fd < last; fd++) {
+            if (fd != report_fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+    }
 
     execve(path, argv, envp);
     child_fail(report_fd, errno);
@@ -59,16 +72,23 @@ int cshim_spawn(const char *path, char *const argv[], char *const envp[], const 
     if (fd_map_count < 0 || fd_map_count > CSHIM_MAX_FDS) return EINVAL;
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return errno;
+    // Block every signal across fork, so no handler of the parent runs in the child before
+    // the child has reset the dispositions.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        close(report[0]);
-        close(report[1]);
-        return err;
-    }
     if (pid == 0) {
         close(report[0]);
-        child(path, argv, envp, fd_map, fd_map_count, flags, report[1]);
+        child(path, argv, envp, fd_map, fd_map_count, flags, report[1], parent);
+    }
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        close(report[0]);
+        close(report[1]);
+        return fork_errno;
     }
     close(report[1]);
     int child_errno = 0;
@@ -80,7 +100,7 @@ int cshim_spawn(const char *path, char *const argv[], char *const envp[], const 
     if (n == sizeof(child_errno)) {
         // The child failed before exec and has exited: reap it so no zombie is left.
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-        return child_errno;
+        return child_errno != 0 ? child_errno : EIO;
     }
     *pid_out = pid;
     return 0;

@@ -1,4 +1,5 @@
 import Atomics
+import CShim
 import HostSys
 import LinuxABI
 
@@ -23,7 +24,8 @@ public final class Endpoint: @unchecked Sendable {
     public let capacity: Int
     /// The packet window. Touch it only while this side owns the window: before `call` (the
     /// request) and after it returns (the reply) on the client; between `receive`/`reply`
-    /// returning and the next `reply` on the server.
+    /// returning and the next `reply` on the server. A hostile peer can still write it at any
+    /// time: decode a message from a copy, or read each field exactly once.
     public let window: UnsafeMutableRawBufferPointer
 
     private let memory: SharedMemory
@@ -34,6 +36,9 @@ public final class Endpoint: @unchecked Sendable {
     private let waiter: Waiter
     private let mine: UInt32
     private let peers: UInt32
+    /// Set by `shutdown()` and by any failure, here in private memory: a peer can clear the
+    /// shared shutdown bit, but not this.
+    private let locallyShutDown = ManagedAtomic<Bool>(false)
 
     /// Creates the memory and sockets of a new channel with a window of `capacity` bytes.
     /// The creator opens `local` as one side (usually the client) and hands `remote` to the
@@ -89,37 +94,75 @@ public final class Endpoint: @unchecked Sendable {
 
     /// Client: sends the `length` bytes at the start of `window` to the server and waits for
     /// the reply. Returns the reply's length, checked against the window.
+    ///
+    /// Any failure other than a too-large `length` shuts the endpoint down: after it, every call
+    /// throws `shutdown`.
     public func call(length: Int) throws(FlipcallError) -> Int {
         precondition(side == .client, "call is the client's")
-        try flip(length: length)
-        return try waitForWindow()
+        return try failing { () throws(FlipcallError) in
+            try flip(length: length)
+            return try waitForWindow()
+        }
     }
 
     /// Server: waits for the first request and returns its length.
     public func receive() throws(FlipcallError) -> Int {
         precondition(side == .server, "receive is the server's")
-        return try waitForWindow()
+        return try failing { () throws(FlipcallError) in try waitForWindow() }
     }
 
     /// Server: sends the `length` bytes at the start of `window` back as the reply, then waits
-    /// for the next request and returns its length.
+    /// for the next request and returns its length. A reply followed at once by `shutdown()`
+    /// may or may not reach the client.
     public func reply(length: Int) throws(FlipcallError) -> Int {
         precondition(side == .server, "reply is the server's")
-        try flip(length: length)
-        return try waitForWindow()
+        return try failing { () throws(FlipcallError) in
+            try flip(length: length)
+            return try waitForWindow()
+        }
     }
 
     /// Shuts the channel down: every current and later wait on either side fails with
     /// `shutdown`. Idempotent; safe from any thread.
     public func shutdown() {
-        let old = state.loadThenBitwiseOr(with: EndpointLayout.shutdownBit, ordering: .sequentiallyConsistent)
-        if old & EndpointLayout.shutdownBit == 0 {
-            _ = try? Futex.wake(stateWord, count: UInt32(Int32.max))
-        }
+        locallyShutDown.store(true, ordering: .sequentiallyConsistent)
+        state.loadThenBitwiseOr(with: EndpointLayout.shutdownBit, ordering: .sequentiallyConsistent)
+        _ = try? Futex.wake(stateWord, count: UInt32(Int32.max))
     }
 
     /// Whether either side has shut the channel down.
-    public var isShutdown: Bool { state.load(ordering: .relaxed) & EndpointLayout.shutdownBit != 0 }
+    public var isShutdown: Bool {
+        locallyShutDown.load(ordering: .relaxed) || state.load(ordering: .relaxed) & EndpointLayout.shutdownBit != 0
+    }
+
+    /// Runs `body`; on a failure that leaves the channel in an unknown state, shuts it down.
+    private func failing<Result>(_ body: () throws(FlipcallError) -> Result) throws(FlipcallError) -> Result {
+        do {
+            return try body()
+        } catch {
+            if case .messageTooLarge = error {} else { shutdown() }
+            throw error
+        }
+    }
+
+    /// Copies `bytes` into the window at `offset` (the window must be this side's). Copies of
+    /// `streamingThreshold` bytes or more use non-temporal stores: a large message is read next
+    /// by the peer, usually on another CPU, so filling this CPU's cache with it only costs the
+    /// read-for-ownership of lines the peer's cache still holds.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) throws(FlipcallError) {
+        guard offset >= 0, offset <= capacity, bytes.count <= capacity - offset else {
+            throw .messageTooLarge(offset + bytes.count)
+        }
+        guard let source = bytes.baseAddress, let base = window.baseAddress else { return }
+        if bytes.count >= Self.streamingThreshold {
+            cshim_copy_streaming(base + offset, source, bytes.count)
+        } else {
+            (base + offset).copyMemory(from: source, byteCount: bytes.count)
+        }
+    }
+
+    /// Copies at least this large stream past the cache (see `write(_:at:)`).
+    public static let streamingThreshold = 256 * 1024
 
     // MARK: File descriptors
 
@@ -151,13 +194,16 @@ public final class Endpoint: @unchecked Sendable {
     /// Publishes `length` and hands the window to the peer, waking it if it sleeps.
     private func flip(length: Int) throws(FlipcallError) {
         guard length >= 0, length <= capacity else { throw .messageTooLarge(length) }
+        if locallyShutDown.load(ordering: .relaxed) { throw .shutdown }
         lengthWord.store(UInt32(length), ordering: .relaxed)
         var old = state.load(ordering: .relaxed)
         while true {
             if old & EndpointLayout.shutdownBit != 0 { throw .shutdown }
-            precondition(old & EndpointLayout.ownerMask == mine, "flip without owning the window")
-            // Release: the data and the length written above are visible to the peer before
-            // it can see that it owns the window.
+            // Only the owner flips, so the word says we own the window unless the peer wrote it
+            // behind our back.
+            guard old & EndpointLayout.ownerMask == mine else { throw .corrupt("the peer took the window while we owned it") }
+            // Sequentially consistent: the data and the length written above are visible to
+            // the peer before it can see that it owns the window.
             let (exchanged, original) = state.weakCompareExchange(
                 expected: old, desired: peers, successOrdering: .sequentiallyConsistent,
                 failureOrdering: .relaxed)
@@ -173,21 +219,29 @@ public final class Endpoint: @unchecked Sendable {
     private func waitForWindow() throws(FlipcallError) -> Int {
         let mine = self.mine
         let state = self.state
+        let stateWord = self.stateWord
+        let locallyShutDown = self.locallyShutDown
         try waiter.wait(
-            on: stateWord, atomic: state,
-            sleepValue: { value in
+            isDone: {
+                let value = state.load(ordering: .acquiring)
+                return value & EndpointLayout.ownerMask == mine && value & EndpointLayout.shutdownBit == 0
+            },
+            isShutdown: {
+                locallyShutDown.load(ordering: .relaxed)
+                    || state.load(ordering: .acquiring) & EndpointLayout.shutdownBit != 0
+            },
+            prepareSleep: {
                 // Announce that we sleep; the peer's flip sees the bit and wakes us.
-                if value & EndpointLayout.sleepingBit != 0 { return value }
+                let value = state.load(ordering: .sequentiallyConsistent)
+                if value & EndpointLayout.ownerMask == mine || value & EndpointLayout.shutdownBit != 0 { return nil }
+                if value & EndpointLayout.sleepingBit != 0 { return SleepTarget(word: stateWord, expected: value) }
                 let desired = value | EndpointLayout.sleepingBit
                 let (exchanged, _) = state.compareExchange(
                     expected: value, desired: desired, ordering: .sequentiallyConsistent)
-                return exchanged ? desired : nil
-            },
-            isDone: { $0 & EndpointLayout.ownerMask == mine && $0 & EndpointLayout.shutdownBit == 0 },
-            isShutdown: { state.load(ordering: .relaxed) & EndpointLayout.shutdownBit != 0 })
+                return exchanged ? SleepTarget(word: stateWord, expected: desired) : nil
+            })
         let length = lengthWord.load(ordering: .relaxed)
         guard length <= UInt32(capacity) else { throw .badLength(length) }
         return Int(length)
     }
 }
-

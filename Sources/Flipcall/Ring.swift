@@ -8,8 +8,9 @@ import LinuxABI
 /// 0    header: magic "FLPR", version, slot count (a power of two), slot size
 /// 64   head: index of the next slot the producer fills (written by the producer only)
 /// 128  tail: index of the next slot the consumer reads (written by the consumer only)
-/// 192  consumer-sleeping flag (set by the consumer, cleared by the producer that wakes it)
-/// 256  producer-sleeping flag (set by the producer when full, cleared by the consumer)
+/// 192  consumer-sleeping word: the consumer sleeps on it (futex) with value 1; the producer
+///      that publishes clears it and wakes; shutdown sets it to 2 and wakes
+/// 256  producer-sleeping word: the same for a producer that waits on a full ring
 /// 320  shutdown flag
 /// 384  slots: slot count × slot size; a slot is [length u32][reserved u32][payload]
 /// ```
@@ -83,37 +84,50 @@ final class RingMemory {
         memory.bytes(at: RingLayout.slotsOffset + Int(index & (slotCount - 1)) * slotSize, count: slotSize)
     }
 
-    var isShutdown: Bool { shutdownFlag.load(ordering: .relaxed) != 0 }
+    /// Set by our `shutdown()`: unlike the shared flag, the peer cannot clear it.
+    private let locallyShutDown = ManagedAtomic<Bool>(false)
 
+    /// Whether either side shut the ring down. Acquire: a producer publishes its last messages
+    /// before it sets the flag, so a consumer that sees the flag and then reads the head sees them.
+    var isShutdown: Bool {
+        locallyShutDown.load(ordering: .relaxed) || shutdownFlag.load(ordering: .acquiring) != 0
+    }
+
+    /// Sets the shutdown flag and wakes both ends: each sleeps on its sleeping word, which this
+    /// sets to 2, so a sleeper that announced itself before the flag was set still wakes.
     func shutdown() {
-        if shutdownFlag.exchange(1, ordering: .sequentiallyConsistent) == 0 {
-            _ = try? Futex.wake(memory.word(at: RingLayout.headOffset), count: UInt32(Int32.max))
-            _ = try? Futex.wake(memory.word(at: RingLayout.tailOffset), count: UInt32(Int32.max))
+        locallyShutDown.store(true, ordering: .sequentiallyConsistent)
+        shutdownFlag.store(1, ordering: .sequentiallyConsistent)
+        for offset in [RingLayout.consumerSleepingOffset, RingLayout.producerSleepingOffset] {
+            memory.atomic(at: offset).store(2, ordering: .sequentiallyConsistent)
+            _ = try? Futex.wake(memory.word(at: offset), count: UInt32(Int32.max))
         }
     }
 
-    /// Clears `flag` and wakes the futex at `offset` if the other side said it sleeps.
-    func wakeIfSleeping(_ flag: UnsafeAtomic<UInt32>, wordOffset offset: Int) throws(FlipcallError) {
-        if flag.load(ordering: .sequentiallyConsistent) != 0 && flag.exchange(0, ordering: .sequentiallyConsistent) != 0 {
+    /// Wakes the other end if its sleeping word says it sleeps (after we moved our index).
+    func wakeIfSleeping(_ sleeping: UnsafeAtomic<UInt32>, wordOffset offset: Int) throws(FlipcallError) {
+        if sleeping.load(ordering: .sequentiallyConsistent) != 0 && sleeping.exchange(0, ordering: .sequentiallyConsistent) != 0 {
             _ = try host { () throws(Errno) in try Futex.wake(memory.word(at: offset), count: 1) }
         }
     }
 
-    /// Waits on the word at `offset` until `isDone`, announcing sleep through `flag`.
-    func wait(on atomic: UnsafeAtomic<UInt32>, wordOffset offset: Int, flag: UnsafeAtomic<UInt32>, isDone: (UInt32) -> Bool)
-        throws(FlipcallError)
-    {
-        let shutdownFlag = self.shutdownFlag
+    /// Waits until `isDone()` holds, sleeping on the sleeping word at `offset`.
+    ///
+    /// Dekker with the other end's "store index; load sleeping word": we store 1 into our
+    /// sleeping word and then look at the condition again, so either we see the other end's
+    /// move, or it sees our 1 and wakes us (any change of the word ends the futex wait).
+    func wait(sleepingWordOffset offset: Int, isDone: () -> Bool) throws(FlipcallError) {
+        let sleeping = memory.atomic(at: offset)
+        let word = memory.word(at: offset)
+        defer { sleeping.store(0, ordering: .relaxed) }
         try waiter.wait(
-            on: memory.word(at: offset), atomic: atomic,
-            sleepValue: { value in
-                // Dekker with the other side's "store index; load flag": one of us sees the other.
-                flag.store(1, ordering: .sequentiallyConsistent)
-                return atomic.load(ordering: .sequentiallyConsistent) == value ? value : nil
-            },
             isDone: isDone,
-            isShutdown: { shutdownFlag.load(ordering: .relaxed) != 0 })
-        flag.store(0, ordering: .relaxed)
+            isShutdown: { isShutdown },
+            prepareSleep: {
+                sleeping.store(1, ordering: .sequentiallyConsistent)
+                if isDone() || isShutdown { return nil }
+                return SleepTarget(word: word, expected: 1)
+            })
     }
 }
 
@@ -181,7 +195,7 @@ public final class RingProducer: @unchecked Sendable {
         guard head != published else { return }
         ring.head.store(head, ordering: .sequentiallyConsistent)
         published = head
-        try ring.wakeIfSleeping(ring.consumerSleeping, wordOffset: RingLayout.headOffset)
+        try ring.wakeIfSleeping(ring.consumerSleeping, wordOffset: RingLayout.consumerSleepingOffset)
     }
 
     /// Writes and publishes `message`, waiting while the ring is full.
@@ -190,9 +204,11 @@ public final class RingProducer: @unchecked Sendable {
             try publish()  // staged messages must reach the consumer, or it never frees a slot
             let head = self.head
             let count = ring.slotCount
-            try ring.wait(
-                on: ring.tail, wordOffset: RingLayout.tailOffset, flag: ring.producerSleeping,
-                isDone: { tail in head &- tail < count })
+            let tail = ring.tail
+            // Done when a slot is free, or when the indices are corrupt (then `write` throws).
+            try ring.wait(sleepingWordOffset: RingLayout.producerSleepingOffset) {
+                head &- tail.load(ordering: .acquiring) != count
+            }
         }
         try publish()
     }
@@ -224,21 +240,30 @@ public final class RingConsumer: @unchecked Sendable {
     /// and frees their slots (one index store and at most one wake for the whole batch).
     /// Returns how many were consumed. A length the producer wrote is checked against the slot
     /// before `body` sees the bytes.
+    /// Messages published before a shutdown are still delivered; `shutdown` is thrown once
+    /// the ring is empty.
     public func consume(maximum: Int = .max, _ body: (UnsafeRawBufferPointer) -> Void) throws(FlipcallError) -> Int {
         let tail = self.tail
-        try ring.wait(
-            on: ring.head, wordOffset: RingLayout.headOffset, flag: ring.consumerSleeping,
-            isDone: { $0 != tail })
+        let head = ring.head
+        do {
+            try ring.wait(sleepingWordOffset: RingLayout.consumerSleepingOffset) {
+                head.load(ordering: .acquiring) != tail
+            }
+        } catch .shutdown {
+            // Drain what was published before the shutdown (or throw `shutdown` if nothing was).
+        }
         return try tryConsume(maximum: maximum, body)
     }
 
-    /// Like `consume` without waiting: returns 0 when the ring is empty.
+    /// Like `consume` without waiting: returns 0 when the ring is empty, or throws `shutdown`
+    /// when it is empty and shut down.
     public func tryConsume(maximum: Int = .max, _ body: (UnsafeRawBufferPointer) -> Void) throws(FlipcallError) -> Int {
+        let shutDown = ring.isShutdown  // before the head: see the isShutdown comment
         let available = ring.head.load(ordering: .acquiring) &- tail
         guard available <= ring.slotCount else { throw .corrupt("producer index is \(available) slots ahead") }
         let count = Int(min(UInt32(clamping: max(maximum, 0)), available))
         guard count > 0 else {
-            if ring.isShutdown { throw .shutdown }
+            if shutDown { throw .shutdown }
             return 0
         }
         for _ in 0..<count {
@@ -249,7 +274,7 @@ public final class RingConsumer: @unchecked Sendable {
             tail &+= 1
         }
         ring.tail.store(tail, ordering: .sequentiallyConsistent)
-        try ring.wakeIfSleeping(ring.producerSleeping, wordOffset: RingLayout.tailOffset)
+        try ring.wakeIfSleeping(ring.producerSleeping, wordOffset: RingLayout.producerSleepingOffset)
         return count
     }
 

@@ -55,38 +55,57 @@ final class SharedMemory {
     }
 }
 
-/// Spin-then-futex waiting on a word of shared memory, with peer liveness checks.
+/// Where a waiter sleeps: a futex word and the value it must still hold.
+struct SleepTarget {
+    let word: UnsafeMutablePointer<UInt32>
+    let expected: UInt32
+}
+
+/// Spin-then-futex waiting on shared memory, with peer liveness checks.
 struct Waiter {
     let policy: WaitPolicy
     /// The channel's socket: its hang-up means the peer process is gone.
     let liveness: Int32
 
-    /// Waits until `isDone(value)` holds for the word, or throws `shutdown` once `isShutdown()`.
-    /// Spins `policy.spinIterations` times, then sleeps on the word's futex. Before each sleep
-    /// `sleepValue(value)` publishes that this side sleeps (so the other side knows to wake it)
-    /// and returns the value to sleep on, or nil if the word changed meanwhile. Each sleep lasts
-    /// at most one slice; after a slice that timed out, the peer's liveness is checked.
-    func wait(
-        on word: UnsafeMutablePointer<UInt32>, atomic: UnsafeAtomic<UInt32>,
-        sleepValue: (UInt32) -> UInt32?, isDone: (UInt32) -> Bool, isShutdown: () -> Bool
-    ) throws(FlipcallError) {
-        for _ in 0..<policy.spinIterations {
-            let value = atomic.load(ordering: .acquiring)
-            if isDone(value) { return }
+    /// After this many attempts to sleep in a row that found the word changed, sleep anyway
+    /// for `contentionSleepNanoseconds`: an honest peer does not change the word that often,
+    /// and a hostile one must not be able to keep us spinning.
+    static let contentionLimit = 64
+    static let contentionSleepNanoseconds: UInt64 = 1_000_000
+
+    /// Waits until `isDone()`, or throws `shutdown` once `isShutdown()`. Spins
+    /// `policy.spinIterations` times, then sleeps: `prepareSleep()` publishes that this side
+    /// sleeps (so the other side knows to wake it) and returns where to sleep, or nil if
+    /// anything changed meanwhile (look again). Each sleep lasts at most one slice; whenever a
+    /// slice has passed since the last check, the peer's liveness is checked, however the
+    /// sleeps ended (a stream of signals must not hide a dead peer).
+    func wait(isDone: () -> Bool, isShutdown: () -> Bool, prepareSleep: () -> SleepTarget?) throws(FlipcallError) {
+        for _ in 0..<max(0, policy.spinIterations) {
+            if isDone() { return }
             if isShutdown() { throw .shutdown }
             cshim_cpu_relax()
         }
+        var lastCheck = Clock.monotonicNanoseconds()
+        var misses = 0
         while true {
-            let value = atomic.load(ordering: .sequentiallyConsistent)
-            if isDone(value) { return }
+            if isDone() { return }
             if isShutdown() { throw .shutdown }
-            // sleepValue publishes "I am asleep" and returns the value to sleep on, or nil
-            // when the word changed meanwhile (look again).
-            guard let expected = sleepValue(value) else { continue }
-            let result = try host { () throws(Errno) in
-                try Futex.wait(word, expected: expected, timeoutNanoseconds: policy.sliceNanoseconds)
+            if let target = prepareSleep() {
+                misses = 0
+                _ = try host { () throws(Errno) in
+                    try Futex.wait(target.word, expected: target.expected, timeoutNanoseconds: policy.sliceNanoseconds)
+                }
+            } else {
+                misses += 1
+                if misses < Self.contentionLimit { continue }
+                misses = 0
+                Clock.sleep(nanoseconds: Self.contentionSleepNanoseconds)
             }
-            if result == .timedOut { try checkPeerAlive() }
+            let now = Clock.monotonicNanoseconds()
+            if now &- lastCheck >= UInt64(max(0, policy.sliceNanoseconds)) {
+                try checkPeerAlive()
+                lastCheck = now
+            }
         }
     }
 

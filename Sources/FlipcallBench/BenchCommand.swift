@@ -88,10 +88,9 @@ struct Run: ParsableCommand {
                 options: .dieWithParent)
             _ = consume pair.remote
             let client = try Endpoint(files: pair.local, side: .client, policy: transport.policy)
-            let window = client.window
+            let payload = UnsafeRawBufferPointer(start: buffer, count: size)
             let roundTrip = {
-                UnsafeMutableRawBufferPointer(rebasing: window[0..<size]).copyMemory(
-                    from: UnsafeRawBufferPointer(start: buffer, count: size))
+                try client.write(payload)
                 _ = try client.call(length: size)
             }
             let result = try measure(duration: duration, roundTrip)

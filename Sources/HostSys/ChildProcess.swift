@@ -38,7 +38,8 @@ public struct ChildProcess: ~Copyable {
     public struct Options: OptionSet, Sendable {
         public let rawValue: Int32
         public init(rawValue: Int32) { self.rawValue = rawValue }
-        /// SIGKILL the child when the spawning thread exits (PR_SET_PDEATHSIG).
+        /// SIGKILL the child when the spawning *thread* exits (PR_SET_PDEATHSIG): use it only
+        /// from a thread that outlives the child (not a pool thread that may retire).
         public static let dieWithParent = Options(rawValue: Int32(CSHIM_SPAWN_DIE_WITH_PARENT))
         /// Run the child in a new session.
         public static let newSession = Options(rawValue: Int32(CSHIM_SPAWN_NEW_SESSION))
@@ -60,6 +61,7 @@ public struct ChildProcess: ~Copyable {
             cshim_spawn(cPath, argv.pointers, envp.pointers, map, Int32(descriptors.count), options.rawValue, &pid)
         }
         try checkReturnedErrno(code)
+        precondition(pid > 0, "cshim_spawn succeeded without a pid")
         return ChildProcess(pid: pid)
     }
 
@@ -79,12 +81,18 @@ public struct ChildProcess: ~Copyable {
         _ = try hostCall { Glibc.kill(pid, signal.rawValue) }
     }
 
-    /// Waits for the child to end and reaps it (wait4(2)).
+    /// Waits for the child to end and reaps it (wait4(2)). ECHILD (someone else reaped it,
+    /// or SIGCHLD is ignored) marks it reaped, so `deinit` never signals a reused pid.
     public mutating func wait() throws(Errno) -> ExitStatus {
         precondition(!reaped, "wait() on a reaped child")
         let pid = self.pid
         var status: Int32 = 0
-        _ = try hostCall { waitpid(pid, &status, 0) }
+        do {
+            _ = try hostCall { waitpid(pid, &status, 0) }
+        } catch {
+            if error == .ECHILD { reaped = true }
+            throw error
+        }
         reaped = true
         return ExitStatus(waitStatus: status)
     }
@@ -94,7 +102,13 @@ public struct ChildProcess: ~Copyable {
         precondition(!reaped, "poll() on a reaped child")
         let pid = self.pid
         var status: Int32 = 0
-        let result = try hostCall { waitpid(pid, &status, WNOHANG) }
+        let result: Int32
+        do {
+            result = try hostCall { waitpid(pid, &status, WNOHANG) }
+        } catch {
+            if error == .ECHILD { reaped = true }
+            throw error
+        }
         guard result == pid else { return nil }
         reaped = true
         return ExitStatus(waitStatus: status)

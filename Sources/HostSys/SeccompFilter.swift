@@ -36,7 +36,9 @@ public struct SeccompFilter: Sendable {
         }
     }
 
-    /// A condition on one syscall argument (0–5), compared as a 64-bit value.
+    /// A condition on one syscall argument (0–5), compared as a 64-bit value. For arguments the
+    /// kernel takes as 32-bit `int` (fds, AT_FDCWD, flags) the upper half of the register is
+    /// not reliable: compare those with `maskedEqual(mask: 0xffff_ffff, value:)`.
     public struct ArgumentCondition: Equatable, Sendable {
         public enum Comparison: Equatable, Sendable {
             case equal(UInt64)

@@ -125,6 +125,9 @@ struct EndpointTests {
         killer.wait()
         #expect(elapsed < 1.2, "noticed \(elapsed - 0.2) s after the kill")
         #expect(try helper.wait() == .signaled(.SIGKILL))
+        // The failure shut the endpoint down: a retry fails cleanly instead of waiting again.
+        #expect(client.isShutdown)
+        #expect(throws: FlipcallError.shutdown) { try client.call(length: 8) }
     }
 
     @Test("memory that is not a sealed endpoint is refused")

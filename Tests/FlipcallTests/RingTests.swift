@@ -72,6 +72,23 @@ struct RingTests {
         #expect(try helper.wait() == .exited(0))
     }
 
+    @Test("messages published before a shutdown are still delivered, then shutdown is reported")
+    func drainAfterShutdown() throws {
+        let pair = try Ring.make(slotCount: 8, slotSize: 64)
+        let consumer = try RingConsumer(files: pair.local)
+        let producer = try RingProducer(files: pair.remote)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 56, alignment: 8)
+        defer { buffer.deallocate() }
+        for sequence in 0..<5 { try producer.push(fillMessage(buffer, sequence: sequence)) }
+        producer.shutdown()
+        #expect(throws: FlipcallError.shutdown) { try producer.push(fillMessage(buffer, sequence: 5)) }
+        var received: [UInt64] = []
+        let count = try consumer.consume { received.append($0.loadUnaligned(as: UInt64.self)) }
+        #expect(count == 5 && received == [0, 1, 2, 3, 4])
+        #expect(throws: FlipcallError.shutdown) { try consumer.consume { _ in } }
+        #expect(throws: FlipcallError.shutdown) { try consumer.tryConsume { _ in } }
+    }
+
     @Test("a slot length larger than the slot from the producer is an error")
     func lyingLength() throws {
         let pair = try Ring.make(slotCount: 4, slotSize: 64)

@@ -43,6 +43,10 @@ static inline int cshim_prctl(int option, unsigned long a2, unsigned long a3, un
 // The x86 PAUSE instruction for spin-wait loops (no Swift spelling).
 static inline void cshim_cpu_relax(void) { __builtin_ia32_pause(); }
 
+// Copies `count` bytes with non-temporal stores (copy.c): for large payloads bound for another
+// CPU, the stores skip this CPU's cache and need no read-for-ownership of lines the peer holds.
+void cshim_copy_streaming(void *destination, const void *source, size_t count);
+
 // Control-message macros (cmsg(3)).
 static inline struct cmsghdr *cshim_cmsg_firsthdr(struct msghdr *msg) { return CMSG_FIRSTHDR(msg); }
 static inline struct cmsghdr *cshim_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg) { return CMSG_NXTHDR(msg, cmsg); }
@@ -60,15 +64,17 @@ int cshim_pipe2(int fds[2], int flags);
 
 // Spawning a child without running Swift after fork.
 enum {
-    /// The child gets SIGKILL when the spawning thread exits (PR_SET_PDEATHSIG).
+    /// The child gets SIGKILL when the spawning *thread* exits (PR_SET_PDEATHSIG): spawn with
+    /// it only from a thread that lives as long as the child should.
     CSHIM_SPAWN_DIE_WITH_PARENT = 1 << 0,
     /// The child starts a new session (setsid), so terminal signals of the parent skip it.
     CSHIM_SPAWN_NEW_SESSION = 1 << 1,
 };
 
 /// fork(2) and execve(2) `path` with `argv` and `envp` (NULL-terminated). `fd_map` holds
-/// `fd_map_count` pairs (parent fd, child fd): each parent fd appears at the child fd number,
-/// every other fd is closed on exec. Signal dispositions and the mask are reset in the child.
+/// `fd_map_count` pairs (parent fd, child fd): each parent fd appears at the child fd number;
+/// fds 0-2 that are not targets are inherited as they are, and every other fd is closed on
+/// exec. Signal dispositions and the mask are reset in the child; CPU affinity is inherited.
 /// Returns 0 and the child's pid in `*pid_out`, or the errno of the step that failed (in the
 /// child, reported over a close-on-exec pipe). At most 64 pairs.
 int cshim_spawn(const char *path, char *const argv[], char *const envp[], const int *fd_map, int fd_map_count, int flags, pid_t *pid_out);

@@ -1,0 +1,18 @@
+import Glibc
+
+/// The host's monotonic clock, for deadlines and liveness checks (not for guest time).
+public enum Clock {
+    /// Nanoseconds on CLOCK_MONOTONIC (clock_gettime(2), served by the vDSO).
+    public static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// Sleeps for `nanoseconds` (nanosleep(2)), resuming after signal handlers until the time is up.
+    public static func sleep(nanoseconds: UInt64) {
+        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && Errno.current == .EINTR { request = remaining }
+    }
+}
