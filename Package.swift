@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(
             name: "FlipcallTests", dependencies: ["Flipcall", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "GoferTests", dependencies: ["Gofer"], swiftSettings: swiftSettings),
+        .testTarget(name: "GoferTests", dependencies: ["Gofer", "LinuxABI"], swiftSettings: swiftSettings),
         .testTarget(name: "NetstackTests", dependencies: ["Netstack"], swiftSettings: swiftSettings),
         .testTarget(name: "SentryTests", dependencies: ["Sentry", "LinuxABI"], swiftSettings: swiftSettings),
         .testTarget(name: "RunscTests", dependencies: ["Runsc"], swiftSettings: swiftSettings),

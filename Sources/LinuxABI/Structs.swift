@@ -83,3 +83,73 @@ public struct LinuxControlMessageHeader: Hashable, Sendable {
         self.type = type
     }
 }
+
+/// `struct statx_timestamp`.
+public struct LinuxStatxTimestamp: Hashable, Sendable {
+    public var seconds: Int64 = 0
+    public var nanoseconds: UInt32 = 0
+    var reserved: Int32 = 0
+
+    public init(seconds: Int64 = 0, nanoseconds: UInt32 = 0) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+}
+
+/// `struct statx` as statx(2) fills it (256 bytes); lisafs carries it on the wire.
+public struct LinuxStatx: Sendable {
+    public var mask: UInt32 = 0
+    public var blksize: UInt32 = 0
+    public var attributes: UInt64 = 0
+    public var nlink: UInt32 = 0
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var mode: UInt16 = 0
+    var spare0: UInt16 = 0
+    public var ino: UInt64 = 0
+    public var size: UInt64 = 0
+    public var blocks: UInt64 = 0
+    public var attributesMask: UInt64 = 0
+    public var atime = LinuxStatxTimestamp()
+    public var btime = LinuxStatxTimestamp()
+    public var ctime = LinuxStatxTimestamp()
+    public var mtime = LinuxStatxTimestamp()
+    public var rdevMajor: UInt32 = 0
+    public var rdevMinor: UInt32 = 0
+    public var devMajor: UInt32 = 0
+    public var devMinor: UInt32 = 0
+    public var mountID: UInt64 = 0
+    public var dioMemoryAlignment: UInt32 = 0
+    public var dioOffsetAlignment: UInt32 = 0
+    var spare3: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    public init() {}
+
+    /// The STATX_* bits of `mask`.
+    public static let typeBit: UInt32 = 0x1
+    public static let modeBit: UInt32 = 0x2
+    public static let nlinkBit: UInt32 = 0x4
+    public static let uidBit: UInt32 = 0x8
+    public static let gidBit: UInt32 = 0x10
+    public static let atimeBit: UInt32 = 0x20
+    public static let mtimeBit: UInt32 = 0x40
+    public static let ctimeBit: UInt32 = 0x80
+    public static let inoBit: UInt32 = 0x100
+    public static let sizeBit: UInt32 = 0x200
+    public static let blocksBit: UInt32 = 0x400
+    /// Everything `stat` returns (STATX_BASIC_STATS).
+    public static let basicStats: UInt32 = 0x7ff
+}
+
+/// File type bits of a mode (S_IFMT and the types, inode(7)).
+public enum FileMode {
+    public static let typeMask: UInt32 = 0o170000
+    public static let socket: UInt32 = 0o140000
+    public static let symlink: UInt32 = 0o120000
+    public static let regular: UInt32 = 0o100000
+    public static let block: UInt32 = 0o060000
+    public static let directory: UInt32 = 0o040000
+    public static let character: UInt32 = 0o020000
+    public static let fifo: UInt32 = 0o010000
+}

@@ -1,3 +1,4 @@
+import LinuxABI
 import Testing
 
 @testable import Gofer
@@ -176,14 +177,14 @@ struct LisafsMessageTests {
         #expect(try ErrorResponse(decodingPayload: hex("5f000000")) == ErrorResponse(errno: 95))
     }
 
-    @Test("CloseRequest golden bytes")
+    @Test("CloseRequest golden bytes: a uint16 count (gVisor FdArray), then the ids")
     func closeRequest() throws {
         let message = CloseRequest(fds: [LisafsFDID(1), LisafsFDID(0x0102_0304_0506_0708)])
-        let golden = hex("02000000 0100000000000000 0807060504030201")
+        let golden = hex("0200 0100000000000000 0807060504030201")
         #expect(message.encoded() == golden)
         #expect(message.encodedSize == golden.count)
         #expect(try CloseRequest(decodingPayload: golden) == message)
-        #expect(try CloseRequest(decodingPayload: hex("00000000")) == CloseRequest(fds: []))
+        #expect(try CloseRequest(decodingPayload: hex("0000")) == CloseRequest(fds: []))
     }
 
     @Test("short input rejected")
@@ -191,7 +192,7 @@ struct LisafsMessageTests {
         #expect(throws: LisafsDecodeError.truncated(needed: 4, available: 3)) {
             try ErrorResponse(decodingPayload: hex("020000"))
         }
-        #expect(throws: LisafsDecodeError.truncated(needed: 4, available: 0)) {
+        #expect(throws: LisafsDecodeError.truncated(needed: 2, available: 0)) {
             try CloseRequest(decodingPayload: [])
         }
         #expect(throws: LisafsDecodeError.truncated(needed: 8, available: 7)) {
@@ -203,15 +204,15 @@ struct LisafsMessageTests {
     func lyingCount() {
         // Claims 2 ids, carries 1.
         #expect(throws: LisafsDecodeError.countExceedsPayload(count: 2, elementSize: 8, available: 8)) {
-            try CloseRequest(decodingPayload: hex("02000000 0100000000000000"))
+            try CloseRequest(decodingPayload: hex("0200 0100000000000000"))
         }
-        // Claims 4 Gi ids in a 4-byte message.
-        #expect(throws: LisafsDecodeError.countExceedsPayload(count: .max, elementSize: 8, available: 0)) {
-            try CloseRequest(decodingPayload: hex("ffffffff"))
+        // Claims 65,535 ids in a 2-byte message.
+        #expect(throws: LisafsDecodeError.countExceedsPayload(count: 0xffff, elementSize: 8, available: 0)) {
+            try CloseRequest(decodingPayload: hex("ffff"))
         }
         // A partial trailing id is as bad as a missing one.
         #expect(throws: LisafsDecodeError.countExceedsPayload(count: 1, elementSize: 8, available: 7)) {
-            try CloseRequest(decodingPayload: hex("01000000 01000000000000"))
+            try CloseRequest(decodingPayload: hex("0100 01000000000000"))
         }
     }
 
@@ -221,7 +222,7 @@ struct LisafsMessageTests {
             try ErrorResponse(decodingPayload: hex("02000000 00"))
         }
         #expect(throws: LisafsDecodeError.trailingBytes(count: 8)) {
-            try CloseRequest(decodingPayload: hex("01000000 0100000000000000 0200000000000000"))
+            try CloseRequest(decodingPayload: hex("0100 0100000000000000 0200000000000000"))
         }
     }
 
@@ -237,5 +238,7 @@ struct LisafsMessageTests {
     func errno() {
         #expect(String(describing: LisafsDecodeError.trailingBytes(count: 1).errno).hasPrefix("EINVAL"))
         #expect("\(LisafsDecodeError.messageTooSmall(size: 2, minimum: 4))".contains("smaller"))
+        #expect(LisafsDecodeError.stringTooLong(length: 256, limit: 255).errno == .ENAMETOOLONG)
+        #expect(LisafsDecodeError.embeddedNUL(offset: 0).errno == .EINVAL)
     }
 }

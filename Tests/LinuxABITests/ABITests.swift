@@ -85,6 +85,17 @@ struct ABITests {
         #expect(MemoryLayout<LinuxUserRegs>.offset(of: \.fsBase) == MemoryLayout<user_regs_struct>.offset(of: \.fs_base))
         #expect(MemoryLayout<LinuxUserRegs>.offset(of: \.gs) == MemoryLayout<user_regs_struct>.offset(of: \.gs))
 
+        #expect(MemoryLayout<LinuxStatx>.size == cConstant("sizeof(struct statx)"))
+        #expect(MemoryLayout<LinuxStatx>.size == 256)
+        #expect(MemoryLayout<LinuxStatx>.offset(of: \.mode) == cConstant("offsetof(struct statx, stx_mode)"))
+        #expect(MemoryLayout<LinuxStatx>.offset(of: \.ino) == cConstant("offsetof(struct statx, stx_ino)"))
+        #expect(MemoryLayout<LinuxStatx>.offset(of: \.atime) == cConstant("offsetof(struct statx, stx_atime)"))
+        #expect(MemoryLayout<LinuxStatx>.offset(of: \.mtime) == cConstant("offsetof(struct statx, stx_mtime)"))
+        #expect(MemoryLayout<LinuxStatx>.offset(of: \.rdevMajor) == cConstant("offsetof(struct statx, stx_rdev_major)"))
+        #expect(MemoryLayout<LinuxStatx>.offset(of: \.mountID) == cConstant("offsetof(struct statx, stx_mnt_id)"))
+        #expect(Int(LinuxStatx.basicStats) == cConstant("STATX_BASIC_STATS"))
+        #expect(FileMode.typeMask == 0o170000 && FileMode.symlink == UInt32(Glibc.S_IFLNK))
+
         #expect(MemoryLayout<LinuxControlMessageHeader>.size == MemoryLayout<cmsghdr>.size)
         #expect(MemoryLayout<LinuxControlMessageHeader>.offset(of: \.type) == MemoryLayout<cmsghdr>.offset(of: \.cmsg_type))
     }
@@ -123,6 +134,20 @@ struct ABITests {
         #expect(Int(MapFlags.fixedNoReplace.rawValue) == cConstant("MAP_FIXED_NOREPLACE"))
         #expect(cConstant("NO_SUCH_THING") == Int.min)
         #expect(Int(FcntlSealCommand.getSeals) == cConstant("F_GET_SEALS"))
+
+        #expect(Int(OpenFlags.path.rawValue) == cConstant("O_PATH"))
+        #expect(Int(OpenFlags.noFollow.rawValue) == cConstant("O_NOFOLLOW"))
+        #expect(Int(OpenFlags.directory.rawValue) == cConstant("O_DIRECTORY"))
+        #expect(OpenFlags.create.rawValue == O_CREAT && OpenFlags.exclusive.rawValue == O_EXCL)
+        #expect(OpenFlags.truncate.rawValue == O_TRUNC && OpenFlags.append.rawValue == O_APPEND)
+        #expect(OpenFlags.closeOnExec.rawValue == O_CLOEXEC && OpenFlags.nonBlocking.rawValue == O_NONBLOCK)
+        #expect(OpenFlags.readWrite.rawValue == O_RDWR && OpenFlags.writeOnly.rawValue == O_WRONLY)
+        #expect(AtFlags.currentDirectory == AT_FDCWD)
+        #expect(Int(AtFlags.emptyPath) == cConstant("AT_EMPTY_PATH"))
+        #expect(Int(AtFlags.symlinkNoFollow) == cConstant("AT_SYMLINK_NOFOLLOW"))
+        #expect(Int(AtFlags.removeDirectory) == cConstant("AT_REMOVEDIR"))
+        #expect(Int(RenameFlags.noReplace) == cConstant("RENAME_NOREPLACE"))
+        #expect(Int(RenameFlags.exchange) == cConstant("RENAME_EXCHANGE"))
 
         #expect(AddressFamily.unix == AF_UNIX)
         #expect(AddressFamily.inet == AF_INET)

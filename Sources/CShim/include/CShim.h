@@ -35,6 +35,7 @@
 static inline long cshim_futex(uint32_t *addr, int op, uint32_t val, const struct timespec *timeout, uint32_t *addr2, uint32_t val3) { return syscall(SYS_futex, addr, op, val, timeout, addr2, val3); }
 static inline int cshim_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }
 static inline int cshim_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
+static inline long cshim_syscall6(long number, long a1, long a2, long a3, long a4, long a5, long a6) { return syscall(number, a1, a2, a3, a4, a5, a6); }
 static inline pid_t cshim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 static inline int cshim_tgkill(pid_t tgid, pid_t tid, int sig) { return (int)syscall(SYS_tgkill, tgid, tid, sig); }
 static inline int cshim_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }

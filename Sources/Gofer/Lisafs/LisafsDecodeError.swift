@@ -4,7 +4,8 @@ import LinuxABI
 ///
 /// Decoding never trusts a length or count from the wire: it is checked against the bytes
 /// actually present (and the connection's maximum message size) before anything is allocated.
-/// gVisor answers such input with EINVAL (`errno`), and so do we.
+/// gVisor answers such input with EINVAL (`errno`), and so do we, except for a string longer
+/// than its field allows, which is ENAMETOOLONG as the matching syscall would report it.
 public enum LisafsDecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The input ended `needed` bytes into a field, with only `available` left.
     case truncated(needed: Int, available: Int)
@@ -12,13 +13,25 @@ public enum LisafsDecodeError: Error, Hashable, Sendable, CustomStringConvertibl
     case messageTooLarge(size: UInt64, limit: UInt32)
     /// A message of `size` bytes is too short to hold its `minimum`-byte header.
     case messageTooSmall(size: UInt32, minimum: Int)
-    /// An array claims `count` elements of `elementSize` bytes but only `available` bytes remain.
-    case countExceedsPayload(count: UInt32, elementSize: Int, available: Int)
+    /// An array or string claims `count` elements of (at least) `elementSize` bytes but only
+    /// `available` bytes remain.
+    case countExceedsPayload(count: UInt64, elementSize: Int, available: Int)
+    /// A string of `length` bytes is longer than its field allows (`limit`: NAME_MAX for a
+    /// file name, PATH_MAX − 1 for a symlink target, ...).
+    case stringTooLong(length: Int, limit: Int)
+    /// A string that the host uses as a C string (a file name, a symlink target, an xattr
+    /// name) holds a NUL byte at `offset`, which would silently cut it short.
+    case embeddedNUL(offset: Int)
     /// The message was decoded but `count` bytes were left over.
     case trailingBytes(count: Int)
 
-    /// The errno a lisafs server returns for this input (EINVAL, as gVisor does).
-    public var errno: LinuxErrno { .EINVAL }
+    /// The errno a lisafs server returns for this input.
+    public var errno: LinuxErrno {
+        switch self {
+        case .stringTooLong: return .ENAMETOOLONG
+        default: return .EINVAL
+        }
+    }
 
     public var description: String {
         switch self {
@@ -30,29 +43,12 @@ public enum LisafsDecodeError: Error, Hashable, Sendable, CustomStringConvertibl
             return "lisafs message of \(size) bytes is smaller than its \(minimum)-byte header"
         case .countExceedsPayload(let count, let elementSize, let available):
             return "lisafs array of \(count) × \(elementSize) bytes does not fit in \(available) bytes"
+        case .stringTooLong(let length, let limit):
+            return "lisafs string of \(length) bytes exceeds its limit of \(limit)"
+        case .embeddedNUL(let offset):
+            return "lisafs name holds a NUL byte at offset \(offset)"
         case .trailingBytes(let count):
             return "lisafs message has \(count) trailing bytes"
         }
-    }
-}
-
-extension ByteReader {
-    /// Reads the next little-endian integer or throws `truncated`.
-    public mutating func require<T: FixedWidthInteger>(_ type: T.Type = T.self) throws(LisafsDecodeError) -> T {
-        guard let value = readInteger(as: T.self) else {
-            throw .truncated(needed: MemoryLayout<T>.size, available: readableBytes)
-        }
-        return value
-    }
-
-    /// Reads an array length prefix (`uint32`) and checks that `count × elementSize` bytes
-    /// remain, so a lying count cannot make the caller allocate.
-    public mutating func requireCount(elementSize: Int) throws(LisafsDecodeError) -> Int {
-        let count: UInt32 = try require()
-        let (total, overflow) = Int(count).multipliedReportingOverflow(by: elementSize)
-        guard !overflow, total <= readableBytes else {
-            throw .countExceedsPayload(count: count, elementSize: elementSize, available: readableBytes)
-        }
-        return Int(count)
     }
 }

@@ -14,6 +14,27 @@ public protocol LisafsMessage: Hashable, Sendable {
     init(decoding reader: inout ByteReader) throws(LisafsDecodeError)
 }
 
+/// A message the client sends; `Response` is what the server answers on success (on failure
+/// it answers an `ErrorResponse` under MID `error`).
+public protocol LisafsRequest: LisafsMessage {
+    associatedtype Response: LisafsResponse
+}
+
+/// A message the server answers with.
+public protocol LisafsResponse: LisafsMessage {}
+
+/// A message with an empty payload (gVisor `EmptyMessage`): Mount and Channel requests, and
+/// the responses of calls whose only result is success.
+public protocol LisafsEmptyMessage: LisafsMessage {
+    init()
+}
+
+extension LisafsEmptyMessage {
+    public var encodedSize: Int { 0 }
+    public func encode(into writer: inout ByteWriter) {}
+    public init(decoding reader: inout ByteReader) throws(LisafsDecodeError) { self.init() }
+}
+
 extension LisafsMessage {
     /// The payload bytes.
     public func encoded() -> [UInt8] {
@@ -30,81 +51,25 @@ extension LisafsMessage {
     }
 }
 
-/// The id of a file the server holds for this connection (gVisor `FDID`, a `uint64`). The
-/// server hands ids out; the client never invents one, and 0 is never valid.
-public struct LisafsFDID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: UInt64
+/// The message set, for dispatch by ID.
+public enum LisafsMessages {
+    /// Every request type, indexed by its message ID's raw value; index 0 (`error`) has none,
+    /// since Error is a response only.
+    public static let requestTypes: [(any LisafsRequest.Type)?] = [
+        nil, MountRequest.self, ChannelRequest.self, FStatRequest.self, SetStatRequest.self,
+        WalkRequest.self, WalkStatRequest.self, OpenAtRequest.self, OpenCreateAtRequest.self,
+        CloseRequest.self, FSyncRequest.self, PWriteRequest.self, PReadRequest.self,
+        MkdirAtRequest.self, MknodAtRequest.self, SymlinkAtRequest.self, LinkAtRequest.self,
+        FStatFSRequest.self, FAllocateRequest.self, ReadLinkAtRequest.self, FlushRequest.self,
+        ConnectRequest.self, UnlinkAtRequest.self, RenameAtRequest.self, Getdents64Request.self,
+        FGetXattrRequest.self, FSetXattrRequest.self, FListXattrRequest.self,
+        FRemoveXattrRequest.self, BindAtRequest.self, ListenRequest.self, AcceptRequest.self,
+        ConnectWithCredsRequest.self, RenameAt2Request.self,
+    ]
 
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
-
-    /// The id no file ever has.
-    public static let invalid = Self(0)
-
-    public var description: String { "FD#\(rawValue)" }
-}
-
-/// The payload of an `Error` response (gVisor `ErrorResp`): the Linux errno the request failed
-/// with, as a `uint32`.
-public struct ErrorResponse: LisafsMessage {
-    public static let messageID = LisafsMessageID.error
-
-    public var errno: UInt32
-
-    public init(errno: UInt32) { self.errno = errno }
-
-    public var encodedSize: Int { 4 }
-
-    public func encode(into writer: inout ByteWriter) {
-        writer.writeInteger(errno)
-    }
-
-    public init(decoding reader: inout ByteReader) throws(LisafsDecodeError) {
-        errno = try reader.require()
-    }
-}
-
-/// The payload of a `Close` request (gVisor `CloseReq`): close(2) on several FDs at once.
-///
-/// Wire layout: `count uint32`, then `count` FD ids of 8 bytes each. The response is empty.
-public struct CloseRequest: LisafsMessage {
-    public static let messageID = LisafsMessageID.close
-
-    public var fds: [LisafsFDID]
-
-    public init(fds: [LisafsFDID]) { self.fds = fds }
-
-    public var encodedSize: Int { 4 + 8 * fds.count }
-
-    public func encode(into writer: inout ByteWriter) {
-        writer.writeInteger(UInt32(fds.count))
-        for fd in fds { writer.writeInteger(fd.rawValue) }
-    }
-
-    public init(decoding reader: inout ByteReader) throws(LisafsDecodeError) {
-        let count = try reader.requireCount(elementSize: 8)
-        var fds: [LisafsFDID] = []
-        fds.reserveCapacity(count)
-        for _ in 0..<count { fds.append(LisafsFDID(try reader.require(UInt64.self))) }
-        self.fds = fds
-    }
-}
-
-/// The payload of an `FStat` request (gVisor `StatReq`): the control FD to stat.
-public struct FStatRequest: LisafsMessage {
-    public static let messageID = LisafsMessageID.fstat
-
-    public var fd: LisafsFDID
-
-    public init(fd: LisafsFDID) { self.fd = fd }
-
-    public var encodedSize: Int { 8 }
-
-    public func encode(into writer: inout ByteWriter) {
-        writer.writeInteger(fd.rawValue)
-    }
-
-    public init(decoding reader: inout ByteReader) throws(LisafsDecodeError) {
-        fd = LisafsFDID(try reader.require(UInt64.self))
+    /// The request type for `id`, or nil for Error and for IDs this build does not know.
+    public static func requestType(for id: LisafsMessageID) -> (any LisafsRequest.Type)? {
+        let index = Int(id.rawValue)
+        return index < requestTypes.count ? requestTypes[index] : nil
     }
 }

@@ -2,8 +2,9 @@
 ///
 /// Total: every `UInt16` is a valid `LisafsMessageID`, so an ID a peer sends that this build
 /// does not know is a value to reject with an error, never a trap. The named constants carry
-/// gVisor's numbering from `pkg/lisafs/message.go`; IDs 0–31 are checked against it, 32 and 33
-/// (`connectWithCreds`, `renameAt2`) are the newest additions to that list.
+/// gVisor's numbering from `pkg/lisafs/message.go`; IDs 0–31 are checked against it. 32 and 33
+/// (`connectWithCreds`, `renameAt2`) are newer than the gVisor sources we read, so their
+/// payload layouts are our own (see `ConnectWithCredsRequest`, `RenameAt2Request`).
 public struct LisafsMessageID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
     public let rawValue: UInt16
 
