@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <stddef.h>
 #include "CShim.h"
 
@@ -22,6 +23,8 @@ static const struct cshim_abi_entry constants[] = {
     {"offsetof(struct statx, stx_mtime)", offsetof(struct statx, stx_mtime)},
     {"offsetof(struct statx, stx_rdev_major)", offsetof(struct statx, stx_rdev_major)},
     {"offsetof(struct statx, stx_mnt_id)", offsetof(struct statx, stx_mnt_id)},
+    {"sizeof(struct statfs)", sizeof(struct statfs)},
+    {"offsetof(struct statfs, f_namelen)", offsetof(struct statfs, f_namelen)},
     {"STATX_BASIC_STATS", STATX_BASIC_STATS}, {"AT_EMPTY_PATH", AT_EMPTY_PATH},
     {"AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW}, {"AT_REMOVEDIR", AT_REMOVEDIR},
     {"O_PATH", O_PATH}, {"O_NOFOLLOW", O_NOFOLLOW}, {"O_DIRECTORY", O_DIRECTORY},

@@ -53,3 +53,14 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let ENOTCONN = Errno(107)
     public static let ETIMEDOUT = Errno(110)
 }
+
+/// Runs host calls on a guest's behalf: the named boundary where a host failure becomes the
+/// `LinuxErrno` the guest (a program, or a lisafs client) sees.
+@inline(__always)
+public func onBehalfOfGuest<Result: ~Copyable>(_ body: () throws(Errno) -> Result) throws(LinuxErrno) -> Result {
+    do {
+        return try body()
+    } catch {
+        throw error.linuxErrno
+    }
+}

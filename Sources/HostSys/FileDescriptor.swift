@@ -6,7 +6,7 @@ import LinuxABI
 ///
 /// `~Copyable`: exactly one owner, so no fd is closed twice or leaked by a copy. Borrow it to
 /// use it; `release()` hands the number to someone else (a child process, a mapping's owner).
-public struct FileDescriptor: ~Copyable {
+public struct FileDescriptor: ~Copyable, Sendable {
     /// The fd number. Valid while this value lives.
     public let rawValue: Int32
 

@@ -153,3 +153,21 @@ public enum FileMode {
     public static let character: UInt32 = 0o020000
     public static let fifo: UInt32 = 0o010000
 }
+
+/// `struct statfs` as x86-64 statfs(2) and fstatfs(2) fill it (120 bytes).
+public struct LinuxStatfs: Sendable {
+    public var type: Int64 = 0
+    public var blockSize: Int64 = 0
+    public var blocks: UInt64 = 0
+    public var blocksFree: UInt64 = 0
+    public var blocksAvailable: UInt64 = 0
+    public var files: UInt64 = 0
+    public var filesFree: UInt64 = 0
+    public var fsid: (Int32, Int32) = (0, 0)
+    public var nameLength: Int64 = 0
+    public var fragmentSize: Int64 = 0
+    public var flags: Int64 = 0
+    var spare: (Int64, Int64, Int64, Int64) = (0, 0, 0, 0)
+
+    public init() {}
+}

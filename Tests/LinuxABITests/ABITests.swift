@@ -93,6 +93,8 @@ struct ABITests {
         #expect(MemoryLayout<LinuxStatx>.offset(of: \.mtime) == cConstant("offsetof(struct statx, stx_mtime)"))
         #expect(MemoryLayout<LinuxStatx>.offset(of: \.rdevMajor) == cConstant("offsetof(struct statx, stx_rdev_major)"))
         #expect(MemoryLayout<LinuxStatx>.offset(of: \.mountID) == cConstant("offsetof(struct statx, stx_mnt_id)"))
+        #expect(MemoryLayout<LinuxStatfs>.size == cConstant("sizeof(struct statfs)"))
+        #expect(MemoryLayout<LinuxStatfs>.offset(of: \.nameLength) == cConstant("offsetof(struct statfs, f_namelen)"))
         #expect(Int(LinuxStatx.basicStats) == cConstant("STATX_BASIC_STATS"))
         #expect(FileMode.typeMask == 0o170000 && FileMode.symlink == UInt32(Glibc.S_IFLNK))
 
