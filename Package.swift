@@ -41,7 +41,10 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
             swiftSettings: swiftSettings),
-        .target(name: "Gofer", dependencies: ["Flipcall", "HostSys", "LinuxABI"], swiftSettings: swiftSettings),
+        .target(
+            name: "Gofer",
+            dependencies: ["Flipcall", "HostSys", "LinuxABI", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .target(name: "Netstack", dependencies: ["Flipcall", "HostSys", "LinuxABI"], swiftSettings: swiftSettings),
         .target(
             name: "Sentry", dependencies: ["Flipcall", "Gofer", "Netstack", "HostSys", "LinuxABI"],

@@ -96,7 +96,7 @@ public struct ReceivedMessage: ~Copyable {
 public struct ReceivedDescriptors: ~Copyable {
     private var pending: [Int32] = []
 
-    init() {}
+    public init() {}
 
     mutating func append(_ fd: Int32) { pending.append(fd) }
 
