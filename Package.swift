@@ -67,7 +67,7 @@ let package = Package(
         // The second process of the HostSys and Flipcall tests (a peer endpoint, a child under
         // a seccomp filter): a separate executable, so tests cross a real process boundary.
         .executableTarget(
-            name: "sandbox-test-helper", dependencies: ["Flipcall", "HostSys", "LinuxABI"],
+            name: "sandbox-test-helper", dependencies: ["Flipcall", "Gofer", "HostSys", "LinuxABI"],
             path: "Tests/TestHelper", swiftSettings: swiftSettings),
 
         // Shared by the test targets: finds and runs sandbox-test-helper.
@@ -80,7 +80,9 @@ let package = Package(
         .testTarget(
             name: "FlipcallTests", dependencies: ["Flipcall", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "GoferTests", dependencies: ["Gofer", "LinuxABI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GoferTests", dependencies: ["Gofer", "Flipcall", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "NetstackTests", dependencies: ["Netstack"], swiftSettings: swiftSettings),
         .testTarget(name: "SentryTests", dependencies: ["Sentry", "LinuxABI"], swiftSettings: swiftSettings),
         .testTarget(name: "RunscTests", dependencies: ["Runsc"], swiftSettings: swiftSettings),

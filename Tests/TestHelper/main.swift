@@ -6,6 +6,7 @@
 
 import Atomics
 import Flipcall
+import Gofer
 import Glibc
 import HostSys
 import LinuxABI
@@ -186,6 +187,19 @@ case "seccomp":
     let getfl = fcntl(1, F_GETFL)
     let getflErrno = getfl < 0 ? Errno.current.rawValue : 0
     say("getppid \(ppid < 0 ? ppid : 1) getfd \(getfd >= 0 ? "ok" : "fail") getfl \(getfl < 0 ? -getflErrno : 0)")
+
+case "gofer-serve":
+    // gofer-serve ROOT [ro]: serves ROOT over the lisafs socket at fd 3 until the client leaves.
+    guard arguments.count >= 2 else { fail("usage: gofer-serve ROOT [ro]") }
+    do {
+        let root = try FileDescriptor.open(arguments[1], flags: OpenFlags([.path, .directory]).rawValue)
+        let server = try LisafsServer(root: root, readOnly: arguments.count > 2 && arguments[2] == "ro")
+        say("serving")
+        LisafsConnection(server: server, socket: FileDescriptor(owning: 3)).serve()
+        say("open files \(server.openFileCount)")
+    } catch {
+        fail("\(error)")
+    }
 
 default:
     fail("unknown mode \(mode)")
