@@ -81,7 +81,8 @@ let package = Package(
             name: "FlipcallTests", dependencies: ["Flipcall", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "GoferTests", dependencies: ["Gofer", "Flipcall", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"],
+            name: "GoferTests",
+            dependencies: ["Gofer", "Flipcall", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper", "Runsc"],
             swiftSettings: swiftSettings),
         .testTarget(name: "NetstackTests", dependencies: ["Netstack"], swiftSettings: swiftSettings),
         .testTarget(name: "SentryTests", dependencies: ["Sentry", "LinuxABI"], swiftSettings: swiftSettings),

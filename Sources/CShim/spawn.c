@@ -17,7 +17,7 @@ static void child_fail(int report_fd, int err) {
     _exit(127);
 }
 
-static void child(const char *path, char *const argv[], char *const envp[], const int *fd_map, int count, int flags, int report_fd, pid_t parent) {
+static void child(const char *path, char *const argv[], char *const envp[], const int *fd_map, int count, int flags, int unshare_flags, int report_fd, pid_t parent) {
     // Signals: default dispositions, nothing blocked (the parent's mask is inherited otherwise).
     for (int sig = 1; sig < _NSIG; sig++) {
         if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
@@ -27,6 +27,7 @@ static void child(const char *path, char *const argv[], char *const envp[], cons
     sigprocmask(SIG_SETMASK, &none, NULL);
 
     if ((flags & CSHIM_SPAWN_NEW_SESSION) && setsid() < 0) child_fail(report_fd, errno);
+    if (unshare_flags != 0 && unshare(unshare_flags) != 0) child_fail(report_fd, errno);
     if (flags & CSHIM_SPAWN_DIE_WITH_PARENT) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report_fd, errno);
         if (getppid() != parent) _exit(127);  // the parent died before the prctl took effect
@@ -68,7 +69,7 @@ static void child(const char *path, char *const argv[], char *const envp[], cons
     child_fail(report_fd, errno);
 }
 
-int cshim_spawn(const char *path, char *const argv[], char *const envp[], const int *fd_map, int fd_map_count, int flags, pid_t *pid_out) {
+int cshim_spawn(const char *path, char *const argv[], char *const envp[], const int *fd_map, int fd_map_count, int flags, int unshare_flags, pid_t *pid_out) {
     if (fd_map_count < 0 || fd_map_count > CSHIM_MAX_FDS) return EINVAL;
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return errno;
@@ -81,7 +82,7 @@ int cshim_spawn(const char *path, char *const argv[], char *const envp[], const 
     pid_t pid = fork();
     if (pid == 0) {
         close(report[0]);
-        child(path, argv, envp, fd_map, fd_map_count, flags, report[1], parent);
+        child(path, argv, envp, fd_map, fd_map_count, flags, unshare_flags, report[1], parent);
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -45,20 +45,34 @@ public struct ChildProcess: ~Copyable {
         public static let newSession = Options(rawValue: Int32(CSHIM_SPAWN_NEW_SESSION))
     }
 
+    /// Namespaces a child leaves before exec (unshare(2) CLONE_NEW* flags).
+    public struct Namespaces: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        public static let mount = Namespaces(rawValue: 0x0002_0000)
+        public static let uts = Namespaces(rawValue: 0x0400_0000)
+        public static let ipc = Namespaces(rawValue: 0x0800_0000)
+        public static let user = Namespaces(rawValue: 0x1000_0000)
+        public static let pid = Namespaces(rawValue: 0x2000_0000)
+        public static let network = Namespaces(rawValue: 0x4000_0000)
+    }
+
     /// Starts `path` with `arguments` (argv[0] included) and `environment` ("K=V" strings).
     /// `descriptors` maps fds of this process to the fd numbers the child sees; no other fd
-    /// of this process reaches the child. No Swift code runs in the child: fork and exec
+    /// of this process reaches the child. The child leaves `namespaces` first (a pid namespace
+    /// applies to the child's own children). No Swift code runs in the child: fork and exec
     /// happen in C (`cshim_spawn`), and a failed exec is reported as the errno of the step.
     public static func spawn(
         path: String, arguments: [String], environment: [String] = [],
-        descriptors: [(parent: Int32, child: Int32)] = [], options: Options = []
+        descriptors: [(parent: Int32, child: Int32)] = [], options: Options = [], namespaces: Namespaces = []
     ) throws(Errno) -> ChildProcess {
         let argv = CStringArray(arguments)
         let envp = CStringArray(environment)
         let map = descriptors.flatMap { [$0.parent, $0.child] }
         var pid: pid_t = 0
         let code = path.withCString { cPath in
-            cshim_spawn(cPath, argv.pointers, envp.pointers, map, Int32(descriptors.count), options.rawValue, &pid)
+            cshim_spawn(
+                cPath, argv.pointers, envp.pointers, map, Int32(descriptors.count), options.rawValue, namespaces.rawValue, &pid)
         }
         try checkReturnedErrno(code)
         precondition(pid > 0, "cshim_spawn succeeded without a pid")

@@ -114,7 +114,7 @@ extension FileDescriptor {
         let fd = rawValue
         _ = try hostCall {
             "".withCString { empty in
-                cshim_syscall6(452, Int(fd), Int(bitPattern: empty), Int(mode), Int(AtFlags.emptyPath), 0, 0)
+                cshim_syscall6(Sysno.fchmodat2.rawValue, Int(fd), Int(bitPattern: empty), Int(mode), Int(AtFlags.emptyPath), 0, 0)
             }
         }
     }

@@ -5,13 +5,18 @@ import LinuxABI
 import TestSupport
 import Testing
 
+/// Where the conformance tests run their gofer: the test helper's unconfined server, and (as
+/// root) `runsc gofer`, confined as in production.
+let goferModes: [Bool] = isRoot ? [false, true] : [false]
+
 /// lisafs through the client against a gofer in another process, each result compared with
-/// the same operation done directly on the host directory.
+/// the same operation done directly on the host directory. Each test runs against the
+/// unconfined server and, as root, against the confined `runsc gofer`.
 @Suite("Gofer conformance against the host")
 struct ConformanceTests {
-    @Test("mount and walk return the host's stats; a missing component and a symlink stop the walk")
-    func walkAndStat() throws {
-        let fixture = try GoferFixture()
+    @Test("mount and walk return the host's stats; a missing component and a symlink stop the walk", arguments: goferModes)
+    func walkAndStat(confined: Bool) throws {
+        let fixture = try GoferFixture(confined: confined)
         #expect(sameFile(fixture.client.root.stat, try fixture.hostStat("")))
         for path in ["file.txt", "dir", "dir/nested.bin", "dir/sub", "empty", "fifo", "hardlink-outside"] {
             #expect(sameFile(try fixture.walk(path).stat, try fixture.hostStat(path)), "\(path)")
@@ -29,9 +34,9 @@ struct ConformanceTests {
         #expect(sameFile(fstat.stat, try fixture.hostStat("dir/nested.bin")))
     }
 
-    @Test("names with '/', '.', '..' or nothing are refused; stale and never-issued ids are EBADF")
-    func badNames() throws {
-        let fixture = try GoferFixture()
+    @Test("names with '/', '.', '..' or nothing are refused; stale and never-issued ids are EBADF", arguments: goferModes)
+    func badNames(confined: Bool) throws {
+        let fixture = try GoferFixture(confined: confined)
         let root = fixture.client.root.controlFD
         for name: SizedString in ["..", ".", "dir/nested.bin", "", "../outside", "/etc"] {
             #expect(throws: LinuxErrno.EINVAL, "\(name)") { try fixture.client.call(WalkRequest(dirFD: root, path: [name])) }
@@ -46,9 +51,9 @@ struct ConformanceTests {
         #expect(throws: LinuxErrno.ENOTDIR) { try fixture.client.call(WalkRequest(dirFD: try fixture.walk("file.txt").controlFD, path: ["x"])) }
     }
 
-    @Test("symlinks out of the tree are never followed by the server")
-    func symlinkEscapes() throws {
-        let fixture = try GoferFixture()
+    @Test("symlinks out of the tree are never followed by the server", arguments: goferModes)
+    func symlinkEscapes(confined: Bool) throws {
+        let fixture = try GoferFixture(confined: confined)
         for link in ["link-passwd", "link-up"] {
             let inode = try fixture.walk(link)
             #expect(inode.stat.mode & UInt16(FileMode.typeMask) == UInt16(FileMode.symlink))
@@ -66,9 +71,9 @@ struct ConformanceTests {
         #expect(throws: LinuxErrno.ELOOP) { try fixture.client.call(OpenAtRequest(fd: file.controlFD, flags: 0)) }
     }
 
-    @Test("reads through PRead and through the donated fd match the host's bytes")
-    func reads() throws {
-        let fixture = try GoferFixture()
+    @Test("reads through PRead and through the donated fd match the host's bytes", arguments: goferModes)
+    func reads(confined: Bool) throws {
+        let fixture = try GoferFixture(confined: confined)
         let expected = try fixture.hostContents(fixture.root + "/dir/nested.bin")
         let node = try fixture.walk("dir/nested.bin")
         var opened = try fixture.client.callReceivingDescriptors(OpenAtRequest(fd: node.controlFD, flags: UInt32(O_RDONLY)))
@@ -90,9 +95,9 @@ struct ConformanceTests {
         }
     }
 
-    @Test("create, write, mkdir, symlink, link, rename, unlink and getdents match the host")
-    func mutations() throws {
-        let fixture = try GoferFixture()
+    @Test("create, write, mkdir, symlink, link, rename, unlink and getdents match the host", arguments: goferModes)
+    func mutations(confined: Bool) throws {
+        let fixture = try GoferFixture(confined: confined)
         let root = fixture.client.root.controlFD
         let created = try fixture.client.call(
             OpenCreateAtRequest(dirFD: root, name: "new.txt", flags: UInt32(O_RDWR), mode: 0o640, uid: .none, gid: .none))
@@ -134,9 +139,9 @@ struct ConformanceTests {
         #expect(names == Set(try hostNames(fixture.root)))
     }
 
-    @Test("SetStat changes mode, times and size on the file itself")
-    func setStat() throws {
-        let fixture = try GoferFixture()
+    @Test("SetStat changes mode, times and size on the file itself", arguments: goferModes)
+    func setStat(confined: Bool) throws {
+        let fixture = try GoferFixture(confined: confined)
         let file = try fixture.walk("file.txt").controlFD
         let result = try fixture.client.call(
             SetStatRequest(
@@ -157,9 +162,9 @@ struct ConformanceTests {
         #expect(try FileDescriptor.open("/etc/passwd", flags: OpenFlags.path.rawValue).statx().mode == before.mode)
     }
 
-    @Test("a read-only tree refuses every mutation with EROFS")
-    func readOnly() throws {
-        let fixture = try GoferFixture(readOnly: true)
+    @Test("a read-only tree refuses every mutation with EROFS", arguments: goferModes)
+    func readOnly(confined: Bool) throws {
+        let fixture = try GoferFixture(readOnly: true, confined: confined)
         let root = fixture.client.root.controlFD
         let file = try fixture.walk("file.txt").controlFD
         let none = LinuxTimespec(seconds: 0, nanoseconds: 0)

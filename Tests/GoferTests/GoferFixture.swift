@@ -25,16 +25,25 @@ final class GoferFixture {
     let client: LisafsClient
     let gofer: RunningHelper
 
-    init(readOnly: Bool = false, channels: Int = 2) throws {
+    /// Builds the tree and starts its gofer: `runsc gofer` confined in its own mount and
+    /// network namespaces when `confined` (which needs root), else the test helper's
+    /// unconfined server.
+    init(readOnly: Bool = false, channels: Int = 2, confined: Bool = false) throws {
         var template = Array("/tmp/gofer-test-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Errno.current }
         base = String(cString: made)
         try Self.build(base: base)
         let sockets = try UnixSocket.pair()
-        gofer = try Helper.start(
-            "gofer-serve", [base + "/root"] + (readOnly ? ["ro"] : []), descriptors: [(sockets.second.rawValue, 3)])
+        if confined {
+            gofer = try Helper.startExecutable(
+                "runsc", ["gofer", "--root", base + "/root", "--socket-fd", "3"] + (readOnly ? ["--read-only"] : []),
+                descriptors: [(sockets.second.rawValue, 3)], namespaces: [.mount, .network])
+        } else {
+            gofer = try Helper.start(
+                "gofer-serve", [base + "/root"] + (readOnly ? ["ro"] : []), descriptors: [(sockets.second.rawValue, 3)])
+        }
         _ = consume sockets.second
-        guard try gofer.readLine() == "serving" else { throw Errno.EIO }
+        if !confined { guard try gofer.readLine() == "serving" else { throw Errno.EIO } }
         client = try LisafsClient(socket: sockets.first, channels: channels)
     }
 

@@ -4,25 +4,36 @@ import LinuxABI
 
 /// Runs `sandbox-test-helper`, the second process of the HostSys and Flipcall tests.
 public enum Helper {
-    /// The helper executable, built by SwiftPM next to the test bundle.
-    public static let path: String = {
+    /// The directory SwiftPM builds executables into: the test bundle's.
+    public static let buildDirectory: String = {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         precondition(count > 0, "readlink /proc/self/exe")
         let exe = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let directory = exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)]
-        return "\(directory)/sandbox-test-helper"
+        return String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
     }()
+
+    /// The helper executable, built by SwiftPM next to the test bundle.
+    public static var path: String { buildDirectory + "/sandbox-test-helper" }
 
     /// Starts the helper in `mode` with `arguments`; `descriptors` maps our fds to its fd numbers.
     /// Its standard output goes to the returned pipe end (read it with `readAll`).
     public static func start(
         _ mode: String, _ arguments: [String] = [], descriptors: [(parent: Int32, child: Int32)] = []
     ) throws -> RunningHelper {
+        try startExecutable("sandbox-test-helper", [mode] + arguments, descriptors: descriptors)
+    }
+
+    /// Starts the executable `name` from the build directory (runsc, the helper) with
+    /// `arguments`, in `namespaces`; its standard output goes to the returned pipe end.
+    public static func startExecutable(
+        _ name: String, _ arguments: [String], descriptors: [(parent: Int32, child: Int32)] = [],
+        namespaces: ChildProcess.Namespaces = []
+    ) throws -> RunningHelper {
         let output = try FileDescriptor.pipe()
         let child = try ChildProcess.spawn(
-            path: path, arguments: ["sandbox-test-helper", mode] + arguments,
-            descriptors: descriptors + [(output.second.rawValue, 1), (2, 2)])
+            path: buildDirectory + "/" + name, arguments: [name] + arguments,
+            descriptors: descriptors + [(output.second.rawValue, 1), (2, 2)], namespaces: namespaces)
         return RunningHelper(process: child, output: output.first)
     }
 

@@ -18,6 +18,8 @@
 #include <sys/types.h>
 #include <sys/user.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <linux/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
@@ -72,13 +74,14 @@ enum {
     CSHIM_SPAWN_NEW_SESSION = 1 << 1,
 };
 
-/// fork(2) and execve(2) `path` with `argv` and `envp` (NULL-terminated). `fd_map` holds
+/// fork(2) and execve(2) `path` with `argv` and `envp` (NULL-terminated). The child first
+/// leaves the namespaces in `unshare_flags` (CLONE_NEW* bits for unshare(2); 0 for none). `fd_map` holds
 /// `fd_map_count` pairs (parent fd, child fd): each parent fd appears at the child fd number;
 /// fds 0-2 that are not targets are inherited as they are, and every other fd is closed on
 /// exec. Signal dispositions and the mask are reset in the child; CPU affinity is inherited.
 /// Returns 0 and the child's pid in `*pid_out`, or the errno of the step that failed (in the
 /// child, reported over a close-on-exec pipe). At most 64 pairs.
-int cshim_spawn(const char *path, char *const argv[], char *const envp[], const int *fd_map, int fd_map_count, int flags, pid_t *pid_out);
+int cshim_spawn(const char *path, char *const argv[], char *const envp[], const int *fd_map, int fd_map_count, int flags, int unshare_flags, pid_t *pid_out);
 
 // ABI tables for the LinuxABI tests: names and values as the C headers define them.
 struct cshim_abi_entry { const char *name; long value; };
