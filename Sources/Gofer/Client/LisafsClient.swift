@@ -160,3 +160,37 @@ public struct LisafsAnswer<Response: LisafsResponse>: ~Copyable {
     public var response: Response
     public var descriptors: ReceivedDescriptors
 }
+
+extension LisafsClient {
+    /// Bytes of file data one PRead answer or PWrite request can carry.
+    var maxDataPerMessage: Int { Int(maxMessageSize) - LisafsChannelHeader.size - 24 }
+
+    /// Reads up to `count` bytes at `offset` from an open FD, in as many PRead calls as the
+    /// message size requires; stops early at end of file.
+    public func read(_ fd: LisafsFDID, offset: UInt64, count: Int) throws(LinuxErrno) -> [UInt8] {
+        var data: [UInt8] = []
+        data.reserveCapacity(count)
+        while data.count < count {
+            let chunk = min(count - data.count, maxDataPerMessage)
+            let answer = try call(PReadRequest(offset: offset + UInt64(data.count), fd: fd, count: UInt32(chunk)))
+            guard answer.data.count <= chunk else { throw .EIO }  // more than asked: a broken server
+            data += answer.data
+            if answer.data.count < chunk { break }
+        }
+        return data
+    }
+
+    /// Writes `data` at `offset` to an open FD, in as many PWrite calls as the message size
+    /// requires. Returns the bytes written (short only if the server wrote short).
+    public func write(_ fd: LisafsFDID, offset: UInt64, data: [UInt8]) throws(LinuxErrno) -> Int {
+        var written = 0
+        while written < data.count {
+            let chunk = Array(data[written..<min(data.count, written + maxDataPerMessage)])
+            let answer = try call(PWriteRequest(offset: offset + UInt64(written), fd: fd, data: chunk))
+            guard answer.count <= UInt64(chunk.count) else { throw .EIO }
+            written += Int(answer.count)
+            if Int(answer.count) < chunk.count { break }
+        }
+        return written
+    }
+}
