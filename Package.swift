@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "runsc", targets: ["Runsc"]),
         .executable(name: "flipcall-bench", targets: ["FlipcallBench"]),
+        .executable(name: "gofer-bench", targets: ["GoferBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,6 +61,14 @@ let package = Package(
             name: "FlipcallBench",
             dependencies: [
                 "Flipcall", "HostSys", "LinuxABI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        .executableTarget(
+            name: "GoferBench",
+            dependencies: [
+                "Gofer", "Flipcall", "HostSys", "LinuxABI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

@@ -20,6 +20,8 @@ public enum GoferProcess {
     /// Confines this process to `root` and serves lisafs on `socket` until the Sentry closes
     /// it. Must run in a fresh mount namespace, before any other thread starts.
     public static func run(root: String, socket: consuming FileDescriptor, readOnly: Bool) throws(Errno) {
+        // libnuma reads /sys once, when first asked; ask while /sys is still visible.
+        _ = NUMA.currentNode()
         try Confinement.makeMountsPrivate()
         try Confinement.pivotRoot(to: root, readOnly: readOnly)
         let tree = try FileDescriptor.open("/", flags: OpenFlags([.path, .directory]).rawValue)

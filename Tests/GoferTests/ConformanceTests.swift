@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Gofer
 import HostSys
@@ -190,6 +191,29 @@ struct ConformanceTests {
         let opened = try fixture.client.call(OpenAtRequest(fd: file, flags: UInt32(O_RDONLY)))
         #expect(try fixture.client.call(PReadRequest(offset: 0, fd: opened.openFD, count: 64)).data == Array("hello gofer\n".utf8))
         #expect(try fixture.hostContents(fixture.root + "/file.txt") == Array("hello gofer\n".utf8))
+    }
+
+    @Test("a gofer killed while calls are in flight fails them with EIO within a second", arguments: goferModes)
+    func goferKilledMidCall(confined: Bool) throws {
+        let fixture = try GoferFixture(confined: confined)
+        let pid = fixture.gofer.pid
+        let killedAt = Clock.monotonicNanoseconds() + 100_000_000
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) { kill(pid, SIGKILL) }
+        var failure: LinuxErrno?
+        var calls = 0
+        while failure == nil && Clock.monotonicNanoseconds() < killedAt + 5_000_000_000 {
+            do {
+                _ = try fixture.client.call(WalkStatRequest(dirFD: fixture.client.root.controlFD, path: ["dir", "nested.bin"]))
+                calls += 1
+            } catch {
+                failure = error
+            }
+        }
+        let noticed = Double(Int64(bitPattern: Clock.monotonicNanoseconds() &- killedAt)) / 1e9
+        #expect(failure == .EIO)
+        #expect(calls > 0)
+        #expect(noticed < 1.0, "noticed \(noticed) s after the kill")
+        #expect(try fixture.gofer.wait() == .signaled(.SIGKILL))
     }
 
     @Test("a gofer killed mid-session fails calls with EIO at once")

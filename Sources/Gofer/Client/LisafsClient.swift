@@ -26,8 +26,9 @@ public final class LisafsClient: Sendable {
     private let allChannels: [Endpoint]
     private let broken = Atomic<Bool>(false)
 
-    /// Mounts over `socket` and opens `channels` flipcall channels (0: socket only).
-    public init(socket: consuming FileDescriptor, channels: Int = 2) throws(LinuxErrno) {
+    /// Mounts over `socket` and opens `channels` flipcall channels (0: socket only), whose
+    /// calls wait for answers as `policy` says.
+    public init(socket: consuming FileDescriptor, channels: Int = 2, policy: WaitPolicy = .lisafs) throws(LinuxErrno) {
         let mount = try Self.socketCall(MountRequest(), on: socket, maxMessageSize: Lisafs.maxMessageSize)
         root = mount.response.root
         maxMessageSize = min(mount.response.maxMessageSize, Lisafs.maxMessageSize)
@@ -38,7 +39,7 @@ public final class LisafsClient: Sendable {
             guard reply.descriptors.count == 2, let memory = reply.descriptors.take(), let peer = reply.descriptors.take()
             else { throw .EIO }
             do {
-                opened.append(try Endpoint(files: ChannelFiles(memory: memory, socket: peer), side: .client))
+                opened.append(try Endpoint(files: ChannelFiles(memory: memory, socket: peer), side: .client, policy: policy))
             } catch {
                 throw .EIO
             }

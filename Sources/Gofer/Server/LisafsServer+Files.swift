@@ -92,7 +92,7 @@ extension LisafsServer {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 8)
         defer { buffer.deallocate() }
         let n = try onBehalfOfGuest { () throws(Errno) in try open.fd.read(into: buffer, at: Int64(request.offset)) }
-        return PReadResponse(data: Array(buffer[0..<n]))
+        return PReadResponse(data: Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
     }
 
     /// PWrite: writes the bytes to an open FD at `offset`.

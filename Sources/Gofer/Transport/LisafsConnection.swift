@@ -13,14 +13,18 @@ public final class LisafsConnection: Sendable {
     private static let log = Logger(label: "gofer.connection")
 
     public let server: LisafsServer
+    /// How channel threads wait for the next request: spin briefly (a Sentry thread usually
+    /// sends its next call at once), then sleep.
+    public let channelPolicy: WaitPolicy
     private let socket: FileDescriptor
     private let channels = Mutex<[Endpoint]>([])
     /// The most channels one client may open.
     public static let maxChannels = 16
 
-    public init(server: LisafsServer, socket: consuming FileDescriptor) {
+    public init(server: LisafsServer, socket: consuming FileDescriptor, channelPolicy: WaitPolicy = .lisafs) {
         self.server = server
         self.socket = socket
+        self.channelPolicy = channelPolicy
     }
 
     /// Serves the socket on the calling thread until the client goes away.
@@ -63,7 +67,7 @@ public final class LisafsConnection: Sendable {
         guard channels.withLock({ $0.count }) < Self.maxChannels else { return (LisafsReply(error: .ENOMEM), [], nil) }
         do {
             let pair = try Endpoint.makeChannel(capacity: Int(server.maxMessageSize))
-            let endpoint = try Endpoint(files: pair.local, side: .server)
+            let endpoint = try Endpoint(files: pair.local, side: .server, policy: channelPolicy)
             channels.withLock { $0.append(endpoint) }
             let server = self.server
             try HostThread.detach { serveChannel(endpoint, server: server) }
@@ -75,6 +79,12 @@ public final class LisafsConnection: Sendable {
             return (LisafsReply(error: .ENOMEM), [], nil)
         }
     }
+}
+
+extension WaitPolicy {
+    /// lisafs channels: spin about as long as a quick call takes before sleeping, so a
+    /// client that waits for a stat does not pay two cross-CPU wake-ups.
+    public static let lisafs = WaitPolicy(spinIterations: 4000)
 }
 
 /// Holds the client's ends of a new channel until they are sent (then they close here, so the
