@@ -1,5 +1,4 @@
 import Atomics
-import CShim
 import HostSys
 import LinuxABI
 
@@ -145,24 +144,15 @@ public final class Endpoint: @unchecked Sendable {
         }
     }
 
-    /// Copies `bytes` into the window at `offset` (the window must be this side's). Copies of
-    /// `streamingThreshold` bytes or more use non-temporal stores: a large message is read next
-    /// by the peer, usually on another CPU, so filling this CPU's cache with it only costs the
-    /// read-for-ownership of lines the peer's cache still holds.
+    /// Copies `bytes` into the window at `offset` (the window must be this side's), or throws
+    /// `messageTooLarge` if they do not fit.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) throws(FlipcallError) {
         guard offset >= 0, offset <= capacity, bytes.count <= capacity - offset else {
             throw .messageTooLarge(offset + bytes.count)
         }
         guard let source = bytes.baseAddress, let base = window.baseAddress else { return }
-        if bytes.count >= Self.streamingThreshold {
-            cshim_copy_streaming(base + offset, source, bytes.count)
-        } else {
-            (base + offset).copyMemory(from: source, byteCount: bytes.count)
-        }
+        (base + offset).copyMemory(from: source, byteCount: bytes.count)
     }
-
-    /// Copies at least this large stream past the cache (see `write(_:at:)`).
-    public static let streamingThreshold = 256 * 1024
 
     // MARK: File descriptors
 

@@ -46,10 +46,6 @@ static inline int cshim_prctl(int option, unsigned long a2, unsigned long a3, un
 // The x86 PAUSE instruction for spin-wait loops (no Swift spelling).
 static inline void cshim_cpu_relax(void) { __builtin_ia32_pause(); }
 
-// Copies `count` bytes with non-temporal stores (copy.c): for large payloads bound for another
-// CPU, the stores skip this CPU's cache and need no read-for-ownership of lines the peer holds.
-void cshim_copy_streaming(void *destination, const void *source, size_t count);
-
 // Control-message macros (cmsg(3)).
 static inline struct cmsghdr *cshim_cmsg_firsthdr(struct msghdr *msg) { return CMSG_FIRSTHDR(msg); }
 static inline struct cmsghdr *cshim_cmsg_nxthdr(struct msghdr *msg, struct cmsghdr *cmsg) { return CMSG_NXTHDR(msg, cmsg); }
