@@ -141,9 +141,13 @@ struct LisafsHeaderTests {
 
         // The window holds stale bytes past the announced length; they are not part of the message.
         let window = ByteReader(writer.bytes + [0xee, 0xee])
-        let (header, payload) = try LisafsChannelHeader.decodeMessage(window, dataLength: 12)
+        var (header, payload) = try LisafsChannelHeader.decodeMessage(window, dataLength: 12)
         #expect(header == LisafsChannelHeader(messageID: .fstat, fdCount: 1))
-        #expect(try FStatRequest(decodingPayload: payload.bytes) == FStatRequest(fd: LisafsFDID(7)))
+        #expect(try FStatRequest(decodingAll: &payload) == FStatRequest(fd: LisafsFDID(7)))
+        // A window that holds exactly the message is read in place.
+        var (_, exact) = try LisafsChannelHeader.decodeMessage(ByteReader(writer.bytes), dataLength: 12)
+        #expect(exact.readableBytes == 8)
+        #expect(try FStatRequest(decodingAll: &exact) == FStatRequest(fd: LisafsFDID(7)))
     }
 
     @Test("channel message: length smaller than header, larger than max or than the window")

@@ -101,8 +101,9 @@ public final class LisafsClient: Sendable {
         } catch {
             throw .EIO
         }
+        var payload = ByteReader(message.payload)
         return LisafsAnswer(
-            response: try decodeAnswer(Request.Response.self, id: message.messageID, payload: message.payload),
+            response: try decodeAnswer(Request.Response.self, id: message.messageID, payload: &payload),
             descriptors: message.descriptors)
     }
 
@@ -119,11 +120,11 @@ public final class LisafsClient: Sendable {
             try sent.get()
             let length = try channel.call(length: bytes.count)
             let answer = ByteReader(copying: UnsafeRawBufferPointer(rebasing: channel.window[0..<length]))
-            let (header, payload) = try decodeChannelMessage(answer, length: length, maxMessageSize: maxMessageSize)
+            var (header, payload) = try decodeChannelMessage(answer, length: length, maxMessageSize: maxMessageSize)
             let descriptors = header.fdCount > 0 ? try channel.receiveDescriptors(max: Int(header.fdCount)) : ReceivedDescriptors()
             guard descriptors.count == Int(header.fdCount) else { throw LinuxErrno.EIO }
             return LisafsAnswer(
-                response: try decodeAnswer(Request.Response.self, id: header.messageID, payload: Array(payload.bytes)),
+                response: try decodeAnswer(Request.Response.self, id: header.messageID, payload: &payload),
                 descriptors: descriptors)
         } catch let error as LinuxErrno {
             throw error
@@ -144,14 +145,14 @@ public final class LisafsClient: Sendable {
 
     /// The server's answer as `Response`, or the errno of its Error answer. Anything else
     /// (another MID, a payload that does not decode) is a broken server: EIO.
-    private static func decodeAnswer<Response: LisafsResponse>(_ type: Response.Type, id: LisafsMessageID, payload: [UInt8])
-        throws(LinuxErrno) -> Response
-    {
+    private static func decodeAnswer<Response: LisafsResponse>(
+        _ type: Response.Type, id: LisafsMessageID, payload: inout ByteReader
+    ) throws(LinuxErrno) -> Response {
         if id == .error {
-            guard let error = try? ErrorResponse(decodingPayload: payload) else { throw .EIO }
+            guard let error = try? ErrorResponse(decodingAll: &payload) else { throw .EIO }
             throw LinuxErrno(Int32(bitPattern: error.errno))
         }
-        guard id == Response.messageID, let response = try? Response(decodingPayload: payload) else { throw .EIO }
+        guard id == Response.messageID, let response = try? Response(decodingAll: &payload) else { throw .EIO }
         return response
     }
 }
@@ -169,6 +170,11 @@ extension LisafsClient {
     /// Reads up to `count` bytes at `offset` from an open FD, in as many PRead calls as the
     /// message size requires; stops early at end of file.
     public func read(_ fd: LisafsFDID, offset: UInt64, count: Int) throws(LinuxErrno) -> [UInt8] {
+        if count <= maxDataPerMessage {  // one call: its answer is the result, no copy
+            let answer = try call(PReadRequest(offset: offset, fd: fd, count: UInt32(count)))
+            guard answer.data.count <= count else { throw .EIO }
+            return answer.data
+        }
         var data: [UInt8] = []
         data.reserveCapacity(count)
         while data.count < count {

@@ -79,7 +79,9 @@ public struct LisafsChannelHeader: Hashable, Sendable {
     ///
     /// `dataLength` is the length the peer announced through flipcall; it must cover the
     /// header, stay within `maxMessageSize`, and lie inside `window` (the bytes actually
-    /// copied out of the packet window).
+    /// copied out of the packet window). The payload comes back as a reader positioned just
+    /// after the header, holding exactly the message's bytes: the window itself when it holds
+    /// exactly the message (no copy), a copy of the message otherwise.
     public static func decodeMessage(
         _ window: ByteReader, dataLength: UInt32, maxMessageSize: UInt32 = Lisafs.maxMessageSize
     ) throws(LisafsDecodeError) -> (header: Self, payload: ByteReader) {
@@ -90,13 +92,18 @@ public struct LisafsChannelHeader: Hashable, Sendable {
             throw .messageTooLarge(size: UInt64(dataLength), limit: maxMessageSize)
         }
         let start = window.readerIndex
-        guard let message = window.bytes(at: start, count: Int(dataLength)),
-            let id = window.integer(at: start, as: UInt16.self),
-            let fds = window.integer(at: start + 2, as: UInt8.self)
+        guard let id = window.integer(at: start, as: UInt16.self), let fds = window.integer(at: start + 2, as: UInt8.self),
+            window.readableBytes >= Int(dataLength)
         else {
             throw .truncated(needed: Int(dataLength), available: window.readableBytes)
         }
-        let payload = ByteReader(Array(message.dropFirst(Self.size)))
+        var payload: ByteReader
+        if window.readableBytes == Int(dataLength) {
+            payload = window  // the window holds exactly this message: no copy
+        } else {
+            payload = ByteReader(Array(window.bytes[start..<(start + Int(dataLength))]))
+        }
+        payload.skip(Self.size)
         return (Self(messageID: LisafsMessageID(id), fdCount: fds), payload)
     }
 }

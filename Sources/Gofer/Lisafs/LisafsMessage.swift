@@ -46,6 +46,11 @@ extension LisafsMessage {
     /// Decodes a whole payload and rejects bytes left over after the message.
     public init(decodingPayload payload: [UInt8]) throws(LisafsDecodeError) {
         var reader = ByteReader(payload)
+        try self.init(decodingAll: &reader)
+    }
+
+    /// Decodes the rest of `reader` as this message and rejects bytes left over after it.
+    public init(decodingAll reader: inout ByteReader) throws(LisafsDecodeError) {
         try self.init(decoding: &reader)
         guard reader.isAtEnd else { throw .trailingBytes(count: reader.readableBytes) }
     }

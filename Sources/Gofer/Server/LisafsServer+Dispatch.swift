@@ -29,12 +29,18 @@ extension LisafsServer {
     /// error's errno), runs it, and encodes the answer. Never throws and never traps on what
     /// the client sent. Channel requests belong to the transport and are not handled here.
     public func handle(_ id: LisafsMessageID, payload: [UInt8]) -> LisafsReply {
+        var reader = ByteReader(payload)
+        return handle(id, payload: &reader)
+    }
+
+    /// `handle` for a payload that is the rest of `payload` (a request read in place).
+    public func handle(_ id: LisafsMessageID, payload: inout ByteReader) -> LisafsReply {
         guard let type = LisafsMessages.requestType(for: id), Self.supportedMessages.contains(id), id != .channel else {
             return LisafsReply(error: .ENOSYS)
         }
         let request: any LisafsRequest
         do {
-            request = try type.init(decodingPayload: payload)
+            request = try type.init(decodingAll: &payload)
         } catch {
             return LisafsReply(error: error.errno)
         }

@@ -84,15 +84,21 @@ extension LisafsServer {
 
     /// PRead: up to `count` bytes (at most what fits one message) from an open FD at `offset`.
     func pread(_ request: PReadRequest) throws(LinuxErrno) -> PReadResponse {
+        let limit = Int(maxMessageSize) - LisafsChannelHeader.size - 8
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(Int(request.count), limit), alignment: 8)
+        defer { buffer.deallocate() }
+        let n = try pread(request, into: buffer)
+        return PReadResponse(data: Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+    }
+
+    /// PRead into `buffer` (at most its size): the channel's fast path reads straight into the
+    /// packet window, with no copy of the data in between.
+    func pread(_ request: PReadRequest, into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> Int {
         let open = try open(request.fd)
         guard open.isReadable else { throw .EBADF }
-        let limit = Int(maxMessageSize) - LisafsChannelHeader.size - 8
-        let count = min(Int(request.count), limit)
         guard request.offset <= UInt64(Int64.max) else { throw .EINVAL }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 8)
-        defer { buffer.deallocate() }
-        let n = try onBehalfOfGuest { () throws(Errno) in try open.fd.read(into: buffer, at: Int64(request.offset)) }
-        return PReadResponse(data: Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(Int(request.count), buffer.count)])
+        return try onBehalfOfGuest { () throws(Errno) in try open.fd.read(into: target, at: Int64(request.offset)) }
     }
 
     /// PWrite: writes the bytes to an open FD at `offset`.

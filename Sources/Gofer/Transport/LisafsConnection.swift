@@ -110,26 +110,53 @@ func serveChannel(_ endpoint: Endpoint, server: LisafsServer) {
             // Copy the request out first: the client could rewrite the window while we decode.
             let request = ByteReader(copying: UnsafeRawBufferPointer(rebasing: endpoint.window[0..<length]))
             let reply: LisafsReply
-            do {
-                let (header, payload) = try LisafsChannelHeader.decodeMessage(
-                    request, dataLength: UInt32(length), maxMessageSize: server.maxMessageSize)
-                reply = header.messageID == .channel
-                    ? LisafsReply(error: .EINVAL) : server.handle(header.messageID, payload: Array(payload.bytes))
-            } catch {
+            switch Result(catching: { () throws(LisafsDecodeError) in
+                try LisafsChannelHeader.decodeMessage(request, dataLength: UInt32(length), maxMessageSize: server.maxMessageSize)
+            }) {
+            case .failure(let error):
                 reply = LisafsReply(error: error.errno)
+            case .success(let (header, decoded)):
+                var payload = decoded
+                if header.messageID == .pread, let answered = readInPlace(&payload, endpoint: endpoint, server: server) {
+                    length = try endpoint.reply(length: answered)
+                    continue
+                }
+                reply = header.messageID == .channel ? LisafsReply(error: .EINVAL) : server.handle(header.messageID, payload: &payload)
             }
             let descriptors = reply.donatedDescriptors
-            var writer = ByteWriter(capacity: LisafsChannelHeader.size + reply.payload.count)
-            LisafsChannelHeader(messageID: reply.messageID, fdCount: UInt8(descriptors.count)).encode(into: &writer)
-            writer.writeBytes(reply.payload)
+            var header = ByteWriter(capacity: LisafsChannelHeader.size)
+            LisafsChannelHeader(messageID: reply.messageID, fdCount: UInt8(descriptors.count)).encode(into: &header)
             if !descriptors.isEmpty { try endpoint.send(descriptors: descriptors) }
-            let written = writer.bytes.withUnsafeBytes { bytes in
-                Result { () throws(FlipcallError) in try endpoint.write(bytes) }
+            let written = header.bytes.withUnsafeBytes { headerBytes in
+                reply.payload.withUnsafeBytes { payloadBytes in
+                    Result { () throws(FlipcallError) in
+                        try endpoint.write(headerBytes)
+                        try endpoint.write(payloadBytes, at: LisafsChannelHeader.size)
+                    }
+                }
             }
             try written.get()
-            length = try endpoint.reply(length: writer.count)
+            length = try endpoint.reply(length: LisafsChannelHeader.size + reply.payload.count)
         }
     } catch {
         endpoint.shutdown()
     }
+}
+
+/// PRead answered in place: the file's bytes are read straight into the window behind the
+/// answer's header and count. Returns the answer's length, or nil when the request does not
+/// decode or fails (then the general path answers it, with the error).
+private func readInPlace(_ payload: inout ByteReader, endpoint: Endpoint, server: LisafsServer) -> Int? {
+    var copy = payload
+    guard let request = try? PReadRequest(decodingAll: &copy) else { return nil }
+    let dataOffset = LisafsChannelHeader.size + 8
+    let room = UnsafeMutableRawBufferPointer(rebasing: endpoint.window[dataOffset...])
+    guard let count = try? server.pread(request, into: room) else { return nil }
+    // The answer: channel header (MID, no fds), then the count, then the bytes already there.
+    var prefix = ByteWriter(capacity: dataOffset)
+    LisafsChannelHeader(messageID: .pread).encode(into: &prefix)
+    prefix.writeInteger(UInt64(count))
+    let written = prefix.bytes.withUnsafeBytes { bytes in Result { () throws(FlipcallError) in try endpoint.write(bytes) } }
+    guard (try? written.get()) != nil else { return nil }
+    return dataOffset + count
 }
