@@ -25,38 +25,13 @@ extension LisafsServer {
         return (ControlNode(fd: fd, fileType: UInt32(stat.mode) & FileMode.typeMask, parent: directory, name: name), stat)
     }
 
-    /// Walk: one control FD per component, stopping at a missing component or a symlink.
-    func walk(_ request: WalkRequest) throws(LinuxErrno) -> WalkResponse {
-        var current = try control(request.dirFD)
-        var inodes: [LisafsInode] = []
-        for name in request.path {
-            guard current.isDirectory else { throw .ENOTDIR }
-            let path = try component(name)
-            let found: (ControlNode, LinuxStatx)
-            do {
-                found = try lookUp(path, in: current)
-            } catch {
-                if error == .ENOENT { return WalkResponse(status: .componentDoesNotExist, inodes: inodes) }
-                throw error.linuxErrno
-            }
-            let (node, stat) = found
-            inodes.append(LisafsInode(controlFD: table.insert(.control(node)), stat: LisafsStatx(stat)))
-            if node.isSymlink { return WalkResponse(status: .componentSymlink, inodes: inodes) }
-            current = node
-        }
-        return WalkResponse(status: .success, inodes: inodes)
-    }
-
-    /// WalkStat: the stats along a path without handing out FD ids. A first empty name asks
-    /// for the starting directory's stat too. Stops at a missing component or a symlink.
-    func walkStat(_ request: WalkStatRequest) throws(LinuxErrno) -> WalkStatResponse {
-        var current = try control(request.dirFD)
-        var stats: [LisafsStatx] = []
-        var names = request.path[...]
-        if names.first == .empty {
-            stats.append(LisafsStatx(try onBehalfOfGuest { () throws(Errno) in try current.fd.statx() }))
-            names = names.dropFirst()
-        }
+    /// Walks `names` from `start` one component at a time (each checked by `component`, opened
+    /// with O_NOFOLLOW) and calls `visit` with each node found. Stops at a missing component
+    /// or after a symlink, and says why it stopped.
+    func walk(
+        from start: ControlNode, _ names: some Sequence<SizedString>, visit: (ControlNode, LinuxStatx) -> Void
+    ) throws(LinuxErrno) -> LisafsWalkStatus {
+        var current = start
         for name in names {
             guard current.isDirectory else { throw .ENOTDIR }
             let path = try component(name)
@@ -64,13 +39,36 @@ extension LisafsServer {
             do {
                 found = try lookUp(path, in: current)
             } catch {
-                if error == .ENOENT { break }
+                if error == .ENOENT { return .componentDoesNotExist }
                 throw error.linuxErrno
             }
-            stats.append(LisafsStatx(found.1))
-            if found.0.isSymlink { break }
+            visit(found.0, found.1)
+            if found.0.isSymlink { return .componentSymlink }
             current = found.0
         }
+        return .success
+    }
+
+    /// Walk: one control FD per component, stopping at a missing component or a symlink.
+    func walk(_ request: WalkRequest) throws(LinuxErrno) -> WalkResponse {
+        var inodes: [LisafsInode] = []
+        let status = try walk(from: try control(request.dirFD), request.path) { node, stat in
+            inodes.append(LisafsInode(controlFD: table.insert(.control(node)), stat: LisafsStatx(stat)))
+        }
+        return WalkResponse(status: status, inodes: inodes)
+    }
+
+    /// WalkStat: the stats along a path without handing out FD ids. A first empty name asks
+    /// for the starting directory's stat too. Stops at a missing component or a symlink.
+    func walkStat(_ request: WalkStatRequest) throws(LinuxErrno) -> WalkStatResponse {
+        let start = try control(request.dirFD)
+        var stats: [LisafsStatx] = []
+        var names = request.path[...]
+        if names.first == .empty {
+            stats.append(LisafsStatx(try onBehalfOfGuest { () throws(Errno) in try start.fd.statx() }))
+            names = names.dropFirst()
+        }
+        _ = try walk(from: start, names) { _, stat in stats.append(LisafsStatx(stat)) }
         return WalkStatResponse(stats: stats)
     }
 
