@@ -71,9 +71,10 @@ struct BadInputTests {
         #expect(try raw.exchange(9, [2, 0] + [UInt8](repeating: 0x7f, count: 16))?.0 == 9)
         #expect(RawGofer.errno(try raw.exchange(3, [0x7f, 0, 0, 0, 0, 0, 0, 0])) == LinuxErrno.EBADF.rawValue)
         #expect(RawGofer.errno(try raw.exchange(3, [0, 0, 0, 0, 0, 0, 0, 0])) == LinuxErrno.EBADF.rawValue)
-        // Random payloads for every MID: every answer is well-formed, the gofer stays up.
+        // Random payloads for every MID but Channel (which opens a channel, and has its own
+        // test): every answer is well-formed, the gofer stays up.
         var generator = SystemRandomNumberGenerator()
-        for id in UInt16(0)...40 {
+        for id in UInt16(0)...40 where id != 2 {
             for _ in 0..<20 {
                 let payload = (0..<Int.random(in: 0..<64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
                 let answer = try raw.exchange(id, payload)
@@ -82,7 +83,7 @@ struct BadInputTests {
         }
         // Whatever the random calls made (a random Walk of the root can succeed), closing the
         // ids brings the fd count back.
-        let closeAll = [UInt8](arrayLiteral: 0xff, 0x00) + (1...255).flatMap { id in [UInt8(id), 0, 0, 0, 0, 0, 0, 0] }
+        let closeAll = [UInt8](arrayLiteral: 0x00, 0x04) + (1...1024).flatMap { id in [UInt8(id & 0xff), UInt8(id >> 8), 0, 0, 0, 0, 0, 0] }
         _ = try raw.exchange(9, closeAll)
         #expect(raw.openDescriptors() <= before)
     }

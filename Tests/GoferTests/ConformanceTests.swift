@@ -1,4 +1,3 @@
-import Dispatch
 import Glibc
 import Gofer
 import HostSys
@@ -196,12 +195,11 @@ struct ConformanceTests {
     @Test("a gofer killed while calls are in flight fails them with EIO within a second", arguments: goferModes)
     func goferKilledMidCall(confined: Bool) throws {
         let fixture = try GoferFixture(confined: confined)
-        let pid = fixture.gofer.pid
-        let killedAt = Clock.monotonicNanoseconds() + 100_000_000
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) { kill(pid, SIGKILL) }
+        let killer = try DelayedKill(pid: fixture.gofer.pid, afterMilliseconds: 100)
+        let deadline = Clock.monotonicNanoseconds() + 10_000_000_000
         var failure: LinuxErrno?
         var calls = 0
-        while failure == nil && Clock.monotonicNanoseconds() < killedAt + 5_000_000_000 {
+        while failure == nil && Clock.monotonicNanoseconds() < deadline {
             do {
                 _ = try fixture.client.call(WalkStatRequest(dirFD: fixture.client.root.controlFD, path: ["dir", "nested.bin"]))
                 calls += 1
@@ -209,7 +207,7 @@ struct ConformanceTests {
                 failure = error
             }
         }
-        let noticed = Double(Int64(bitPattern: Clock.monotonicNanoseconds() &- killedAt)) / 1e9
+        let noticed = killer.secondsSinceKill
         #expect(failure == .EIO)
         #expect(calls > 0)
         #expect(noticed < 1.0, "noticed \(noticed) s after the kill")
