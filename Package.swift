@@ -48,7 +48,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(name: "Netstack", dependencies: ["Flipcall", "HostSys", "LinuxABI"], swiftSettings: swiftSettings),
         .target(
-            name: "Sentry", dependencies: ["Flipcall", "Gofer", "Netstack", "HostSys", "LinuxABI"],
+            name: "Sentry",
+            dependencies: [
+                "CShim", "Flipcall", "Gofer", "Netstack", "HostSys", "LinuxABI", .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["Loader/README.md", "Syscalls/README.md"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "Runsc",
@@ -94,7 +97,9 @@ let package = Package(
             dependencies: ["Gofer", "Flipcall", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper", "Runsc"],
             swiftSettings: swiftSettings),
         .testTarget(name: "NetstackTests", dependencies: ["Netstack"], swiftSettings: swiftSettings),
-        .testTarget(name: "SentryTests", dependencies: ["Sentry", "LinuxABI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SentryTests", dependencies: ["Sentry", "HostSys", "LinuxABI"], exclude: ["Programs"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "RunscTests", dependencies: ["Runsc"], swiftSettings: swiftSettings),
     ]
 )

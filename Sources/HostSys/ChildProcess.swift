@@ -22,7 +22,8 @@ public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    init(waitStatus status: Int32) {
+    /// Decodes a wait(2) status of a child that ended (not one that stopped).
+    public init(waitStatus status: Int32) {
         let signal = status & 0x7f
         self = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(LinuxSignal(signal))
     }

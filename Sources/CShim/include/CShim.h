@@ -79,6 +79,17 @@ enum {
 /// child, reported over a close-on-exec pipe). At most 64 pairs.
 int cshim_spawn(const char *path, char *const argv[], char *const envp[], const int *fd_map, int fd_map_count, int flags, int unshare_flags, pid_t *pid_out);
 
+// ptrace(2) is variadic in libc.
+static inline long cshim_ptrace(int request, pid_t pid, void *addr, void *data) { return syscall(SYS_ptrace, request, pid, addr, data); }
+
+// The ptrace platform's stub (stub.c).
+enum { CSHIM_STUB_MEMORY_FD = 3 };
+/// Forks a stub process traced by the calling thread (PTRACE_TRACEME: its tracer is the
+/// thread that forked it). The stub keeps only `memory_fd`, as fd CSHIM_STUB_MEMORY_FD, maps a
+/// page at `stub_address` holding `syscall; int3`, and stops itself with SIGSTOP. It still has
+/// every other mapping of this process, which the tracer removes. Returns the pid or -errno.
+pid_t cshim_stub_spawn(int memory_fd, uintptr_t stub_address);
+
 // ABI tables for the LinuxABI tests: names and values as the C headers define them.
 struct cshim_abi_entry { const char *name; long value; };
 const struct cshim_abi_entry *cshim_syscall_entries(int *count);

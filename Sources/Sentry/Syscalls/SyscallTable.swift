@@ -61,8 +61,13 @@ public struct SyscallTable: Sendable {
         index[sysno.rawValue].map { entries[$0] }
     }
 
-    /// The x86-64 table: every call in `Sysno.amd64`. No handler exists yet, so every call is
-    /// unimplemented and returns ENOSYS.
-    public static let amd64 = SyscallTable(
-        entries: Sysno.amd64.map { Entry(name: $0.name, sysno: $0.sysno, support: .unimplemented(note: "")) })
+    /// The x86-64 table: every call in `Sysno.amd64`, with the support of its handler; calls
+    /// without one are unimplemented and return ENOSYS.
+    public static let amd64: SyscallTable = {
+        let support = Dictionary(uniqueKeysWithValues: Syscalls.implemented.map { ($0.0, $0.1) })
+        return SyscallTable(
+            entries: Sysno.amd64.map {
+                Entry(name: $0.name, sysno: $0.sysno, support: support[$0.sysno] ?? .unimplemented(note: ""))
+            })
+    }()
 }

@@ -1,0 +1,36 @@
+import HostSys
+import LinuxABI
+
+/// Entry points that start programs in the Sentry.
+public enum Kernel {
+    /// The result of running a program.
+    public struct Outcome: Sendable {
+        public let status: ExitStatus
+        /// Syscalls the program made that the Sentry does not implement, with their counts.
+        public let unimplementedCalls: [Sysno: Int]
+    }
+
+    /// Runs the static executable `executable` as pid 1 in a new ptrace stub, on the calling
+    /// thread (which becomes the stub's tracer), until it ends. Writes to fds 1 and 2 go to
+    /// `output`. Every syscall the program makes is served by the Sentry.
+    public static func runStatic(
+        executable: [UInt8], arguments: [String], environment: [String] = [], output: @escaping (Int32, [UInt8]) -> Void
+    ) throws(LinuxErrno) -> Outcome {
+        let memory = try MemoryFile()
+        let stub = try PtraceStub(memory: memory.fd)
+        let mm = MemoryManager(file: memory, platform: stub)
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let program = try Loader.loadStatic(executable, into: mm, arguments: arguments, environment: environment, random: random)
+        var registers = LinuxUserRegs()
+        // Segment selectors and flags as the host runs user code; everything else starts at 0.
+        (registers.cs, registers.ss, registers.ds, registers.es) =
+            (stub.initialRegisters.cs, stub.initialRegisters.ss, stub.initialRegisters.ds, stub.initialRegisters.es)
+        registers.eflags = 0x202  // IF, and the reserved bit 1
+        registers.rip = program.entry
+        registers.rsp = program.stackPointer
+        let task = Task(mm: mm, context: stub, registers: registers, output: output)
+        let status = try task.run()
+        return Outcome(status: status, unimplementedCalls: task.unimplementedCalls)
+    }
+}

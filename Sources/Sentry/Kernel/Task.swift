@@ -1,0 +1,94 @@
+import HostSys
+import LinuxABI
+import Logging
+
+/// The six argument registers of a system call (rdi, rsi, rdx, r10, r8, r9).
+public struct SyscallArguments: Sendable {
+    public var values: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+
+    public subscript(index: Int) -> UInt64 {
+        switch index {
+        case 0: return values.0
+        case 1: return values.1
+        case 2: return values.2
+        case 3: return values.3
+        case 4: return values.4
+        default: return values.5
+        }
+    }
+}
+
+/// What a syscall handler wants done.
+public enum SyscallOutcome: Sendable {
+    /// Return this value to the program in rax.
+    case value(Int64)
+    /// The thread group ends with this exit code (exit_group, or exit of the last thread).
+    case exitGroup(Int32)
+}
+
+/// One thread of a program: its registers, its address space, and the loop that runs it on
+/// the platform and serves each syscall it makes (DESIGN.md, "Kernel/").
+///
+/// The run loop is a state machine: run on the platform → stopped at a syscall → serve it →
+/// run again; or stopped by a signal or the end of the host process → done. Everything a
+/// program asks for is served here; nothing is passed to the host.
+///
+/// Locks: none yet; a task runs on its own OS thread (the platform's tracer thread).
+public final class Task {
+    private static let log = Logger(label: "sentry.task")
+
+    public let mm: MemoryManager
+    let context: any Context
+    var registers: LinuxUserRegs
+    /// Where writes to fds 1 and 2 go until the fd table exists.
+    let output: (Int32, [UInt8]) -> Void
+    /// How many times each unimplemented syscall was called.
+    public private(set) var unimplementedCalls: [Sysno: Int] = [:]
+
+    public init(mm: MemoryManager, context: any Context, registers: LinuxUserRegs, output: @escaping (Int32, [UInt8]) -> Void) {
+        self.mm = mm
+        self.context = context
+        self.registers = registers
+        self.output = output
+    }
+
+    /// Runs the program until it exits or is killed, and returns how it ended.
+    public func run() throws(LinuxErrno) -> ExitStatus {
+        while true {
+            switch try context.run(&registers) {
+            case .exited(let status):
+                return status
+            case .signal(let signal):
+                // Signal delivery comes with the kernel's signal code; until then a fault
+                // ends the program as an unhandled one would.
+                Self.log.debug("program stopped by \(signal)")
+                return .signaled(signal)
+            case .syscall:
+                let sysno = Sysno(Int(truncatingIfNeeded: registers.origRax))
+                let arguments = SyscallArguments(
+                    values: (registers.rdi, registers.rsi, registers.rdx, registers.r10, registers.r8, registers.r9))
+                switch dispatch(sysno, arguments) {
+                case .value(let value):
+                    registers.rax = UInt64(bitPattern: value)
+                case .exitGroup(let code):
+                    return .exited(code & 0xff)
+                }
+            }
+        }
+    }
+
+    /// Serves one syscall: its handler's result, or -errno; ENOSYS (counted) for a call the
+    /// table does not implement.
+    func dispatch(_ sysno: Sysno, _ arguments: SyscallArguments) -> SyscallOutcome {
+        guard let handler = Syscalls.handlers[sysno] else {
+            unimplementedCalls[sysno, default: 0] += 1
+            Self.log.debug("unimplemented syscall \(sysno)")
+            return .value(-Int64(LinuxErrno.ENOSYS.rawValue))
+        }
+        do {
+            return try handler(self, arguments)
+        } catch {
+            return .value(-Int64(error.rawValue))
+        }
+    }
+}

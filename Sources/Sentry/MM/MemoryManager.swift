@@ -1,0 +1,108 @@
+import HostSys
+import LinuxABI
+
+/// The memory file: a memfd that holds all of a sandbox's program memory. The platform maps
+/// ranges of it into the program's address space; the Sentry maps all of it once, so that
+/// copying to and from the program is a memcpy (DESIGN.md, "MM/").
+public final class MemoryFile {
+    public let fd: FileDescriptor
+    private let mapping: MappedRegion
+    public let capacity: UInt64
+    private var next: UInt64 = 0
+
+    /// A sparse file of `capacity` bytes (only pages that are touched use memory).
+    public init(capacity: UInt64 = 1 << 32) throws(LinuxErrno) {
+        do {
+            fd = try HostSys.MemoryFile.create(name: "sentry-memory", size: Int(capacity), seals: [.shrink])
+            mapping = try MappedRegion(fd: fd, length: Int(capacity), flags: [.shared, .noReserve])
+        } catch {
+            throw error.linuxErrno
+        }
+        self.capacity = capacity
+    }
+
+    /// Reserves `length` bytes (page-aligned) and returns their offset.
+    func allocate(_ length: UInt64) throws(LinuxErrno) -> UInt64 {
+        guard length <= capacity - next else { throw .ENOMEM }
+        defer { next += length }
+        return next
+    }
+
+    /// The Sentry's view of `count` bytes at `offset`.
+    func bytes(at offset: UInt64, count: Int) -> UnsafeMutableRawBufferPointer {
+        precondition(offset + UInt64(count) <= capacity)
+        return UnsafeMutableRawBufferPointer(start: mapping.base + Int(offset), count: count)
+    }
+}
+
+/// One mapping of the program's address space: [start, end) backed by the memory file.
+struct VMA {
+    var start: UInt64
+    var end: UInt64
+    var fileOffset: UInt64
+    var protection: MemoryProtection
+}
+
+/// A program's address space: its mappings (VMAs) and copies in and out of its memory.
+///
+/// Locks: none yet; one task uses it (threads and fork come with the kernel).
+public final class MemoryManager {
+    let file: MemoryFile
+    let platform: any AddressSpace
+    private(set) var vmas: [VMA] = []
+
+    public init(file: MemoryFile, platform: any AddressSpace) {
+        self.file = file
+        self.platform = platform
+    }
+
+    /// Maps fresh zeroed memory at [address, address + length) (both page-aligned).
+    /// Refuses ranges that overlap a mapping or the platform's own page.
+    public func mapAnonymous(at address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+        let page = UInt64(linuxPageSize)
+        guard address % page == 0, length % page == 0, length > 0, address <= ELFFile.userAddressSpaceEnd,
+            length <= ELFFile.userAddressSpaceEnd - address
+        else { throw .EINVAL }
+        let end = address + length
+        guard !vmas.contains(where: { $0.start < end && address < $0.end }),
+            !(PtraceStub.codeAddress < end && address < PtraceStub.codeAddress + PtraceStub.codeLength)
+        else { throw .EEXIST }
+        let offset = try file.allocate(length)
+        try platform.map(address: address, length: length, protection: protection, fileOffset: offset)
+        vmas.append(VMA(start: address, end: end, fileOffset: offset, protection: protection))
+        vmas.sort { $0.start < $1.start }
+    }
+
+    /// The Sentry's views of the program's bytes at [address, address + count), or EFAULT if
+    /// any of them is unmapped.
+    func ranges(_ address: UInt64, _ count: Int) throws(LinuxErrno) -> [UnsafeMutableRawBufferPointer] {
+        var result: [UnsafeMutableRawBufferPointer] = []
+        var current = address
+        guard UInt64(count) <= UInt64.max - address else { throw .EFAULT }
+        let end = address + UInt64(count)
+        while current < end {
+            guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }) else { throw .EFAULT }
+            let length = min(end, vma.end) - current
+            result.append(file.bytes(at: vma.fileOffset + (current - vma.start), count: Int(length)))
+            current += length
+        }
+        return result
+    }
+
+    /// Copies `count` bytes out of the program's memory (EFAULT if unmapped).
+    public func copyIn(from address: UInt64, count: Int) throws(LinuxErrno) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        for range in try ranges(address, count) { bytes += range }
+        return bytes
+    }
+
+    /// Copies `bytes` into the program's memory (EFAULT if unmapped).
+    public func copyOut(_ bytes: [UInt8], to address: UInt64) throws(LinuxErrno) {
+        var done = 0
+        for range in try ranges(address, bytes.count) {
+            bytes[done..<(done + range.count)].withUnsafeBytes { range.copyMemory(from: $0) }
+            done += range.count
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import HostSys
+import LinuxABI
+
+// The platform boundary (DESIGN.md, "Platform/"): how the Sentry runs a program's code and
+// changes its address space. The kernel sees only these protocols, so a faster platform
+// (systrap) can replace ptrace, and tests can use a fake.
+//
+// Locks: none here. A platform object belongs to the one OS thread that drives it (ptrace
+// binds a tracee to the thread that traces it).
+
+/// Why control came back from the program.
+public enum GuestStop: Equatable, Sendable {
+    /// The program made a system call; the registers hold its number and arguments.
+    case syscall
+    /// The program got a signal (a fault, or one sent by the host), which it did not handle.
+    case signal(LinuxSignal)
+    /// The host process running the program is gone.
+    case exited(ExitStatus)
+}
+
+/// A program's address space as the platform holds it: mappings of the Sentry's memory file.
+public protocol AddressSpace: AnyObject {
+    /// Maps `length` bytes of the memory file at `offset` to `address` (MAP_FIXED, shared).
+    func map(address: UInt64, length: UInt64, protection: MemoryProtection, fileOffset: UInt64) throws(LinuxErrno)
+    /// Removes the mappings in [address, address + length).
+    func unmap(address: UInt64, length: UInt64) throws(LinuxErrno)
+}
+
+/// One thread of a program on the platform: its registers, and running it until it stops.
+public protocol Context: AnyObject {
+    /// Runs the program with `registers` until the next stop, and returns the registers at
+    /// the stop with the reason.
+    func run(_ registers: inout LinuxUserRegs) throws(LinuxErrno) -> GuestStop
+}

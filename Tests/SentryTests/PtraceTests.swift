@@ -1,0 +1,164 @@
+import Glibc
+import HostSys
+import LinuxABI
+import Testing
+
+@testable import Sentry
+
+/// Compiles a C program of Tests/SentryTests/Programs with `gcc -static -nostdlib -ffreestanding` and
+/// returns the executable's path.
+func buildProgram(_ name: String) throws -> String {
+    let directory = String(#filePath.prefix(upTo: #filePath.lastIndex(of: "/") ?? #filePath.endIndex))
+    let source = "\(directory)/Programs/\(name).c"
+    let output = "/tmp/sentry-test-\(name)-\(getpid())"
+    var gcc = try ChildProcess.spawn(
+        path: "/usr/bin/gcc", arguments: ["gcc", "-static", "-nostdlib", "-ffreestanding", "-O2", "-fno-stack-protector", "-o", output, source],
+        environment: ["PATH=/usr/bin:/bin"], descriptors: [(2, 2)])
+    #expect(try gcc.wait() == .exited(0))
+    return output
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    let fd = try FileDescriptor.open(path, flags: O_RDONLY)
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = try buffer.withUnsafeMutableBytes { try fd.read(into: $0) }
+        if n == 0 { return bytes }
+        bytes += buffer[0..<n]
+    }
+}
+
+/// Collects what a program writes, from the tracer thread.
+final class OutputBox: @unchecked Sendable {
+    var bytes: [UInt8] = []
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
+@Suite("Sentry on the ptrace platform")
+struct PtraceTests {
+    @Test("a static program runs with every syscall served by the Sentry")
+    func rawHello() throws {
+        let path = try buildProgram("raw_hello")
+        defer { unlink(path) }
+        let executable = try readFile(path)
+        let output = OutputBox()
+        let done = Semaphore()
+        nonisolated(unsafe) var result: Result<Kernel.Outcome, LinuxErrno>?
+        // The tracer is a dedicated OS thread, as the platform requires.
+        try HostThread.detach {
+            result = Result { () throws(LinuxErrno) in
+                try Kernel.runStatic(executable: executable, arguments: ["raw_hello"]) { _, bytes in output.bytes += bytes }
+            }
+            done.signal()
+        }
+        done.wait()
+        let outcome = try #require(try result?.get())
+        #expect(outcome.status == .exited(7))
+        #expect(
+            output.text == """
+                hello from the sandbox
+                getpid 1
+                open -38
+                write to an unmapped buffer -14
+                write to fd 5 -9
+
+                """)
+        #expect(outcome.unimplementedCalls == [.open: 1])
+
+        // Natively the same program sees the host: its own pid and the host's file.
+        let native = try runNative(path)
+        #expect(native.status == .exited(7))
+        #expect(native.output.hasPrefix("hello from the sandbox\ngetpid "))
+        #expect(!native.output.contains("getpid 1\n") && !native.output.contains("open -38"))
+    }
+
+    @Test("a stub keeps no mapping of the Sentry's and holds only the memory file")
+    func stubIsEmpty() throws {
+        let done = Semaphore()
+        nonisolated(unsafe) var maps = ""
+        nonisolated(unsafe) var fds: [String] = []
+        try HostThread.detach {
+            defer { done.signal() }
+            guard let memory = try? MemoryFile(), let stub = try? PtraceStub(memory: memory.fd) else { return }
+            maps = (try? String(decoding: readFile("/proc/\(stub.pid)/maps"), as: UTF8.self)) ?? ""
+            fds = (try? directoryNames("/proc/\(stub.pid)/fd")) ?? []
+        }
+        done.wait()
+        let lines = maps.split(separator: "\n")
+        #expect(lines.count <= 2, "\(maps)")  // the code page, and [vsyscall] which cannot go
+        #expect(lines.contains { $0.hasPrefix("7ffffff00000-7ffffff01000 r-xp") })
+        #expect(fds == ["3"])
+    }
+
+    @Test("malformed executables fail to load with ENOEXEC, never crash")
+    func badExecutable() throws {
+        let done = Semaphore()
+        nonisolated(unsafe) var errors: [LinuxErrno?] = []
+        try HostThread.detach {
+            defer { done.signal() }
+            for bytes in [[UInt8](), Array("#!/bin/sh\n".utf8), [0x7f, 0x45, 0x4c, 0x46] + [UInt8](repeating: 0xff, count: 60)] {
+                let run = Result { () throws(LinuxErrno) in
+                    try Kernel.runStatic(executable: bytes, arguments: ["x"], output: { _, _ in })
+                }
+                if case .failure(let error) = run { errors.append(error) } else { errors.append(nil) }
+            }
+        }
+        done.wait()
+        #expect(errors == [.ENOEXEC, .ENOEXEC, .ENOEXEC])
+    }
+}
+
+/// A counting semaphore over a pthread mutex and condition, for waiting on a tracer thread.
+final class Semaphore: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var count = 0
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    func signal() {
+        pthread_mutex_lock(&mutex)
+        count += 1
+        pthread_cond_signal(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func wait() {
+        pthread_mutex_lock(&mutex)
+        while count == 0 { pthread_cond_wait(&condition, &mutex) }
+        count -= 1
+        pthread_mutex_unlock(&mutex)
+    }
+}
+
+func directoryNames(_ path: String) throws -> [String] {
+    guard let directory = opendir(path) else { throw Errno.current }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
+}
+
+/// Runs `path` natively and returns its status and standard output.
+func runNative(_ path: String) throws -> (status: HostSys.ExitStatus, output: String) {
+    let pipe = try FileDescriptor.pipe()
+    let reader = pipe.first
+    let writer = pipe.second
+    var child = try ChildProcess.spawn(path: path, arguments: [path], descriptors: [(writer.rawValue, 1)])
+    _ = consume writer
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+        if n == 0 { break }
+        bytes += buffer[0..<n]
+    }
+    return (try child.wait(), String(decoding: bytes, as: UTF8.self))
+}
