@@ -52,7 +52,7 @@ let package = Package(
             dependencies: [
                 "CShim", "Flipcall", "Gofer", "Netstack", "HostSys", "LinuxABI", .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["Loader/README.md", "Syscalls/README.md"], swiftSettings: swiftSettings),
+            exclude: ["Loader/README.md", "Syscalls/README.md", "Platform/README.md", "MM/README.md", "Kernel/README.md"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "Runsc",
             dependencies: [

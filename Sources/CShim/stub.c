@@ -10,7 +10,42 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include "CShim.h"
+
+/// Installs the stub's seccomp filter: a syscall runs only if it comes from the instruction
+/// after the `syscall` of the stub's code page (so only the Sentry's injected calls run) and
+/// is one of the few the Sentry injects; anything else kills the stub. The program's own
+/// syscalls never reach the filter: PTRACE_SYSEMU skips them before seccomp looks.
+static int install_stub_filter(uintptr_t stub_address) {
+    uint64_t ip = stub_address + 2;
+    struct sock_filter program[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)ip, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(ip >> 32), 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 6, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_munmap, 5, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 4, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_kill, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog fprog = {.len = sizeof(program) / sizeof(program[0]), .filter = program};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog);
+}
 
 pid_t cshim_stub_spawn(int memory_fd, uintptr_t stub_address) {
     sigset_t all, old;
@@ -42,8 +77,18 @@ pid_t cshim_stub_spawn(int memory_fd, uintptr_t stub_address) {
         page[2] = 0xcc;  // int3
         if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0) _exit(123);
         if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) _exit(124);
-        kill(getpid(), SIGSTOP);  // the tracer takes over here
-        for (;;) pause();
+        long self = getpid();
+        if (install_stub_filter(stub_address) != 0) _exit(126);
+        // From here only the code page may make syscalls: stop there (kill(self, SIGSTOP)),
+        // and the tracer takes over. The int3 after it is never reached: the tracer moves on.
+        register long number __asm__("rax") = SYS_kill;
+        register long target __asm__("rdi") = self;
+        register long signal_number __asm__("rsi") = SIGSTOP;
+        __asm__ volatile("call *%[page]"
+                         : "+r"(number)
+                         : [page] "r"(stub_address), "r"(target), "r"(signal_number)
+                         : "rcx", "r11", "memory");
+        for (;;) {}
     }
     int fork_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);

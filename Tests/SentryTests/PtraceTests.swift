@@ -91,6 +91,34 @@ struct PtraceTests {
         #expect(fds == ["3"])
     }
 
+    @Test("the stub runs under its seccomp filter: a call the Sentry does not inject kills it")
+    func stubFilter() throws {
+        let done = Semaphore()
+        nonisolated(unsafe) var status = ""
+        nonisolated(unsafe) var mapped = false
+        nonisolated(unsafe) var failure: LinuxErrno?
+        nonisolated(unsafe) var pid: pid_t = 0
+        try HostThread.detach {
+            defer { done.signal() }
+            guard let memory = try? MemoryFile(), let stub = try? PtraceStub(memory: memory.fd) else { return }
+            pid = stub.pid
+            status = (try? String(decoding: readFile("/proc/\(stub.pid)/status"), as: UTF8.self)) ?? ""
+            // mmap is one of the injected calls: it runs.
+            mapped = (try? stub.map(address: 0x10000, length: 4096, protection: [.read], fileOffset: 0)) != nil
+            // getpid is not: the stub dies with SIGSYS, and the injection fails.
+            do {
+                _ = try stub.inject(.getpid)
+            } catch {
+                failure = error as? LinuxErrno
+            }
+        }
+        done.wait()
+        #expect(status.split(separator: "\n").contains("Seccomp:\t2"), "\(status)")
+        #expect(mapped)
+        #expect(failure == .EFAULT)
+        #expect(kill(pid, 0) != 0)  // reaped: gone
+    }
+
     @Test("malformed executables fail to load with ENOEXEC, never crash")
     func badExecutable() throws {
         let done = Semaphore()
