@@ -73,6 +73,29 @@ struct PtraceTests {
         #expect(!native.output.contains("getpid 1\n") && !native.output.contains("open -38"))
     }
 
+    @Test(
+        "Debian's static busybox runs in the Sentry and prints what it prints natively",
+        .enabled(if: access("/bin/busybox", X_OK) == 0, "needs Debian's busybox-static (tools/test installs it)"),
+        // Applets that use stdio (printf, cat) need fcntl and fstat on fd 1: the fd table.
+        arguments: [["echo", "hello", "sandbox"], ["true"], ["false"], ["basename", "/a/b/c"], ["dirname", "/a/b/c"]])
+    func busybox(_ arguments: [String]) throws {
+        let executable = try readFile("/bin/busybox")
+        let output = OutputBox()
+        let done = Semaphore()
+        nonisolated(unsafe) var result: Result<Kernel.Outcome, LinuxErrno>?
+        try HostThread.detach {
+            result = Result { () throws(LinuxErrno) in
+                try Kernel.runStatic(executable: executable, arguments: ["busybox"] + arguments) { _, bytes in output.bytes += bytes }
+            }
+            done.signal()
+        }
+        done.wait()
+        let outcome = try #require(try result?.get())
+        let native = try runNative("/bin/busybox", arguments)
+        #expect(outcome.status == native.status)
+        #expect(output.text == native.output)
+    }
+
     @Test("a stub keeps no mapping of the Sentry's and holds only the memory file")
     func stubIsEmpty() throws {
         let done = Semaphore()
@@ -175,11 +198,11 @@ func directoryNames(_ path: String) throws -> [String] {
 }
 
 /// Runs `path` natively and returns its status and standard output.
-func runNative(_ path: String) throws -> (status: HostSys.ExitStatus, output: String) {
+func runNative(_ path: String, _ arguments: [String] = []) throws -> (status: HostSys.ExitStatus, output: String) {
     let pipe = try FileDescriptor.pipe()
     let reader = pipe.first
     let writer = pipe.second
-    var child = try ChildProcess.spawn(path: path, arguments: [path], descriptors: [(writer.rawValue, 1)])
+    var child = try ChildProcess.spawn(path: path, arguments: [path] + arguments, descriptors: [(writer.rawValue, 1)])
     _ = consume writer
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)

@@ -29,7 +29,8 @@ public enum Kernel {
         registers.eflags = 0x202  // IF, and the reserved bit 1
         registers.rip = program.entry
         registers.rsp = program.stackPointer
-        let task = Task(mm: mm, context: stub, registers: registers, output: output)
+        let name = arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? ""
+        let task = Task(mm: mm, context: stub, registers: registers, name: name, output: output)
         let status = try task.run()
         return Outcome(status: status, unimplementedCalls: task.unimplementedCalls)
     }

@@ -44,11 +44,23 @@ public final class Task {
     let output: (Int32, [UInt8]) -> Void
     /// How many times each unimplemented syscall was called.
     public private(set) var unimplementedCalls: [Sysno: Int] = [:]
+    /// set_tid_address(2): the word cleared (and futex-woken) when the thread exits.
+    var clearChildTID: UInt64 = 0
+    /// set_robust_list(2): the head of the thread's robust futex list.
+    var robustList: UInt64 = 0
+    /// The thread's name (comm), at most 15 bytes: prctl(PR_SET_NAME), /proc/PID/comm.
+    var name: [UInt8]
+    /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
+    var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
 
-    public init(mm: MemoryManager, context: any Context, registers: LinuxUserRegs, output: @escaping (Int32, [UInt8]) -> Void) {
+    public init(
+        mm: MemoryManager, context: any Context, registers: LinuxUserRegs, name: String,
+        output: @escaping (Int32, [UInt8]) -> Void
+    ) {
         self.mm = mm
         self.context = context
         self.registers = registers
+        self.name = Array(name.utf8.prefix(15))
         self.output = output
     }
 

@@ -42,6 +42,9 @@ public enum Loader {
             let fileBytes = Array(bytes[Int(segment.offset)..<Int(segment.offset + segment.fileSize)])
             try mm.copyOut(fileBytes, to: segment.virtualAddress)
         }
+        // The heap starts at the first page after the highest segment (brk(2)).
+        mm.brkStart = mapped.map(\.end).max() ?? 0
+        mm.brk = mm.brkStart
         let programHeaders = elf.programHeaders.first { $0.type == .phdr }?.virtualAddress
             ?? (elf.loadSegments.first.map { $0.virtualAddress - $0.offset + elf.programHeaderOffset } ?? 0)
         try mm.mapAnonymous(at: stackTop - stackSize, length: stackSize, protection: [.read, .write])

@@ -43,13 +43,20 @@ struct VMA {
     var protection: MemoryProtection
 }
 
-/// A program's address space: its mappings (VMAs) and copies in and out of its memory.
+/// A program's address space: its mappings (VMAs), its program break, and copies in and out
+/// of its memory.
 ///
 /// Locks: none yet; one task uses it (threads and fork come with the kernel).
 public final class MemoryManager {
     let file: MemoryFile
     let platform: any AddressSpace
     private(set) var vmas: [VMA] = []
+    /// The start of the heap (brk(2)): set by the loader after the last segment.
+    var brkStart: UInt64 = 0
+    /// The current program break.
+    var brk: UInt64 = 0
+    /// Where mmap without a hint places mappings: top-down from here.
+    static let mmapBase: UInt64 = 0x7f00_0000_0000
 
     public init(file: MemoryFile, platform: any AddressSpace) {
         self.file = file
@@ -71,6 +78,68 @@ public final class MemoryManager {
         try platform.map(address: address, length: length, protection: protection, fileOffset: offset)
         vmas.append(VMA(start: address, end: end, fileOffset: offset, protection: protection))
         vmas.sort { $0.start < $1.start }
+    }
+
+    /// The lowest free range of `length` bytes below `mmapBase`, searching top-down (where
+    /// Linux puts mmap(2) mappings without a hint).
+    func findFreeRange(length: UInt64) throws(LinuxErrno) -> UInt64 {
+        var candidate = Self.mmapBase - length
+        for vma in vmas.reversed() where vma.start < Self.mmapBase {
+            if vma.end <= candidate { break }
+            guard vma.start >= length else { throw .ENOMEM }
+            candidate = min(candidate, vma.start - length)
+        }
+        guard candidate >= 0x1_0000 else { throw .ENOMEM }
+        return candidate
+    }
+
+    /// Removes [address, address + length) from the VMAs (splitting those that straddle the
+    /// edges) and from the platform. Unmapped parts of the range are fine, as in munmap(2).
+    func unmap(address: UInt64, length: UInt64) throws(LinuxErrno) {
+        let end = address + length
+        var kept: [VMA] = []
+        for vma in vmas {
+            if vma.end <= address || vma.start >= end {
+                kept.append(vma)
+                continue
+            }
+            if vma.start < address {
+                kept.append(VMA(start: vma.start, end: address, fileOffset: vma.fileOffset, protection: vma.protection))
+            }
+            if vma.end > end {
+                kept.append(VMA(start: end, end: vma.end, fileOffset: vma.fileOffset + (end - vma.start), protection: vma.protection))
+            }
+        }
+        try platform.unmap(address: address, length: length)
+        vmas = kept.sorted { $0.start < $1.start }
+    }
+
+    /// Changes the protection of [address, address + length), which must be fully mapped
+    /// (else ENOMEM, as mprotect(2)).
+    func protect(address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+        let end = address + length
+        var covered = address
+        for vma in vmas where vma.end > address && vma.start < end {
+            guard vma.start <= covered else { throw .ENOMEM }
+            covered = vma.end
+        }
+        guard covered >= end else { throw .ENOMEM }
+        try platform.protect(address: address, length: length, protection: protection)
+        var updated: [VMA] = []
+        for vma in vmas {
+            guard vma.end > address && vma.start < end else {
+                updated.append(vma)
+                continue
+            }
+            let low = max(vma.start, address)
+            let high = min(vma.end, end)
+            if vma.start < low { updated.append(VMA(start: vma.start, end: low, fileOffset: vma.fileOffset, protection: vma.protection)) }
+            updated.append(VMA(start: low, end: high, fileOffset: vma.fileOffset + (low - vma.start), protection: protection))
+            if high < vma.end {
+                updated.append(VMA(start: high, end: vma.end, fileOffset: vma.fileOffset + (high - vma.start), protection: vma.protection))
+            }
+        }
+        vmas = updated.sorted { $0.start < $1.start }
     }
 
     /// The Sentry's views of the program's bytes at [address, address + count), or EFAULT if

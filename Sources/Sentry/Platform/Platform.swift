@@ -24,6 +24,8 @@ public protocol AddressSpace: AnyObject {
     func map(address: UInt64, length: UInt64, protection: MemoryProtection, fileOffset: UInt64) throws(LinuxErrno)
     /// Removes the mappings in [address, address + length).
     func unmap(address: UInt64, length: UInt64) throws(LinuxErrno)
+    /// Changes the protection of the mappings in [address, address + length).
+    func protect(address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno)
 }
 
 /// One thread of a program on the platform: its registers, and running it until it stops.

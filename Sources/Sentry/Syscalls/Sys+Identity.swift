@@ -14,3 +14,12 @@ extension Syscalls {
         .value(initPID)
     }
 }
+
+extension Syscalls {
+    /// Implements Linux getuid(2), geteuid(2), getgid(2) and getegid(2): the sandbox's
+    /// first process runs as root (uid and gid 0) until the OCI process user is applied.
+    static func getuid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome { .value(0) }
+
+    /// The pid of the first process's parent: none inside the sandbox.
+    static func getppid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome { .value(0) }
+}

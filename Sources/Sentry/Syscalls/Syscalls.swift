@@ -8,10 +8,29 @@ typealias SyscallHandler = @Sendable (Task, SyscallArguments) throws(LinuxErrno)
 enum Syscalls {
     static let implemented: [(Sysno, SyscallSupport, SyscallHandler)] = [
         (.write, .partial(note: "fds 1 and 2 only, until the fd table lands"), write),
+        (.writev, .partial(note: "fds 1 and 2 only, until the fd table lands"), writev),
         (.exit, .partial(note: "single-threaded programs: ends the thread group"), exit),
         (.exit_group, .supported, exitGroup),
         (.getpid, .supported, getpid),
+        (.getppid, .supported, getppid),
         (.gettid, .partial(note: "single-threaded programs: the thread id is the pid"), gettid),
+        (.getuid, .partial(note: "root until the OCI process user is applied"), getuid),
+        (.geteuid, .partial(note: "root until the OCI process user is applied"), getuid),
+        (.getgid, .partial(note: "root until the OCI process user is applied"), getuid),
+        (.getegid, .partial(note: "root until the OCI process user is applied"), getuid),
+        (.brk, .supported, brk),
+        (.mmap, .partial(note: "anonymous mappings only, until the VFS lands"), mmap),
+        (.munmap, .supported, munmap),
+        (.mprotect, .supported, mprotect),
+        (.arch_prctl, .supported, archPrctl),
+        (.set_tid_address, .partial(note: "the address is recorded; clearing it at exit comes with threads"), setTIDAddress),
+        (.set_robust_list, .partial(note: "recorded; robust futexes come with futexes"), setRobustList),
+        (.prctl, .partial(note: "PR_SET_NAME and PR_GET_NAME only; other options are EINVAL"), prctl),
+        (.prlimit64, .partial(note: "the calling process only"), prlimit64),
+        (.getrlimit, .supported, getrlimit),
+        (.setrlimit, .supported, setrlimit),
+        (.uname, .supported, uname),
+        (.getrandom, .supported, getrandom),
     ]
 
     static let handlers: [Sysno: SyscallHandler] = Dictionary(uniqueKeysWithValues: implemented.map { ($0.0, $0.2) })

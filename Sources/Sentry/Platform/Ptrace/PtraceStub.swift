@@ -73,6 +73,11 @@ public final class PtraceStub: AddressSpace, Context {
         if result < 0 { throw LinuxErrno(Int32(-result)) }
     }
 
+    public func protect(address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+        let result = try inject(.mprotect, address, length, UInt64(protection.rawValue))
+        if result < 0 { throw LinuxErrno(Int32(-result)) }
+    }
+
     // MARK: Context
 
     public func run(_ registers: inout LinuxUserRegs) throws(LinuxErrno) -> GuestStop {

@@ -1,0 +1,39 @@
+import LinuxABI
+
+extension Syscalls {
+    /// What uname(2) reports: Linux on x86_64, with the sandbox's hostname. The release is
+    /// the one gVisor reports, so programs see the same kernel version under both.
+    static let utsname: [String] = ["Linux", "runsc", "4.4.0", "#1 SMP Sun Jan 10 15:06:54 PST 2016", "x86_64", "(none)"]
+
+    /// Implements Linux uname(2): six NUL-padded fields of 65 bytes.
+    static func uname(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        var bytes: [UInt8] = []
+        for field in utsname {
+            let value = Array(field.utf8.prefix(64))
+            bytes += value + Array(repeating: 0, count: 65 - value.count)
+        }
+        try task.mm.copyOut(bytes, to: arguments[0])
+        return .value(0)
+    }
+
+    /// getrandom(2) flags.
+    static let randomNonBlocking: UInt64 = 1, randomTrue: UInt64 = 2, randomInsecure: UInt64 = 4
+
+    /// Implements Linux getrandom(2) from the host's generator (at most 32 MiB - 1 a call, as
+    /// Linux). GRND_RANDOM with GRND_INSECURE is EINVAL.
+    static func getrandom(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = arguments[2]
+        guard flags & ~(randomNonBlocking | randomTrue | randomInsecure) == 0,
+            flags & (randomTrue | randomInsecure) != (randomTrue | randomInsecure)
+        else { throw .EINVAL }
+        let count = Int(min(arguments[1], 0x1ff_ffff))
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: count)
+        for index in stride(from: 0, to: count, by: 8) {
+            let word = generator.next()
+            for offset in 0..<min(8, count - index) { bytes[index + offset] = UInt8(truncatingIfNeeded: word >> (8 * offset)) }
+        }
+        try task.mm.copyOut(bytes, to: arguments[0])
+        return .value(Int64(count))
+    }
+}
