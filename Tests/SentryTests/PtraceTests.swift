@@ -76,8 +76,10 @@ struct PtraceTests {
     @Test(
         "Debian's static busybox runs in the Sentry and prints what it prints natively",
         .enabled(if: access("/bin/busybox", X_OK) == 0, "needs Debian's busybox-static (tools/test installs it)"),
-        // Applets that use stdio (printf, cat) need fcntl and fstat on fd 1: the fd table.
-        arguments: [["echo", "hello", "sandbox"], ["true"], ["false"], ["basename", "/a/b/c"], ["dirname", "/a/b/c"]])
+        arguments: [
+            ["echo", "hello", "sandbox"], ["true"], ["false"], ["basename", "/a/b/c"], ["dirname", "/a/b/c"],
+            ["printf", "%s-%d\\n", "x", "42"], ["cat"], ["seq", "3"], ["expr", "6", "*", "7"], ["wc", "-c"],
+        ])
     func busybox(_ arguments: [String]) throws {
         let executable = try readFile("/bin/busybox")
         let output = OutputBox()
@@ -202,7 +204,10 @@ func runNative(_ path: String, _ arguments: [String] = []) throws -> (status: Ho
     let pipe = try FileDescriptor.pipe()
     let reader = pipe.first
     let writer = pipe.second
-    var child = try ChildProcess.spawn(path: path, arguments: [path] + arguments, descriptors: [(writer.rawValue, 1)])
+    // Standard input at end of file, as the Sentry gives it until host stdio is wired through.
+    let null = try FileDescriptor.open("/dev/null", flags: O_RDONLY)
+    var child = try ChildProcess.spawn(
+        path: path, arguments: [path] + arguments, descriptors: [(null.rawValue, 0), (writer.rawValue, 1)])
     _ = consume writer
     var bytes: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)

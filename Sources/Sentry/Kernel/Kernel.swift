@@ -11,8 +11,9 @@ public enum Kernel {
     }
 
     /// Runs the static executable `executable` as pid 1 in a new ptrace stub, on the calling
-    /// thread (which becomes the stub's tracer), until it ends. Writes to fds 1 and 2 go to
-    /// `output`. Every syscall the program makes is served by the Sentry.
+    /// thread (which becomes the stub's tracer), until it ends. Its fd 0 is at end of file and
+    /// what it writes to fds 1 and 2 goes to `output`. Every syscall it makes is served by the
+    /// Sentry.
     public static func runStatic(
         executable: [UInt8], arguments: [String], environment: [String] = [], output: @escaping (Int32, [UInt8]) -> Void
     ) throws(LinuxErrno) -> Outcome {
@@ -30,7 +31,11 @@ public enum Kernel {
         registers.rip = program.entry
         registers.rsp = program.stackPointer
         let name = arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? ""
-        let task = Task(mm: mm, context: stub, registers: registers, name: name, output: output)
+        let task = Task(mm: mm, context: stub, registers: registers, name: name)
+        // Standard input at end of file; output and error to `output`.
+        _ = try task.fds.add(FileDescription(EmptyInput(), flags: .readOnly))
+        _ = try task.fds.add(FileDescription(OutputStream(inode: 2) { output(1, $0) }, flags: .writeOnly))
+        _ = try task.fds.add(FileDescription(OutputStream(inode: 3) { output(2, $0) }, flags: .writeOnly))
         let status = try task.run()
         return Outcome(status: status, unimplementedCalls: task.unimplementedCalls)
     }

@@ -40,8 +40,8 @@ public final class Task {
     public let mm: MemoryManager
     let context: any Context
     var registers: LinuxUserRegs
-    /// Where writes to fds 1 and 2 go until the fd table exists.
-    let output: (Int32, [UInt8]) -> Void
+    /// The process's open files.
+    public let fds = FDTable()
     /// How many times each unimplemented syscall was called.
     public private(set) var unimplementedCalls: [Sysno: Int] = [:]
     /// set_tid_address(2): the word cleared (and futex-woken) when the thread exits.
@@ -53,15 +53,11 @@ public final class Task {
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
     var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
 
-    public init(
-        mm: MemoryManager, context: any Context, registers: LinuxUserRegs, name: String,
-        output: @escaping (Int32, [UInt8]) -> Void
-    ) {
+    public init(mm: MemoryManager, context: any Context, registers: LinuxUserRegs, name: String) {
         self.mm = mm
         self.context = context
         self.registers = registers
         self.name = Array(name.utf8.prefix(15))
-        self.output = output
     }
 
     /// Runs the program until it exits or is killed, and returns how it ended.

@@ -1,45 +1,107 @@
 import LinuxABI
 
 extension Syscalls {
-    /// The most bytes one write moves (Linux's MAX_RW_COUNT: INT_MAX rounded down to a page).
+    /// The most bytes one read or write moves (Linux's MAX_RW_COUNT: INT_MAX rounded down to a
+    /// page); larger counts are clipped.
     static let maxReadWriteCount = 0x7fff_f000
-
-    /// Implements Linux write(2) for fds 1 and 2, which go to the sandbox's output. Other fds
-    /// are EBADF until the fd table exists. A count above MAX_RW_COUNT is clipped, as Linux does;
-    /// an unmapped buffer is EFAULT.
-    static func write(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let fd = Int32(truncatingIfNeeded: arguments[0])
-        guard fd == 1 || fd == 2 else { throw .EBADF }
-        let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
-        let bytes = try task.mm.copyIn(from: arguments[1], count: count)
-        task.output(fd, bytes)
-        return .value(Int64(count))
-    }
-}
-
-extension Syscalls {
     /// The most iovecs one call takes (UIO_MAXIOV).
     static let maxIOVecs: UInt64 = 1024
 
-    /// Implements Linux writev(2) for fds 1 and 2: the buffers in order, as one write. The
-    /// total is clipped at MAX_RW_COUNT; an iovec count above UIO_MAXIOV is EINVAL.
-    static func writev(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let fd = Int32(truncatingIfNeeded: arguments[0])
-        guard fd == 1 || fd == 2 else { throw .EBADF }
-        guard arguments[2] <= maxIOVecs else { throw .EINVAL }
-        let count = Int(arguments[2])
-        let vector = try task.mm.copyIn(from: arguments[1], count: count * 16)
-        var bytes: [UInt8] = []
-        for index in 0..<count {
-            func word(_ at: Int) -> UInt64 {
-                vector[at..<(at + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
-            }
-            let (base, length) = (word(index * 16), word(index * 16 + 8))
-            guard length <= UInt64(Int.max) else { throw .EINVAL }
-            let take = min(Int(length), maxReadWriteCount - bytes.count)
-            if take > 0 { bytes += try task.mm.copyIn(from: base, count: take) }
-        }
-        task.output(fd, bytes)
+    static func readable(_ task: Task, _ fd: UInt64) throws(LinuxErrno) -> FileDescription {
+        let file = try task.fds.get(Int32(truncatingIfNeeded: fd))
+        guard file.isReadable else { throw .EBADF }
+        return file
+    }
+
+    static func writable(_ task: Task, _ fd: UInt64) throws(LinuxErrno) -> FileDescription {
+        let file = try task.fds.get(Int32(truncatingIfNeeded: fd))
+        guard file.isWritable else { throw .EBADF }
+        return file
+    }
+
+    /// An offset argument of pread64/pwrite64: negative is EINVAL.
+    static func offset(_ value: UInt64) throws(LinuxErrno) -> Int64 {
+        let offset = Int64(bitPattern: value)
+        guard offset >= 0 else { throw .EINVAL }
+        return offset
+    }
+
+    /// Implements Linux read(2).
+    static func read(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try readable(task, arguments[0])
+        let bytes = try file.operations.read(count: Int(min(arguments[2], UInt64(maxReadWriteCount))), at: nil)
+        try task.mm.copyOut(bytes, to: arguments[1])
         return .value(Int64(bytes.count))
+    }
+
+    /// Implements Linux write(2). An unmapped buffer is EFAULT.
+    static func write(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try writable(task, arguments[0])
+        let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
+        return .value(Int64(try file.operations.write(bytes, at: nil)))
+    }
+
+    /// Implements Linux pread64(2).
+    static func pread64(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try readable(task, arguments[0])
+        let bytes = try file.operations.read(count: Int(min(arguments[2], UInt64(maxReadWriteCount))), at: try offset(arguments[3]))
+        try task.mm.copyOut(bytes, to: arguments[1])
+        return .value(Int64(bytes.count))
+    }
+
+    /// Implements Linux pwrite64(2).
+    static func pwrite64(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try writable(task, arguments[0])
+        let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
+        return .value(Int64(try file.operations.write(bytes, at: try offset(arguments[3]))))
+    }
+
+    /// The (base, length) pairs of an iovec array; more than UIO_MAXIOV is EINVAL.
+    static func iovecs(_ task: Task, _ address: UInt64, _ count: UInt64) throws(LinuxErrno) -> [(UInt64, Int)] {
+        guard count <= maxIOVecs else { throw .EINVAL }
+        let raw = try task.mm.copyIn(from: address, count: Int(count) * 16)
+        func word(_ at: Int) -> UInt64 {
+            raw[at..<(at + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
+        }
+        var vectors: [(UInt64, Int)] = []
+        var total = 0
+        for index in 0..<Int(count) {
+            let length = word(index * 16 + 8)
+            guard length <= UInt64(Int.max) else { throw .EINVAL }
+            let take = min(Int(length), maxReadWriteCount - total)
+            vectors.append((word(index * 16), take))
+            total += take
+        }
+        return vectors
+    }
+
+    /// Implements Linux readv(2): one read of the total length, scattered over the buffers.
+    static func readv(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try readable(task, arguments[0])
+        let vectors = try iovecs(task, arguments[1], arguments[2])
+        let bytes = try file.operations.read(count: vectors.reduce(0) { $0 + $1.1 }, at: nil)
+        var done = 0
+        for (base, length) in vectors where done < bytes.count {
+            let part = min(length, bytes.count - done)
+            try task.mm.copyOut(Array(bytes[done..<(done + part)]), to: base)
+            done += part
+        }
+        return .value(Int64(bytes.count))
+    }
+
+    /// Implements Linux writev(2): the buffers gathered in order, as one write.
+    static func writev(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try writable(task, arguments[0])
+        var bytes: [UInt8] = []
+        for (base, length) in try iovecs(task, arguments[1], arguments[2]) where length > 0 {
+            bytes += try task.mm.copyIn(from: base, count: length)
+        }
+        return .value(Int64(try file.operations.write(bytes, at: nil)))
+    }
+
+    /// Implements Linux lseek(2) (pipes and the sandbox's stdio are ESPIPE).
+    static func lseek(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(Int32(truncatingIfNeeded: arguments[0]))
+        return .value(try file.operations.seek(offset: Int64(bitPattern: arguments[1]), whence: Int32(truncatingIfNeeded: arguments[2])))
     }
 }

@@ -7,8 +7,21 @@ typealias SyscallHandler = @Sendable (Task, SyscallArguments) throws(LinuxErrno)
 /// The handlers, by number, and their rows in the table (`SyscallTable.amd64`).
 enum Syscalls {
     static let implemented: [(Sysno, SyscallSupport, SyscallHandler)] = [
-        (.write, .partial(note: "fds 1 and 2 only, until the fd table lands"), write),
-        (.writev, .partial(note: "fds 1 and 2 only, until the fd table lands"), writev),
+        (.read, .supported, read),
+        (.write, .supported, write),
+        (.pread64, .supported, pread64),
+        (.pwrite64, .supported, pwrite64),
+        (.readv, .supported, readv),
+        (.writev, .supported, writev),
+        (.lseek, .supported, lseek),
+        (.close, .supported, close),
+        (.dup, .supported, dup),
+        (.dup2, .supported, dup2),
+        (.dup3, .supported, dup3),
+        (.fcntl, .partial(note: "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; others ENOSYS"), fcntl),
+        (.ioctl, .partial(note: "passed to the open file: terminal requests are ENOTTY until ttys land"), ioctl),
+        (.fstat, .supported, fstat),
+        (.newfstatat, .partial(note: "AT_EMPTY_PATH on an fd only; path lookups come with the VFS"), newfstatat),
         (.exit, .partial(note: "single-threaded programs: ends the thread group"), exit),
         (.exit_group, .supported, exitGroup),
         (.getpid, .supported, getpid),

@@ -1,0 +1,75 @@
+import LinuxABI
+
+extension Syscalls {
+    /// fcntl(2) commands.
+    static let fDupFD: UInt64 = 0, fGetFD: UInt64 = 1, fSetFD: UInt64 = 2, fGetFL: UInt64 = 3, fSetFL: UInt64 = 4
+    static let fDupFDCloseOnExec: UInt64 = 1030
+    /// The status flags F_SETFL may change (O_APPEND, O_NONBLOCK; O_ASYNC, O_DIRECT and
+    /// O_NOATIME are not supported yet and are ignored as Linux ignores unknown ones).
+    static let settableStatusFlags = OpenFlags([.append, .nonBlocking])
+
+    static func fd(_ value: UInt64) -> Int32 { Int32(truncatingIfNeeded: value) }
+
+    /// Implements Linux close(2).
+    static func close(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try task.fds.remove(fd(arguments[0]))
+        return .value(0)
+    }
+
+    /// Implements Linux dup(2).
+    static func dup(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
+        return .value(Int64(try task.fds.add(file)))
+    }
+
+    /// Implements Linux dup2(2): dup2(fd, fd) checks fd and returns it.
+    static func dup2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (old, new) = (fd(arguments[0]), fd(arguments[1]))
+        let file = try task.fds.get(old)
+        if old == new { return .value(Int64(new)) }
+        try task.fds.set(new, file, closeOnExec: false)
+        return .value(Int64(new))
+    }
+
+    /// Implements Linux dup3(2): like dup2 with O_CLOEXEC, and EINVAL when the fds are equal.
+    static func dup3(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (old, new, flags) = (fd(arguments[0]), fd(arguments[1]), Int32(truncatingIfNeeded: arguments[2]))
+        guard old != new, flags & ~OpenFlags.closeOnExec.rawValue == 0 else { throw .EINVAL }
+        let file = try task.fds.get(old)
+        try task.fds.set(new, file, closeOnExec: flags != 0)
+        return .value(Int64(new))
+    }
+
+    /// Implements Linux fcntl(2) F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL and
+    /// F_SETFL. Locks, leases, notifications and pipe sizes are ENOSYS until they land.
+    static func fcntl(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let descriptor = fd(arguments[0])
+        let file = try task.fds.get(descriptor)
+        switch arguments[1] {
+        case fDupFD, fDupFDCloseOnExec:
+            let minimum = Int32(truncatingIfNeeded: arguments[2])
+            guard minimum >= 0, minimum < task.fds.limit else { throw .EINVAL }
+            return .value(Int64(try task.fds.add(file, minimum: minimum, closeOnExec: arguments[1] == fDupFDCloseOnExec)))
+        case fGetFD:
+            return .value(try task.fds.closeOnExec(descriptor) ? 1 : 0)
+        case fSetFD:
+            try task.fds.setCloseOnExec(descriptor, arguments[2] & 1 != 0)
+            return .value(0)
+        case fGetFL:
+            return .value(Int64(file.flags.rawValue))
+        case fSetFL:
+            let requested = OpenFlags(rawValue: Int32(truncatingIfNeeded: arguments[2])).intersection(settableStatusFlags)
+            file.flags = file.flags.subtracting(settableStatusFlags).union(requested)
+            return .value(0)
+        default:
+            throw .ENOSYS
+        }
+    }
+
+    /// Implements Linux ioctl(2) by passing the request to the open file (terminal requests on
+    /// a file that is not a terminal are ENOTTY).
+    static func ioctl(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
+        return .value(try file.operations.ioctl(request: arguments[1], argument: arguments[2]))
+    }
+}

@@ -1,0 +1,83 @@
+import LinuxABI
+
+/// What a kind of open file does (gVisor's FileDescriptionImpl): the VFS, pipes and sockets
+/// implement it. Offsets are nil for calls that use and move the file position.
+public protocol FileOperations: AnyObject {
+    /// Reads up to `count` bytes; an empty result is end of file.
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8]
+    /// Writes `bytes` and returns how many were taken.
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int
+    /// fstat(2) of the open file.
+    func stat() throws(LinuxErrno) -> LinuxStat
+    /// ioctl(2); files that are not terminals answer ENOTTY to terminal requests.
+    func ioctl(request: UInt64, argument: UInt64) throws(LinuxErrno) -> Int64
+    /// lseek(2); pipes and sockets are ESPIPE.
+    func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64
+}
+
+extension FileOperations {
+    public func ioctl(request: UInt64, argument: UInt64) throws(LinuxErrno) -> Int64 { throw .ENOTTY }
+    public func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { throw .ESPIPE }
+}
+
+/// An open file: what an fd refers to (dup'ed fds share one), with its status flags.
+public final class FileDescription {
+    public let operations: any FileOperations
+    /// The access mode and the status flags (O_APPEND, O_NONBLOCK...), as F_GETFL reports them.
+    public var flags: OpenFlags
+
+    public init(_ operations: any FileOperations, flags: OpenFlags) {
+        self.operations = operations
+        self.flags = flags
+    }
+
+    var accessMode: Int32 { flags.rawValue & OpenFlags.accessModeMask }
+    var isReadable: Bool { accessMode == OpenFlags.readOnly.rawValue || accessMode == OpenFlags.readWrite.rawValue }
+    var isWritable: Bool { accessMode == OpenFlags.writeOnly.rawValue || accessMode == OpenFlags.readWrite.rawValue }
+}
+
+/// The sandbox's standard output or error until host stdio is wired through: a write-only
+/// stream whose bytes go to a sink, seen by the program as a FIFO (as a pipe from runsc is).
+final class OutputStream: FileOperations {
+    let sink: ([UInt8]) -> Void
+    let inode: UInt64
+
+    init(inode: UInt64, sink: @escaping ([UInt8]) -> Void) {
+        self.inode = inode
+        self.sink = sink
+    }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { throw .EBADF }
+
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
+        if offset != nil { throw .ESPIPE }
+        sink(bytes)
+        return bytes.count
+    }
+
+    func stat() throws(LinuxErrno) -> LinuxStat { fifoStat(inode: inode) }
+}
+
+/// The sandbox's standard input until host stdio is wired through: a FIFO at end of file.
+final class EmptyInput: FileOperations {
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        if offset != nil { throw .ESPIPE }
+        return []
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
+
+    func stat() throws(LinuxErrno) -> LinuxStat { fifoStat(inode: 1) }
+}
+
+/// The stat of a pipe: S_IFIFO with mode 0600, on the pipe file system's device, with a
+/// block size of a page.
+func fifoStat(inode: UInt64) -> LinuxStat {
+    var stat = LinuxStat()
+    stat.mode = FileMode.fifo | 0o600
+    stat.ino = inode
+    stat.nlink = 1
+    stat.dev = 0xd  // pipefs
+    stat.blksize = 4096
+    return stat
+}
