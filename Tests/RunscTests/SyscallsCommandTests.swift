@@ -14,9 +14,10 @@ struct SyscallsCommandTests {
         let document = try JSONDecoder().decode(SyscallsCommand.Document.self, from: Data(output.utf8))
         #expect(document.architecture == "amd64")
         #expect(document.syscalls.count == Sysno.amd64.count)
-        #expect(document.syscalls.first == SyscallsCommand.Row(number: 0, name: "read", support: "unimplemented", note: ""))
+        #expect(document.syscalls.first == SyscallsCommand.Row(number: 0, name: "read", support: "supported", note: ""))
         #expect(Set(document.syscalls.map(\.support)) == ["supported", "partial", "unimplemented"])
-        #expect(document.syscalls.first { $0.name == "write" }?.support == "partial")
+        #expect(document.syscalls.first { $0.name == "mmap" }?.support == "partial")
+        #expect(document.syscalls.first { $0.name == "mmap" }?.note.contains("anonymous") == true)
         #expect(document.syscalls.map(\.support) == SyscallTable.amd64.entries.map(\.support.level))
         #expect(document.syscalls.map(\.number) == document.syscalls.map(\.number).sorted())
     }
@@ -27,7 +28,7 @@ struct SyscallsCommandTests {
         #expect(lines.count == Sysno.amd64.count + 1)
         #expect(lines[0].hasPrefix("NUM"))
         let words = lines[1].split(separator: " ")
-        #expect(words == ["0", "read", "unimplemented"])
+        #expect(words == ["0", "read", "supported"])
     }
 
     @Test("--format parses table and json, rejects others")
