@@ -98,7 +98,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "NetstackTests", dependencies: ["Netstack"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "SentryTests", dependencies: ["Sentry", "HostSys", "LinuxABI"], exclude: ["Programs"],
+            name: "SentryTests",
+            dependencies: ["Sentry", "Gofer", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"],
+            exclude: ["Programs"],
             swiftSettings: swiftSettings),
         .testTarget(name: "RunscTests", dependencies: ["Runsc"], swiftSettings: swiftSettings),
     ]

@@ -1,3 +1,4 @@
+import Gofer
 import HostSys
 import LinuxABI
 
@@ -11,11 +12,13 @@ public enum Kernel {
     }
 
     /// Runs the static executable `executable` as pid 1 in a new ptrace stub, on the calling
-    /// thread (which becomes the stub's tracer), until it ends. Its fd 0 is at end of file and
+    /// thread (which becomes the stub's tracer), until it ends. With `root`, the program's
+    /// file system is the tree that gofer serves (read-only for now). Its fd 0 is at end of file and
     /// what it writes to fds 1 and 2 goes to `output`. Every syscall it makes is served by the
     /// Sentry.
     public static func runStatic(
-        executable: [UInt8], arguments: [String], environment: [String] = [], output: @escaping (Int32, [UInt8]) -> Void
+        executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil,
+        output: @escaping (Int32, [UInt8]) -> Void
     ) throws(LinuxErrno) -> Outcome {
         let memory = try MemoryFile()
         let stub = try PtraceStub(memory: memory.fd)
@@ -31,7 +34,7 @@ public enum Kernel {
         registers.rip = program.entry
         registers.rsp = program.stackPointer
         let name = arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? ""
-        let task = Task(mm: mm, context: stub, registers: registers, name: name)
+        let task = Task(mm: mm, context: stub, registers: registers, name: name, root: root.map { Dentry(root: GoferInode(root: $0)) })
         // Standard input at end of file; output and error to `output`.
         _ = try task.fds.add(FileDescription(EmptyInput(), flags: .readOnly))
         _ = try task.fds.add(FileDescription(OutputStream(inode: 2) { output(1, $0) }, flags: .writeOnly))

@@ -42,6 +42,10 @@ public final class Task {
     var registers: LinuxUserRegs
     /// The process's open files.
     public let fds = FDTable()
+    /// The root of the process's file system tree (nil: no file system is attached, and path
+    /// calls are ENOSYS) and its working directory.
+    var root: Dentry?
+    var cwd: Dentry?
     /// How many times each unimplemented syscall was called.
     public private(set) var unimplementedCalls: [Sysno: Int] = [:]
     /// set_tid_address(2): the word cleared (and futex-woken) when the thread exits.
@@ -53,7 +57,9 @@ public final class Task {
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
     var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
 
-    public init(mm: MemoryManager, context: any Context, registers: LinuxUserRegs, name: String) {
+    public init(mm: MemoryManager, context: any Context, registers: LinuxUserRegs, name: String, root: Dentry? = nil) {
+        self.root = root
+        self.cwd = root
         self.mm = mm
         self.context = context
         self.registers = registers
@@ -98,5 +104,38 @@ public final class Task {
         } catch {
             return .value(-Int64(error.rawValue))
         }
+    }
+}
+
+extension Task {
+    /// The path argument at `address` (at most PATH_MAX - 1 bytes).
+    func path(at address: UInt64) throws(LinuxErrno) -> [UInt8] {
+        try mm.copyInString(from: address, maximum: PathResolution.maxPathLength - 1)
+    }
+
+    /// Resolves the path at `address` relative to `directoryFD` (AT_FDCWD: the working
+    /// directory), as the *at(2) calls do. An empty path is ENOENT unless `allowEmpty`
+    /// (AT_EMPTY_PATH), when it names the fd's own file.
+    func resolve(directoryFD: Int32, pathAddress: UInt64, followFinal: Bool, allowEmpty: Bool = false)
+        throws(LinuxErrno) -> Dentry
+    {
+        guard let root, let cwd else { throw .ENOSYS }
+        let path = try path(at: pathAddress)
+        let start: Dentry
+        if path.first == 0x2f {
+            start = root
+        } else if directoryFD == AtFlags.currentDirectory {
+            start = cwd
+        } else {
+            let file = try fds.get(directoryFD)
+            if path.isEmpty && allowEmpty, let dentry = file.dentry { return dentry }
+            guard let dentry = file.dentry else { throw .ENOTDIR }
+            start = dentry
+        }
+        if path.isEmpty {
+            guard allowEmpty else { throw .ENOENT }
+            return start
+        }
+        return try PathResolution.resolve(path, root: root, start: start, followFinal: followFinal)
     }
 }

@@ -166,6 +166,24 @@ public final class MemoryManager {
         return bytes
     }
 
+    /// Copies a NUL-terminated string out of the program's memory, without the NUL: at most
+    /// `maximum` bytes before the NUL (else ENAMETOOLONG), EFAULT if it runs into unmapped memory.
+    public func copyInString(from address: UInt64, maximum: Int) throws(LinuxErrno) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var current = address
+        while bytes.count <= maximum {
+            guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }) else { throw .EFAULT }
+            let chunk = Int(min(vma.end - current, UInt64(maximum + 1 - bytes.count)))
+            let view = file.bytes(at: vma.fileOffset + (current - vma.start), count: chunk)
+            if let end = view.firstIndex(of: 0) {
+                return bytes + view[0..<end]
+            }
+            bytes += view
+            current += UInt64(chunk)
+        }
+        throw .ENAMETOOLONG
+    }
+
     /// Copies `bytes` into the program's memory (EFAULT if unmapped).
     public func copyOut(_ bytes: [UInt8], to address: UInt64) throws(LinuxErrno) {
         var done = 0

@@ -13,11 +13,15 @@ public protocol FileOperations: AnyObject {
     func ioctl(request: UInt64, argument: UInt64) throws(LinuxErrno) -> Int64
     /// lseek(2); pipes and sockets are ESPIPE.
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64
+    /// The next directory entries from the file's position, at most `maximumBytes` of
+    /// `linux_dirent64` records (getdents64(2)); files that are not directories are ENOTDIR.
+    func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8]
 }
 
 extension FileOperations {
     public func ioctl(request: UInt64, argument: UInt64) throws(LinuxErrno) -> Int64 { throw .ENOTTY }
     public func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { throw .ESPIPE }
+    public func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] { throw .ENOTDIR }
 }
 
 /// An open file: what an fd refers to (dup'ed fds share one), with its status flags.
@@ -25,10 +29,14 @@ public final class FileDescription {
     public let operations: any FileOperations
     /// The access mode and the status flags (O_APPEND, O_NONBLOCK...), as F_GETFL reports them.
     public var flags: OpenFlags
+    /// Where the file was opened in the tree (nil for pipes, sockets, the sandbox's stdio):
+    /// the start of *at(2) calls relative to this fd, and fchdir(2).
+    public let dentry: Dentry?
 
-    public init(_ operations: any FileOperations, flags: OpenFlags) {
+    public init(_ operations: any FileOperations, flags: OpenFlags, dentry: Dentry? = nil) {
         self.operations = operations
         self.flags = flags
+        self.dentry = dentry
     }
 
     var accessMode: Int32 { flags.rawValue & OpenFlags.accessModeMask }

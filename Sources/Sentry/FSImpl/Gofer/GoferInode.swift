@@ -1,0 +1,237 @@
+import Gofer
+import HostSys
+import LinuxABI
+
+/// A file of the root file system, served by the gofer over lisafs (DESIGN.md, "FSImpl/").
+///
+/// Lookups and attributes are cached here (the dentry cache), so a second stat or lookup of
+/// the same name does not go to the gofer. Regular files open with the host fd the gofer
+/// donates, so reads skip the gofer. The tree is read-only until the overlay lands: opening
+/// for writing is EROFS.
+///
+/// Locks: none yet; the Sentry runs one task.
+final class GoferInode: Inode {
+    let client: LisafsClient
+    let controlFD: LisafsFDID
+    private let attributes: LinuxStat
+    private var children: [[UInt8]: GoferInode] = [:]
+    private var target: [UInt8]?
+
+    init(client: LisafsClient, inode: LisafsInode) {
+        self.client = client
+        self.controlFD = inode.controlFD
+        self.attributes = LinuxStat(inode.stat)
+    }
+
+    /// The root of the served tree.
+    convenience init(root client: LisafsClient) {
+        self.init(client: client, inode: client.root)
+    }
+
+    func stat() throws(LinuxErrno) -> LinuxStat { attributes }
+
+    func lookup(_ name: [UInt8]) throws(LinuxErrno) -> any Inode {
+        guard attributes.mode & FileMode.typeMask == FileMode.directory else { throw .ENOTDIR }
+        if let child = children[name] { return child }
+        guard let sized = SizedString(bytes: name) else { throw .ENAMETOOLONG }
+        let answer = try client.call(WalkRequest(dirFD: controlFD, path: [sized]))
+        guard answer.status != .componentDoesNotExist, let inode = answer.inodes.first else { throw .ENOENT }
+        let child = GoferInode(client: client, inode: inode)
+        children[name] = child
+        return child
+    }
+
+    func readLink() throws(LinuxErrno) -> [UInt8] {
+        guard attributes.mode & FileMode.typeMask == FileMode.symlink else { throw .EINVAL }
+        if let target { return target }
+        let answer = try client.call(ReadLinkAtRequest(fd: controlFD)).target.bytes
+        target = answer
+        return answer
+    }
+
+    func open(flags: OpenFlags) throws(LinuxErrno) -> any FileOperations {
+        let access = flags.rawValue & OpenFlags.accessModeMask
+        guard access == OpenFlags.readOnly.rawValue, !flags.contains(.truncate) else { throw .EROFS }
+        switch attributes.mode & FileMode.typeMask {
+        case FileMode.directory:
+            let answer = try client.call(OpenAtRequest(fd: controlFD, flags: UInt32(OpenFlags.directory.rawValue)))
+            return GoferDirectory(client: client, openFD: answer.openFD)
+        case FileMode.regular:
+            var answer = try client.callReceivingDescriptors(OpenAtRequest(fd: controlFD, flags: 0))
+            guard let donated = answer.descriptors.take() else {
+                return GoferFile(client: client, openFD: answer.response.openFD, attributes: attributes)
+            }
+            _ = try? client.call(CloseRequest(fds: [answer.response.openFD]))  // the host fd is all we need
+            return HostFile(fd: donated, attributes: attributes)
+        case FileMode.symlink:
+            throw .ELOOP
+        default:
+            throw .ENXIO
+        }
+    }
+}
+
+extension LinuxStat {
+    /// A `struct stat` from lisafs's statx.
+    init(_ statx: LisafsStatx) {
+        self.init()
+        dev = UInt64(statx.devMajor) << 8 | UInt64(statx.devMinor & 0xff) | UInt64(statx.devMinor & ~0xff) << 12
+        ino = statx.inode
+        nlink = UInt64(statx.linkCount)
+        mode = UInt32(statx.mode)
+        uid = statx.uid
+        gid = statx.gid
+        rdev = UInt64(statx.rdevMajor) << 8 | UInt64(statx.rdevMinor & 0xff) | UInt64(statx.rdevMinor & ~0xff) << 12
+        size = Int64(bitPattern: statx.size)
+        blksize = Int64(statx.blockSize)
+        blocks = Int64(bitPattern: statx.blocks)
+        atime = LinuxTimespec(seconds: statx.accessTime.seconds, nanoseconds: Int64(statx.accessTime.nanoseconds))
+        mtime = LinuxTimespec(seconds: statx.modificationTime.seconds, nanoseconds: Int64(statx.modificationTime.nanoseconds))
+        ctime = LinuxTimespec(seconds: statx.changeTime.seconds, nanoseconds: Int64(statx.changeTime.nanoseconds))
+    }
+}
+
+/// The position rules of lseek(2) for a file of `size` bytes: SEEK_SET, SEEK_CUR, SEEK_END;
+/// a negative result is EINVAL, an unknown whence EINVAL.
+func seekPosition(current: Int64, offset: Int64, whence: Int32, size: Int64) throws(LinuxErrno) -> Int64 {
+    let base: Int64
+    switch whence {
+    case 0: base = 0
+    case 1: base = current
+    case 2: base = size
+    default: throw .EINVAL
+    }
+    let (result, overflow) = base.addingReportingOverflow(offset)
+    guard !overflow, result >= 0 else { throw .EINVAL }
+    return result
+}
+
+/// A regular file read through the host fd the gofer donated: reads are host preads, no
+/// lisafs call at all. Keeps the open file's position.
+final class HostFile: FileOperations {
+    let fd: FileDescriptor
+    let attributes: LinuxStat
+    private var position: Int64 = 0
+
+    init(fd: consuming FileDescriptor, attributes: LinuxStat) {
+        self.fd = fd
+        self.attributes = attributes
+    }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 8)
+        defer { buffer.deallocate() }
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+        let n = try onBehalfOfGuest { () throws(Errno) in try fd.read(into: target, at: offset ?? position) }
+        if offset == nil { position += Int64(n) }
+        return Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
+
+    func stat() throws(LinuxErrno) -> LinuxStat { attributes }
+
+    func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
+        position = try seekPosition(current: position, offset: offset, whence: whence, size: attributes.size)
+        return position
+    }
+}
+
+/// A regular file read over lisafs PRead (when the gofer donated no fd).
+final class GoferFile: FileOperations {
+    let client: LisafsClient
+    let openFD: LisafsFDID
+    let attributes: LinuxStat
+    private var position: Int64 = 0
+
+    init(client: LisafsClient, openFD: LisafsFDID, attributes: LinuxStat) {
+        self.client = client
+        self.openFD = openFD
+        self.attributes = attributes
+    }
+
+    deinit { _ = try? client.call(CloseRequest(fds: [openFD])) }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        let data = try client.read(openFD, offset: UInt64(offset ?? position), count: count)
+        if offset == nil { position += Int64(data.count) }
+        return data
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
+
+    func stat() throws(LinuxErrno) -> LinuxStat { attributes }
+
+    func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
+        position = try seekPosition(current: position, offset: offset, whence: whence, size: attributes.size)
+        return position
+    }
+}
+
+/// A directory open for getdents64, listed over lisafs Getdents64. Entries fetched but not
+/// yet returned wait here for the next call.
+final class GoferDirectory: FileOperations {
+    let client: LisafsClient
+    let openFD: LisafsFDID
+    private var pending: [LisafsDirent64] = []
+    private var finished = false
+    private var rewind = false
+
+    init(client: LisafsClient, openFD: LisafsFDID) {
+        self.client = client
+        self.openFD = openFD
+    }
+
+    deinit { _ = try? client.call(CloseRequest(fds: [openFD])) }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { throw .EISDIR }
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
+
+    func stat() throws(LinuxErrno) -> LinuxStat {
+        LinuxStat(try client.call(FStatRequest(fd: openFD)).stat)
+    }
+
+    /// lseek to 0 rewinds the listing; other positions are EINVAL (directory offsets are
+    /// opaque cookies this file does not hand out yet).
+    func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
+        guard whence == 0, offset == 0 else { throw .EINVAL }
+        pending = []
+        finished = false
+        rewind = true
+        return 0
+    }
+
+    func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] {
+        var output: [UInt8] = []
+        while true {
+            if pending.isEmpty && !finished {
+                let answer = try client.call(Getdents64Request(dirFD: openFD, count: rewind ? -65536 : 65536))
+                rewind = false
+                pending = answer.dirents
+                finished = answer.dirents.isEmpty
+            }
+            guard let entry = pending.first else { return output }
+            let record = linuxDirent64(entry)
+            guard output.count + record.count <= maximumBytes else {
+                if output.isEmpty { throw .EINVAL }  // the buffer cannot hold even one entry
+                return output
+            }
+            output += record
+            pending.removeFirst()
+        }
+    }
+
+    /// `struct linux_dirent64`: ino u64, off i64, reclen u16, type u8, name, NUL, padded to 8.
+    private func linuxDirent64(_ entry: LisafsDirent64) -> [UInt8] {
+        let length = (19 + entry.name.bytes.count + 1 + 7) & ~7
+        var record: [UInt8] = []
+        record.reserveCapacity(length)
+        withUnsafeBytes(of: entry.inode.littleEndian) { record += $0 }
+        withUnsafeBytes(of: entry.offset.littleEndian) { record += $0 }
+        withUnsafeBytes(of: UInt16(length).littleEndian) { record += $0 }
+        record.append(entry.type)
+        record += entry.name.bytes
+        record += Array(repeating: 0, count: length - record.count)
+        return record
+    }
+}
