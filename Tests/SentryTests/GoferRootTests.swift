@@ -86,6 +86,9 @@ struct GoferRootTests {
             (["cat", "/missing"], ["cat", "\(fixture.path)/missing"]),
             (["cat", "/loop1"], ["cat", "\(fixture.path)/loop1"]),
             (["cat", "/hello.txt/x"], ["cat", "\(fixture.path)/hello.txt/x"]),
+            (["sh", "-c", "exit 7"], ["sh", "-c", "exit 7"]),
+            (["sh", "-c", "echo $((6 * 7)); x=sandbox; echo ${#x} $x"], ["sh", "-c", "echo $((6 * 7)); x=sandbox; echo ${#x} $x"]),
+            (["sh", "-c", "read -r line < /hello.txt && echo got $line"], ["sh", "-c", "read -r line < \(fixture.path)/hello.txt && echo got $line"]),
         ]
         for (sandboxed, native) in cases {
             let inside = try fixture.run(sandboxed)
@@ -102,6 +105,14 @@ struct GoferRootTests {
         #expect(try fixture.run(["cat", "/../../../etc/hostname"]).output == "sandbox-host\n")
         #expect(try fixture.run(["cat", "/etc/passwd"]).status == .exited(1))
         #expect(try fixture.run(["ls", "/.."]).output == (try fixture.run(["ls", "/"]).output))
+    }
+
+    @Test("sleep sleeps")
+    func sleeps() throws {
+        let fixture = try RootFixture()
+        let start = Clock.monotonicNanoseconds()
+        #expect(try fixture.run(["sleep", "0.3"]).status == .exited(0))
+        #expect(Clock.monotonicNanoseconds() - start >= 300_000_000)
     }
 
     @Test("writes to the read-only root fail with EROFS")

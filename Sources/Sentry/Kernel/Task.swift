@@ -54,6 +54,8 @@ public final class Task {
     var robustList: UInt64 = 0
     /// The thread's name (comm), at most 15 bytes: prctl(PR_SET_NAME), /proc/PID/comm.
     var name: [UInt8]
+    /// Signal dispositions, the blocked mask, the alternate stack.
+    var signals = SignalState()
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
     var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
 

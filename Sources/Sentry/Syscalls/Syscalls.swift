@@ -56,6 +56,16 @@ enum Syscalls {
         (.getrlimit, .supported, getrlimit),
         (.setrlimit, .supported, setrlimit),
         (.uname, .supported, uname),
+        (.poll, .partial(note: "files are always ready or never; an infinite wait with nothing ready is ENOSYS until wake-ups land"), poll),
+        (.ppoll, .partial(note: "as poll; the signal mask takes effect once delivery lands"), ppoll),
+        (.clock_gettime, .partial(note: "realtime, monotonic and boot-time clocks; CPU-time clocks are EINVAL"), clockGettime),
+        (.gettimeofday, .supported, gettimeofday),
+        (.time, .supported, time),
+        (.nanosleep, .partial(note: "not interruptible by signals until delivery lands"), nanosleep),
+        (.clock_nanosleep, .partial(note: "not interruptible by signals until delivery lands"), clockNanosleep),
+        (.rt_sigaction, .partial(note: "dispositions are kept; delivery of caught signals comes with signal frames"), rtSigaction),
+        (.rt_sigprocmask, .supported, rtSigprocmask),
+        (.sigaltstack, .partial(note: "recorded; used once signal frames land"), sigaltstack),
         (.getrandom, .supported, getrandom),
     ]
 

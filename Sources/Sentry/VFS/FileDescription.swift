@@ -16,12 +16,17 @@ public protocol FileOperations: AnyObject {
     /// The next directory entries from the file's position, at most `maximumBytes` of
     /// `linux_dirent64` records (getdents64(2)); files that are not directories are ENOTDIR.
     func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8]
+    /// Which of `events` the file is ready for now (poll(2)); POLLERR and POLLHUP are reported
+    /// whether asked for or not.
+    func readiness(_ events: PollEvents) -> PollEvents
 }
 
 extension FileOperations {
     public func ioctl(request: UInt64, argument: UInt64) throws(LinuxErrno) -> Int64 { throw .ENOTTY }
     public func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { throw .ESPIPE }
     public func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] { throw .ENOTDIR }
+    /// Regular files and directories are always ready, as on Linux.
+    public func readiness(_ events: PollEvents) -> PollEvents { events.intersection([.input, .output, .priority]) }
 }
 
 /// An open file: what an fd refers to (dup'ed fds share one), with its status flags.

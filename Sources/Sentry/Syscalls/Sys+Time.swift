@@ -1,0 +1,78 @@
+import Glibc
+import HostSys
+import LinuxABI
+
+extension Syscalls {
+    /// Clock ids the Sentry serves (clock_gettime(2)); CPU-time clocks come with task accounting.
+    static let clockRealtime: UInt64 = 0, clockMonotonic: UInt64 = 1, clockMonotonicRaw: UInt64 = 4
+    static let clockRealtimeCoarse: UInt64 = 5, clockMonotonicCoarse: UInt64 = 6, clockBoottime: UInt64 = 7
+
+    /// The host's time on `clock` (the Sentry reads the host clock for the program; the
+    /// program's own syscall never reaches the host).
+    static func now(_ clock: UInt64) throws(LinuxErrno) -> LinuxTimespec {
+        let host: clockid_t
+        switch clock {
+        case clockRealtime, clockRealtimeCoarse: host = CLOCK_REALTIME
+        case clockMonotonic, clockMonotonicRaw, clockMonotonicCoarse, clockBoottime: host = CLOCK_MONOTONIC
+        default: throw .EINVAL
+        }
+        var ts = timespec()
+        clock_gettime(host, &ts)
+        return LinuxTimespec(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
+    }
+
+    static func timespecBytes(_ time: LinuxTimespec) -> [UInt8] { bytes(UInt64(bitPattern: time.seconds)) + bytes(UInt64(bitPattern: time.nanoseconds)) }
+
+    static func readTimespec(_ task: Task, _ address: UInt64) throws(LinuxErrno) -> LinuxTimespec {
+        let raw = try task.mm.copyIn(from: address, count: 16)
+        let time = LinuxTimespec(seconds: Int64(bitPattern: word(Array(raw[0..<8]))), nanoseconds: Int64(bitPattern: word(Array(raw[8..<16]))))
+        guard time.isValid else { throw .EINVAL }
+        return time
+    }
+
+    /// Implements Linux clock_gettime(2) for the realtime, monotonic and boot-time clocks.
+    static func clockGettime(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try task.mm.copyOut(timespecBytes(try now(arguments[0])), to: arguments[1])
+        return .value(0)
+    }
+
+    /// Implements Linux gettimeofday(2) (the timezone argument is filled with zeros).
+    static func gettimeofday(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let time = try now(clockRealtime)
+        if arguments[0] != 0 { try task.mm.copyOut(bytes(UInt64(time.seconds)) + bytes(UInt64(time.nanoseconds / 1000)), to: arguments[0]) }
+        if arguments[1] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 8), to: arguments[1]) }
+        return .value(0)
+    }
+
+    /// Implements Linux time(2).
+    static func time(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let seconds = try now(clockRealtime).seconds
+        if arguments[0] != 0 { try task.mm.copyOut(bytes(UInt64(seconds)), to: arguments[0]) }
+        return .value(seconds)
+    }
+
+    /// Implements Linux nanosleep(2). Signals cannot interrupt the sleep until signal delivery
+    /// lands, so the remaining time is never reported.
+    static func nanosleep(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let duration = try readTimespec(task, arguments[0])
+        Clock.sleep(nanoseconds: UInt64(duration.seconds) * 1_000_000_000 + UInt64(duration.nanoseconds))
+        return .value(0)
+    }
+
+    /// Implements Linux clock_nanosleep(2): relative sleeps and TIMER_ABSTIME deadlines on the
+    /// realtime and monotonic clocks.
+    static func clockNanosleep(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (clock, flags) = (arguments[0], arguments[1])
+        guard flags & ~1 == 0 else { throw .EINVAL }
+        let request = try readTimespec(task, arguments[2])
+        var nanoseconds = request.seconds * 1_000_000_000 + request.nanoseconds
+        if flags & 1 != 0 {  // TIMER_ABSTIME
+            let current = try now(clock)
+            nanoseconds -= current.seconds * 1_000_000_000 + current.nanoseconds
+        } else {
+            _ = try now(clock)  // EINVAL for clocks the Sentry does not serve
+        }
+        if nanoseconds > 0 { Clock.sleep(nanoseconds: UInt64(nanoseconds)) }
+        return .value(0)
+    }
+}
