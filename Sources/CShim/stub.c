@@ -57,7 +57,10 @@ pid_t cshim_stub_spawn(int memory_fd, uintptr_t stub_address) {
         // The stub dies with the Sentry, holds nothing of the Sentry's but the memory file
         // (as fd 3), and has one page of code of its own: `syscall; int3`, where the tracer
         // points it to run a host syscall on the Sentry's behalf.
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(120);
+        // A parent that died before the prctl took effect shows as another parent pid; in a new
+        // pid namespace (the stub is its init) the parent is outside and shows as 0.
+        pid_t seen = getppid();
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || (seen != parent && seen != 0)) _exit(120);
         // glibc registered an rseq area for the forking thread, in memory the tracer is about
         // to unmap: the kernel would fault the stub (and later write into the program's
         // memory). Unregister it, with the length glibc registered (32 in glibc 2.35+).
@@ -80,7 +83,8 @@ pid_t cshim_stub_spawn(int memory_fd, uintptr_t stub_address) {
         long self = getpid();
         if (install_stub_filter(stub_address) != 0) _exit(126);
         // From here only the code page may make syscalls: stop there (kill(self, SIGSTOP)),
-        // and the tracer takes over. The int3 after it is never reached: the tracer moves on.
+        // and the tracer takes over. As pid 1 of a pid namespace the stub ignores its own
+        // SIGSTOP and stops at the int3 after it instead.
         register long number __asm__("rax") = SYS_kill;
         register long target __asm__("rdi") = self;
         register long signal_number __asm__("rsi") = SIGSTOP;

@@ -25,6 +25,14 @@ public struct FileDescriptor: ~Copyable, Sendable {
         return fd
     }
 
+    /// A close-on-exec duplicate of this fd, and this one given up without closing (for fds
+    /// a process inherited and must not lose, such as its stdio).
+    public consuming func duplicateAndRelease() throws(Errno) -> FileDescriptor {
+        let copy = try duplicate(minimum: 3)
+        _ = release()
+        return copy
+    }
+
     /// Closes the fd now.
     public consuming func close() {
         closeOwned(release())

@@ -7,5 +7,5 @@ struct RunscCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runsc",
         abstract: "Run OCI containers in a sandbox whose kernel is the Sentry, not the host.",
-        subcommands: [SpecCommand.self, SyscallsCommand.self, GoferCommand.self])
+        subcommands: [RunCommand.self, SpecCommand.self, SyscallsCommand.self, GoferCommand.self, BootCommand.self])
 }

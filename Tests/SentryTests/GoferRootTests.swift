@@ -54,9 +54,9 @@ final class RootFixture {
         nonisolated(unsafe) var result: Result<Kernel.Outcome, LinuxErrno>?
         try HostThread.detach {
             result = Result { () throws(LinuxErrno) in
-                try Kernel.runStatic(executable: executable, arguments: ["busybox"] + arguments, root: client) { fd, bytes in
-                    if fd == 1 { output.bytes += bytes }
-                }
+                try Kernel.runStatic(
+                    executable: executable, arguments: ["busybox"] + arguments, root: client,
+                    stdio: .captured { fd, bytes in if fd == 1 { output.bytes += bytes } })
             }
             done.signal()
         }

@@ -48,7 +48,7 @@ struct PtraceTests {
         // The tracer is a dedicated OS thread, as the platform requires.
         try HostThread.detach {
             result = Result { () throws(LinuxErrno) in
-                try Kernel.runStatic(executable: executable, arguments: ["raw_hello"]) { _, bytes in output.bytes += bytes }
+                try Kernel.runStatic(executable: executable, arguments: ["raw_hello"], stdio: .captured { _, bytes in output.bytes += bytes })
             }
             done.signal()
         }
@@ -87,7 +87,8 @@ struct PtraceTests {
         nonisolated(unsafe) var result: Result<Kernel.Outcome, LinuxErrno>?
         try HostThread.detach {
             result = Result { () throws(LinuxErrno) in
-                try Kernel.runStatic(executable: executable, arguments: ["busybox"] + arguments) { _, bytes in output.bytes += bytes }
+                try Kernel.runStatic(
+                    executable: executable, arguments: ["busybox"] + arguments, stdio: .captured { _, bytes in output.bytes += bytes })
             }
             done.signal()
         }
@@ -152,7 +153,7 @@ struct PtraceTests {
             defer { done.signal() }
             for bytes in [[UInt8](), Array("#!/bin/sh\n".utf8), [0x7f, 0x45, 0x4c, 0x46] + [UInt8](repeating: 0xff, count: 60)] {
                 let run = Result { () throws(LinuxErrno) in
-                    try Kernel.runStatic(executable: bytes, arguments: ["x"], output: { _, _ in })
+                    try Kernel.runStatic(executable: bytes, arguments: ["x"], stdio: .captured { _, _ in })
                 }
                 if case .failure(let error) = run { errors.append(error) } else { errors.append(nil) }
             }

@@ -11,14 +11,21 @@ public enum Kernel {
         public let unimplementedCalls: [Sysno: Int]
     }
 
+    /// Where a program's standard streams go.
+    public enum Stdio {
+        /// fd 0 at end of file; what the program writes to 1 and 2 goes to the closure.
+        case captured((Int32, [UInt8]) -> Void)
+        /// The host fds 0, 1 and 2 of the Sentry process (runsc passes the caller's stdio).
+        case host
+    }
+
     /// Runs the static executable `executable` as pid 1 in a new ptrace stub, on the calling
     /// thread (which becomes the stub's tracer), until it ends. With `root`, the program's
-    /// file system is the tree that gofer serves (read-only for now). Its fd 0 is at end of file and
-    /// what it writes to fds 1 and 2 goes to `output`. Every syscall it makes is served by the
-    /// Sentry.
+    /// file system is the tree that gofer serves (read-only for now). Every syscall the
+    /// program makes is served by the Sentry.
     public static func runStatic(
         executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil,
-        output: @escaping (Int32, [UInt8]) -> Void
+        workingDirectory: String = "/", stdio: Stdio
     ) throws(LinuxErrno) -> Outcome {
         let memory = try MemoryFile()
         let stub = try PtraceStub(memory: memory.fd)
@@ -34,12 +41,63 @@ public enum Kernel {
         registers.rip = program.entry
         registers.rsp = program.stackPointer
         let name = arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? ""
-        let task = Task(mm: mm, context: stub, registers: registers, name: name, root: root.map { Dentry(root: GoferInode(root: $0)) })
-        // Standard input at end of file; output and error to `output`.
-        _ = try task.fds.add(FileDescription(EmptyInput(), flags: .readOnly))
-        _ = try task.fds.add(FileDescription(OutputStream(inode: 2) { output(1, $0) }, flags: .writeOnly))
-        _ = try task.fds.add(FileDescription(OutputStream(inode: 3) { output(2, $0) }, flags: .writeOnly))
+        let tree = root.map { Dentry(root: GoferInode(root: $0)) }
+        let task = Task(mm: mm, context: stub, registers: registers, name: name, root: tree)
+        if let tree, workingDirectory != "/" {
+            task.cwd = try PathResolution.resolve(Array(workingDirectory.utf8), root: tree, start: tree, followFinal: true)
+        }
+        switch stdio {
+        case .captured(let output):
+            _ = try task.fds.add(FileDescription(EmptyInput(), flags: .readOnly))
+            _ = try task.fds.add(FileDescription(OutputStream(inode: 2) { output(1, $0) }, flags: .writeOnly))
+            _ = try task.fds.add(FileDescription(OutputStream(inode: 3) { output(2, $0) }, flags: .writeOnly))
+        case .host:
+            let flags: [OpenFlags] = [.readOnly, .writeOnly, .writeOnly]
+            for fd in Int32(0)...2 {
+                let copy = try onBehalfOfGuest { () throws(Errno) in try FileDescriptor(owning: fd).duplicateAndRelease() }
+                _ = try task.fds.add(FileDescription(HostStream(fd: copy), flags: flags[Int(fd)]))
+            }
+        }
         let status = try task.run()
         return Outcome(status: status, unimplementedCalls: task.unimplementedCalls)
+    }
+
+    /// The PATH a program name without a slash is searched in when the environment has none.
+    public static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Runs the program at `path` in the tree `root` serves: reads the executable through
+    /// the gofer and runs it as `runStatic` does. A name without a slash is searched in the
+    /// PATH of `environment`, inside the tree (execvp(3)'s rule). Only static executables
+    /// load yet (ENOEXEC otherwise).
+    public static func run(
+        path: String, arguments: [String], environment: [String], root: LisafsClient, workingDirectory: String, stdio: Stdio
+    ) throws(LinuxErrno) -> Outcome {
+        let tree = Dentry(root: GoferInode(root: root))
+        var candidates = [path]
+        if !path.contains("/") {
+            let search = environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? defaultSearchPath
+            candidates = search.split(separator: ":").map { "\($0)/\(path)" }
+        }
+        var found: Dentry?
+        var lastError = LinuxErrno.ENOENT
+        for candidate in candidates where found == nil {
+            do {
+                found = try PathResolution.resolve(Array(candidate.utf8), root: tree, start: tree, followFinal: true)
+            } catch {
+                lastError = error
+            }
+        }
+        guard let dentry = found else { throw lastError }
+        guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
+        let file = try dentry.inode.open(flags: .readOnly)
+        var executable: [UInt8] = []
+        while true {
+            let chunk = try file.read(count: 1 << 20, at: Int64(executable.count))
+            if chunk.isEmpty { break }
+            executable += chunk
+        }
+        return try runStatic(
+            executable: executable, arguments: arguments, environment: environment, root: root,
+            workingDirectory: workingDirectory, stdio: stdio)
     }
 }

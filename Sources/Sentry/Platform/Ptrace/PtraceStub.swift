@@ -32,7 +32,10 @@ public final class PtraceStub: AddressSpace, Context {
         } catch {
             throw error.linuxErrno
         }
-        guard status & 0xff == 0x7f, (status >> 8) & 0xff == SIGSTOP else {
+        // The stub stops itself with SIGSTOP; as pid 1 of a new pid namespace it ignores that
+        // (init gets no signal it has no handler for), runs on into its int3, and stops with
+        // SIGTRAP instead. Either is its first stop.
+        guard status & 0xff == 0x7f, [SIGSTOP, SIGTRAP].contains((status >> 8) & 0xff) else {
             kill(pid, SIGKILL)
             throw .ECHILD
         }

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Glibc
+import HostSys
+import Sentry
+
+/// `runsc boot`: the Sentry of a sandbox (started by `runsc run`, not by hand).
+struct BootCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boot",
+        abstract: "Run a program in the Sentry, with its root served by a gofer (internal).",
+        shouldDisplay: false)
+
+    @Option(help: "The inherited fd of the gofer's lisafs socket.")
+    var goferFD: Int32
+
+    @Option(help: "The program's working directory.")
+    var cwd = "/"
+
+    @Option(help: "An environment variable of the program (repeatable).")
+    var env: [String] = []
+
+    @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
+    var noSeccomp = false
+
+    @Argument(parsing: .postTerminator, help: "The program and its arguments.")
+    var arguments: [String] = []
+
+    func validate() throws {
+        guard goferFD > 2 else { throw ValidationError("--gofer-fd must be an inherited fd above 2") }
+        guard let first = arguments.first, !first.isEmpty else { throw ValidationError("a program to run is required after --") }
+        guard cwd.hasPrefix("/") else { throw ValidationError("--cwd must be absolute") }
+    }
+
+    func run() throws {
+        let code = try SentryProcess.run(
+            goferSocket: FileDescriptor(owning: goferFD), path: arguments[0], arguments: arguments, environment: env,
+            workingDirectory: cwd, filter: !noSeccomp)
+        throw ExitCode(code)
+    }
+}
