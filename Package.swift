@@ -102,6 +102,7 @@ let package = Package(
             dependencies: ["Sentry", "Gofer", "HostSys", "LinuxABI", "TestSupport", "sandbox-test-helper"],
             exclude: ["Programs"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "RunscTests", dependencies: ["Runsc"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RunscTests", dependencies: ["Runsc", "Sentry", "HostSys", "LinuxABI", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

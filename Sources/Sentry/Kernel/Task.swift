@@ -24,6 +24,8 @@ public enum SyscallOutcome: Sendable {
     case value(Int64)
     /// The thread group ends with this exit code (exit_group, or exit of the last thread).
     case exitGroup(Int32)
+    /// The thread group is killed by this signal (its default action).
+    case killed(LinuxSignal)
 }
 
 /// One thread of a program: its registers, its address space, and the loop that runs it on
@@ -88,6 +90,8 @@ public final class Task {
                     registers.rax = UInt64(bitPattern: value)
                 case .exitGroup(let code):
                     return .exited(code & 0xff)
+                case .killed(let signal):
+                    return .signaled(signal)
                 }
             }
         }

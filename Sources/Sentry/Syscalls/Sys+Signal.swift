@@ -65,3 +65,54 @@ extension Syscalls {
         return .value(0)
     }
 }
+
+extension Syscalls {
+    /// Signals whose default action is to be ignored (signal(7)).
+    static let ignoredByDefault: Set<Int32> = [17, 23, 28, 18]  // SIGCHLD, SIGURG, SIGWINCH, SIGCONT
+    /// Signals whose default action is to stop the process.
+    static let stopping: Set<Int32> = [19, 20, 21, 22]  // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU
+
+    /// Sends `signal` to the calling process (the sandbox's only one): signal 0 only checks;
+    /// an ignored signal is dropped; a blocked one would wait as pending; a signal whose
+    /// default action terminates ends the process. Delivery to a handler, pending signals and
+    /// stopping come with signal frames: those are ENOSYS until then.
+    static func signalSelf(_ task: Task, _ number: Int32) throws(LinuxErrno) -> SyscallOutcome {
+        guard (0...64).contains(number) else { throw .EINVAL }
+        if number == 0 { return .value(0) }
+        if number == 9 { return .killed(.SIGKILL) }
+        let action = task.signals.actions[Int(number)]
+        if action.handler == SignalAction.ignore || (action.handler == 0 && ignoredByDefault.contains(number)) {
+            return .value(0)
+        }
+        guard action.handler == 0, task.signals.blocked & (1 << UInt64(number - 1)) == 0, !stopping.contains(number) else {
+            throw .ENOSYS
+        }
+        return .killed(LinuxSignal(number))
+    }
+
+    /// Implements Linux kill(2) within the sandbox: the only process is pid 1, reached as 1,
+    /// 0 (its process group) or -1 (every process it may signal but itself: none, ESRCH).
+    static func kill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let pid = Int32(truncatingIfNeeded: arguments[0])
+        let number = Int32(truncatingIfNeeded: arguments[1])
+        guard (0...64).contains(number) else { throw .EINVAL }
+        guard pid == 1 || pid == 0 else { throw .ESRCH }
+        return try signalSelf(task, number)
+    }
+
+    /// Implements Linux tgkill(2) for the sandbox's one thread (tgid 1, tid 1).
+    static func tgkill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (tgid, tid) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]))
+        guard tgid > 0, tid > 0 else { throw .EINVAL }
+        guard tgid == 1, tid == 1 else { throw .ESRCH }
+        return try signalSelf(task, Int32(truncatingIfNeeded: arguments[2]))
+    }
+
+    /// Implements Linux tkill(2) for the sandbox's one thread.
+    static func tkill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let tid = Int32(truncatingIfNeeded: arguments[0])
+        guard tid > 0 else { throw .EINVAL }
+        guard tid == 1 else { throw .ESRCH }
+        return try signalSelf(task, Int32(truncatingIfNeeded: arguments[1]))
+    }
+}

@@ -65,6 +65,9 @@ enum Syscalls {
         (.clock_nanosleep, .partial(note: "not interruptible by signals until delivery lands"), clockNanosleep),
         (.rt_sigaction, .partial(note: "dispositions are kept; delivery of caught signals comes with signal frames"), rtSigaction),
         (.rt_sigprocmask, .supported, rtSigprocmask),
+        (.kill, .partial(note: "the sandbox's one process; caught, blocked and stopping signals are ENOSYS until delivery lands"), kill),
+        (.tgkill, .partial(note: "as kill"), tgkill),
+        (.tkill, .partial(note: "as kill"), tkill),
         (.sigaltstack, .partial(note: "recorded; used once signal frames land"), sigaltstack),
         (.getrandom, .supported, getrandom),
     ]

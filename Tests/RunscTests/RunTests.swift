@@ -1,0 +1,123 @@
+import Glibc
+import HostSys
+import LinuxABI
+import TestSupport
+import Testing
+
+/// A bundle with Debian's static busybox as its whole userland.
+final class BusyboxBundle {
+    let path: String
+
+    init(arguments: [String]) throws {
+        var template = Array("/tmp/runsc-bundle-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw Errno.current }
+        path = String(cString: made)
+        for directory in ["rootfs", "rootfs/bin", "rootfs/etc", "rootfs/tmp"] { mkdir(path + "/" + directory, 0o755) }
+        try copy("/bin/busybox", to: path + "/rootfs/bin/busybox", mode: 0o755)
+        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false"] { symlink("busybox", path + "/rootfs/bin/" + applet) }
+        try write(path + "/rootfs/etc/hostname", "bundle-host\n")
+        let args = arguments.map { "\"\($0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\""))\"" }.joined(separator: ", ")
+        try write(path + "/config.json", """
+            {"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "args": [\(args)],
+             "env": ["PATH=/bin"], "cwd": "/"}, "root": {"path": "rootfs", "readonly": true}, "hostname": "runsc",
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "network"}]}}
+            """)
+    }
+
+    deinit {
+        var remover = try? ChildProcess.spawn(path: "/bin/rm", arguments: ["rm", "-rf", path])
+        _ = try? remover?.wait()
+    }
+
+    func write(_ file: String, _ text: String) throws {
+        let fd = try FileDescriptor.open(file, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        try Array(text.utf8).withUnsafeBytes { try fd.writeAll($0) }
+    }
+
+    func copy(_ source: String, to destination: String, mode: mode_t) throws {
+        let input = try FileDescriptor.open(source, flags: O_RDONLY)
+        let output = try FileDescriptor.open(destination, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try input.read(into: buffer)
+            if n == 0 { break }
+            try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+    }
+
+    /// Starts `runsc run` on the bundle; its stdout goes to the returned helper's pipe.
+    func start() throws -> RunningHelper {
+        try Helper.startExecutable("runsc", ["run", "--bundle", path, "test-\(getpid())"])
+    }
+
+    func run() throws -> (status: HostSys.ExitStatus, output: String) {
+        let runsc = try start()
+        let output = try runsc.readAll()
+        return (try runsc.wait(), output)
+    }
+}
+
+let canRunSandboxes = getuid() == 0 && access("/bin/busybox", X_OK) == 0
+
+@Suite(
+    "runsc run: busybox bundles end to end",
+    .enabled(if: canRunSandboxes, "needs root (namespaces, ptrace) and Debian's busybox-static (tools/test installs it)"))
+struct RunTests {
+    @Test("programs run with the caller's stdio and exit statuses as a shell reports them")
+    func statuses() throws {
+        let cases: [([String], Int32, String)] = [
+            (["echo", "hello", "from", "runsc"], 0, "hello from runsc\n"),
+            (["sh", "-c", "exit 7"], 7, ""),
+            (["sh", "-c", "kill -9 $$"], 137, ""),
+            (["sh", "-c", "echo pid $$"], 0, "pid 1\n"),
+            (["cat", "/etc/hostname"], 0, "bundle-host\n"),
+            (["ls", "/"], 0, "bin\netc\ntmp\n"),
+            (["cat", "/etc/passwd"], 1, ""),
+        ]
+        for (arguments, code, output) in cases {
+            let bundle = try BusyboxBundle(arguments: arguments)
+            let result = try bundle.run()
+            #expect(result.status == .exited(code), "\(arguments)")
+            #expect(result.output == output, "\(arguments)")
+        }
+    }
+
+    @Test("while a program runs, the Sentry and the gofer are under seccomp; nothing is left after")
+    func confinement() throws {
+        let bundle = try BusyboxBundle(arguments: ["sleep", "1"])
+        let start = Clock.monotonicNanoseconds()
+        let runsc = try bundle.start()
+        Clock.sleep(nanoseconds: 400_000_000)
+        let children = try procText("/proc/\(runsc.pid)/task/\(runsc.pid)/children").split(separator: " ").compactMap { Int32($0) }
+        #expect(children.count == 2)
+        for child in children {
+            let status = try procText("/proc/\(child)/status")
+            let command = (try? procText("/proc/\(child)/cmdline")) ?? ""
+            #expect(status.split(separator: "\n").contains("Seccomp:\t2"), "\(command)")
+        }
+        #expect(try runsc.wait() == .exited(0))
+        #expect(Clock.monotonicNanoseconds() - start >= 1_000_000_000)
+        for child in children { #expect(kill(child, 0) != 0, "process \(child) outlived runsc run") }
+    }
+}
+
+func procText(_ path: String) throws -> String {
+    let fd = try FileDescriptor.open(path, flags: O_RDONLY)
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = try buffer.withUnsafeMutableBytes { try fd.read(into: $0) }
+        if n == 0 { break }
+        bytes += buffer[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self).trimmingSuffix()
+}
+
+extension String {
+    func trimmingSuffix() -> String {
+        var text = self
+        while text.last == "\n" || text.last == " " || text.last == "\0" { text.removeLast() }
+        return text
+    }
+}
