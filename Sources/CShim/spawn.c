@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sched.h>
 #include <sys/wait.h>
 
 #define CSHIM_MAX_FDS 64
@@ -28,6 +29,26 @@ static void child(const char *path, char *const argv[], char *const envp[], cons
 
     if ((flags & CSHIM_SPAWN_NEW_SESSION) && setsid() < 0) child_fail(report_fd, errno);
     if (unshare_flags != 0 && unshare(unshare_flags) != 0) child_fail(report_fd, errno);
+    if (unshare_flags & CLONE_NEWPID) {
+        // A new pid namespace applies to children only, and a process whose children go to
+        // another pid namespace cannot create threads. So fork once more: the grandchild is
+        // pid 1 of the namespace and execs; this process only waits and passes its status on.
+        pid_t init = fork();
+        if (init < 0) child_fail(report_fd, errno);
+        if (init > 0) {
+            if (flags & CSHIM_SPAWN_DIE_WITH_PARENT) prctl(PR_SET_PDEATHSIG, SIGKILL);
+            syscall(SYS_close_range, 0, ~0U, 0);
+            int status = 0;
+            while (waitpid(init, &status, 0) < 0) {
+                if (errno != EINTR) _exit(127);
+            }
+            if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+            signal(WTERMSIG(status), SIG_DFL);
+            kill(getpid(), WTERMSIG(status));
+            _exit(128 + WTERMSIG(status));
+        }
+        parent = getppid();  // the waiting process, outside the namespace: shows as 0
+    }
     if (flags & CSHIM_SPAWN_DIE_WITH_PARENT) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report_fd, errno);
         if (getppid() != parent) _exit(127);  // the parent died before the prctl took effect

@@ -60,8 +60,9 @@ public struct ChildProcess: ~Copyable {
 
     /// Starts `path` with `arguments` (argv[0] included) and `environment` ("K=V" strings).
     /// `descriptors` maps fds of this process to the fd numbers the child sees; no other fd
-    /// of this process reaches the child. The child leaves `namespaces` first (a pid namespace
-    /// applies to the child's own children). No Swift code runs in the child: fork and exec
+    /// of this process reaches the child. The child leaves `namespaces` first; with `.pid` the
+    /// program runs as pid 1 of the new namespace under a process that waits for it and ends
+    /// as it ends (this value tracks that process). No Swift code runs in the child: fork and exec
     /// happen in C (`cshim_spawn`), and a failed exec is reported as the errno of the step.
     public static func spawn(
         path: String, arguments: [String], environment: [String] = [],

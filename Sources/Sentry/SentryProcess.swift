@@ -54,6 +54,8 @@ public enum SentryProcess {
             .set_robust_list, .sigaltstack, .rt_sigreturn, .exit, .exit_group, .prlimit64, .get_mempolicy, .mbind,
             .getcpu,
         ])
+        // Tracer threads: glibc tries clone3 first and falls back to clone on ENOSYS.
+        filter.add(.errno(.ENOSYS), for: .clone3)
         return filter
     }
 }

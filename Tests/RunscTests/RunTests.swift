@@ -14,7 +14,7 @@ final class BusyboxBundle {
         path = String(cString: made)
         for directory in ["rootfs", "rootfs/bin", "rootfs/etc", "rootfs/tmp"] { mkdir(path + "/" + directory, 0o755) }
         try copy("/bin/busybox", to: path + "/rootfs/bin/busybox", mode: 0o755)
-        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false"] { symlink("busybox", path + "/rootfs/bin/" + applet) }
+        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc"] { symlink("busybox", path + "/rootfs/bin/" + applet) }
         try write(path + "/rootfs/etc/hostname", "bundle-host\n")
         let args = arguments.map { "\"\($0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\""))\"" }.joined(separator: ", ")
         try write(path + "/config.json", """
@@ -74,6 +74,9 @@ struct RunTests {
             (["cat", "/etc/hostname"], 0, "bundle-host\n"),
             (["ls", "/"], 0, "bin\netc\ntmp\n"),
             (["cat", "/etc/passwd"], 1, ""),
+            (["sh", "-c", "echo a | tr a b"], 0, "b\n"),
+            (["sh", "-c", "for i in 1 2 3; do echo $i; done | wc -l"], 0, "3\n"),
+            (["sh", "-c", "echo $(echo nested) $$; (exit 3); echo status $?"], 0, "nested 1\nstatus 3\n"),
         ]
         for (arguments, code, output) in cases {
             let bundle = try BusyboxBundle(arguments: arguments)
@@ -89,13 +92,26 @@ struct RunTests {
         let start = Clock.monotonicNanoseconds()
         let runsc = try bundle.start()
         Clock.sleep(nanoseconds: 400_000_000)
-        let children = try procText("/proc/\(runsc.pid)/task/\(runsc.pid)/children").split(separator: " ").compactMap { Int32($0) }
-        #expect(children.count == 2)
-        for child in children {
-            let status = try procText("/proc/\(child)/status")
-            let command = (try? procText("/proc/\(child)/cmdline")) ?? ""
-            #expect(status.split(separator: "\n").contains("Seccomp:\t2"), "\(command)")
+        func children(_ pid: Int32) throws -> [Int32] {
+            try procText("/proc/\(pid)/task/\(pid)/children").split(separator: " ").compactMap { Int32($0) }
         }
+        let direct = try children(runsc.pid)
+        #expect(direct.count == 2)
+        // The gofer, and the waiter of the Sentry's pid namespace, whose one child is the
+        // Sentry (pid 1 there).
+        var sandboxProcesses: [Int32] = []
+        for child in direct {
+            let command = (try? procText("/proc/\(child)/cmdline")) ?? ""
+            if command.contains("gofer") { sandboxProcesses.append(child) } else { sandboxProcesses += try children(child) }
+        }
+        #expect(sandboxProcesses.count == 2)
+        for process in sandboxProcesses {
+            let status = try procText("/proc/\(process)/status")
+            let command = ((try? procText("/proc/\(process)/cmdline")) ?? "").replacing("\0", with: " ")
+            #expect(status.split(separator: "\n").contains("Seccomp:\t2"), "\(command)")
+            #expect(command.contains("gofer") || command.contains("boot"), "\(command)")
+        }
+        let children = direct + sandboxProcesses
         #expect(try runsc.wait() == .exited(0))
         #expect(Clock.monotonicNanoseconds() - start >= 1_000_000_000)
         for child in children { #expect(kill(child, 0) != 0, "process \(child) outlived runsc run") }

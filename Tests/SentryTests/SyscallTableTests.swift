@@ -16,7 +16,7 @@ struct SyscallTableTests {
             #expect(entry.support.errno == (handled ? nil : .ENOSYS))
         }
         #expect(table.entry(for: .mmap)?.support.level == "partial")
-        #expect(table.entry(for: .fork)?.support.level == "unimplemented")
+        #expect(table.entry(for: .mount)?.support.level == "unimplemented")
         #expect(table.entry(for: .exit_group)?.support == .supported)
         let read = try #require(table.entry(for: .read))
         #expect(read.name == "read")

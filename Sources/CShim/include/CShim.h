@@ -71,7 +71,9 @@ enum {
 };
 
 /// fork(2) and execve(2) `path` with `argv` and `envp` (NULL-terminated). The child first
-/// leaves the namespaces in `unshare_flags` (CLONE_NEW* bits for unshare(2); 0 for none). `fd_map` holds
+/// leaves the namespaces in `unshare_flags` (CLONE_NEW* bits for unshare(2); 0 for none).
+/// With CLONE_NEWPID the program runs as pid 1 of the new namespace, under a process that
+/// only waits for it and exits as it exits (the returned pid is that process's). `fd_map` holds
 /// `fd_map_count` pairs (parent fd, child fd): each parent fd appears at the child fd number;
 /// fds 0-2 that are not targets are inherited as they are, and every other fd is closed on
 /// exec. Signal dispositions and the mask are reset in the child; CPU affinity is inherited.

@@ -54,4 +54,17 @@ public final class FDTable {
 
     /// The open fd numbers, in order.
     var descriptors: [Int32] { entries.keys.sorted() }
+
+    /// A copy for a forked child: the same open files at the same numbers.
+    func copy() -> FDTable {
+        let table = FDTable()
+        table.entries = entries
+        table.limit = limit
+        return table
+    }
+
+    /// Closes the fds marked close-on-exec (execve(2)).
+    func closeOnExec() {
+        entries = entries.filter { !$0.value.closeOnExec }
+    }
 }

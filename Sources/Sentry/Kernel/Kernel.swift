@@ -25,25 +25,20 @@ public enum Kernel {
     /// program makes is served by the Sentry.
     public static func runStatic(
         executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil,
-        workingDirectory: String = "/", stdio: Stdio
+        workingDirectory: String = "/", executablePath: String = "", stdio: Stdio
     ) throws(LinuxErrno) -> Outcome {
         let memory = try MemoryFile()
+        let sandbox = Sandbox(memory: memory, root: root.map { Dentry(root: GoferInode(root: $0)) })
         let stub = try PtraceStub(memory: memory.fd)
-        let mm = MemoryManager(file: memory, platform: stub)
-        var generator = SystemRandomNumberGenerator()
-        let random = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let program = try Loader.loadStatic(executable, into: mm, arguments: arguments, environment: environment, random: random)
-        var registers = LinuxUserRegs()
-        // Segment selectors and flags as the host runs user code; everything else starts at 0.
-        (registers.cs, registers.ss, registers.ds, registers.es) =
-            (stub.initialRegisters.cs, stub.initialRegisters.ss, stub.initialRegisters.ds, stub.initialRegisters.es)
-        registers.eflags = 0x202  // IF, and the reserved bit 1
-        registers.rip = program.entry
-        registers.rsp = program.stackPointer
-        let name = arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? ""
-        let tree = root.map { Dentry(root: GoferInode(root: $0)) }
-        let task = Task(mm: mm, context: stub, registers: registers, name: name, root: tree)
-        if let tree, workingDirectory != "/" {
+        let pid = sandbox.addProcess(parent: 0)
+        let task = Task(
+            sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: stub), context: stub,
+            registers: stub.initialRegisters, name: [])
+        defer { sandbox.killAll() }
+        try task.loadImage(
+            executable, path: Array(executablePath.utf8), arguments: arguments.map { Array($0.utf8) },
+            environment: environment.map { Array($0.utf8) })
+        if let tree = sandbox.root, workingDirectory != "/" {
             task.cwd = try PathResolution.resolve(Array(workingDirectory.utf8), root: tree, start: tree, followFinal: true)
         }
         switch stdio {
@@ -58,7 +53,9 @@ public enum Kernel {
                 _ = try task.fds.add(FileDescription(HostStream(fd: copy), flags: flags[Int(fd)]))
             }
         }
+        sandbox.attach(task, stub: stub.pid)
         let status = try task.run()
+        sandbox.exited(pid, status: status)
         return Outcome(status: status, unimplementedCalls: task.unimplementedCalls)
     }
 
@@ -98,6 +95,6 @@ public enum Kernel {
         }
         return try runStatic(
             executable: executable, arguments: arguments, environment: environment, root: root,
-            workingDirectory: workingDirectory, stdio: stdio)
+            workingDirectory: workingDirectory, executablePath: String(decoding: dentry.path, as: UTF8.self), stdio: stdio)
     }
 }

@@ -26,6 +26,8 @@ public enum SyscallOutcome: Sendable {
     case exitGroup(Int32)
     /// The thread group is killed by this signal (its default action).
     case killed(LinuxSignal)
+    /// The registers were replaced (execve): do not set rax.
+    case replaced
 }
 
 /// One thread of a program: its registers, its address space, and the loop that runs it on
@@ -35,15 +37,24 @@ public enum SyscallOutcome: Sendable {
 /// run again; or stopped by a signal or the end of the host process → done. Everything a
 /// program asks for is served here; nothing is passed to the host.
 ///
-/// Locks: none yet; a task runs on its own OS thread (the platform's tracer thread).
-public final class Task {
+/// Locks: none. A task runs on its own OS thread (the platform's tracer thread); another
+/// thread touches it only while it is parked in a syscall that waits for that thread (fork:
+/// the child's thread copies the parent while the parent waits), hence `@unchecked Sendable`.
+public final class Task: @unchecked Sendable {
     private static let log = Logger(label: "sentry.task")
 
-    public let mm: MemoryManager
+    /// The address space (execve replaces it).
+    public internal(set) var mm: MemoryManager
     let context: any Context
     var registers: LinuxUserRegs
     /// The process's open files.
-    public let fds = FDTable()
+    public let fds: FDTable
+    /// The sandbox this process lives in, its pid (1 for init) and its parent's (0 for init).
+    let sandbox: Sandbox
+    public let pid: Int32
+    var parentPID: Int32
+    /// The path of the program it runs (execve(2) of /proc/self/exe runs it again).
+    var executablePath: [UInt8] = []
     /// The root of the process's file system tree (nil: no file system is attached, and path
     /// calls are ENOSYS) and its working directory.
     var root: Dentry?
@@ -61,13 +72,20 @@ public final class Task {
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
     var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
 
-    public init(mm: MemoryManager, context: any Context, registers: LinuxUserRegs, name: String, root: Dentry? = nil) {
-        self.root = root
-        self.cwd = root
+    init(
+        sandbox: Sandbox, pid: Int32, parent: Int32, mm: MemoryManager, context: any Context, registers: LinuxUserRegs,
+        name: [UInt8], fds: FDTable = FDTable()
+    ) {
+        self.sandbox = sandbox
+        self.pid = pid
+        self.parentPID = parent
+        self.root = sandbox.root
+        self.cwd = sandbox.root
         self.mm = mm
         self.context = context
         self.registers = registers
-        self.name = Array(name.utf8.prefix(15))
+        self.name = Array(name.prefix(15))
+        self.fds = fds
     }
 
     /// Runs the program until it exits or is killed, and returns how it ended.
@@ -92,6 +110,8 @@ public final class Task {
                     return .exited(code & 0xff)
                 case .killed(let signal):
                     return .signaled(signal)
+                case .replaced:
+                    break
                 }
             }
         }
@@ -143,5 +163,27 @@ extension Task {
             return start
         }
         return try PathResolution.resolve(path, root: root, start: start, followFinal: followFinal)
+    }
+}
+
+extension Task {
+    /// Loads the static executable `bytes` into this task's (empty) address space and sets its
+    /// registers to start it, as execve(2) does after the point of no return.
+    func loadImage(_ bytes: [UInt8], path: [UInt8], arguments: [[UInt8]], environment: [[UInt8]]) throws(LinuxErrno) {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let program = try Loader.loadStatic(
+            bytes, into: mm, arguments: arguments.map { String(decoding: $0, as: UTF8.self) },
+            environment: environment.map { String(decoding: $0, as: UTF8.self) }, random: random)
+        var fresh = LinuxUserRegs()
+        let initial = context.initialRegisters
+        (fresh.cs, fresh.ss, fresh.ds, fresh.es) = (initial.cs, initial.ss, initial.ds, initial.es)
+        fresh.eflags = 0x202  // IF, and the reserved bit 1
+        fresh.rip = program.entry
+        fresh.rsp = program.stackPointer
+        registers = fresh
+        executablePath = path
+        let base = (arguments.first ?? path).split(separator: 0x2f).last.map(Array.init) ?? []
+        name = Array(base.prefix(15))
     }
 }

@@ -21,11 +21,18 @@ public final class MemoryFile {
         self.capacity = capacity
     }
 
-    /// Reserves `length` bytes (page-aligned) and returns their offset.
+    private let allocation = Monitor()
+
+    /// Reserves `length` bytes (page-aligned) and returns their offset. Processes of the
+    /// sandbox allocate from their own threads, so this locks.
     func allocate(_ length: UInt64) throws(LinuxErrno) -> UInt64 {
-        guard length <= capacity - next else { throw .ENOMEM }
-        defer { next += length }
-        return next
+        let offset: UInt64? = allocation.locked {
+            guard length <= capacity - next else { return nil }
+            defer { next += length }
+            return next
+        }
+        guard let offset else { throw .ENOMEM }
+        return offset
     }
 
     /// The Sentry's view of `count` bytes at `offset`.
@@ -140,6 +147,32 @@ public final class MemoryManager {
             }
         }
         vmas = updated.sorted { $0.start < $1.start }
+    }
+
+    /// A copy of this address space for a forked child, in `platform` (the child's stub): the
+    /// same mappings at the same addresses with the same protections, each backed by a fresh
+    /// range of the memory file holding a copy of the bytes (copy-on-write comes later). The
+    /// parent must not run while this copies (it waits in its fork).
+    func copy(to platform: any AddressSpace) throws(LinuxErrno) -> MemoryManager {
+        let child = MemoryManager(file: file, platform: platform)
+        for vma in vmas {
+            let length = vma.end - vma.start
+            let offset = try file.allocate(length)
+            file.bytes(at: offset, count: Int(length)).copyMemory(from: UnsafeRawBufferPointer(file.bytes(at: vma.fileOffset, count: Int(length))))
+            try platform.map(address: vma.start, length: length, protection: vma.protection, fileOffset: offset)
+            child.vmas.append(VMA(start: vma.start, end: vma.end, fileOffset: offset, protection: vma.protection))
+        }
+        child.brkStart = brkStart
+        child.brk = brk
+        return child
+    }
+
+    /// Removes every mapping (execve(2) replacing the image).
+    func unmapAll() throws(LinuxErrno) {
+        for vma in vmas { try platform.unmap(address: vma.start, length: vma.end - vma.start) }
+        vmas = []
+        brkStart = 0
+        brk = 0
     }
 
     /// The Sentry's views of the program's bytes at [address, address + count), or EFAULT if

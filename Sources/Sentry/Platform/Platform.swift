@@ -30,6 +30,8 @@ public protocol AddressSpace: AnyObject {
 
 /// One thread of a program on the platform: its registers, and running it until it stops.
 public protocol Context: AnyObject {
+    /// Registers a program starts from: the host's segment selectors, everything else zero.
+    var initialRegisters: LinuxUserRegs { get }
     /// Runs the program with `registers` until the next stop, and returns the registers at
     /// the stop with the reason.
     func run(_ registers: inout LinuxUserRegs) throws(LinuxErrno) -> GuestStop

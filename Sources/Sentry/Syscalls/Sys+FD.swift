@@ -73,3 +73,39 @@ extension Syscalls {
         return .value(try file.operations.ioctl(request: arguments[1], argument: arguments[2]))
     }
 }
+
+extension Syscalls {
+    /// Implements Linux pipe(2).
+    static func pipe(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makePipe(task, fds: arguments[0], flags: 0)
+    }
+
+    /// Implements Linux pipe2(2) with O_CLOEXEC. O_NONBLOCK is accepted and reported by
+    /// F_GETFL, but the pipe still blocks until non-blocking I/O lands; O_DIRECT is EINVAL.
+    static func pipe2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makePipe(task, fds: arguments[0], flags: Int32(truncatingIfNeeded: arguments[1]))
+    }
+
+    private static func makePipe(_ task: Task, fds address: UInt64, flags: Int32) throws(LinuxErrno) -> SyscallOutcome {
+        guard flags & ~(OpenFlags.closeOnExec.rawValue | OpenFlags.nonBlocking.rawValue) == 0 else { throw .EINVAL }
+        let pipe = Pipe(inode: task.sandbox.newPipeInode())
+        let status = OpenFlags(rawValue: flags & OpenFlags.nonBlocking.rawValue)
+        let closeOnExec = flags & OpenFlags.closeOnExec.rawValue != 0
+        let reader = try task.fds.add(FileDescription(PipeEnd(pipe, reader: true), flags: status), closeOnExec: closeOnExec)
+        let writer: Int32
+        do {
+            writer = try task.fds.add(FileDescription(PipeEnd(pipe, reader: false), flags: status.union(.writeOnly)), closeOnExec: closeOnExec)
+        } catch {
+            try? task.fds.remove(reader)
+            throw error
+        }
+        do {
+            try task.mm.copyOut(bytes(UInt64(UInt32(bitPattern: reader)) | UInt64(UInt32(bitPattern: writer)) << 32), to: address)
+        } catch {
+            try? task.fds.remove(reader)
+            try? task.fds.remove(writer)
+            throw error
+        }
+        return .value(0)
+    }
+}

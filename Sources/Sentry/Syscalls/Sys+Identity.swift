@@ -1,17 +1,14 @@
 import LinuxABI
 
 extension Syscalls {
-    /// The pid of the sandbox's first process: its PID namespace starts at 1.
-    static let initPID: Int64 = 1
-
-    /// Implements Linux getpid(2): the first process of the sandbox is pid 1.
+    /// Implements Linux getpid(2): pids count from 1 (init) in the sandbox's pid namespace.
     static func getpid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        .value(initPID)
+        .value(Int64(task.pid))
     }
 
-    /// Implements Linux gettid(2) for a single-threaded program (tid == pid).
+    /// Implements Linux gettid(2) for single-threaded processes (tid == pid).
     static func gettid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        .value(initPID)
+        .value(Int64(task.pid))
     }
 }
 
@@ -20,6 +17,8 @@ extension Syscalls {
     /// first process runs as root (uid and gid 0) until the OCI process user is applied.
     static func getuid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome { .value(0) }
 
-    /// The pid of the first process's parent: none inside the sandbox.
-    static func getppid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome { .value(0) }
+    /// Implements Linux getppid(2): init's parent is outside the sandbox, so 0.
+    static func getppid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        .value(Int64(task.parentPID))
+    }
 }

@@ -34,11 +34,23 @@ extension Syscalls {
         return .value(Int64(bytes.count))
     }
 
-    /// Implements Linux write(2). An unmapped buffer is EFAULT.
+    /// Implements Linux write(2). An unmapped buffer is EFAULT; a write to a pipe with no
+    /// reader raises SIGPIPE (which, by default, ends the process) and fails with EPIPE.
     static func write(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try writable(task, arguments[0])
         let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
-        return .value(Int64(try file.operations.write(bytes, at: nil)))
+        return try brokenPipe(task) { () throws(LinuxErrno) in Int64(try file.operations.write(bytes, at: nil)) }
+    }
+
+    /// Runs a write; on EPIPE, sends SIGPIPE to the writer first, as Linux does.
+    static func brokenPipe(_ task: Task, _ body: () throws(LinuxErrno) -> Int64) throws(LinuxErrno) -> SyscallOutcome {
+        do {
+            return .value(try body())
+        } catch {
+            guard error == .EPIPE else { throw error }
+            if case .killed(let signal) = try signalSelf(task, 13) { return .killed(signal) }
+            throw error
+        }
     }
 
     /// Implements Linux pread64(2).
@@ -96,7 +108,7 @@ extension Syscalls {
         for (base, length) in try iovecs(task, arguments[1], arguments[2]) where length > 0 {
             bytes += try task.mm.copyIn(from: base, count: length)
         }
-        return .value(Int64(try file.operations.write(bytes, at: nil)))
+        return try brokenPipe(task) { () throws(LinuxErrno) in Int64(try file.operations.write(bytes, at: nil)) }
     }
 
     /// Implements Linux lseek(2) (pipes and the sandbox's stdio are ESPIPE).

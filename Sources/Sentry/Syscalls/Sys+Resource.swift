@@ -6,7 +6,7 @@ extension Syscalls {
     /// sandbox grants no CAP_SYS_RESOURCE); a soft limit above the hard one is EINVAL.
     static func prlimit64(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let pid = Int32(truncatingIfNeeded: arguments[0])
-        guard pid == 0 || Int64(pid) == initPID else { throw .ESRCH }
+        guard pid == 0 || pid == task.pid else { throw .ESRCH }
         try exchangeLimit(task, resource: arguments[1], new: arguments[2], old: arguments[3])
         return .value(0)
     }

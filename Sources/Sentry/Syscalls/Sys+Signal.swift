@@ -1,3 +1,5 @@
+import Glibc
+import HostSys
 import LinuxABI
 
 extension Syscalls {
@@ -90,29 +92,42 @@ extension Syscalls {
         return .killed(LinuxSignal(number))
     }
 
-    /// Implements Linux kill(2) within the sandbox: the only process is pid 1, reached as 1,
-    /// 0 (its process group) or -1 (every process it may signal but itself: none, ESRCH).
+    /// Implements Linux kill(2) within the sandbox: to the caller (its pid, or 0 for its
+    /// group) as `signalSelf`; to another process of the sandbox, a signal whose default
+    /// action ends it (or SIGKILL) ends it. -1 and process groups are ENOSYS until sessions land.
     static func kill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let pid = Int32(truncatingIfNeeded: arguments[0])
         let number = Int32(truncatingIfNeeded: arguments[1])
         guard (0...64).contains(number) else { throw .EINVAL }
-        guard pid == 1 || pid == 0 else { throw .ESRCH }
-        return try signalSelf(task, number)
+        if pid == task.pid || pid == 0 { return try signalSelf(task, number) }
+        guard pid > 0 else { throw .ENOSYS }
+        guard let target = task.sandbox.running(pid) else { throw .ESRCH }
+        if number == 0 { return .value(0) }
+        if number != 9 {
+            guard let other = target.task else { throw .ESRCH }
+            let action = other.signals.actions[Int(number)]
+            if action.handler == SignalAction.ignore || (action.handler == 0 && ignoredByDefault.contains(number)) { return .value(0) }
+            guard action.handler == 0, other.signals.blocked & (1 << UInt64(number - 1)) == 0, !stopping.contains(number) else {
+                throw .ENOSYS
+            }
+        }
+        // The host delivers it to the stub; its tracer sees the signal stop and ends the process.
+        try onBehalfOfGuest { () throws(Errno) in _ = try hostCall { Glibc.kill(target.stub, number) } }
+        return .value(0)
     }
 
-    /// Implements Linux tgkill(2) for the sandbox's one thread (tgid 1, tid 1).
+    /// Implements Linux tgkill(2) for single-threaded processes (tid == tgid).
     static func tgkill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (tgid, tid) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]))
         guard tgid > 0, tid > 0 else { throw .EINVAL }
-        guard tgid == 1, tid == 1 else { throw .ESRCH }
-        return try signalSelf(task, Int32(truncatingIfNeeded: arguments[2]))
+        guard tgid == tid else { throw .ESRCH }
+        return try kill(task, SyscallArguments(values: (UInt64(UInt32(bitPattern: tgid)), arguments[2], 0, 0, 0, 0)))
     }
 
-    /// Implements Linux tkill(2) for the sandbox's one thread.
+    /// Implements Linux tkill(2) for single-threaded processes.
     static func tkill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let tid = Int32(truncatingIfNeeded: arguments[0])
         guard tid > 0 else { throw .EINVAL }
-        guard tid == 1 else { throw .ESRCH }
-        return try signalSelf(task, Int32(truncatingIfNeeded: arguments[1]))
+        return try kill(task, SyscallArguments(values: (arguments[0] & 0xffff_ffff, arguments[1], 0, 0, 0, 0)))
     }
 }

@@ -1,0 +1,108 @@
+import HostSys
+import LinuxABI
+
+/// A pipe (pipe(7)) inside the Sentry: a 64 KiB buffer between its read and write ends.
+/// Reads block until data arrives or no writer is left (end of file); writes block until
+/// there is room, and fail with EPIPE once no reader is left. Writes of up to PIPE_BUF bytes
+/// are atomic (they wait for room for all of it).
+///
+/// Locks: `monitor` guards the buffer and the end counts; each end's lifetime is that of its
+/// file description (dup and fork share it), so the counts follow the open descriptions.
+final class Pipe: @unchecked Sendable {
+    static let capacity = 65536
+    static let atomicSize = 4096  // PIPE_BUF
+
+    let monitor = Monitor()
+    let inode: UInt64
+    private var buffer: [UInt8] = []
+    private var readers = 0
+    private var writers = 0
+
+    init(inode: UInt64) {
+        self.inode = inode
+    }
+
+    func open(reader: Bool) {
+        monitor.locked {
+            if reader { readers += 1 } else { writers += 1 }
+        }
+    }
+
+    func close(reader: Bool) {
+        monitor.locked {
+            if reader { readers -= 1 } else { writers -= 1 }
+            monitor.broadcast()
+        }
+    }
+
+    func read(count: Int) -> [UInt8] {
+        monitor.locked {
+            while buffer.isEmpty && writers > 0 { monitor.wait() }
+            let taken = Array(buffer.prefix(count))
+            buffer.removeFirst(taken.count)
+            monitor.broadcast()
+            return taken
+        }
+    }
+
+    func write(_ bytes: [UInt8]) throws(LinuxErrno) -> Int {
+        let result: Result<Int, LinuxErrno> = monitor.locked {
+            var written = 0
+            while written < bytes.count {
+                let needed = bytes.count - written <= Self.atomicSize ? bytes.count - written : 1
+                while readers > 0 && Self.capacity - buffer.count < needed { monitor.wait() }
+                guard readers > 0 else { return written > 0 ? .success(written) : .failure(.EPIPE) }
+                let chunk = min(bytes.count - written, Self.capacity - buffer.count)
+                buffer += bytes[written..<(written + chunk)]
+                written += chunk
+                monitor.broadcast()
+            }
+            return .success(written)
+        }
+        return try result.get()
+    }
+
+    func readiness(reader: Bool, _ events: PollEvents) -> PollEvents {
+        monitor.locked {
+            var ready: PollEvents = []
+            if reader {
+                if !buffer.isEmpty { ready.insert(.input) }
+                if writers == 0 { ready.insert(.hangUp) }
+            } else {
+                if buffer.count < Self.capacity { ready.insert(.output) }
+                if readers == 0 { ready.insert(.error) }
+            }
+            return ready.intersection(events.union([.hangUp, .error]))
+        }
+    }
+}
+
+/// One end of a pipe as an open file.
+final class PipeEnd: FileOperations {
+    let pipe: Pipe
+    let isReader: Bool
+
+    init(_ pipe: Pipe, reader: Bool) {
+        self.pipe = pipe
+        self.isReader = reader
+        pipe.open(reader: reader)
+    }
+
+    deinit { pipe.close(reader: isReader) }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        guard isReader else { throw .EBADF }
+        if offset != nil { throw .ESPIPE }
+        return pipe.read(count: count)
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
+        guard !isReader else { throw .EBADF }
+        if offset != nil { throw .ESPIPE }
+        return try pipe.write(bytes)
+    }
+
+    func stat() throws(LinuxErrno) -> LinuxStat { fifoStat(inode: pipe.inode) }
+
+    func readiness(_ events: PollEvents) -> PollEvents { pipe.readiness(reader: isReader, events) }
+}

@@ -1,0 +1,130 @@
+import Glibc
+import Gofer
+import HostSys
+import LinuxABI
+
+/// The kernel state one sandbox shares between its processes: the memory file, the process
+/// table (pids, parents, exit statuses for wait4), and the file system root.
+///
+/// Every process (one thread each, for now) runs on an OS thread of its own, which traces its
+/// stub. Locks: `monitor` guards `processes` and `nextPID`; it is never held while a syscall
+/// of a task runs on the platform, and no other lock is taken under it.
+public final class Sandbox: @unchecked Sendable {
+    /// One process as its parent and wait4 see it.
+    final class Process {
+        let pid: Int32
+        var parent: Int32
+        /// Set when the process has ended: a zombie until its parent waits for it.
+        var status: ExitStatus?
+        /// The host pid of its stub, while it runs (for signals from other processes).
+        var stubPID: pid_t = 0
+        /// The running task (weak: the task's thread owns it).
+        weak var task: Task?
+
+        init(pid: Int32, parent: Int32) {
+            self.pid = pid
+            self.parent = parent
+        }
+    }
+
+    let memory: MemoryFile
+    let root: Dentry?
+    let monitor = Monitor()
+    private var processes: [Int32: Process] = [:]
+    private var nextPID: Int32 = 1
+    private var nextPipe: UInt64 = 0x1000
+
+    init(memory: MemoryFile, root: Dentry?) {
+        self.memory = memory
+        self.root = root
+    }
+
+    /// Records a new process with a fresh pid (the first is 1: the sandbox's init).
+    func addProcess(parent: Int32) -> Int32 {
+        monitor.locked {
+            let pid = nextPID
+            nextPID += 1
+            processes[pid] = Process(pid: pid, parent: parent)
+            return pid
+        }
+    }
+
+    /// A fresh inode number for a pipe (the pipe file system's numbering).
+    func newPipeInode() -> UInt64 {
+        monitor.locked {
+            nextPipe += 1
+            return nextPipe
+        }
+    }
+
+    /// Attaches the running task and its stub to process `pid`.
+    func attach(_ task: Task, stub: pid_t) {
+        monitor.locked {
+            processes[task.pid]?.task = task
+            processes[task.pid]?.stubPID = stub
+        }
+    }
+
+    /// Forgets a process that never started (its fork failed).
+    func removeProcess(_ pid: Int32) {
+        _ = monitor.locked { processes.removeValue(forKey: pid) }
+    }
+
+    /// Records that `pid` ended. Its children go to init (pid 1), or are forgotten if init is
+    /// gone; it stays a zombie until its parent waits, unless its parent is gone too.
+    func exited(_ pid: Int32, status: ExitStatus) {
+        monitor.locked {
+            guard let process = processes[pid] else { return }
+            process.status = status
+            process.stubPID = 0
+            for child in processes.values where child.parent == pid {
+                child.parent = processes[1]?.status == nil ? 1 : 0
+                if child.parent == 0 && child.status != nil { processes.removeValue(forKey: child.pid) }
+            }
+            if process.parent == 0 || processes[process.parent] == nil || processes[process.parent]?.status != nil {
+                processes.removeValue(forKey: pid)
+            }
+            monitor.broadcast()
+        }
+    }
+
+    /// What wait4 found.
+    enum WaitResult {
+        case reaped(pid: Int32, status: ExitStatus)
+        /// Children exist but none has ended (WNOHANG).
+        case running
+    }
+
+    /// Waits for a child of `parent` that matches `pid` (-1 or 0: any child; > 0: that child)
+    /// to end, and reaps it. ECHILD if there is no such child. With `block` false, returns
+    /// `.running` instead of waiting.
+    func wait(parent: Int32, for pid: Int32, block: Bool) throws(LinuxErrno) -> WaitResult {
+        let result: Result<WaitResult, LinuxErrno> = monitor.locked {
+            while true {
+                let children = processes.values.filter { $0.parent == parent && (pid <= 0 || $0.pid == pid) }
+                if children.isEmpty { return .failure(.ECHILD) }
+                if let zombie = children.first(where: { $0.status != nil }), let status = zombie.status {
+                    processes.removeValue(forKey: zombie.pid)
+                    return .success(.reaped(pid: zombie.pid, status: status))
+                }
+                if !block { return .success(.running) }
+                monitor.wait()
+            }
+        }
+        return try result.get()
+    }
+
+    /// The stub and task of a running process (for kill).
+    func running(_ pid: Int32) -> (stub: pid_t, task: Task?)? {
+        monitor.locked {
+            guard let process = processes[pid], process.status == nil, process.stubPID != 0 else { return nil }
+            return (process.stubPID, process.task)
+        }
+    }
+
+    /// Kills every process still running (when init has ended, as a pid namespace does).
+    func killAll() {
+        let stubs = monitor.locked { processes.values.compactMap { $0.status == nil && $0.stubPID != 0 ? $0.stubPID : nil } }
+        for stub in stubs { _ = try? hostCall { Glibc.kill(stub, SIGKILL) } }
+    }
+}

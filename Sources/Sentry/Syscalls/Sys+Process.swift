@@ -1,0 +1,179 @@
+import HostSys
+import LinuxABI
+
+extension Syscalls {
+    /// clone(2) flags.
+    static let cloneVM: UInt64 = 0x100, cloneFS: UInt64 = 0x200, cloneFiles: UInt64 = 0x400, cloneSighand: UInt64 = 0x800
+    static let cloneVfork: UInt64 = 0x4000, cloneParent: UInt64 = 0x8000, cloneThread: UInt64 = 0x10000
+    static let cloneSetTLS: UInt64 = 0x80000, cloneParentSetTID: UInt64 = 0x100000, cloneChildClearTID: UInt64 = 0x200000
+    static let cloneChildSetTID: UInt64 = 0x1000000
+
+    /// Implements Linux fork(2).
+    static func fork(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try forkProcess(task, flags: 17, parentTID: 0, childTID: 0, tls: 0)  // SIGCHLD
+    }
+
+    /// Implements Linux vfork(2) as fork(2): the child gets a copy of the address space
+    /// instead of borrowing the parent's, which a correct vfork child cannot tell apart; the
+    /// parent does not wait for the child's exec.
+    static func vfork(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try forkProcess(task, flags: 17, parentTID: 0, childTID: 0, tls: 0)
+    }
+
+    /// Implements Linux clone(2) for new processes (no CLONE_VM, or CLONE_VM with CLONE_VFORK,
+    /// served as vfork). Threads (CLONE_THREAD, CLONE_VM) are ENOSYS until the Sentry runs
+    /// several threads on one address space.
+    static func clone(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = arguments[0]
+        if flags & (cloneThread | cloneSighand) != 0 || (flags & cloneVM != 0 && flags & cloneVfork == 0) { throw .ENOSYS }
+        guard flags & 0xff == 17 || flags & 0xff == 0 else { throw .ENOSYS }  // exit signals other than SIGCHLD
+        return try forkProcess(task, flags: flags, parentTID: arguments[2], childTID: arguments[3], tls: arguments[4])
+    }
+
+    /// Starts a child process: a new stub on a new tracer thread, a copy of the address space,
+    /// the same registers (rax = 0 in the child), a copy of the fd table and signal state.
+    /// The parent waits here until the child's copy is complete, then gets the child's pid.
+    static func forkProcess(_ task: Task, flags: UInt64, parentTID: UInt64, childTID: UInt64, tls: UInt64) throws(LinuxErrno)
+        -> SyscallOutcome
+    {
+        let sandbox = task.sandbox
+        let pid = sandbox.addProcess(parent: task.pid)
+        var registers = task.registers
+        registers.rax = 0
+        if flags & cloneSetTLS != 0 { registers.fsBase = tls }
+        if flags & cloneParentSetTID != 0 { try task.mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: parentTID) }
+        let started = Monitor()
+        nonisolated(unsafe) var outcome: Result<Void, LinuxErrno>?
+        let parent = task
+        let childRegisters = registers
+        do {
+            try HostThread.detach {
+                // This thread is the child's tracer from here to its end.
+                var child: Task?
+                let setup = Result { () throws(LinuxErrno) in
+                    let stub = try PtraceStub(memory: sandbox.memory.fd)
+                    let mm = try parent.mm.copy(to: stub)
+                    let forked = Task(
+                        sandbox: sandbox, pid: pid, parent: parent.pid, mm: mm, context: stub, registers: childRegisters,
+                        name: parent.name, fds: parent.fds.copy())
+                    forked.signals = parent.signals
+                    forked.limits = parent.limits
+                    forked.cwd = parent.cwd
+                    forked.executablePath = parent.executablePath
+                    if flags & cloneChildSetTID != 0 { try mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: childTID) }
+                    if flags & cloneChildClearTID != 0 { forked.clearChildTID = childTID }
+                    sandbox.attach(forked, stub: stub.pid)
+                    child = forked
+                }
+                started.locked {
+                    outcome = setup
+                    started.broadcast()
+                }
+                guard let child else { return }
+                let status = (try? child.run()) ?? .signaled(.SIGKILL)
+                sandbox.exited(pid, status: status)
+            }
+        } catch {
+            sandbox.removeProcess(pid)
+            throw error.linuxErrno
+        }
+        let result = started.locked {
+            while outcome == nil { started.wait() }
+            return outcome
+        }
+        if case .failure(let error) = result {
+            sandbox.removeProcess(pid)
+            throw error
+        }
+        return .value(Int64(pid))
+    }
+
+    /// wait4(2) options.
+    static let waitNoHang: UInt64 = 1, waitUntraced: UInt64 = 2, waitContinued: UInt64 = 8
+    static let waitNoThread: UInt64 = 0x2000_0000, waitAll: UInt64 = 0x4000_0000, waitClone: UInt64 = 0x8000_0000
+
+    /// Implements Linux wait4(2) for ended children: -1 (and, until process groups land, 0 and
+    /// -pgid) waits for any child, a pid for that child. WNOHANG returns 0 while they run.
+    /// Stopped and continued children (WUNTRACED, WCONTINUED) are never reported: stopping
+    /// comes with signal delivery. The rusage is reported as zeros until accounting lands.
+    static func wait4(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let pid = Int32(truncatingIfNeeded: arguments[0])
+        let options = arguments[2]
+        guard options & ~(waitNoHang | waitUntraced | waitContinued | waitNoThread | waitAll | waitClone) == 0 else { throw .EINVAL }
+        switch try task.sandbox.wait(parent: task.pid, for: pid > 0 ? pid : -1, block: options & waitNoHang == 0) {
+        case .running:
+            return .value(0)
+        case .reaped(let child, let status):
+            if arguments[1] != 0 {
+                let encoded: UInt32
+                switch status {
+                case .exited(let code): encoded = UInt32(code & 0xff) << 8
+                case .signaled(let signal): encoded = UInt32(signal.rawValue & 0x7f)
+                }
+                try task.mm.copyOut(bytes(UInt64(encoded)).prefix(4).map { $0 }, to: arguments[1])
+            }
+            if arguments[3] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 144), to: arguments[3]) }
+            return .value(Int64(child))
+        }
+    }
+
+    /// The NULL-terminated array of string pointers at `address` (argv, envp of execve), at
+    /// most `limit` entries (else E2BIG).
+    static func stringArray(_ task: Task, at address: UInt64, limit: Int = 0x7fff_ffff) throws(LinuxErrno) -> [[UInt8]] {
+        guard address != 0 else { return [] }
+        var strings: [[UInt8]] = []
+        var total = 0
+        while true {
+            let pointer = word(try task.mm.copyIn(from: address + UInt64(strings.count) * 8, count: 8))
+            if pointer == 0 { return strings }
+            let string = try task.mm.copyInString(from: pointer, maximum: 128 * 1024)
+            total += string.count + 1
+            guard strings.count < limit, total <= 2 * 1024 * 1024 else { throw .E2BIG }
+            strings.append(string)
+        }
+    }
+
+    /// Implements Linux execve(2) for static executables: reads the program through the VFS
+    /// (`/proc/self/exe` is the running program until /proc lands), replaces the address
+    /// space, closes close-on-exec fds, resets caught signals to their default. Scripts and
+    /// dynamic executables are ENOEXEC for now. Errors before the old image is gone return to
+    /// the caller; a failure after it kills the process, as Linux does.
+    static func execve(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        var path = try task.path(at: arguments[0])
+        let argv = try stringArray(task, at: arguments[1])
+        let envp = try stringArray(task, at: arguments[2])
+        if path == Array("/proc/self/exe".utf8) { path = task.executablePath }
+        guard let root = task.root, let cwd = task.cwd else { throw .ENOSYS }
+        let dentry = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true)
+        guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
+        let stat = try dentry.inode.stat()
+        guard stat.mode & 0o111 != 0 else { throw .EACCES }
+        let file = try dentry.inode.open(flags: .readOnly)
+        var image: [UInt8] = []
+        while true {
+            let chunk = try file.read(count: 1 << 20, at: Int64(image.count))
+            if chunk.isEmpty { break }
+            image += chunk
+        }
+        // Check the image before the point of no return.
+        let elf: ELFFile
+        do {
+            elf = try ELFFile(bytes: image)
+        } catch {
+            throw error.errno
+        }
+        guard elf.type == .executable, elf.interpreter == nil else { throw .ENOEXEC }
+        do {
+            try task.mm.unmapAll()
+            try task.loadImage(image, path: dentry.path, arguments: argv, environment: envp)
+        } catch {
+            return .killed(.SIGSEGV)
+        }
+        task.fds.closeOnExec()
+        for number in 1...64 where task.signals.actions[number].handler > SignalAction.ignore {
+            task.signals.actions[number] = SignalAction()
+        }
+        task.signals.alternateStack = (0, 2, 0)
+        return .replaced
+    }
+}
