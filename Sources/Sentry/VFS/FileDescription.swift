@@ -1,4 +1,5 @@
 import LinuxABI
+import Synchronization
 
 /// What a kind of open file does (gVisor's FileDescriptionImpl): the VFS, pipes and sockets
 /// implement it. Offsets are nil for calls that use and move the file position.
@@ -29,19 +30,24 @@ extension FileOperations {
     public func readiness(_ events: PollEvents) -> PollEvents { events.intersection([.input, .output, .priority]) }
 }
 
-/// An open file: what an fd refers to (dup'ed fds share one), with its status flags.
-public final class FileDescription {
+/// An open file: what an fd refers to (dup'ed fds and forked processes share one), with its
+/// status flags. Locks: `flagsLock` guards the flags (F_SETFL from any sharer).
+public final class FileDescription: @unchecked Sendable {
     public let operations: any FileOperations
+    private let flagsLock = Mutex<OpenFlags>([])
     /// The access mode and the status flags (O_APPEND, O_NONBLOCK...), as F_GETFL reports them.
-    public var flags: OpenFlags
+    public var flags: OpenFlags {
+        get { flagsLock.withLock { $0 } }
+        set { flagsLock.withLock { $0 = newValue } }
+    }
     /// Where the file was opened in the tree (nil for pipes, sockets, the sandbox's stdio):
     /// the start of *at(2) calls relative to this fd, and fchdir(2).
     public let dentry: Dentry?
 
     public init(_ operations: any FileOperations, flags: OpenFlags, dentry: Dentry? = nil) {
         self.operations = operations
-        self.flags = flags
         self.dentry = dentry
+        self.flags = flags
     }
 
     var accessMode: Int32 { flags.rawValue & OpenFlags.accessModeMask }

@@ -1,6 +1,7 @@
 import Gofer
 import HostSys
 import LinuxABI
+import Synchronization
 
 /// A file of the root file system, served by the gofer over lisafs (DESIGN.md, "FSImpl/").
 ///
@@ -9,13 +10,14 @@ import LinuxABI
 /// donates, so reads skip the gofer. The tree is read-only until the overlay lands: opening
 /// for writing is EROFS.
 ///
-/// Locks: none yet; the Sentry runs one task.
-final class GoferInode: Inode {
+/// Locks: `cache` guards the children and the link target; processes of the sandbox look
+/// names up from their own threads. The lisafs call of a miss runs outside the lock (two
+/// threads may both walk a new name; the second result wins, both are the same file).
+final class GoferInode: Inode, @unchecked Sendable {
     let client: LisafsClient
     let controlFD: LisafsFDID
     private let attributes: LinuxStat
-    private var children: [[UInt8]: GoferInode] = [:]
-    private var target: [UInt8]?
+    private let cache = Mutex<(children: [[UInt8]: GoferInode], target: [UInt8]?)>(([:], nil))
 
     init(client: LisafsClient, inode: LisafsInode) {
         self.client = client
@@ -32,20 +34,20 @@ final class GoferInode: Inode {
 
     func lookup(_ name: [UInt8]) throws(LinuxErrno) -> any Inode {
         guard attributes.mode & FileMode.typeMask == FileMode.directory else { throw .ENOTDIR }
-        if let child = children[name] { return child }
+        if let child = cache.withLock({ $0.children[name] }) { return child }
         guard let sized = SizedString(bytes: name) else { throw .ENAMETOOLONG }
         let answer = try client.call(WalkRequest(dirFD: controlFD, path: [sized]))
         guard answer.status != .componentDoesNotExist, let inode = answer.inodes.first else { throw .ENOENT }
         let child = GoferInode(client: client, inode: inode)
-        children[name] = child
+        cache.withLock { $0.children[name] = child }
         return child
     }
 
     func readLink() throws(LinuxErrno) -> [UInt8] {
         guard attributes.mode & FileMode.typeMask == FileMode.symlink else { throw .EINVAL }
-        if let target { return target }
+        if let target = cache.withLock({ $0.target }) { return target }
         let answer = try client.call(ReadLinkAtRequest(fd: controlFD)).target.bytes
-        target = answer
+        cache.withLock { $0.target = answer }
         return answer
     }
 
@@ -108,10 +110,11 @@ func seekPosition(current: Int64, offset: Int64, whence: Int32, size: Int64) thr
 
 /// A regular file read through the host fd the gofer donated: reads are host preads, no
 /// lisafs call at all. Keeps the open file's position.
-final class HostFile: FileOperations {
+final class HostFile: FileOperations, @unchecked Sendable {
     let fd: FileDescriptor
     let attributes: LinuxStat
-    private var position: Int64 = 0
+    /// The file position, shared by the processes that share the open file (fork, dup).
+    private let position = Mutex<Int64>(0)
 
     init(fd: consuming FileDescriptor, attributes: LinuxStat) {
         self.fd = fd
@@ -122,8 +125,20 @@ final class HostFile: FileOperations {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 8)
         defer { buffer.deallocate() }
         let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-        let n = try onBehalfOfGuest { () throws(Errno) in try fd.read(into: target, at: offset ?? position) }
-        if offset == nil { position += Int64(n) }
+        let n: Int
+        if let offset {
+            n = try onBehalfOfGuest { () throws(Errno) in try fd.read(into: target, at: offset) }
+        } else {
+            // Read and advance under the lock, so two sharers never read the same bytes.
+            let result = position.withLock { position in
+                Result { () throws(Errno) in
+                    let n = try fd.read(into: target, at: position)
+                    position += Int64(n)
+                    return n
+                }
+            }
+            n = try result.mapError { $0.linuxErrno }.get()
+        }
         return Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
     }
 
@@ -132,17 +147,22 @@ final class HostFile: FileOperations {
     func stat() throws(LinuxErrno) -> LinuxStat { attributes }
 
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
-        position = try seekPosition(current: position, offset: offset, whence: whence, size: attributes.size)
-        return position
+        try position.withLock { position in
+            Result { () throws(LinuxErrno) in
+                position = try seekPosition(current: position, offset: offset, whence: whence, size: attributes.size)
+                return position
+            }
+        }.get()
     }
 }
 
 /// A regular file read over lisafs PRead (when the gofer donated no fd).
-final class GoferFile: FileOperations {
+final class GoferFile: FileOperations, @unchecked Sendable {
     let client: LisafsClient
     let openFD: LisafsFDID
     let attributes: LinuxStat
-    private var position: Int64 = 0
+    /// The file position, shared by the processes that share the open file (fork, dup).
+    private let position = Mutex<Int64>(0)
 
     init(client: LisafsClient, openFD: LisafsFDID, attributes: LinuxStat) {
         self.client = client
@@ -153,9 +173,14 @@ final class GoferFile: FileOperations {
     deinit { _ = try? client.call(CloseRequest(fds: [openFD])) }
 
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
-        let data = try client.read(openFD, offset: UInt64(offset ?? position), count: count)
-        if offset == nil { position += Int64(data.count) }
-        return data
+        if let offset { return try client.read(openFD, offset: UInt64(offset), count: count) }
+        return try position.withLock { position in
+            Result { () throws(LinuxErrno) in
+                let data = try client.read(openFD, offset: UInt64(position), count: count)
+                position += Int64(data.count)
+                return data
+            }
+        }.get()
     }
 
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
@@ -163,16 +188,22 @@ final class GoferFile: FileOperations {
     func stat() throws(LinuxErrno) -> LinuxStat { attributes }
 
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
-        position = try seekPosition(current: position, offset: offset, whence: whence, size: attributes.size)
-        return position
+        try position.withLock { position in
+            Result { () throws(LinuxErrno) in
+                position = try seekPosition(current: position, offset: offset, whence: whence, size: attributes.size)
+                return position
+            }
+        }.get()
     }
 }
 
 /// A directory open for getdents64, listed over lisafs Getdents64. Entries fetched but not
 /// yet returned wait here for the next call.
-final class GoferDirectory: FileOperations {
+final class GoferDirectory: FileOperations, @unchecked Sendable {
     let client: LisafsClient
     let openFD: LisafsFDID
+    /// Guards the listing state below: processes that share the open directory list it in turn.
+    private let lock = Monitor()
     private var pending: [LisafsDirent64] = []
     private var finished = false
     private var rewind = false
@@ -195,13 +226,19 @@ final class GoferDirectory: FileOperations {
     /// opaque cookies this file does not hand out yet).
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
         guard whence == 0, offset == 0 else { throw .EINVAL }
-        pending = []
-        finished = false
-        rewind = true
+        lock.locked {
+            pending = []
+            finished = false
+            rewind = true
+        }
         return 0
     }
 
     func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] {
+        try lock.locked { Result { () throws(LinuxErrno) in try readDirectoryLocked(maximumBytes: maximumBytes) } }.get()
+    }
+
+    private func readDirectoryLocked(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] {
         var output: [UInt8] = []
         while true {
             if pending.isEmpty && !finished {
