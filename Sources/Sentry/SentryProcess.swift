@@ -54,6 +54,8 @@ public enum SentryProcess {
             .set_robust_list, .sigaltstack, .rt_sigreturn, .exit, .exit_group, .prlimit64, .get_mempolicy, .mbind,
             .getcpu,
         ])
+        // A tracer thread pins itself to its CPU (only itself: pid 0).
+        filter.allow(.sched_setaffinity, where: [.init(0, .equal(0))])
         // Tracer threads: glibc tries clone3 first and falls back to clone on ENOSYS.
         filter.add(.errno(.ENOSYS), for: .clone3)
         return filter

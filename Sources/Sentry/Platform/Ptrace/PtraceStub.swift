@@ -23,6 +23,11 @@ public final class PtraceStub: AddressSpace, Context {
     /// Starts a stub that shares `memory` (the Sentry's memory file) and strips every mapping
     /// but its code page.
     public init(memory: borrowing FileDescriptor) throws(LinuxErrno) {
+        // Every syscall of the program is a round trip between the stub and this thread. On
+        // one CPU that is two context switches; across CPUs it also wakes an idle CPU each way,
+        // which costs several times more on a VM. So the tracer thread stays on the CPU it
+        // runs on, and the stub, forked from it, inherits that affinity.
+        try? CPU.pinCurrentThread(to: CPU.current())
         let pid = cshim_stub_spawn(memory.rawValue, UInt(Self.codeAddress))
         guard pid > 0 else { throw LinuxErrno(-pid) }
         self.pid = pid
