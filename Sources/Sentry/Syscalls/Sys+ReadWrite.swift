@@ -29,9 +29,18 @@ extension Syscalls {
     /// Implements Linux read(2).
     static func read(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try readable(task, arguments[0])
-        let bytes = try file.operations.read(count: Int(min(arguments[2], UInt64(maxReadWriteCount))), at: nil)
-        try task.mm.copyOut(bytes, to: arguments[1])
-        return .value(Int64(bytes.count))
+        return .value(Int64(try read(task, file, into: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))), at: nil)))
+    }
+
+    /// Reads `count` bytes of `file` into the program's memory at `address`: straight into it
+    /// when the file can (a donated host fd), else through a copy.
+    static func read(_ task: Task, _ file: FileDescription, into address: UInt64, count: Int, at offset: Int64?) throws(LinuxErrno) -> Int {
+        if count > 0, let ranges = try? task.mm.ranges(address, count), let n = try file.operations.read(into: ranges, at: offset) {
+            return n
+        }
+        let bytes = try file.operations.read(count: count, at: offset)
+        try task.mm.copyOut(bytes, to: address)
+        return bytes.count
     }
 
     /// Implements Linux write(2). An unmapped buffer is EFAULT; a write to a pipe with no
@@ -56,9 +65,8 @@ extension Syscalls {
     /// Implements Linux pread64(2).
     static func pread64(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try readable(task, arguments[0])
-        let bytes = try file.operations.read(count: Int(min(arguments[2], UInt64(maxReadWriteCount))), at: try offset(arguments[3]))
-        try task.mm.copyOut(bytes, to: arguments[1])
-        return .value(Int64(bytes.count))
+        let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
+        return .value(Int64(try read(task, file, into: arguments[1], count: count, at: try offset(arguments[3]))))
     }
 
     /// Implements Linux pwrite64(2).

@@ -20,12 +20,16 @@ public protocol FileOperations: AnyObject {
     /// Which of `events` the file is ready for now (poll(2)); POLLERR and POLLHUP are reported
     /// whether asked for or not.
     func readiness(_ events: PollEvents) -> PollEvents
+    /// Reads straight into `buffers` (views of the program's memory), in order, and returns
+    /// the byte count; nil if this file has no such path (the caller then uses `read`).
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int?
 }
 
 extension FileOperations {
     public func ioctl(request: UInt64, argument: UInt64) throws(LinuxErrno) -> Int64 { throw .ENOTTY }
     public func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { throw .ESPIPE }
     public func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] { throw .ENOTDIR }
+    public func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? { nil }
     /// Regular files and directories are always ready, as on Linux.
     public func readiness(_ events: PollEvents) -> PollEvents { events.intersection([.input, .output, .priority]) }
 }

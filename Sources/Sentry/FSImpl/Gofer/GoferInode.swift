@@ -142,6 +142,27 @@ final class HostFile: FileOperations, @unchecked Sendable {
         return Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
     }
 
+    /// Reads with host preads straight into the program's memory: no copy in the Sentry.
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? {
+        func readAll(from start: Int64) throws(Errno) -> Int {
+            var total = 0
+            for buffer in buffers {
+                let n = try fd.read(into: buffer, at: start + Int64(total))
+                total += n
+                if n < buffer.count { break }
+            }
+            return total
+        }
+        if let offset { return try onBehalfOfGuest { () throws(Errno) in try readAll(from: offset) } }
+        return try position.withLock { position in
+            Result { () throws(Errno) in
+                let n = try readAll(from: position)
+                position += Int64(n)
+                return n
+            }
+        }.mapError { $0.linuxErrno }.get()
+    }
+
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
 
     func stat() throws(LinuxErrno) -> LinuxStat { attributes }
