@@ -7,7 +7,8 @@ import Logging
 ///
 /// 1. it was started in a new mount namespace and an empty network namespace (by runsc);
 /// 2. it makes its mounts private, bind-mounts the served tree (read-only if asked) and
-///    pivot_roots into it, detaching the old root: no path leads outside the tree;
+///    pivot_roots into it, detaching the old root: no path leads outside the tree (serving
+///    the host's whole root, for `runsc do`, it only remounts it read-only);
 /// 3. it keeps only the capabilities a file server needs, and sets no_new_privs;
 /// 4. it installs a seccomp allow-list of the calls it makes; any other call kills it.
 public enum GoferProcess {
@@ -23,7 +24,12 @@ public enum GoferProcess {
         // libnuma reads /sys once, when first asked; ask while /sys is still visible.
         _ = NUMA.currentNode()
         try Confinement.makeMountsPrivate()
-        try Confinement.pivotRoot(to: root, readOnly: readOnly)
+        if root == "/" {
+            // The host's whole root (runsc do): nothing lies outside it to hide.
+            if readOnly { try Confinement.remountRootReadOnly() }
+        } else {
+            try Confinement.pivotRoot(to: root, readOnly: readOnly)
+        }
         let tree = try FileDescriptor.open("/", flags: OpenFlags([.path, .directory]).rawValue)
         try Confinement.limitCapabilities(to: capabilities)
         try seccompFilter.load()

@@ -25,6 +25,11 @@ public enum Confinement {
         _ = try hostCall { chdir("/") }
     }
 
+    /// Remounts this namespace's root read-only (a bind remount: only this namespace sees it).
+    public static func remountRootReadOnly() throws(Errno) {
+        _ = try hostCall { Glibc.mount(nil, "/", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) }
+    }
+
     /// Linux capability numbers (capabilities(7)) a confined process may keep.
     public enum Capability: Int32, CaseIterable, Sendable {
         case chown = 0

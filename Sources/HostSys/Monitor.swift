@@ -9,7 +9,11 @@ public final class Monitor: @unchecked Sendable {
 
     public init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)  // deadlines are monotonic
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -30,6 +34,13 @@ public final class Monitor: @unchecked Sendable {
     /// that re-checks the condition.
     public func wait() {
         pthread_cond_wait(condition, mutex)
+    }
+
+    /// Like `wait`, but gives up at `deadline` (Clock.monotonicNanoseconds); returns false
+    /// when the deadline passed.
+    public func wait(deadline: UInt64) -> Bool {
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        return pthread_cond_timedwait(condition, mutex, &time) != ETIMEDOUT
     }
 
     /// Wakes every waiter; call with the mutex held.

@@ -137,3 +137,50 @@ extension String {
         return text
     }
 }
+
+@Suite("runsc do: Debian's dynamic binaries over the host's root", .enabled(if: getuid() == 0, "needs root (namespaces, ptrace)"))
+struct DoTests {
+    /// Runs `runsc do -- arguments` and returns its status and stdout.
+    func runDo(_ arguments: [String]) throws -> (status: HostSys.ExitStatus, output: String) {
+        let runsc = try Helper.startExecutable("runsc", ["do", "--cwd", "/", "--"] + arguments)
+        let output = try runsc.readAll()
+        return (try runsc.wait(), output)
+    }
+
+    func runNative(_ arguments: [String]) throws -> (status: HostSys.ExitStatus, output: String) {
+        let pipe = try FileDescriptor.pipe()
+        let reader = pipe.first
+        let writer = pipe.second
+        var child = try ChildProcess.spawn(path: arguments[0], arguments: arguments, descriptors: [(writer.rawValue, 1)])
+        _ = consume writer
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if n == 0 { break }
+            bytes += buffer[0..<n]
+        }
+        return (try child.wait(), String(decoding: bytes, as: UTF8.self))
+    }
+
+    @Test("echo and ls -l / print what they print natively")
+    func dynamicBinaries() throws {
+        let echo = try runDo(["/bin/echo", "hello"])
+        #expect(echo.status == .exited(0))
+        #expect(echo.output == "hello\n")
+        let inside = try runDo(["/bin/ls", "-l", "/"])
+        let outside = try runNative(["/bin/ls", "-l", "/"])
+        #expect(inside.status == outside.status)
+        // /proc's link count follows the number of processes, which the sandbox changes.
+        func stable(_ text: String) -> [Substring] { text.split(separator: "\n").filter { !$0.hasSuffix(" proc") } }
+        #expect(stable(inside.output) == stable(outside.output))
+        #expect(!inside.output.isEmpty)
+    }
+
+    @Test("the host's root is read-only inside")
+    func readOnly() throws {
+        let touch = try runDo(["/usr/bin/touch", "/tmp/runsc-do-should-not-exist"])
+        #expect(touch.status == .exited(1))
+        #expect(access("/tmp/runsc-do-should-not-exist", F_OK) != 0)
+    }
+}

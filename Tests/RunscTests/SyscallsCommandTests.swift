@@ -17,7 +17,7 @@ struct SyscallsCommandTests {
         #expect(document.syscalls.first == SyscallsCommand.Row(number: 0, name: "read", support: "supported", note: ""))
         #expect(Set(document.syscalls.map(\.support)) == ["supported", "partial", "unimplemented"])
         #expect(document.syscalls.first { $0.name == "mmap" }?.support == "partial")
-        #expect(document.syscalls.first { $0.name == "mmap" }?.note.contains("anonymous") == true)
+        #expect(document.syscalls.first { $0.name == "mmap" }?.note.contains("shared writable") == true)
         #expect(document.syscalls.map(\.support) == SyscallTable.amd64.entries.map(\.support.level))
         #expect(document.syscalls.map(\.number) == document.syscalls.map(\.number).sorted())
     }

@@ -44,25 +44,35 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("\(rootfs): the root filesystem is not a directory")
         }
 
+        let status = try runSandbox(
+            rootfs: rootfs, readOnly: root.readonly == true, arguments: arguments, environment: process.env ?? [],
+            workingDirectory: process.cwd, sentrySeccomp: !noSentrySeccomp)
+        throw ExitCode(status.shellCode)
+    }
+}
+
+/// Starts the gofer on `rootfs` and the Sentry running `arguments`, waits for the Sentry,
+/// stops the gofer, and returns how the program ended (shared by `run` and `do`).
+func runSandbox(
+    rootfs: String, readOnly: Bool, arguments: [String], environment: [String], workingDirectory: String, sentrySeccomp: Bool
+) throws -> ExitStatus {
         let sockets = try UnixSocket.pair()
         var gofer = try ChildProcess.spawn(
             path: "/proc/self/exe",
-            arguments: ["runsc", "gofer", "--root", rootfs, "--socket-fd", "3"] + (root.readonly == true ? ["--read-only"] : []),
+            arguments: ["runsc", "gofer", "--root", rootfs, "--socket-fd", "3"] + (readOnly ? ["--read-only"] : []),
             descriptors: [(sockets.second.rawValue, 3), (2, 2)], options: .dieWithParent, namespaces: [.mount, .network])
         _ = consume sockets.second
         defer {
             try? gofer.kill(.SIGKILL)
             _ = try? gofer.wait()
         }
-        var bootArguments = ["runsc", "boot", "--gofer-fd", "3", "--cwd", process.cwd]
-        for variable in process.env ?? [] { bootArguments += ["--env", variable] }
-        if noSentrySeccomp { bootArguments.append("--no-seccomp") }
+        var bootArguments = ["runsc", "boot", "--gofer-fd", "3", "--cwd", workingDirectory]
+        for variable in environment { bootArguments += ["--env", variable] }
+        if !sentrySeccomp { bootArguments.append("--no-seccomp") }
         var sentry = try ChildProcess.spawn(
             path: "/proc/self/exe", arguments: bootArguments + ["--"] + arguments,
             descriptors: [(0, 0), (1, 1), (2, 2), (sockets.first.rawValue, 3)], options: .dieWithParent,
             namespaces: [.pid, .mount, .ipc, .uts, .network])
         _ = consume sockets.first
-        let status = try sentry.wait()
-        throw ExitCode(status.shellCode)
-    }
+        return try sentry.wait()
 }

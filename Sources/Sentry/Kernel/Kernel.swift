@@ -64,8 +64,8 @@ public enum Kernel {
 
     /// Runs the program at `path` in the tree `root` serves: reads the executable through
     /// the gofer and runs it as `runStatic` does. A name without a slash is searched in the
-    /// PATH of `environment`, inside the tree (execvp(3)'s rule). Only static executables
-    /// load yet (ENOEXEC otherwise).
+    /// PATH of `environment`, inside the tree (execvp(3)'s rule). ELF executables load, with
+    /// their interpreter (ld.so) read from the same tree.
     public static func run(
         path: String, arguments: [String], environment: [String], root: LisafsClient, workingDirectory: String, stdio: Stdio
     ) throws(LinuxErrno) -> Outcome {

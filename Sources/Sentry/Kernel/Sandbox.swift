@@ -30,6 +30,8 @@ public final class Sandbox: @unchecked Sendable {
     let memory: MemoryFile
     let root: Dentry?
     let monitor = Monitor()
+    /// futex(2) wait queues, shared by all processes of the sandbox.
+    let futexes = Futexes()
     private var processes: [Int32: Process] = [:]
     private var nextPID: Int32 = 1
     private var nextPipe: UInt64 = 0x1000

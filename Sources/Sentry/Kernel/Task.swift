@@ -167,14 +167,29 @@ extension Task {
 }
 
 extension Task {
-    /// Loads the static executable `bytes` into this task's (empty) address space and sets its
-    /// registers to start it, as execve(2) does after the point of no return.
+    /// The whole contents of the regular file at `path` in this task's tree (for exec).
+    func readWholeFile(_ path: [UInt8]) throws(LinuxErrno) -> [UInt8] {
+        guard let root, let cwd else { throw .ENOENT }
+        let dentry = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true)
+        guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
+        let file = try dentry.inode.open(flags: .readOnly)
+        var contents: [UInt8] = []
+        while true {
+            let chunk = try file.read(count: 1 << 20, at: Int64(contents.count))
+            if chunk.isEmpty { return contents }
+            contents += chunk
+        }
+    }
+
+    /// Loads the executable `bytes` (and its interpreter) into this task's (empty) address
+    /// space and sets its registers to start it, as execve(2) does after the point of no return.
     func loadImage(_ bytes: [UInt8], path: [UInt8], arguments: [[UInt8]], environment: [[UInt8]]) throws(LinuxErrno) {
         var generator = SystemRandomNumberGenerator()
         let random = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let program = try Loader.loadStatic(
+        let program = try Loader.load(
             bytes, into: mm, arguments: arguments.map { String(decoding: $0, as: UTF8.self) },
-            environment: environment.map { String(decoding: $0, as: UTF8.self) }, random: random)
+            environment: environment.map { String(decoding: $0, as: UTF8.self) }, random: random
+        ) { (path) throws(LinuxErrno) in try readWholeFile(Array(path.utf8)) }
         var fresh = LinuxUserRegs()
         let initial = context.initialRegisters
         (fresh.cs, fresh.ss, fresh.ds, fresh.es) = (initial.cs, initial.ss, initial.ds, initial.es)

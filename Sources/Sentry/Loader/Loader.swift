@@ -13,54 +13,86 @@ public enum Loader {
     public static let stackTop: UInt64 = 0x7fff_ff00_0000
     public static let stackSize: UInt64 = 8 << 20
 
-    /// Loads a static ELF executable (ET_EXEC, no interpreter): maps each PT_LOAD segment
-    /// with its protection, copies the file's bytes (the rest of memsz stays zero), and builds
-    /// the initial stack with `arguments`, `environment` and the auxiliary vector, as
-    /// execve(2) does. Dynamic and PIE programs give ENOEXEC until the loader learns them.
-    public static func loadStatic(
-        _ bytes: [UInt8], into mm: MemoryManager, arguments: [String], environment: [String], random: [UInt8]
+    /// Where a position-independent executable is loaded (Linux's ELF_ET_DYN_BASE).
+    public static let executableBase: UInt64 = 0x5555_5555_4000
+
+    /// Loads an ELF executable as execve(2) does: maps each PT_LOAD segment with its
+    /// protection (a PIE at `executableBase`), copies the file's bytes (the rest of memsz stays
+    /// zero), loads the PT_INTERP interpreter (read with `readFile`) where mmap would place it,
+    /// and builds the initial stack with `arguments`, `environment` and the auxiliary vector.
+    /// The program starts at the interpreter's entry if it has one.
+    public static func load(
+        _ bytes: [UInt8], into mm: MemoryManager, arguments: [String], environment: [String], random: [UInt8],
+        readFile: (String) throws(LinuxErrno) -> [UInt8]
     ) throws(LinuxErrno) -> LoadedProgram {
-        let elf: ELFFile
-        do {
-            elf = try ELFFile(bytes: bytes)
-        } catch {
-            throw error.errno
-        }
-        guard elf.type == .executable, elf.interpreter == nil else { throw .ENOEXEC }
-        let page = UInt64(linuxPageSize)
-        var mapped: [(start: UInt64, end: UInt64)] = []
-        for segment in elf.loadSegments where segment.memorySize > 0 {
-            let start = segment.virtualAddress & ~(page - 1)
-            let end = (segment.virtualAddress + segment.memorySize + page - 1) & ~(page - 1)
-            // Segments may share a page at their boundary: map only what is not mapped yet.
-            var from = start
-            for range in mapped where range.start < end && from < range.end { from = max(from, range.end) }
-            if from < end {
-                try mm.mapAnonymous(at: from, length: end - from, protection: segment.protection)
-                mapped.append((from, end))
-            }
-            let fileBytes = Array(bytes[Int(segment.offset)..<Int(segment.offset + segment.fileSize)])
-            try mm.copyOut(fileBytes, to: segment.virtualAddress)
-        }
+        let elf = try parse(bytes, role: .executable)
+        let bias = elf.type == .sharedObject ? executableBase : 0
+        let end = try mapSegments(elf, bytes, bias: bias, into: mm)
         // The heap starts at the first page after the highest segment (brk(2)).
-        mm.brkStart = mapped.map(\.end).max() ?? 0
-        mm.brk = mm.brkStart
-        let programHeaders = elf.programHeaders.first { $0.type == .phdr }?.virtualAddress
-            ?? (elf.loadSegments.first.map { $0.virtualAddress - $0.offset + elf.programHeaderOffset } ?? 0)
+        mm.brkStart = end
+        mm.brk = end
+        var start = bias + elf.entry
+        var interpreterBase: UInt64 = 0
+        if let path = elf.interpreter {
+            guard !path.isEmpty else { throw .ENOEXEC }
+            let interpreterBytes = try readFile(path)
+            let interpreter = try parse(interpreterBytes, role: .interpreter)
+            guard interpreter.type == .sharedObject else { throw .ELIBBAD }
+            let low = interpreter.loadSegments.map(\.virtualAddress).min() ?? 0
+            let high = interpreter.loadSegments.map { $0.virtualAddress + $0.memorySize }.max() ?? 0
+            let page = UInt64(linuxPageSize)
+            let span = ((high + page - 1) & ~(page - 1)) - (low & ~(page - 1))
+            interpreterBase = try mm.findFreeRange(length: span) - (low & ~(page - 1))
+            _ = try mapSegments(interpreter, interpreterBytes, bias: interpreterBase, into: mm)
+            start = interpreterBase + interpreter.entry
+        }
+        let programHeaders = bias + (elf.programHeaders.first { $0.type == .phdr }?.virtualAddress
+            ?? (elf.loadSegments.first.map { $0.virtualAddress - $0.offset + elf.programHeaderOffset } ?? 0))
         try mm.mapAnonymous(at: stackTop - stackSize, length: stackSize, protection: [.read, .write])
         let auxiliary: [(UInt64, UInt64)] = [
             (3, programHeaders),  // AT_PHDR
             (4, UInt64(ELFProgramHeader.size)),  // AT_PHENT
             (5, UInt64(elf.programHeaders.count)),  // AT_PHNUM
-            (6, page),  // AT_PAGESZ
-            (7, 0),  // AT_BASE: no interpreter
-            (9, elf.entry),  // AT_ENTRY
+            (6, UInt64(linuxPageSize)),  // AT_PAGESZ
+            (7, interpreterBase),  // AT_BASE
+            (8, 0),  // AT_FLAGS
+            (9, bias + elf.entry),  // AT_ENTRY
             (11, 0), (12, 0), (13, 0), (14, 0),  // AT_UID, AT_EUID, AT_GID, AT_EGID
+            (16, 0x178b_fbff),  // AT_HWCAP: the baseline x86-64 features (CPUID.1:EDX)
             (17, 100),  // AT_CLKTCK
             (23, 0),  // AT_SECURE
         ]
         let stackPointer = try buildStack(mm, arguments: arguments, environment: environment, auxiliary: auxiliary, random: random)
-        return LoadedProgram(entry: elf.entry, stackPointer: stackPointer)
+        return LoadedProgram(entry: start, stackPointer: stackPointer)
+    }
+
+    static func parse(_ bytes: [UInt8], role: ELFFile.Role) throws(LinuxErrno) -> ELFFile {
+        do {
+            return try ELFFile(bytes: bytes, role: role)
+        } catch {
+            throw error.errno
+        }
+    }
+
+    /// Maps the PT_LOAD segments of `elf` at `bias` and copies their file bytes; returns the
+    /// page-aligned end of the highest segment.
+    static func mapSegments(_ elf: ELFFile, _ bytes: [UInt8], bias: UInt64, into mm: MemoryManager) throws(LinuxErrno) -> UInt64 {
+        let page = UInt64(linuxPageSize)
+        var mapped: [(start: UInt64, end: UInt64)] = []
+        for segment in elf.loadSegments where segment.memorySize > 0 {
+            let address = bias + segment.virtualAddress
+            let start = address & ~(page - 1)
+            let end = (address + segment.memorySize + page - 1) & ~(page - 1)
+            // Segments may share a page at their boundary: map only what is not mapped yet.
+            var from = start
+            for range in mapped where range.start < end && from < range.end { from = max(from, range.end) }
+            if from < end {
+                try mm.mapAnonymous(at: from, length: end - from, protection: segment.protection.union(.read))
+                mapped.append((from, end))
+            }
+            try mm.copyOut(Array(bytes[Int(segment.offset)..<Int(segment.offset + segment.fileSize)]), to: address)
+        }
+        return mapped.map(\.end).max() ?? 0
     }
 
     /// Writes the initial stack as the x86-64 ABI lays it out, from the top down: strings,

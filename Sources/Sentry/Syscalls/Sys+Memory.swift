@@ -32,16 +32,26 @@ extension Syscalls {
         return .value(Int64(requested))
     }
 
-    /// Implements Linux mmap(2) for anonymous mappings (private or shared, with or without
-    /// MAP_FIXED). File mappings are ENOSYS until the VFS lands.
+    /// Implements Linux mmap(2): anonymous mappings, and private file mappings, which are
+    /// filled from the file when mapped (a private mapping never writes back, so only later
+    /// changes to the file are not seen). Shared writable file mappings are ENOSYS until the
+    /// page cache lands.
     static func mmap(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (address, length) = (arguments[0], arguments[1])
         let protection = MemoryProtection(rawValue: Int32(truncatingIfNeeded: arguments[2]))
         let flags = MapFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
+        let offset = arguments[5]
         guard length > 0, let size = roundUpToPage(length), pageAligned(address) || !flags.contains(.fixed) else { throw .EINVAL }
         let sharing = flags.rawValue & 0x3
         guard sharing == MapFlags.shared.rawValue || sharing == MapFlags.private.rawValue else { throw .EINVAL }
-        guard flags.contains(.anonymous) else { throw .ENOSYS }
+        var file: FileDescription?
+        if !flags.contains(.anonymous) {
+            guard pageAligned(offset), offset <= UInt64(Int64.max) - size else { throw .EINVAL }
+            let opened = try task.fds.get(fd(arguments[4]))
+            guard opened.isReadable else { throw .EACCES }
+            if sharing == MapFlags.shared.rawValue && protection.contains(.write) { throw .ENOSYS }
+            file = opened
+        }
         let mm = task.mm
         let start: UInt64
         if flags.contains(.fixed) || flags.contains(.fixedNoReplace) {
@@ -56,6 +66,14 @@ extension Syscalls {
             start = try mm.findFreeRange(length: size)
         }
         try mm.mapAnonymous(at: start, length: size, protection: protection)
+        if let file {
+            // Fill from the file; the part of the last page past the end of file stays zero.
+            let ranges = try mm.ranges(start, Int(length))
+            if try file.operations.read(into: ranges, at: Int64(offset)) == nil {
+                let bytes = try file.operations.read(count: Int(length), at: Int64(offset))
+                try mm.copyOut(bytes, to: start)
+            }
+        }
         return .value(Int64(start))
     }
 

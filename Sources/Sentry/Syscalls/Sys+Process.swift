@@ -133,10 +133,10 @@ extension Syscalls {
         }
     }
 
-    /// Implements Linux execve(2) for static executables: reads the program through the VFS
-    /// (`/proc/self/exe` is the running program until /proc lands), replaces the address
-    /// space, closes close-on-exec fds, resets caught signals to their default. Scripts and
-    /// dynamic executables are ENOEXEC for now. Errors before the old image is gone return to
+    /// Implements Linux execve(2) for ELF executables, static or with an interpreter: reads the
+    /// program through the VFS (`/proc/self/exe` is the running program until /proc lands),
+    /// replaces the address space, closes close-on-exec fds, resets caught signals to their
+    /// default. Scripts are ENOEXEC for now. Errors before the old image is gone return to
     /// the caller; a failure after it kills the process, as Linux does.
     static func execve(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var path = try task.path(at: arguments[0])
@@ -148,21 +148,9 @@ extension Syscalls {
         guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
         let stat = try dentry.inode.stat()
         guard stat.mode & 0o111 != 0 else { throw .EACCES }
-        let file = try dentry.inode.open(flags: .readOnly)
-        var image: [UInt8] = []
-        while true {
-            let chunk = try file.read(count: 1 << 20, at: Int64(image.count))
-            if chunk.isEmpty { break }
-            image += chunk
-        }
+        let image = try task.readWholeFile(dentry.path)
         // Check the image before the point of no return.
-        let elf: ELFFile
-        do {
-            elf = try ELFFile(bytes: image)
-        } catch {
-            throw error.errno
-        }
-        guard elf.type == .executable, elf.interpreter == nil else { throw .ENOEXEC }
+        _ = try Loader.parse(image, role: .executable)
         do {
             try task.mm.unmapAll()
             try task.loadImage(image, path: dentry.path, arguments: argv, environment: envp)

@@ -44,3 +44,47 @@ extension Syscalls {
         return .value(0)
     }
 }
+
+extension Syscalls {
+    /// The major and minor numbers of a `dev_t` (the kernel's new_encode_dev layout).
+    static func deviceNumbers(_ device: UInt64) -> (major: UInt32, minor: UInt32) {
+        (UInt32(truncatingIfNeeded: (device >> 8) & 0xfff | (device >> 32) & ~0xfff),
+         UInt32(truncatingIfNeeded: device & 0xff | (device >> 12) & ~0xff))
+    }
+
+    /// Implements Linux statx(2): the basic stats (the fields `struct stat` has), whatever
+    /// `mask` asks; the birth time and mount id are not reported (not in the returned mask).
+    static func statx(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = Int32(truncatingIfNeeded: arguments[2])
+        let syncFlags: Int32 = 0x6000  // AT_STATX_SYNC_TYPE
+        guard flags & ~(AtFlags.emptyPath | AtFlags.symlinkNoFollow | 0x800 | syncFlags) == 0, flags & syncFlags != syncFlags,
+            arguments[3] & 0x8000_0000 == 0  // STATX__RESERVED
+        else { throw .EINVAL }
+        let directoryFD = fd(arguments[0])
+        let stat: LinuxStat
+        if flags & AtFlags.emptyPath != 0, try task.mm.copyIn(from: arguments[1], count: 1) == [0] {
+            stat = try task.fds.get(directoryFD).operations.stat()
+        } else {
+            let dentry = try task.resolve(
+                directoryFD: directoryFD, pathAddress: arguments[1], followFinal: flags & AtFlags.symlinkNoFollow == 0)
+            stat = try dentry.inode.stat()
+        }
+        var statx = LinuxStatx()
+        statx.mask = LinuxStatx.basicStats
+        statx.blksize = UInt32(truncatingIfNeeded: stat.blksize)
+        statx.nlink = UInt32(truncatingIfNeeded: stat.nlink)
+        statx.uid = stat.uid
+        statx.gid = stat.gid
+        statx.mode = UInt16(truncatingIfNeeded: stat.mode)
+        statx.ino = stat.ino
+        statx.size = UInt64(bitPattern: stat.size)
+        statx.blocks = UInt64(bitPattern: stat.blocks)
+        statx.atime = LinuxStatxTimestamp(seconds: stat.atime.seconds, nanoseconds: UInt32(stat.atime.nanoseconds))
+        statx.mtime = LinuxStatxTimestamp(seconds: stat.mtime.seconds, nanoseconds: UInt32(stat.mtime.nanoseconds))
+        statx.ctime = LinuxStatxTimestamp(seconds: stat.ctime.seconds, nanoseconds: UInt32(stat.ctime.nanoseconds))
+        (statx.rdevMajor, statx.rdevMinor) = deviceNumbers(stat.rdev)
+        (statx.devMajor, statx.devMinor) = deviceNumbers(stat.dev)
+        try task.mm.copyOut(withUnsafeBytes(of: statx) { Array($0) }, to: arguments[4])
+        return .value(0)
+    }
+}
