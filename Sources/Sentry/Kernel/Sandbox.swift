@@ -32,6 +32,9 @@ public final class Sandbox: @unchecked Sendable {
     let monitor = Monitor()
     /// futex(2) wait queues, shared by all processes of the sandbox.
     let futexes = Futexes()
+    /// File systems mounted over the root, by absolute path: tmpfs on /tmp, the devices on
+    /// /dev (when a root is attached).
+    let mounts: [[UInt8]: any Inode]
     private var processes: [Int32: Process] = [:]
     private var nextPID: Int32 = 1
     private var nextPipe: UInt64 = 0x1000
@@ -39,6 +42,10 @@ public final class Sandbox: @unchecked Sendable {
     init(memory: MemoryFile, root: Dentry?) {
         self.memory = memory
         self.root = root
+        mounts = root == nil ? [:] : [
+            Array("/tmp".utf8): TmpfsInode.makeRoot(device: 0x2a),
+            Array("/dev".utf8): Devices.makeTree(device: 0x5),
+        ]
     }
 
     /// Records a new process with a fresh pid (the first is 1: the sandbox's init).

@@ -67,6 +67,8 @@ public final class Task: @unchecked Sendable {
     var robustList: UInt64 = 0
     /// The thread's name (comm), at most 15 bytes: prctl(PR_SET_NAME), /proc/PID/comm.
     var name: [UInt8]
+    /// The file mode creation mask (umask(2)).
+    var umask: UInt32 = 0o022
     /// Signal dispositions, the blocked mask, the alternate stack.
     var signals = SignalState()
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
@@ -162,7 +164,25 @@ extension Task {
             guard allowEmpty else { throw .ENOENT }
             return start
         }
-        return try PathResolution.resolve(path, root: root, start: start, followFinal: followFinal)
+        return try PathResolution.resolve(path, root: root, start: start, followFinal: followFinal, mounts: sandbox.mounts)
+    }
+
+    /// Whether `name` exists in `directory`, counting file systems mounted there.
+    func exists(_ name: [UInt8], in directory: Dentry) -> Bool {
+        (try? PathResolution.child(name, of: directory, mounts: sandbox.mounts)) != nil
+    }
+
+    /// Resolves the directory of the path at `pathAddress` (relative to `directoryFD`) and
+    /// returns it with the path's last component, for calls that create or remove a name.
+    func resolveParent(directoryFD: Int32, pathAddress: UInt64) throws(LinuxErrno) -> (Dentry, [UInt8]) {
+        guard let root, let cwd else { throw .ENOSYS }
+        let path = try path(at: pathAddress)
+        var start = cwd
+        if path.first != 0x2f && directoryFD != AtFlags.currentDirectory {
+            guard let dentry = try fds.get(directoryFD).dentry else { throw .ENOTDIR }
+            start = dentry
+        }
+        return try PathResolution.resolveParent(path, root: root, start: start, mounts: sandbox.mounts)
     }
 }
 
@@ -170,7 +190,7 @@ extension Task {
     /// The whole contents of the regular file at `path` in this task's tree (for exec).
     func readWholeFile(_ path: [UInt8]) throws(LinuxErrno) -> [UInt8] {
         guard let root, let cwd else { throw .ENOENT }
-        let dentry = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true)
+        let dentry = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true, mounts: sandbox.mounts)
         guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
         let file = try dentry.inode.open(flags: .readOnly)
         var contents: [UInt8] = []

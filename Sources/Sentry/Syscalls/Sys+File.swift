@@ -1,8 +1,8 @@
 import LinuxABI
 
 extension Syscalls {
-    /// open(2) flags the Sentry accepts; O_CREAT and friends are EROFS on the read-only root
-    /// until the overlay lands.
+    /// open(2) flags the Sentry accepts. O_CREAT works where the file system allows it (tmpfs);
+    /// the gofer's root is read-only until the overlay lands (EROFS).
     static let knownOpenFlags: Int32 = 0o3 | 0o100 | 0o200 | 0o400 | 0o1000 | 0o2000 | 0o4000 | 0o10000 | 0o20000
         | 0o40000 | 0o100000 | 0o200000 | 0o400000 | 0o1000000 | 0o2000000 | 0o10000000 | 0o20000000
 
@@ -21,8 +21,25 @@ extension Syscalls {
         throws(LinuxErrno) -> SyscallOutcome
     {
         let flags = OpenFlags(rawValue: Int32(truncatingIfNeeded: raw) & knownOpenFlags)
-        if flags.contains(.create) || flags.rawValue & 0o20000000 != 0 { throw .EROFS }  // O_CREAT, O_TMPFILE
-        let dentry = try task.resolve(directoryFD: directoryFD, pathAddress: path, followFinal: !flags.contains(.noFollow))
+        if flags.rawValue & 0o20000000 != 0 { throw .EOPNOTSUPP }  // O_TMPFILE
+        let dentry: Dentry
+        if flags.contains(.create) {
+            switch Result(catching: { () throws(LinuxErrno) in
+                try task.resolve(directoryFD: directoryFD, pathAddress: path, followFinal: !flags.contains(.noFollow))
+            }) {
+            case .success(let existing):
+                if flags.contains(.exclusive) { throw .EEXIST }
+                dentry = existing
+            case .failure(.ENOENT):
+                let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
+                let inode = try parent.inode.create(name, mode: UInt32(truncatingIfNeeded: mode) & ~task.umask)
+                dentry = Dentry(inode: inode, name: name, parent: parent)
+            case .failure(let error):
+                throw error
+            }
+        } else {
+            dentry = try task.resolve(directoryFD: directoryFD, pathAddress: path, followFinal: !flags.contains(.noFollow))
+        }
         let type = try dentry.inode.fileType()
         if flags.contains(.noFollow) && type == FileMode.symlink { throw .ELOOP }
         if flags.contains(.directory) && type != FileMode.directory { throw .ENOTDIR }
@@ -114,5 +131,121 @@ extension Syscalls {
         guard let dentry = file.dentry, try dentry.inode.fileType() == FileMode.directory else { throw .ENOTDIR }
         task.cwd = dentry
         return .value(0)
+    }
+}
+
+extension Syscalls {
+    /// Implements Linux mkdir(2).
+    static func mkdir(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makeDirectory(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], mode: arguments[1])
+    }
+
+    /// Implements Linux mkdirat(2).
+    static func mkdirat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makeDirectory(task, directoryFD: fd(arguments[0]), path: arguments[1], mode: arguments[2])
+    }
+
+    private static func makeDirectory(_ task: Task, directoryFD: Int32, path: UInt64, mode: UInt64) throws(LinuxErrno) -> SyscallOutcome {
+        let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
+        if task.exists(name, in: parent) { throw .EEXIST }
+        try parent.inode.makeDirectory(name, mode: UInt32(truncatingIfNeeded: mode) & 0o7777 & ~task.umask)
+        return .value(0)
+    }
+
+    /// Implements Linux unlink(2).
+    static func unlink(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try remove(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], directory: false)
+    }
+
+    /// Implements Linux rmdir(2).
+    static func rmdir(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try remove(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], directory: true)
+    }
+
+    /// Implements Linux unlinkat(2) (AT_REMOVEDIR removes a directory).
+    static func unlinkat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = Int32(truncatingIfNeeded: arguments[2])
+        guard flags & ~AtFlags.removeDirectory == 0 else { throw .EINVAL }
+        return try remove(task, directoryFD: fd(arguments[0]), path: arguments[1], directory: flags != 0)
+    }
+
+    private static func remove(_ task: Task, directoryFD: Int32, path: UInt64, directory: Bool) throws(LinuxErrno) -> SyscallOutcome {
+        let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
+        try parent.inode.remove(name, directory: directory)
+        return .value(0)
+    }
+
+    /// Implements Linux rename(2).
+    static func rename(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try rename(task, AtFlags.currentDirectory, arguments[0], AtFlags.currentDirectory, arguments[1], flags: 0)
+    }
+
+    /// Implements Linux renameat(2).
+    static func renameat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try rename(task, fd(arguments[0]), arguments[1], fd(arguments[2]), arguments[3], flags: 0)
+    }
+
+    /// Implements Linux renameat2(2) without flags (RENAME_NOREPLACE and RENAME_EXCHANGE are
+    /// EINVAL until tmpfs supports them).
+    static func renameat2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try rename(task, fd(arguments[0]), arguments[1], fd(arguments[2]), arguments[3], flags: arguments[4])
+    }
+
+    private static func rename(_ task: Task, _ oldFD: Int32, _ oldPath: UInt64, _ newFD: Int32, _ newPath: UInt64, flags: UInt64)
+        throws(LinuxErrno) -> SyscallOutcome
+    {
+        guard flags == 0 else { throw .EINVAL }
+        let (oldParent, oldName) = try task.resolveParent(directoryFD: oldFD, pathAddress: oldPath)
+        let (newParent, newName) = try task.resolveParent(directoryFD: newFD, pathAddress: newPath)
+        try oldParent.inode.rename(oldName, to: newParent.inode, as: newName)
+        return .value(0)
+    }
+
+    /// Implements Linux symlink(2).
+    static func symlink(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makeSymlink(task, target: arguments[0], directoryFD: AtFlags.currentDirectory, path: arguments[1])
+    }
+
+    /// Implements Linux symlinkat(2).
+    static func symlinkat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makeSymlink(task, target: arguments[0], directoryFD: fd(arguments[1]), path: arguments[2])
+    }
+
+    private static func makeSymlink(_ task: Task, target: UInt64, directoryFD: Int32, path: UInt64) throws(LinuxErrno) -> SyscallOutcome {
+        let destination = try task.path(at: target)
+        guard !destination.isEmpty else { throw .ENOENT }
+        let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
+        if task.exists(name, in: parent) { throw .EEXIST }
+        try parent.inode.makeSymlink(name, target: destination)
+        return .value(0)
+    }
+
+    /// Implements Linux ftruncate(2).
+    static func ftruncate(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try writable(task, arguments[0])
+        guard let dentry = file.dentry else { throw .EINVAL }
+        try dentry.inode.truncate(to: Int64(bitPattern: arguments[1]))
+        return .value(0)
+    }
+
+    /// Implements Linux truncate(2).
+    static func truncate(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let dentry = try task.resolve(directoryFD: AtFlags.currentDirectory, pathAddress: arguments[0], followFinal: true)
+        try dentry.inode.truncate(to: Int64(bitPattern: arguments[1]))
+        return .value(0)
+    }
+
+    /// Implements Linux fsync(2) and fdatasync(2): tmpfs and the read-only root have nothing
+    /// to flush; the fd must be open.
+    static func fsync(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        _ = try task.fds.get(fd(arguments[0]))
+        return .value(0)
+    }
+
+    /// Implements Linux umask(2).
+    static func umask(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let old = task.umask
+        task.umask = UInt32(truncatingIfNeeded: arguments[0]) & 0o777
+        return .value(Int64(old))
     }
 }

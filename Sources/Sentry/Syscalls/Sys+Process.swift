@@ -59,6 +59,7 @@ extension Syscalls {
                     forked.signals = parent.signals
                     forked.limits = parent.limits
                     forked.cwd = parent.cwd
+                    forked.umask = parent.umask
                     forked.executablePath = parent.executablePath
                     if flags & cloneChildSetTID != 0 { try mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: childTID) }
                     if flags & cloneChildClearTID != 0 { forked.clearChildTID = childTID }
@@ -144,7 +145,7 @@ extension Syscalls {
         let envp = try stringArray(task, at: arguments[2])
         if path == Array("/proc/self/exe".utf8) { path = task.executablePath }
         guard let root = task.root, let cwd = task.cwd else { throw .ENOSYS }
-        let dentry = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true)
+        let dentry = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
         guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
         let stat = try dentry.inode.stat()
         guard stat.mode & 0o111 != 0 else { throw .EACCES }

@@ -19,11 +19,32 @@ public protocol Inode: AnyObject {
     func readLink() throws(LinuxErrno) -> [UInt8]
     /// Opens the file for I/O with `flags` (the access mode and status flags of open(2)).
     func open(flags: OpenFlags) throws(LinuxErrno) -> any FileOperations
+    /// Creates a regular file `name` in this directory (EEXIST if the name exists).
+    func create(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) -> any Inode
+    /// Creates a directory `name` in this directory.
+    func makeDirectory(_ name: [UInt8], mode: UInt32) throws(LinuxErrno)
+    /// Creates a symlink `name` to `target` in this directory.
+    func makeSymlink(_ name: [UInt8], target: [UInt8]) throws(LinuxErrno)
+    /// Removes `name` from this directory: a non-directory, or (`directory`) an empty directory.
+    func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno)
+    /// Moves `name` of this directory to `newName` in `newParent` (same file system: else EXDEV).
+    func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno)
+    /// Sets the size of a regular file (truncate(2)).
+    func truncate(to size: Int64) throws(LinuxErrno)
 }
 
 extension Inode {
     /// The S_IFMT bits of the file's mode.
     func fileType() throws(LinuxErrno) -> UInt32 { try stat().mode & FileMode.typeMask }
+
+    // A file system that does not implement a change is read-only: EROFS, as Linux answers
+    // for a read-only mount.
+    public func create(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) -> any Inode { throw .EROFS }
+    public func makeDirectory(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) { throw .EROFS }
+    public func makeSymlink(_ name: [UInt8], target: [UInt8]) throws(LinuxErrno) { throw .EROFS }
+    public func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno) { throw .EROFS }
+    public func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno) { throw .EROFS }
+    public func truncate(to size: Int64) throws(LinuxErrno) { throw .EROFS }
 }
 
 /// A name in the tree: an inode and where it was reached from, so `..` and getcwd(2) can

@@ -13,15 +13,52 @@ public enum PathResolution {
 
     /// Resolves `path` from `start` (for relative paths) within the tree of `root`. The final
     /// component's symlink is followed only if `followFinal`.
-    public static func resolve(_ path: [UInt8], root: Dentry, start: Dentry, followFinal: Bool) throws(LinuxErrno) -> Dentry {
+    /// `mounts` maps absolute paths to the roots of file systems mounted there (tmpfs on
+    /// /tmp, the devices on /dev): a walk that reaches such a path enters the mounted tree.
+    public static func resolve(
+        _ path: [UInt8], root: Dentry, start: Dentry, followFinal: Bool, mounts: [[UInt8]: any Inode] = [:]
+    ) throws(LinuxErrno) -> Dentry {
         guard !path.isEmpty else { throw .ENOENT }
         guard path.count < maxPathLength else { throw .ENAMETOOLONG }
         var symlinks = 0
-        return try walk(path, root: root, start: start, followFinal: followFinal, symlinks: &symlinks)
+        return try walk(path, root: root, start: start, followFinal: followFinal, mounts: mounts, symlinks: &symlinks)
+    }
+
+    /// The child `name` of `directory`: the root of a file system mounted there, or the
+    /// directory's own child.
+    static func child(_ name: [UInt8], of directory: Dentry, mounts: [[UInt8]: any Inode]) throws(LinuxErrno) -> Dentry {
+        if !mounts.isEmpty {
+            let path = (directory.isRoot ? [] : directory.path) + [0x2f] + name
+            if let mounted = mounts[path] { return Dentry(inode: mounted, name: name, parent: directory) }
+        }
+        return Dentry(inode: try directory.inode.lookup(name), name: name, parent: directory)
+    }
+
+    /// Resolves all but the last component of `path` (for calls that create or remove a name)
+    /// and returns that directory with the last component. A path ending in `.` or `..` has
+    /// no name to create: EEXIST, as Linux answers for mkdir("..").
+    public static func resolveParent(
+        _ path: [UInt8], root: Dentry, start: Dentry, mounts: [[UInt8]: any Inode] = [:]
+    ) throws(LinuxErrno) -> (Dentry, [UInt8]) {
+        guard !path.isEmpty else { throw .ENOENT }
+        guard path.count < maxPathLength else { throw .ENAMETOOLONG }
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.last == 0x2f { trimmed.removeLast() }
+        guard let slash = trimmed.lastIndex(of: 0x2f) else {
+            guard trimmed != [0x2e] && trimmed != [0x2e, 0x2e] else { throw .EEXIST }
+            return (start, trimmed)
+        }
+        let name = Array(trimmed[(slash + 1)...])
+        guard !name.isEmpty, name != [0x2e], name != [0x2e, 0x2e] else { throw .EEXIST }
+        guard name.count <= maxNameLength else { throw .ENAMETOOLONG }
+        let directoryPath = slash == 0 ? [UInt8(0x2f)] : Array(trimmed[..<slash])
+        let directory = try resolve(directoryPath, root: root, start: start, followFinal: true, mounts: mounts)
+        guard try directory.inode.fileType() == FileMode.directory else { throw .ENOTDIR }
+        return (directory, name)
     }
 
     private static func walk(
-        _ path: [UInt8], root: Dentry, start: Dentry, followFinal: Bool, symlinks: inout Int
+        _ path: [UInt8], root: Dentry, start: Dentry, followFinal: Bool, mounts: [[UInt8]: any Inode], symlinks: inout Int
     ) throws(LinuxErrno) -> Dentry {
         var current = path.first == 0x2f ? root : start
         let components = path.split(separator: 0x2f, omittingEmptySubsequences: true)
@@ -37,13 +74,13 @@ public enum PathResolution {
                 current = current.parent
                 continue
             }
-            let child = Dentry(inode: try current.inode.lookup(name), name: name, parent: current)
+            let child = try Self.child(name, of: current, mounts: mounts)
             if try child.inode.fileType() == FileMode.symlink && (!isFinal || followFinal || trailingSlash) {
                 symlinks += 1
                 guard symlinks <= maxSymlinks else { throw .ELOOP }
                 let target = try child.inode.readLink()
                 guard !target.isEmpty else { throw .ENOENT }
-                current = try walk(target, root: root, start: current, followFinal: true, symlinks: &symlinks)
+                current = try walk(target, root: root, start: current, followFinal: true, mounts: mounts, symlinks: &symlinks)
             } else {
                 current = child
             }

@@ -1,0 +1,311 @@
+import HostSys
+import LinuxABI
+import Synchronization
+
+/// tmpfs: files that live in the Sentry's memory (DESIGN.md: `/tmp` and `/dev/shm`). Writes
+/// stay in the sandbox; nothing reaches the host.
+///
+/// Locks: each inode's `state` mutex guards its contents; a rename takes the two directories'
+/// locks one after the other, never both at once (it checks and inserts, then removes).
+final class TmpfsInode: Inode, @unchecked Sendable {
+    enum Contents {
+        case directory([[UInt8]: TmpfsInode])
+        case regular([UInt8])
+        case symlink([UInt8])
+        /// A device or other special file: its operations are opened from the factory.
+        case special(@Sendable () -> any FileOperations)
+    }
+
+    struct State {
+        var contents: Contents
+        var mode: UInt32
+        var nlink: UInt64
+        var mtime: LinuxTimespec
+        var ctime: LinuxTimespec
+    }
+
+    let ino: UInt64
+    let device: UInt64
+    let rdev: UInt64
+    let state: Mutex<State>
+    private let nextInode: @Sendable () -> UInt64
+
+    init(ino: UInt64, device: UInt64, mode: UInt32, contents: Contents, rdev: UInt64 = 0, nextInode: @escaping @Sendable () -> UInt64) {
+        self.ino = ino
+        self.device = device
+        self.rdev = rdev
+        self.nextInode = nextInode
+        let now = Self.now()
+        state = Mutex(State(contents: contents, mode: mode, nlink: 1, mtime: now, ctime: now))
+    }
+
+    /// A new empty tmpfs with its root directory.
+    static func makeRoot(device: UInt64, mode: UInt32 = FileMode.directory | 0o1777) -> TmpfsInode {
+        let counter = Mutex<UInt64>(1)
+        let next: @Sendable () -> UInt64 = { counter.withLock { $0 += 1; return $0 } }
+        let root = TmpfsInode(ino: 1, device: device, mode: mode, contents: .directory([:]), nextInode: next)
+        root.state.withLock { $0.nlink = 2 }
+        return root
+    }
+
+    static func now() -> LinuxTimespec {
+        (try? Syscalls.now(Syscalls.clockRealtime)) ?? LinuxTimespec(seconds: 0, nanoseconds: 0)
+    }
+
+    /// A child made here (shares the inode numbering).
+    func child(mode: UInt32, contents: Contents, rdev: UInt64 = 0) -> TmpfsInode {
+        TmpfsInode(ino: nextInode(), device: device, mode: mode, contents: contents, rdev: rdev, nextInode: nextInode)
+    }
+
+    func stat() throws(LinuxErrno) -> LinuxStat {
+        state.withLock { state in
+            var stat = LinuxStat()
+            stat.dev = device
+            stat.ino = ino
+            stat.mode = state.mode
+            stat.nlink = state.nlink
+            stat.rdev = rdev
+            stat.blksize = 4096
+            if case .regular(let bytes) = state.contents { stat.size = Int64(bytes.count) }
+            if case .symlink(let target) = state.contents { stat.size = Int64(target.count) }
+            stat.blocks = (stat.size + 511) / 512
+            stat.atime = state.mtime
+            stat.mtime = state.mtime
+            stat.ctime = state.ctime
+            return stat
+        }
+    }
+
+    func lookup(_ name: [UInt8]) throws(LinuxErrno) -> any Inode {
+        let result: Result<TmpfsInode, LinuxErrno> = state.withLock { state in
+            guard case .directory(let children) = state.contents else { return .failure(.ENOTDIR) }
+            guard let child = children[name] else { return .failure(.ENOENT) }
+            return .success(child)
+        }
+        return try result.get()
+    }
+
+    func readLink() throws(LinuxErrno) -> [UInt8] {
+        let result: Result<[UInt8], LinuxErrno> = state.withLock { state in
+            guard case .symlink(let target) = state.contents else { return .failure(.EINVAL) }
+            return .success(target)
+        }
+        return try result.get()
+    }
+
+    func open(flags: OpenFlags) throws(LinuxErrno) -> any FileOperations {
+        let contents = state.withLock { $0.contents }
+        switch contents {
+        case .directory: return TmpfsDirectory(self)
+        case .regular:
+            if flags.contains(.truncate) && flags.rawValue & OpenFlags.accessModeMask != 0 { try truncate(to: 0) }
+            return TmpfsFile(self, append: flags.contains(.append))
+        case .symlink: throw .ELOOP
+        case .special(let factory): return factory()
+        }
+    }
+
+    /// Inserts a new child under `name`, or EEXIST.
+    private func insert(_ name: [UInt8], _ child: TmpfsInode, isDirectory: Bool = false) throws(LinuxErrno) {
+        let result: Result<Void, LinuxErrno> = state.withLock { state in
+            guard case .directory(var children) = state.contents else { return .failure(.ENOTDIR) }
+            guard children[name] == nil else { return .failure(.EEXIST) }
+            children[name] = child
+            state.contents = .directory(children)
+            if isDirectory { state.nlink += 1 }
+            state.mtime = Self.now()
+            state.ctime = state.mtime
+            return .success(())
+        }
+        try result.get()
+    }
+
+    func create(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) -> any Inode {
+        let file = child(mode: FileMode.regular | (mode & 0o7777), contents: .regular([]))
+        try insert(name, file)
+        return file
+    }
+
+    func makeDirectory(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) {
+        let directory = child(mode: FileMode.directory | (mode & 0o7777), contents: .directory([:]))
+        directory.state.withLock { $0.nlink = 2 }
+        try insert(name, directory, isDirectory: true)
+    }
+
+    func makeSymlink(_ name: [UInt8], target: [UInt8]) throws(LinuxErrno) {
+        try insert(name, child(mode: FileMode.symlink | 0o777, contents: .symlink(target)))
+    }
+
+    func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno) {
+        let target = try lookup(name) as? TmpfsInode
+        guard let target else { throw .ENOENT }
+        let isDirectory = try target.fileType() == FileMode.directory
+        if directory && !isDirectory { throw .ENOTDIR }
+        if !directory && isDirectory { throw .EISDIR }
+        if isDirectory, case .directory(let children) = target.state.withLock({ $0.contents }), !children.isEmpty { throw .ENOTEMPTY }
+        state.withLock { state in
+            guard case .directory(var children) = state.contents else { return }
+            children.removeValue(forKey: name)
+            state.contents = .directory(children)
+            if isDirectory { state.nlink -= 1 }
+            state.mtime = Self.now()
+        }
+        target.state.withLock { $0.nlink = isDirectory ? 0 : $0.nlink - 1 }
+    }
+
+    func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno) {
+        guard let destination = newParent as? TmpfsInode, destination.device == device else { throw .EXDEV }
+        guard let moving = try lookup(name) as? TmpfsInode else { throw .ENOENT }
+        if destination === self && name == newName { return }
+        let isDirectory = try moving.fileType() == FileMode.directory
+        // Replace a non-directory (or an empty directory) at the destination, as rename(2) does.
+        if let existing = try? destination.lookup(newName) as? TmpfsInode {
+            try destination.remove(newName, directory: try existing.fileType() == FileMode.directory)
+        }
+        try destination.insert(newName, moving, isDirectory: isDirectory)
+        state.withLock { state in
+            guard case .directory(var children) = state.contents else { return }
+            children.removeValue(forKey: name)
+            state.contents = .directory(children)
+            if isDirectory { state.nlink -= 1 }
+        }
+    }
+
+    func truncate(to size: Int64) throws(LinuxErrno) {
+        guard size >= 0 else { throw .EINVAL }
+        let result: Result<Void, LinuxErrno> = state.withLock { state in
+            guard case .regular(var bytes) = state.contents else { return .failure(.EINVAL) }
+            if Int(size) < bytes.count { bytes.removeLast(bytes.count - Int(size)) } else { bytes += Array(repeating: 0, count: Int(size) - bytes.count) }
+            state.contents = .regular(bytes)
+            state.mtime = Self.now()
+            return .success(())
+        }
+        try result.get()
+    }
+
+    /// The entries for getdents64, "." and ".." first.
+    func entries(parent: UInt64) -> [(UInt64, UInt8, [UInt8])] {
+        state.withLock { state in
+            guard case .directory(let children) = state.contents else { return [] }
+            var list: [(UInt64, UInt8, [UInt8])] = [(ino, 4, [0x2e]), (parent, 4, [0x2e, 0x2e])]
+            for (name, child) in children.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                let type: UInt8
+                switch child.state.withLock({ $0.mode }) & FileMode.typeMask {
+                case FileMode.directory: type = 4
+                case FileMode.symlink: type = 10
+                case FileMode.character: type = 2
+                case FileMode.fifo: type = 1
+                default: type = 8
+                }
+                list.append((child.ino, type, name))
+            }
+            return list
+        }
+    }
+}
+
+/// A tmpfs regular file open for I/O, with its position.
+final class TmpfsFile: FileOperations, @unchecked Sendable {
+    let inode: TmpfsInode
+    let append: Bool
+    private let position = Mutex<Int64>(0)
+
+    init(_ inode: TmpfsInode, append: Bool) {
+        self.inode = inode
+        self.append = append
+    }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        position.withLock { position in
+            let start = Int(offset ?? position)
+            let bytes: [UInt8] = inode.state.withLock { state in
+                guard case .regular(let contents) = state.contents, start < contents.count else { return [] }
+                return Array(contents[start..<min(contents.count, start + count)])
+            }
+            if offset == nil { position += Int64(bytes.count) }
+            return bytes
+        }
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
+        position.withLock { position in
+            inode.state.withLock { state in
+                guard case .regular(var contents) = state.contents else { return 0 }
+                var start = Int(offset ?? position)
+                if append && offset == nil { start = contents.count }
+                if start > contents.count { contents += Array(repeating: 0, count: start - contents.count) }
+                let overlap = min(bytes.count, contents.count - start)
+                contents.replaceSubrange(start..<(start + overlap), with: bytes)
+                state.contents = .regular(contents)
+                state.mtime = TmpfsInode.now()
+                if offset == nil { position = Int64(start + bytes.count) }
+                return bytes.count
+            }
+        }
+    }
+
+    func stat() throws(LinuxErrno) -> LinuxStat { try inode.stat() }
+
+    func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
+        let size = try inode.stat().size
+        let result: Result<Int64, LinuxErrno> = position.withLock { position in
+            Result { () throws(LinuxErrno) in
+                position = try seekPosition(current: position, offset: offset, whence: whence, size: size)
+                return position
+            }
+        }
+        return try result.get()
+    }
+}
+
+/// A tmpfs directory open for getdents64: the listing is taken when first read.
+final class TmpfsDirectory: FileOperations, @unchecked Sendable {
+    let inode: TmpfsInode
+    private let cursor = Mutex<(entries: [(UInt64, UInt8, [UInt8])]?, next: Int)>((nil, 0))
+
+    init(_ inode: TmpfsInode) { self.inode = inode }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { throw .EISDIR }
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
+    func stat() throws(LinuxErrno) -> LinuxStat { try inode.stat() }
+
+    func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
+        guard whence == 0, offset >= 0 else { throw .EINVAL }
+        cursor.withLock { $0 = (nil, Int(offset)) }
+        return offset
+    }
+
+    func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] {
+        let result: Result<[UInt8], LinuxErrno> = cursor.withLock { cursor in
+            let entries = cursor.entries ?? inode.entries(parent: inode.ino)
+            cursor.entries = entries
+            var output: [UInt8] = []
+            while cursor.next < entries.count {
+                let (ino, type, name) = entries[cursor.next]
+                let record = direntRecord(inode: ino, offset: UInt64(cursor.next + 1), type: type, name: name)
+                guard output.count + record.count <= maximumBytes else {
+                    if output.isEmpty { return .failure(.EINVAL) }
+                    break
+                }
+                output += record
+                cursor.next += 1
+            }
+            return .success(output)
+        }
+        return try result.get()
+    }
+}
+
+/// `struct linux_dirent64`: ino u64, off i64, reclen u16, type u8, name, NUL, padded to 8.
+func direntRecord(inode: UInt64, offset: UInt64, type: UInt8, name: [UInt8]) -> [UInt8] {
+    let length = (19 + name.count + 1 + 7) & ~7
+    var record: [UInt8] = []
+    record.reserveCapacity(length)
+    withUnsafeBytes(of: inode.littleEndian) { record += $0 }
+    withUnsafeBytes(of: offset.littleEndian) { record += $0 }
+    withUnsafeBytes(of: UInt16(length).littleEndian) { record += $0 }
+    record.append(type)
+    record += name
+    record += Array(repeating: 0, count: length - record.count)
+    return record
+}
