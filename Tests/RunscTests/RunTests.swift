@@ -171,8 +171,11 @@ struct DoTests {
         let inside = try runDo(["/bin/ls", "-l", "/"])
         let outside = try runNative(["/bin/ls", "-l", "/"])
         #expect(inside.status == outside.status)
-        // /proc's link count follows the number of processes, which the sandbox changes.
-        func stable(_ text: String) -> [Substring] { text.split(separator: "\n").filter { !$0.hasSuffix(" proc") } }
+        // /proc's link count follows the number of processes, which the sandbox changes; /dev
+        // and /tmp are the sandbox's own (devices, tmpfs), and the total counts their blocks.
+        func stable(_ text: String) -> [Substring] {
+            text.split(separator: "\n").filter { !$0.hasSuffix(" proc") && !$0.hasSuffix(" dev") && !$0.hasSuffix(" tmp") && !$0.hasPrefix("total") }
+        }
         #expect(stable(inside.output) == stable(outside.output))
         #expect(!inside.output.isEmpty)
     }
