@@ -103,6 +103,7 @@ let package = Package(
             exclude: ["Programs"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "RunscTests", dependencies: ["Runsc", "Sentry", "HostSys", "LinuxABI", "TestSupport"], swiftSettings: swiftSettings),
+            name: "RunscTests", dependencies: ["Runsc", "Sentry", "HostSys", "LinuxABI", "TestSupport"], exclude: ["Programs"],
+            swiftSettings: swiftSettings),
     ]
 )

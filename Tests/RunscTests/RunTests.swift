@@ -189,3 +189,38 @@ struct DoTests {
         #expect(access("/tmp/runsc-do-should-not-exist", F_OK) != 0)
     }
 }
+
+@Suite("runsc run: the C test suite", .enabled(if: getuid() == 0, "needs root (namespaces, ptrace)"))
+struct CSuiteTests {
+    @Test("fork/wait, pipes, signal handlers, kill, mmap/mprotect, brk, file I/O and exec match native")
+    func suite() throws {
+        var template = Array("/tmp/runsc-suite-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw Errno.current }
+        let bundle = String(cString: made)
+        defer {
+            var remover = try? ChildProcess.spawn(path: "/bin/rm", arguments: ["rm", "-rf", bundle])
+            _ = try? remover?.wait()
+        }
+        mkdir(bundle + "/rootfs", 0o755)
+        mkdir(bundle + "/rootfs/tmp", 0o1777)
+        let directory = String(#filePath.prefix(upTo: #filePath.lastIndex(of: "/") ?? #filePath.endIndex))
+        var gcc = try ChildProcess.spawn(
+            path: "/usr/bin/gcc", arguments: ["gcc", "-static", "-O2", "-o", bundle + "/rootfs/suite", directory + "/Programs/suite.c"],
+            environment: ["PATH=/usr/bin:/bin"], descriptors: [(2, 2)])
+        #expect(try gcc.wait() == .exited(0))
+        let config = """
+            {"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "args": ["/suite"], "env": ["PATH=/"], "cwd": "/"},
+             "root": {"path": "rootfs", "readonly": true}, "hostname": "runsc"}
+            """
+        let fd = try FileDescriptor.open(bundle + "/config.json", flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        try Array(config.utf8).withUnsafeBytes { try fd.writeAll($0) }
+
+        let runsc = try Helper.startExecutable("runsc", ["run", "--bundle", bundle, "suite-\(getpid())"])
+        let inside = try runsc.readAll()
+        let insideStatus = try runsc.wait()
+        let native = try DoTests().runNative([bundle + "/rootfs/suite"])
+        #expect(insideStatus == native.status)
+        #expect(inside == native.output)
+        #expect(inside.split(separator: "\n").count == 10, "\(inside)")
+    }
+}

@@ -92,6 +92,14 @@ public final class Sandbox: @unchecked Sendable {
             }
             if process.parent == 0 || processes[process.parent] == nil || processes[process.parent]?.status != nil {
                 processes.removeValue(forKey: pid)
+            } else if let parent = processes[process.parent]?.task {
+                // SIGCHLD to the parent: CLD_EXITED with the code, or CLD_KILLED with the signal.
+                let (code, value): (Int32, Int32) =
+                    switch status {
+                    case .exited(let exit): (1, exit)
+                    case .signaled(let signal): (2, signal.rawValue)
+                    }
+                parent.signalQueue.post(PendingSignal(number: 17, code: code, pid: pid, status: value))
             }
             monitor.broadcast()
         }

@@ -71,6 +71,8 @@ public final class Task: @unchecked Sendable {
     var umask: UInt32 = 0o022
     /// Signal dispositions, the blocked mask, the alternate stack.
     var signals = SignalState()
+    /// Signals sent to this task and not yet delivered.
+    let signalQueue = SignalQueue()
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
     var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
 
@@ -114,6 +116,11 @@ public final class Task: @unchecked Sendable {
                     return .signaled(signal)
                 case .replaced:
                     break
+                }
+                // Signals are delivered on the way back to the program, as Linux does.
+                switch try deliverPendingSignal() {
+                case .killed(let signal)?: return .signaled(signal)
+                default: break
                 }
             }
         }

@@ -35,4 +35,8 @@ public protocol Context: AnyObject {
     /// Runs the program with `registers` until the next stop, and returns the registers at
     /// the stop with the reason.
     func run(_ registers: inout LinuxUserRegs) throws(LinuxErrno) -> GuestStop
+    /// The floating-point and vector registers (the 512-byte FXSAVE area), for signal frames.
+    func floatingPointState() throws(LinuxErrno) -> [UInt8]
+    /// Restores state `floatingPointState` returned (rt_sigreturn).
+    func setFloatingPointState(_ state: [UInt8]) throws(LinuxErrno)
 }

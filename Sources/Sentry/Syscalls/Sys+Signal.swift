@@ -74,22 +74,39 @@ extension Syscalls {
     /// Signals whose default action is to stop the process.
     static let stopping: Set<Int32> = [19, 20, 21, 22]  // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU
 
-    /// Sends `signal` to the calling process (the sandbox's only one): signal 0 only checks;
-    /// an ignored signal is dropped; a blocked one would wait as pending; a signal whose
-    /// default action terminates ends the process. Delivery to a handler, pending signals and
-    /// stopping come with signal frames: those are ENOSYS until then.
+    /// Sends `signal` to the calling process: signal 0 only checks; SIGKILL ends it; anything
+    /// else is queued and delivered on the way back to the program (a handler runs, an
+    /// ignored signal is dropped, a default action that ends the process ends it). Stopping
+    /// signals are dropped until job control lands.
     static func signalSelf(_ task: Task, _ number: Int32) throws(LinuxErrno) -> SyscallOutcome {
         guard (0...64).contains(number) else { throw .EINVAL }
         if number == 0 { return .value(0) }
         if number == 9 { return .killed(.SIGKILL) }
-        let action = task.signals.actions[Int(number)]
-        if action.handler == SignalAction.ignore || (action.handler == 0 && ignoredByDefault.contains(number)) {
-            return .value(0)
+        task.signalQueue.post(PendingSignal(number: number, pid: task.pid))
+        return .value(0)
+    }
+
+    /// Implements Linux rt_sigreturn(2): returns from a signal handler through its frame.
+    static func rtSigreturn(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        do {
+            try task.returnFromSignal()
+        } catch {
+            return .killed(.SIGSEGV)  // a frame that cannot be read: Linux sends SIGSEGV
         }
-        guard action.handler == 0, task.signals.blocked & (1 << UInt64(number - 1)) == 0, !stopping.contains(number) else {
-            throw .ENOSYS
+        return .replaced
+    }
+
+    /// Implements Linux rt_sigsuspend(2): waits with `mask` as the blocked mask until a signal
+    /// is delivered; the handler's frame restores the caller's mask; returns EINTR.
+    static func rtSigsuspend(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard arguments[1] == sigsetSize else { throw .EINVAL }
+        let old = task.signals.blocked
+        task.signals.blocked = word(try task.mm.copyIn(from: arguments[0], count: 8)) & ~SignalState.unblockable
+        while true {
+            task.signalQueue.waitForUnblocked(blocked: task.signals.blocked)
+            task.registers.rax = UInt64(bitPattern: -Int64(LinuxErrno.EINTR.rawValue))
+            if let outcome = try task.deliverPendingSignal(savedMask: old) { return outcome }
         }
-        return .killed(LinuxSignal(number))
     }
 
     /// Implements Linux kill(2) within the sandbox: to the caller (its pid, or 0 for its
@@ -104,14 +121,13 @@ extension Syscalls {
         guard let target = task.sandbox.running(pid) else { throw .ESRCH }
         if number == 0 { return .value(0) }
         if number != 9 {
+            // Queued for the target's thread, which delivers it on its way back to its program
+            // (a blocked wait in rt_sigsuspend wakes for it).
             guard let other = target.task else { throw .ESRCH }
-            let action = other.signals.actions[Int(number)]
-            if action.handler == SignalAction.ignore || (action.handler == 0 && ignoredByDefault.contains(number)) { return .value(0) }
-            guard action.handler == 0, other.signals.blocked & (1 << UInt64(number - 1)) == 0, !stopping.contains(number) else {
-                throw .ENOSYS
-            }
+            other.signalQueue.post(PendingSignal(number: number, pid: task.pid))
+            return .value(0)
         }
-        // The host delivers it to the stub; its tracer sees the signal stop and ends the process.
+        // SIGKILL: the host delivers it to the stub; its tracer sees the end of the process.
         try onBehalfOfGuest { () throws(Errno) in _ = try hostCall { Glibc.kill(target.stub, number) } }
         return .value(0)
     }

@@ -93,12 +93,14 @@ enum Syscalls {
         (.time, .supported, time),
         (.nanosleep, .partial(note: "not interruptible by signals until delivery lands"), nanosleep),
         (.clock_nanosleep, .partial(note: "not interruptible by signals until delivery lands"), clockNanosleep),
-        (.rt_sigaction, .partial(note: "dispositions are kept; delivery of caught signals comes with signal frames"), rtSigaction),
+        (.rt_sigaction, .supported, rtSigaction),
+        (.rt_sigreturn, .supported, rtSigreturn),
+        (.rt_sigsuspend, .supported, rtSigsuspend),
         (.rt_sigprocmask, .supported, rtSigprocmask),
-        (.kill, .partial(note: "the sandbox's one process; caught, blocked and stopping signals are ENOSYS until delivery lands"), kill),
+        (.kill, .partial(note: "signals are delivered at the target's next syscall; process groups are ENOSYS; stop signals are dropped"), kill),
         (.tgkill, .partial(note: "as kill"), tgkill),
         (.tkill, .partial(note: "as kill"), tkill),
-        (.sigaltstack, .partial(note: "recorded; used once signal frames land"), sigaltstack),
+        (.sigaltstack, .supported, sigaltstack),
         (.getrandom, .supported, getrandom),
     ]
 

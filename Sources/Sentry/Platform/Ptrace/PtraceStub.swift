@@ -98,6 +98,20 @@ public final class PtraceStub: AddressSpace, Context {
         return stop
     }
 
+    public func floatingPointState() throws(LinuxErrno) -> [UInt8] {
+        var state = [UInt8](repeating: 0, count: 512)
+        let result = state.withUnsafeMutableBytes { cshim_ptrace(PtraceRequest.getFPRegisters.rawValue, pid, nil, $0.baseAddress) }
+        guard result == 0 else { throw Errno.current.linuxErrno }
+        return state
+    }
+
+    public func setFloatingPointState(_ state: [UInt8]) throws(LinuxErrno) {
+        precondition(state.count == 512)
+        var copy = state
+        let result = copy.withUnsafeMutableBytes { cshim_ptrace(PtraceRequest.setFPRegisters.rawValue, pid, nil, $0.baseAddress) }
+        guard result == 0 else { throw Errno.current.linuxErrno }
+    }
+
     // MARK: Running host syscalls in the stub
 
     /// Runs `sysno` with `arguments` in the stub (at its code page) and returns its result

@@ -1,0 +1,157 @@
+import HostSys
+import LinuxABI
+
+/// A signal waiting to be delivered, with the `siginfo` fields Linux fills for it.
+struct PendingSignal {
+    var number: Int32
+    var code: Int32 = 0  // SI_USER
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    /// SIGCHLD: the child's exit code or signal.
+    var status: Int32 = 0
+}
+
+/// Pending signals of a task: other tasks' threads add to them (a child's exit, kill), the
+/// task's own thread takes them. Locks: `monitor` guards `pending`; rt_sigsuspend waits on it.
+final class SignalQueue: @unchecked Sendable {
+    let monitor = Monitor()
+    private var pending: [PendingSignal] = []
+
+    func post(_ signal: PendingSignal) {
+        monitor.locked {
+            // Standard signals do not queue twice; real-time ones do.
+            if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return }
+            pending.append(signal)
+            monitor.broadcast()
+        }
+    }
+
+    /// Takes the first pending signal not in `blocked` (bit n-1 for signal n).
+    func take(blocked: UInt64) -> PendingSignal? {
+        monitor.locked {
+            guard let index = pending.firstIndex(where: { blocked & (1 << UInt64($0.number - 1)) == 0 }) else { return nil }
+            return pending.remove(at: index)
+        }
+    }
+
+    /// Waits until a signal not in `blocked` is pending.
+    func waitForUnblocked(blocked: UInt64) {
+        monitor.locked {
+            while !pending.contains(where: { blocked & (1 << UInt64($0.number - 1)) == 0 }) { monitor.wait() }
+        }
+    }
+}
+
+extension Task {
+    /// Signal-frame layout on x86-64 (arch/x86/include/asm/sigframe.h): `pretcode`, the
+    /// `ucontext` (flags, link, stack_t, sigcontext, sigmask), the `siginfo`.
+    enum Frame {
+        static let ucontext = 8
+        static let stack = ucontext + 16
+        static let mcontext = ucontext + 40
+        static let sigmask = mcontext + 256
+        static let info = sigmask + 8
+        static let size = info + 128
+        static let fpstateSize = 512
+        /// The sigcontext's registers, in its order.
+        static let registerCount = 18
+    }
+
+    static let saOnStack: UInt64 = 0x0800_0000, saRestart: UInt64 = 0x1000_0000, saNoDefer: UInt64 = 0x4000_0000
+    static let saResetHand: UInt64 = 0x8000_0000, saRestorer: UInt64 = 0x0400_0000, saSigInfo: UInt64 = 4
+
+    /// Delivers the first pending, unblocked signal, if any: an ignored one is dropped, a
+    /// default action that ends the process ends it, a handler gets a signal frame. `savedMask`
+    /// is the mask the frame restores (rt_sigsuspend's caller mask), else the current one.
+    func deliverPendingSignal(savedMask: UInt64? = nil) throws(LinuxErrno) -> SyscallOutcome? {
+        while let signal = signalQueue.take(blocked: signals.blocked) {
+            let action = signals.actions[Int(signal.number)]
+            if action.handler == SignalAction.ignore { continue }
+            if action.handler == 0 {
+                if Syscalls.ignoredByDefault.contains(signal.number) || Syscalls.stopping.contains(signal.number) { continue }
+                return .killed(LinuxSignal(signal.number))
+            }
+            try pushFrame(for: signal, action: action, savedMask: savedMask ?? signals.blocked)
+            return .replaced
+        }
+        return nil
+    }
+
+    /// Builds the rt_sigframe on the program's stack (or its alternate stack) and points the
+    /// registers at the handler, as Linux's setup_rt_frame does.
+    private func pushFrame(for signal: PendingSignal, action: SignalAction, savedMask: UInt64) throws(LinuxErrno) {
+        guard action.flags & Self.saRestorer != 0 else { throw .EFAULT }  // x86-64 needs a restorer
+        var sp = registers.rsp
+        let (altSP, altFlags, altSize) = signals.alternateStack
+        let onAlternate = altSize > 0 && sp > altSP && sp <= altSP + altSize
+        if action.flags & Self.saOnStack != 0 && altFlags & 2 == 0 && altSize > 0 && !onAlternate {
+            sp = altSP + altSize
+        } else {
+            sp -= 128  // the red zone
+        }
+        let fpstate = (sp - UInt64(Frame.fpstateSize)) & ~63
+        let frame = ((fpstate - UInt64(Frame.size)) & ~15) - 8
+        try mm.copyOut(try context.floatingPointState(), to: fpstate)
+
+        var bytes = [UInt8](repeating: 0, count: Frame.size)
+        func put(_ value: UInt64, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + 8), with: $0) }
+        }
+        func put32(_ value: UInt32, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) }
+        }
+        put(action.restorer, at: 0)
+        put(altSP, at: Frame.stack)
+        put32(UInt32(bitPattern: altFlags), at: Frame.stack + 8)
+        put(altSize, at: Frame.stack + 16)
+        let r = registers
+        let general = [r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx, r.rdx, r.rax, r.rcx, r.rsp, r.rip, r.eflags]
+        for (index, value) in general.enumerated() { put(value, at: Frame.mcontext + index * 8) }
+        put(r.cs & 0xffff | (r.gs & 0xffff) << 16 | (r.fs & 0xffff) << 32 | (r.ss & 0xffff) << 48, at: Frame.mcontext + 144)
+        put(savedMask, at: Frame.mcontext + 168)  // oldmask
+        put(fpstate, at: Frame.mcontext + 184)
+        put(savedMask, at: Frame.sigmask)
+        // siginfo: signo, errno, code, then the union (pid, uid, status for SIGCHLD).
+        put32(UInt32(bitPattern: signal.number), at: Frame.info)
+        put32(UInt32(bitPattern: signal.code), at: Frame.info + 8)
+        put32(UInt32(bitPattern: signal.pid), at: Frame.info + 16)
+        put32(signal.uid, at: Frame.info + 20)
+        put32(UInt32(bitPattern: signal.status), at: Frame.info + 24)
+        try mm.copyOut(bytes, to: frame)
+
+        registers.rsp = frame
+        registers.rip = action.handler
+        registers.rdi = UInt64(signal.number)
+        registers.rsi = frame + UInt64(Frame.info)
+        registers.rdx = frame + UInt64(Frame.ucontext)
+        registers.rax = 0
+        registers.eflags &= ~UInt64(0x400 | 0x100)  // DF and TF clear in the handler
+        signals.blocked |= action.mask
+        if action.flags & Self.saNoDefer == 0 { signals.blocked |= 1 << UInt64(signal.number - 1) }
+        signals.blocked &= ~SignalState.unblockable
+        if action.flags & Self.saResetHand != 0 { signals.actions[Int(signal.number)] = SignalAction() }
+    }
+
+    /// rt_sigreturn(2): restores the registers, the floating-point state and the mask saved in
+    /// the frame the handler returns through (at rsp - 8: the handler's `ret` popped pretcode).
+    func returnFromSignal() throws(LinuxErrno) {
+        let frame = registers.rsp - 8
+        let bytes = try mm.copyIn(from: frame, count: Frame.size)
+        func get(_ offset: Int) -> UInt64 {
+            bytes[offset..<(offset + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
+        }
+        let base = Frame.mcontext
+        registers.r8 = get(base); registers.r9 = get(base + 8); registers.r10 = get(base + 16); registers.r11 = get(base + 24)
+        registers.r12 = get(base + 32); registers.r13 = get(base + 40); registers.r14 = get(base + 48); registers.r15 = get(base + 56)
+        registers.rdi = get(base + 64); registers.rsi = get(base + 72); registers.rbp = get(base + 80); registers.rbx = get(base + 88)
+        registers.rdx = get(base + 96); registers.rax = get(base + 104); registers.rcx = get(base + 112)
+        registers.rsp = get(base + 120); registers.rip = get(base + 128)
+        // Only the flags a program may change (the arithmetic flags, DF, TF, AC...).
+        let userFlags: UInt64 = 0x4_0dd5
+        registers.eflags = registers.eflags & ~userFlags | get(base + 136) & userFlags
+        registers.origRax = UInt64.max
+        let fpstate = get(base + 184)
+        if fpstate != 0 { try context.setFloatingPointState(try mm.copyIn(from: fpstate, count: Frame.fpstateSize)) }
+        signals.blocked = get(Frame.sigmask) & ~SignalState.unblockable
+    }
+}
