@@ -84,8 +84,18 @@ public enum Kernel {
                 lastError = error
             }
         }
-        guard let dentry = found else { throw lastError }
+        guard var dentry = found else { throw lastError }
         guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
+        var arguments = arguments
+        // A script: run its interpreter with the script's path, as execve does.
+        let head = try dentry.inode.open(flags: .readOnly).read(count: 256, at: 0)
+        if head.starts(with: [0x23, 0x21]) {
+            let (interpreter, argument) = try Syscalls.scriptInterpreter(head)
+            arguments = [String(decoding: interpreter, as: UTF8.self)] + (argument.map { [String(decoding: $0, as: UTF8.self)] } ?? [])
+                + [String(decoding: dentry.path, as: UTF8.self)] + arguments.dropFirst()
+            dentry = try PathResolution.resolve(interpreter, root: tree, start: tree, followFinal: true)
+            guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
+        }
         let file = try dentry.inode.open(flags: .readOnly)
         var executable: [UInt8] = []
         while true {

@@ -134,14 +134,14 @@ extension Syscalls {
         }
     }
 
-    /// Implements Linux execve(2) for ELF executables, static or with an interpreter: reads the
-    /// program through the VFS (`/proc/self/exe` is the running program until /proc lands),
-    /// replaces the address space, closes close-on-exec fds, resets caught signals to their
-    /// default. Scripts are ENOEXEC for now. Errors before the old image is gone return to
+    /// Implements Linux execve(2) for ELF executables, static or with an interpreter, and for
+    /// `#!` scripts: reads the program through the VFS (`/proc/self/exe` is the running
+    /// program until /proc lands), replaces the address space, closes close-on-exec fds,
+    /// resets caught signals to their default. Errors before the old image is gone return to
     /// the caller; a failure after it kills the process, as Linux does.
     static func execve(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var path = try task.path(at: arguments[0])
-        let argv = try stringArray(task, at: arguments[1])
+        var argv = try stringArray(task, at: arguments[1])
         let envp = try stringArray(task, at: arguments[2])
         if path == Array("/proc/self/exe".utf8) { path = task.executablePath }
         guard let root = task.root, let cwd = task.cwd else { throw .ENOSYS }
@@ -149,12 +149,23 @@ extension Syscalls {
         guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
         let stat = try dentry.inode.stat()
         guard stat.mode & 0o111 != 0 else { throw .EACCES }
-        let image = try task.readWholeFile(dentry.path)
+        var image = try task.readWholeFile(dentry.path)
+        var execPath = dentry.path
+        // A script names its interpreter on its first line: run that with the script's path.
+        if image.starts(with: [0x23, 0x21]) {  // "#!"
+            let (interpreter, argument) = try scriptInterpreter(image)
+            argv = [interpreter] + (argument.map { [$0] } ?? []) + [path] + argv.dropFirst()
+            let resolved = try PathResolution.resolve(interpreter, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
+            guard try resolved.inode.fileType() == FileMode.regular else { throw .EACCES }
+            image = try task.readWholeFile(resolved.path)
+            execPath = resolved.path
+            if image.starts(with: [0x23, 0x21]) { throw .ELOOP }  // Linux allows a few levels; one is enough here
+        }
         // Check the image before the point of no return.
         _ = try Loader.parse(image, role: .executable)
         do {
             try task.mm.unmapAll()
-            try task.loadImage(image, path: dentry.path, arguments: argv, environment: envp)
+            try task.loadImage(image, path: execPath, arguments: argv, environment: envp)
         } catch {
             return .killed(.SIGSEGV)
         }
@@ -164,5 +175,19 @@ extension Syscalls {
         }
         task.signals.alternateStack = (0, 2, 0)
         return .replaced
+    }
+}
+
+extension Syscalls {
+    /// The interpreter of a `#!` script and its one optional argument, from the first line
+    /// (at most 255 bytes, as Linux's BINPRM_BUF_SIZE; spaces and tabs separate).
+    static func scriptInterpreter(_ image: [UInt8]) throws(LinuxErrno) -> ([UInt8], [UInt8]?) {
+        let line = image.dropFirst(2).prefix(255).prefix { $0 != 0x0a }
+        let words = line.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map(Array.init)
+        guard let interpreter = words.first else { throw .ENOEXEC }
+        let rest = line.drop { $0 == 0x20 || $0 == 0x09 }.dropFirst(interpreter.count).drop { $0 == 0x20 || $0 == 0x09 }
+        var argument = Array(rest)
+        while let last = argument.last, last == 0x20 || last == 0x09 || last == 0x0d { argument.removeLast() }
+        return (interpreter, argument.isEmpty ? nil : argument)
     }
 }

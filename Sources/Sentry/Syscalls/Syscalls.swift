@@ -65,7 +65,7 @@ enum Syscalls {
         (.vfork, .partial(note: "served as fork: the parent does not wait for the child's exec"), vfork),
         (.clone, .partial(note: "new processes only: threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) are ENOSYS"), clone),
         (.wait4, .partial(note: "ended children only; rusage is zeros"), wait4),
-        (.execve, .partial(note: "ELF executables; #! scripts are ENOEXEC until they land"), execve),
+        (.execve, .partial(note: "ELF executables and #! scripts; /proc/self/exe names the running program"), execve),
         (.getpid, .supported, getpid),
         (.getppid, .supported, getppid),
         (.gettid, .partial(note: "single-threaded programs: the thread id is the pid"), gettid),
