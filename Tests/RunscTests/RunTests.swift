@@ -14,7 +14,9 @@ final class BusyboxBundle {
         path = String(cString: made)
         for directory in ["rootfs", "rootfs/bin", "rootfs/etc", "rootfs/tmp"] { mkdir(path + "/" + directory, 0o755) }
         try copy("/bin/busybox", to: path + "/rootfs/bin/busybox", mode: 0o755)
-        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc"] { symlink("busybox", path + "/rootfs/bin/" + applet) }
+        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head"] {
+            symlink("busybox", path + "/rootfs/bin/" + applet)
+        }
         try write(path + "/rootfs/etc/hostname", "bundle-host\n")
         let args = arguments.map { "\"\($0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\""))\"" }.joined(separator: ", ")
         try write(path + "/config.json", """
@@ -77,6 +79,12 @@ struct RunTests {
             (["sh", "-c", "echo a | tr a b"], 0, "b\n"),
             (["sh", "-c", "for i in 1 2 3; do echo $i; done | wc -l"], 0, "3\n"),
             (["sh", "-c", "echo $(echo nested) $$; (exit 3); echo status $?"], 0, "nested 1\nstatus 3\n"),
+            (["sh", "-c", "echo written > /tmp/f && cat /tmp/f && rm /tmp/f && cat /tmp/f"], 1, "written\n"),
+            // sh runs its last command in place (exec): grep is pid 1, with no parent inside.
+            (["sh", "-c", "grep -E '^(Pid|PPid|Name):' /proc/self/status"], 0, "Name:\tgrep\nPid:\t1\nPPid:\t0\n"),
+            (["sh", "-c", "cat /proc/self/status | grep -E '^(Name|PPid):'"], 0, "Name:\tcat\nPPid:\t1\n"),
+            (["sh", "-c", "trap 'echo caught' USR1; kill -USR1 $$; sleep 0.1 & wait; echo done"], 0, "caught\ndone\n"),
+            (["sh", "-c", "echo gone > /dev/null; head -c 4 /dev/zero | wc -c"], 0, "4\n"),
         ]
         for (arguments, code, output) in cases {
             let bundle = try BusyboxBundle(arguments: arguments)

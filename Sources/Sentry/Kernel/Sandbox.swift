@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 import Gofer
 import HostSys
@@ -34,7 +35,11 @@ public final class Sandbox: @unchecked Sendable {
     let futexes = Futexes()
     /// File systems mounted over the root, by absolute path: tmpfs on /tmp, the devices on
     /// /dev (when a root is attached).
-    let mounts: [[UInt8]: any Inode]
+    private(set) var mounts: [[UInt8]: any Inode] = [:]
+    /// When the sandbox started (for /proc/uptime).
+    let startTime = Clock.monotonicNanoseconds()
+    /// The task each tracer thread runs (host tid to task): "the calling process" of /proc/self.
+    private var tasksByThread: [Int32: Task] = [:]
     private var processes: [Int32: Process] = [:]
     private var nextPID: Int32 = 1
     private var nextPipe: UInt64 = 0x1000
@@ -42,10 +47,13 @@ public final class Sandbox: @unchecked Sendable {
     init(memory: MemoryFile, root: Dentry?) {
         self.memory = memory
         self.root = root
-        mounts = root == nil ? [:] : [
-            Array("/tmp".utf8): TmpfsInode.makeRoot(device: 0x2a),
-            Array("/dev".utf8): Devices.makeTree(device: 0x5),
-        ]
+        if root != nil {
+            mounts = [
+                Array("/tmp".utf8): TmpfsInode.makeRoot(device: 0x2a),
+                Array("/dev".utf8): Devices.makeTree(device: 0x5),
+            ]
+            mounts[Array("/proc".utf8)] = ProcFS.makeRoot(self)
+        }
     }
 
     /// Records a new process with a fresh pid (the first is 1: the sandbox's init).
@@ -66,13 +74,29 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
-    /// Attaches the running task and its stub to process `pid`.
+    /// Attaches the running task and its stub to process `pid`, on the task's thread.
     func attach(_ task: Task, stub: pid_t) {
+        let thread = cshim_gettid()
         monitor.locked {
             processes[task.pid]?.task = task
             processes[task.pid]?.stubPID = stub
+            tasksByThread[thread] = task
         }
     }
+
+    /// The task of the calling tracer thread.
+    func currentTask() -> Task? {
+        let thread = cshim_gettid()
+        return monitor.locked { tasksByThread[thread] }
+    }
+
+    /// The tasks running now, by pid.
+    func liveTasks() -> [Task] {
+        monitor.locked { processes.values.filter { $0.status == nil }.compactMap(\.task).sorted { $0.pid < $1.pid } }
+    }
+
+    func taskCount() -> Int { monitor.locked { processes.values.filter { $0.status == nil }.count } }
+    func lastPID() -> Int32 { monitor.locked { nextPID - 1 } }
 
     /// Forgets a process that never started (its fork failed).
     func removeProcess(_ pid: Int32) {
@@ -86,6 +110,7 @@ public final class Sandbox: @unchecked Sendable {
             guard let process = processes[pid] else { return }
             process.status = status
             process.stubPID = 0
+            tasksByThread = tasksByThread.filter { $0.value.pid != pid }
             for child in processes.values where child.parent == pid {
                 child.parent = processes[1]?.status == nil ? 1 : 0
                 if child.parent == 0 && child.status != nil { processes.removeValue(forKey: child.pid) }

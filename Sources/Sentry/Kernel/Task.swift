@@ -55,6 +55,8 @@ public final class Task: @unchecked Sendable {
     var parentPID: Int32
     /// The path of the program it runs (execve(2) of /proc/self/exe runs it again).
     var executablePath: [UInt8] = []
+    /// Its arguments as /proc/PID/cmdline shows them: each NUL-terminated.
+    var commandLine: [UInt8] = []
     /// The root of the process's file system tree (nil: no file system is attached, and path
     /// calls are ENOSYS) and its working directory.
     var root: Dentry?
@@ -225,6 +227,7 @@ extension Task {
         fresh.rsp = program.stackPointer
         registers = fresh
         executablePath = path
+        commandLine = arguments.flatMap { $0 + [0] }
         let base = (arguments.first ?? path).split(separator: 0x2f).last.map(Array.init) ?? []
         name = Array(base.prefix(15))
     }

@@ -61,6 +61,7 @@ extension Syscalls {
                     forked.cwd = parent.cwd
                     forked.umask = parent.umask
                     forked.executablePath = parent.executablePath
+                    forked.commandLine = parent.commandLine
                     if flags & cloneChildSetTID != 0 { try mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: childTID) }
                     if flags & cloneChildClearTID != 0 { forked.clearChildTID = childTID }
                     sandbox.attach(forked, stub: stub.pid)

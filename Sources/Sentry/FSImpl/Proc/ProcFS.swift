@@ -1,0 +1,299 @@
+import CShim
+import HostSys
+import LinuxABI
+import Synchronization
+
+/// /proc (proc(5)), the parts programs read: `self`, one directory per process (status,
+/// stat, cmdline, comm, exe, cwd, fd/, maps), and meminfo, cpuinfo, mounts, uptime, loadavg,
+/// version. Files are generated when opened, from the Sentry's own state: the host's /proc
+/// is never read.
+///
+/// "The calling process" (for `self`) is the task whose tracer thread makes the call: each
+/// task runs on its own thread, which the sandbox maps to the task.
+enum ProcFS {
+    static let device: UInt64 = 0x16
+
+    /// A directory whose children are computed on each lookup and listing.
+    final class Directory: Inode, @unchecked Sendable {
+        let ino: UInt64
+        let children: () -> [([UInt8], any Inode)]
+
+        init(ino: UInt64, children: @escaping () -> [([UInt8], any Inode)]) {
+            self.ino = ino
+            self.children = children
+        }
+
+        func stat() throws(LinuxErrno) -> LinuxStat { procStat(ino: ino, mode: FileMode.directory | 0o555, nlink: 2) }
+
+        func lookup(_ name: [UInt8]) throws(LinuxErrno) -> any Inode {
+            guard let child = children().first(where: { $0.0 == name }) else { throw .ENOENT }
+            return child.1
+        }
+
+        func readLink() throws(LinuxErrno) -> [UInt8] { throw .EINVAL }
+
+        func open(flags: OpenFlags) throws(LinuxErrno) -> any FileOperations {
+            guard flags.rawValue & OpenFlags.accessModeMask == 0 else { throw .EISDIR }
+            var entries: [(UInt64, UInt8, [UInt8])] = [(ino, 4, [0x2e]), (1, 4, [0x2e, 0x2e])]
+            for (index, (name, inode)) in children().enumerated() {
+                let type: UInt8 = (try? inode.fileType()) == FileMode.directory ? 4 : ((try? inode.fileType()) == FileMode.symlink ? 10 : 8)
+                entries.append((ino &+ UInt64(index) &+ 1, type, name))
+            }
+            return Listing(entries: entries, attributes: procStat(ino: ino, mode: FileMode.directory | 0o555, nlink: 2))
+        }
+    }
+
+    /// A file whose contents are generated when opened.
+    final class Generated: Inode, @unchecked Sendable {
+        let ino: UInt64
+        let contents: () -> [UInt8]
+
+        init(ino: UInt64, contents: @escaping () -> [UInt8]) {
+            self.ino = ino
+            self.contents = contents
+        }
+
+        func stat() throws(LinuxErrno) -> LinuxStat { procStat(ino: ino, mode: FileMode.regular | 0o444, nlink: 1) }
+        func lookup(_ name: [UInt8]) throws(LinuxErrno) -> any Inode { throw .ENOTDIR }
+        func readLink() throws(LinuxErrno) -> [UInt8] { throw .EINVAL }
+
+        func open(flags: OpenFlags) throws(LinuxErrno) -> any FileOperations {
+            guard flags.rawValue & OpenFlags.accessModeMask == 0 else { throw .EACCES }
+            return Snapshot(contents(), attributes: try stat())
+        }
+    }
+
+    /// A symlink whose target is computed when read.
+    final class Link: Inode, @unchecked Sendable {
+        let ino: UInt64
+        let target: () -> [UInt8]?
+
+        init(ino: UInt64, target: @escaping () -> [UInt8]?) {
+            self.ino = ino
+            self.target = target
+        }
+
+        func stat() throws(LinuxErrno) -> LinuxStat { procStat(ino: ino, mode: FileMode.symlink | 0o777, nlink: 1) }
+        func lookup(_ name: [UInt8]) throws(LinuxErrno) -> any Inode { throw .ENOTDIR }
+        func readLink() throws(LinuxErrno) -> [UInt8] {
+            guard let target = target() else { throw .ENOENT }
+            return target
+        }
+        func open(flags: OpenFlags) throws(LinuxErrno) -> any FileOperations { throw .ELOOP }
+    }
+
+    /// An open generated file: its contents as they were at open.
+    final class Snapshot: FileOperations, @unchecked Sendable {
+        let bytes: [UInt8]
+        let attributes: LinuxStat
+        private let position = Mutex<Int64>(0)
+
+        init(_ bytes: [UInt8], attributes: LinuxStat) {
+            self.bytes = bytes
+            self.attributes = attributes
+        }
+
+        func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+            position.withLock { position in
+                let start = Int(min(offset ?? position, Int64(bytes.count)))
+                let taken = Array(bytes[start..<min(bytes.count, start + count)])
+                if offset == nil { position += Int64(taken.count) }
+                return taken
+            }
+        }
+
+        func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
+        func stat() throws(LinuxErrno) -> LinuxStat { attributes }
+
+        func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
+            let size = Int64(bytes.count)
+            let result: Result<Int64, LinuxErrno> = position.withLock { position in
+                Result { () throws(LinuxErrno) in
+                    position = try seekPosition(current: position, offset: offset, whence: whence, size: size)
+                    return position
+                }
+            }
+            return try result.get()
+        }
+    }
+
+    /// An open generated directory.
+    final class Listing: FileOperations, @unchecked Sendable {
+        let entries: [(UInt64, UInt8, [UInt8])]
+        let attributes: LinuxStat
+        private let next = Mutex<Int>(0)
+
+        init(entries: [(UInt64, UInt8, [UInt8])], attributes: LinuxStat) {
+            self.entries = entries
+            self.attributes = attributes
+        }
+
+        func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { throw .EISDIR }
+        func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
+        func stat() throws(LinuxErrno) -> LinuxStat { attributes }
+
+        func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
+            guard whence == 0, offset >= 0 else { throw .EINVAL }
+            next.withLock { $0 = Int(offset) }
+            return offset
+        }
+
+        func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] {
+            let result: Result<[UInt8], LinuxErrno> = next.withLock { next in
+                var output: [UInt8] = []
+                while next < entries.count {
+                    let (ino, type, name) = entries[next]
+                    let record = direntRecord(inode: ino, offset: UInt64(next + 1), type: type, name: name)
+                    guard output.count + record.count <= maximumBytes else {
+                        if output.isEmpty { return .failure(.EINVAL) }
+                        break
+                    }
+                    output += record
+                    next += 1
+                }
+                return .success(output)
+            }
+            return try result.get()
+        }
+    }
+
+    static func procStat(ino: UInt64, mode: UInt32, nlink: UInt64) -> LinuxStat {
+        var stat = LinuxStat()
+        stat.dev = device
+        stat.ino = ino
+        stat.mode = mode
+        stat.nlink = nlink
+        stat.blksize = 1024
+        return stat
+    }
+
+    static func text(_ string: String) -> [UInt8] { Array(string.utf8) }
+
+    /// The root of /proc for `sandbox`.
+    static func makeRoot(_ sandbox: Sandbox) -> any Inode {
+        Directory(ino: 1) { [weak sandbox] in
+            guard let sandbox else { return [] }
+            var children: [([UInt8], any Inode)] = [
+                (text("self"), Link(ino: 2) { [weak sandbox] in sandbox?.currentTask().map { text(String($0.pid)) } }),
+                (text("meminfo"), Generated(ino: 3) { meminfo() }),
+                (text("cpuinfo"), Generated(ino: 4) { cpuinfo() }),
+                (text("mounts"), Generated(ino: 5) { text("none / gofer ro 0 0\nproc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw 0 0\ntmpfs /dev tmpfs rw 0 0\n") }),
+                (text("uptime"), Generated(ino: 6) {
+                    let seconds = Double(Clock.monotonicNanoseconds() - sandbox.startTime) / 1e9
+                    return text("\(formatted(seconds)) \(formatted(seconds))\n")
+                }),
+                (text("loadavg"), Generated(ino: 7) { text("0.00 0.00 0.00 1/\(sandbox.taskCount()) \(sandbox.lastPID())\n") }),
+                (text("version"), Generated(ino: 8) { text("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016\n") }),
+            ]
+            for task in sandbox.liveTasks() {
+                children.append((text(String(task.pid)), processDirectory(task)))
+            }
+            return children
+        }
+    }
+
+    static func formatted(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+    }
+
+    /// /proc/PID: what the process exposes of itself.
+    static func processDirectory(_ task: Task) -> any Inode {
+        let base = UInt64(task.pid) << 16
+        return Directory(ino: base) { [weak task] in
+            guard let task else { return [] }
+            return [
+                (text("status"), Generated(ino: base + 1) { [weak task] in task.map { text(status($0)) } ?? [] }),
+                (text("stat"), Generated(ino: base + 2) { [weak task] in task.map { text(stat($0)) } ?? [] }),
+                (text("cmdline"), Generated(ino: base + 3) { [weak task] in task?.commandLine ?? [] }),
+                (text("comm"), Generated(ino: base + 4) { [weak task] in (task?.name ?? []) + [0x0a] }),
+                (text("maps"), Generated(ino: base + 5) { [weak task] in task.map { text(maps($0)) } ?? [] }),
+                (text("exe"), Link(ino: base + 6) { [weak task] in task?.executablePath }),
+                (text("cwd"), Link(ino: base + 7) { [weak task] in task?.cwd?.path }),
+                (text("root"), Link(ino: base + 8) { [0x2f] }),
+                (text("fd"), Directory(ino: base + 9) { [weak task] in
+                    guard let task else { return [] }
+                    return task.fds.descriptors.map { fd in
+                        (text(String(fd)), Link(ino: base + 0x100 + UInt64(fd)) { [weak task] in
+                            guard let file = try? task?.fds.get(fd) else { return nil }
+                            if let dentry = file.dentry { return dentry.path }
+                            let ino = (try? file.operations.stat().ino) ?? 0
+                            return text("pipe:[\(ino)]")
+                        } as any Inode)
+                    }
+                }),
+            ]
+        }
+    }
+
+    static func status(_ task: Task) -> String {
+        let mask = { (value: UInt64) -> String in
+            let hex = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, 16 - hex.count)) + hex
+        }
+        var ignored: UInt64 = 0
+        var caught: UInt64 = 0
+        for number in 1...64 {
+            let handler = task.signals.actions[number].handler
+            if handler == SignalAction.ignore { ignored |= 1 << UInt64(number - 1) } else if handler != 0 { caught |= 1 << UInt64(number - 1) }
+        }
+        let pages = task.mm.vmas.reduce(UInt64(0)) { $0 + ($1.end - $1.start) } / 1024
+        return """
+            Name:\t\(String(decoding: task.name, as: UTF8.self))
+            Umask:\t\(String(repeating: "0", count: max(0, 4 - String(task.umask, radix: 8).count)))\(String(task.umask, radix: 8))
+            State:\tR (running)
+            Tgid:\t\(task.pid)
+            Ngid:\t0
+            Pid:\t\(task.pid)
+            PPid:\t\(task.parentPID)
+            TracerPid:\t0
+            Uid:\t0\t0\t0\t0
+            Gid:\t0\t0\t0\t0
+            FDSize:\t64
+            Groups:\t
+            VmSize:\t\(pages) kB
+            VmRSS:\t\(pages) kB
+            Threads:\t1
+            SigQ:\t0/127655
+            SigPnd:\t0000000000000000
+            ShdPnd:\t0000000000000000
+            SigBlk:\t\(mask(task.signals.blocked))
+            SigIgn:\t\(mask(ignored))
+            SigCgt:\t\(mask(caught))
+            CapInh:\t0000000000000000
+            CapPrm:\t000001ffffffffff
+            CapEff:\t000001ffffffffff
+            CapBnd:\t000001ffffffffff
+            CapAmb:\t0000000000000000
+            NoNewPrivs:\t0
+            Seccomp:\t0
+            Cpus_allowed_list:\t0-\(max(0, ((try? CPU.allowedCount()) ?? 1) - 1))
+
+            """
+    }
+
+    static func stat(_ task: Task) -> String {
+        let name = String(decoding: task.name, as: UTF8.self)
+        return "\(task.pid) (\(name)) R \(task.parentPID) \(task.pid) \(task.pid) 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0 "
+            + "\(task.mm.vmas.reduce(UInt64(0)) { $0 + ($1.end - $1.start) }) 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"
+    }
+
+    static func maps(_ task: Task) -> String {
+        task.mm.vmas.map { vma in
+            let protection = vma.protection
+            let permissions = (protection.contains(.read) ? "r" : "-") + (protection.contains(.write) ? "w" : "-")
+                + (protection.contains(.exec) ? "x" : "-") + "p"
+            return "\(String(vma.start, radix: 16))-\(String(vma.end, radix: 16)) \(permissions) 00000000 00:00 0\n"
+        }.joined()
+    }
+
+    static func meminfo() -> [UInt8] {
+        let total = 8 * 1024 * 1024  // kB: what the sandbox offers (its memory file's 4 GiB is sparse)
+        return text("MemTotal:       \(total) kB\nMemFree:        \(total / 2) kB\nMemAvailable:   \(total / 2) kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
+    }
+
+    static func cpuinfo() -> [UInt8] {
+        let count = (try? CPU.allowedCount()) ?? 1
+        return text((0..<count).map { "processor\t: \($0)\nvendor_id\t: unknown\nmodel name\t: sandboxed x86_64\nflags\t\t: fpu sse sse2\n\n" }.joined())
+    }
+}
