@@ -1,3 +1,4 @@
+import Glibc
 import Gofer
 import HostSys
 import LinuxABI
@@ -12,9 +13,10 @@ public enum SentryProcess {
 
     /// Runs `path` with `arguments` and returns the shell-style exit code: the program's exit
     /// status, or 128 + the signal that killed it.
+    /// With `strace`, a line per syscall goes to `logFD` (an inherited fd; stderr by default).
     public static func run(
         goferSocket: consuming FileDescriptor, path: String, arguments: [String], environment: [String],
-        workingDirectory: String, filter: Bool = true
+        workingDirectory: String, filter: Bool = true, strace: Bool = false, logFD: Int32 = 2
     ) throws(LinuxErrno) -> Int32 {
         let client = try LisafsClient(socket: goferSocket, channels: 1)
         if filter {
@@ -24,9 +26,16 @@ public enum SentryProcess {
                 throw error.linuxErrno
             }
         }
+        var trace: (@Sendable (String) -> Void)?
+        if strace {
+            trace = { line in
+                var bytes = Array((line + "\n").utf8)
+                _ = bytes.withUnsafeMutableBytes { Glibc.write(logFD, $0.baseAddress, $0.count) }
+            }
+        }
         let outcome = try Kernel.run(
             path: path, arguments: arguments, environment: environment, root: client, workingDirectory: workingDirectory,
-            stdio: .host)
+            stdio: .host, trace: trace)
         for (sysno, count) in outcome.unimplementedCalls.sorted(by: { $0.key < $1.key }) {
             log.debug("unimplemented syscall \(sysno) called \(count) times")
         }

@@ -190,6 +190,20 @@ struct DoTests {
         #expect(!inside.output.isEmpty)
     }
 
+    @Test("--strace logs each syscall with decoded arguments and its result to the debug log")
+    func strace() throws {
+        let log = "/tmp/runsc-strace-\(getpid()).log"
+        defer { unlink(log) }
+        let runsc = try Helper.startExecutable("runsc", ["do", "--strace", "--debug-log", log, "--cwd", "/", "--", "/bin/echo", "traced"])
+        #expect(try runsc.readAll() == "traced\n")
+        #expect(try runsc.wait() == .exited(0))
+        let lines = try procText(log).split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("[pid 1] openat(-100, \"/etc/ld.so.cache\", ") && $0.hasSuffix(" = 3") })
+        #expect(lines.contains { $0.hasPrefix("[pid 1] access(\"/etc/ld.so.preload\", 4) = -1 ENOENT") })
+        #expect(lines.contains { $0.hasPrefix("[pid 1] write(1, ") && $0.hasSuffix(" = 7") })
+        #expect(lines.last?.hasPrefix("[pid 1] exit_group(0) = ?") == true)
+    }
+
     @Test("the host's root is read-only inside")
     func readOnly() throws {
         let touch = try runDo(["/usr/bin/touch", "/tmp/runsc-do-should-not-exist"])

@@ -22,6 +22,12 @@ struct BootCommand: ParsableCommand {
     @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
     var noSeccomp = false
 
+    @Flag(help: "Log every syscall of the program, decoded, with its result.")
+    var strace = false
+
+    @Option(help: "The inherited fd of the debug log (default: stderr).")
+    var logFD: Int32 = 2
+
     @Argument(parsing: .postTerminator, help: "The program and its arguments.")
     var arguments: [String] = []
 
@@ -34,7 +40,7 @@ struct BootCommand: ParsableCommand {
     func run() throws {
         let code = try SentryProcess.run(
             goferSocket: FileDescriptor(owning: goferFD), path: arguments[0], arguments: arguments, environment: env,
-            workingDirectory: cwd, filter: !noSeccomp)
+            workingDirectory: cwd, filter: !noSeccomp, strace: strace, logFD: logFD)
         throw ExitCode(code)
     }
 }

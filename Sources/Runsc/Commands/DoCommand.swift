@@ -12,8 +12,7 @@ struct DoCommand: ParsableCommand {
     @Option(help: "The working directory of the command (default: the current directory).")
     var cwd: String?
 
-    @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
-    var noSentrySeccomp = false
+    @OptionGroup var options: SandboxOptions
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments.")
     var command: [String] = []
@@ -28,7 +27,7 @@ struct DoCommand: ParsableCommand {
         let passed = ["PATH", "HOME", "TERM", "LANG", "USER"].compactMap { name in environment[name].map { "\(name)=\($0)" } }
         let status = try runSandbox(
             rootfs: "/", readOnly: true, arguments: command, environment: passed,
-            workingDirectory: cwd ?? FileManager.default.currentDirectoryPath, sentrySeccomp: !noSentrySeccomp)
+            workingDirectory: cwd ?? FileManager.default.currentDirectoryPath, options: options)
         throw ExitCode(status.shellCode)
     }
 }

@@ -19,8 +19,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("b"), .long], help: "The bundle directory (default: the current directory).")
     var bundle: String?
 
-    @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
-    var noSentrySeccomp = false
+    @OptionGroup var options: SandboxOptions
 
     @Argument(help: "The container id.")
     var id: String
@@ -46,7 +45,7 @@ struct RunCommand: ParsableCommand {
 
         let status = try runSandbox(
             rootfs: rootfs, readOnly: root.readonly == true, arguments: arguments, environment: process.env ?? [],
-            workingDirectory: process.cwd, sentrySeccomp: !noSentrySeccomp)
+            workingDirectory: process.cwd, options: options)
         throw ExitCode(status.shellCode)
     }
 }
@@ -54,8 +53,14 @@ struct RunCommand: ParsableCommand {
 /// Starts the gofer on `rootfs` and the Sentry running `arguments`, waits for the Sentry,
 /// stops the gofer, and returns how the program ended (shared by `run` and `do`).
 func runSandbox(
-    rootfs: String, readOnly: Bool, arguments: [String], environment: [String], workingDirectory: String, sentrySeccomp: Bool
+    rootfs: String, readOnly: Bool, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions
 ) throws -> ExitStatus {
+        // The debug log stays open here until the Sentry is done with its copy.
+        var logFD: Int32 = -1
+        if let path = options.debugLog {
+            logFD = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o644).release()
+        }
+        defer { if logFD >= 0 { Glibc.close(logFD) } }
         let sockets = try UnixSocket.pair()
         var gofer = try ChildProcess.spawn(
             path: "/proc/self/exe",
@@ -68,11 +73,29 @@ func runSandbox(
         }
         var bootArguments = ["runsc", "boot", "--gofer-fd", "3", "--cwd", workingDirectory]
         for variable in environment { bootArguments += ["--env", variable] }
-        if !sentrySeccomp { bootArguments.append("--no-seccomp") }
+        if options.noSentrySeccomp { bootArguments.append("--no-seccomp") }
+        if options.strace { bootArguments.append("--strace") }
+        var descriptors: [(parent: Int32, child: Int32)] = [(0, 0), (1, 1), (2, 2), (sockets.first.rawValue, 3)]
+        if logFD >= 0 {
+            descriptors.append((logFD, 4))
+            bootArguments += ["--log-fd", "4"]
+        }
         var sentry = try ChildProcess.spawn(
             path: "/proc/self/exe", arguments: bootArguments + ["--"] + arguments,
-            descriptors: [(0, 0), (1, 1), (2, 2), (sockets.first.rawValue, 3)], options: .dieWithParent,
+            descriptors: descriptors, options: .dieWithParent,
             namespaces: [.pid, .mount, .ipc, .uts, .network])
         _ = consume sockets.first
         return try sentry.wait()
+}
+
+/// Options of the commands that start a sandbox (run, do), as gVisor's global flags.
+struct SandboxOptions: ParsableArguments {
+    @Flag(help: "Log every syscall of the program, decoded, with its result (to --debug-log, else stderr).")
+    var strace = false
+
+    @Option(help: "A file the Sentry appends its debug output (--strace lines) to.")
+    var debugLog: String?
+
+    @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
+    var noSentrySeccomp = false
 }

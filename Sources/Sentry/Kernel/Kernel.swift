@@ -25,7 +25,8 @@ public enum Kernel {
     /// program makes is served by the Sentry.
     public static func runStatic(
         executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil,
-        workingDirectory: String = "/", executablePath: String = "", stdio: Stdio
+        workingDirectory: String = "/", executablePath: String = "", stdio: Stdio,
+        trace: (@Sendable (String) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
         let memory = try MemoryFile()
         let sandbox = Sandbox(memory: memory, root: root.map { Dentry(root: GoferInode(root: $0)) })
@@ -35,6 +36,7 @@ public enum Kernel {
             sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: stub), context: stub,
             registers: stub.initialRegisters, name: [])
         defer { sandbox.killAll() }
+        task.trace = trace
         try task.loadImage(
             executable, path: Array(executablePath.utf8), arguments: arguments.map { Array($0.utf8) },
             environment: environment.map { Array($0.utf8) })
@@ -67,7 +69,8 @@ public enum Kernel {
     /// PATH of `environment`, inside the tree (execvp(3)'s rule). ELF executables load, with
     /// their interpreter (ld.so) read from the same tree.
     public static func run(
-        path: String, arguments: [String], environment: [String], root: LisafsClient, workingDirectory: String, stdio: Stdio
+        path: String, arguments: [String], environment: [String], root: LisafsClient, workingDirectory: String, stdio: Stdio,
+        trace: (@Sendable (String) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
         let tree = Dentry(root: GoferInode(root: root))
         var candidates = [path]
@@ -105,6 +108,7 @@ public enum Kernel {
         }
         return try runStatic(
             executable: executable, arguments: arguments, environment: environment, root: root,
-            workingDirectory: workingDirectory, executablePath: String(decoding: dentry.path, as: UTF8.self), stdio: stdio)
+            workingDirectory: workingDirectory, executablePath: String(decoding: dentry.path, as: UTF8.self), stdio: stdio,
+            trace: trace)
     }
 }

@@ -75,6 +75,8 @@ public final class Task: @unchecked Sendable {
     var signals = SignalState()
     /// Signals sent to this task and not yet delivered.
     let signalQueue = SignalQueue()
+    /// Where `--strace` lines go (nil: not tracing).
+    var trace: (@Sendable (String) -> Void)?
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
     var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
 
@@ -109,7 +111,9 @@ public final class Task: @unchecked Sendable {
                 let sysno = Sysno(Int(truncatingIfNeeded: registers.origRax))
                 let arguments = SyscallArguments(
                     values: (registers.rdi, registers.rsi, registers.rdx, registers.r10, registers.r8, registers.r9))
-                switch dispatch(sysno, arguments) {
+                let outcome = dispatch(sysno, arguments)
+                if let trace { trace(Strace.line(self, sysno, arguments, outcome)) }
+                switch outcome {
                 case .value(let value):
                     registers.rax = UInt64(bitPattern: value)
                 case .exitGroup(let code):

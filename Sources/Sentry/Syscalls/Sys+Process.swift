@@ -62,6 +62,7 @@ extension Syscalls {
                     forked.umask = parent.umask
                     forked.executablePath = parent.executablePath
                     forked.commandLine = parent.commandLine
+                    forked.trace = parent.trace
                     if flags & cloneChildSetTID != 0 { try mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: childTID) }
                     if flags & cloneChildClearTID != 0 { forked.clearChildTID = childTID }
                     sandbox.attach(forked, stub: stub.pid)
