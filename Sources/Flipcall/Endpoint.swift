@@ -170,7 +170,7 @@ public final class Endpoint: @unchecked Sendable {
     /// Throws `peerGone` if the peer closed its socket instead.
     public func receiveDescriptors(max: Int = 16) throws(FlipcallError) -> ReceivedDescriptors {
         var marker: UInt8 = 0
-        var message = try host { () throws(Errno) in
+        let message = try host { () throws(Errno) in
             try withUnsafeMutableBytes(of: &marker) { (bytes) throws(Errno) in
                 try UnixSocket.receive(on: socket, into: bytes, maxDescriptors: max)
             }

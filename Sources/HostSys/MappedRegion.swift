@@ -34,6 +34,14 @@ public struct MappedRegion: ~Copyable {
         precondition(result == 0, "munmap(\(base), \(length)) failed: \(Errno.current)")
     }
 
+    /// madvise(2) MADV_REMOVE on `count` bytes at `offset` of a shared file mapping: the
+    /// file's pages there are freed (a hole is punched) and read back as zeros.
+    public func remove(offset: Int, count: Int) throws(Errno) {
+        precondition(offset >= 0 && count >= 0 && offset <= length - count)
+        let start = base + offset
+        _ = try hostCall { madvise(start, count, 9 /* MADV_REMOVE */) }
+    }
+
     /// The mapping as raw bytes.
     public var bytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: base, count: length) }
 }

@@ -138,15 +138,16 @@ public final class Sandbox: @unchecked Sendable {
     }
 
     /// Waits for a child of `parent` that matches `pid` (-1 or 0: any child; > 0: that child)
-    /// to end, and reaps it. ECHILD if there is no such child. With `block` false, returns
-    /// `.running` instead of waiting.
-    func wait(parent: Int32, for pid: Int32, block: Bool) throws(LinuxErrno) -> WaitResult {
+    /// to end, and reaps it (unless `reap` is false: waitid(2) WNOWAIT leaves it waitable).
+    /// ECHILD if there is no such child. With `block` false, returns `.running` instead of
+    /// waiting.
+    func wait(parent: Int32, for pid: Int32, block: Bool, reap: Bool = true) throws(LinuxErrno) -> WaitResult {
         let result: Result<WaitResult, LinuxErrno> = monitor.locked {
             while true {
                 let children = processes.values.filter { $0.parent == parent && (pid <= 0 || $0.pid == pid) }
                 if children.isEmpty { return .failure(.ECHILD) }
                 if let zombie = children.first(where: { $0.status != nil }), let status = zombie.status {
-                    processes.removeValue(forKey: zombie.pid)
+                    if reap { processes.removeValue(forKey: zombie.pid) }
                     return .success(.reaped(pid: zombie.pid, status: status))
                 }
                 if !block { return .success(.running) }

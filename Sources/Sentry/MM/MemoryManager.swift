@@ -40,6 +40,14 @@ public final class MemoryFile {
         precondition(offset + UInt64(count) <= capacity)
         return UnsafeMutableRawBufferPointer(start: mapping.base + Int(offset), count: count)
     }
+
+    /// Gives the memory of `count` bytes at `offset` (page-aligned) back to the host; they
+    /// read as zeros afterwards. The offsets stay allocated (the file is sparse).
+    func release(at offset: UInt64, count: UInt64) {
+        precondition(offset + count <= capacity)
+        // Fails only for a range that is not ours, which the precondition rules out.
+        try? mapping.remove(offset: Int(offset), count: Int(count))
+    }
 }
 
 /// One mapping of the program's address space: [start, end) backed by the memory file.
@@ -68,6 +76,12 @@ public final class MemoryManager {
     public init(file: MemoryFile, platform: any AddressSpace) {
         self.file = file
         self.platform = platform
+    }
+
+    /// The program is gone (exited, or exec'd into a new address space): its memory goes
+    /// back to the host. No two address spaces share a range of the memory file.
+    deinit {
+        for vma in vmas { file.release(at: vma.fileOffset, count: vma.end - vma.start) }
     }
 
     /// Maps fresh zeroed memory at [address, address + length) (both page-aligned).
@@ -101,15 +115,19 @@ public final class MemoryManager {
     }
 
     /// Removes [address, address + length) from the VMAs (splitting those that straddle the
-    /// edges) and from the platform. Unmapped parts of the range are fine, as in munmap(2).
+    /// edges) and from the platform, and frees the memory behind it. Unmapped parts of the
+    /// range are fine, as in munmap(2).
     func unmap(address: UInt64, length: UInt64) throws(LinuxErrno) {
         let end = address + length
         var kept: [VMA] = []
+        var released: [(UInt64, UInt64)] = []
         for vma in vmas {
             if vma.end <= address || vma.start >= end {
                 kept.append(vma)
                 continue
             }
+            let low = max(vma.start, address)
+            released.append((vma.fileOffset + (low - vma.start), min(vma.end, end) - low))
             if vma.start < address {
                 kept.append(VMA(start: vma.start, end: address, fileOffset: vma.fileOffset, protection: vma.protection))
             }
@@ -119,18 +137,41 @@ public final class MemoryManager {
         }
         try platform.unmap(address: address, length: length)
         vmas = kept.sorted { $0.start < $1.start }
+        for (offset, count) in released { file.release(at: offset, count: count) }
     }
 
-    /// Changes the protection of [address, address + length), which must be fully mapped
-    /// (else ENOMEM, as mprotect(2)).
-    func protect(address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+    /// Zeroes [address, address + length) in place, keeping the mappings (madvise(2)
+    /// MADV_DONTNEED on private anonymous memory: the pages read as zeros afterwards). The
+    /// range must be fully mapped, else ENOMEM.
+    func discard(address: UInt64, length: UInt64) throws(LinuxErrno) {
         let end = address + length
+        try requireMapped(address, end)
+        for vma in vmas where vma.end > address && vma.start < end {
+            let low = max(vma.start, address)
+            file.release(at: vma.fileOffset + (low - vma.start), count: min(vma.end, end) - low)
+        }
+    }
+
+    /// ENOMEM unless every page of [address, end) is mapped.
+    func requireMapped(_ address: UInt64, _ end: UInt64) throws(LinuxErrno) {
         var covered = address
         for vma in vmas where vma.end > address && vma.start < end {
             guard vma.start <= covered else { throw .ENOMEM }
             covered = vma.end
         }
         guard covered >= end else { throw .ENOMEM }
+    }
+
+    /// The VMA containing `address`, if any.
+    func vma(containing address: UInt64) -> VMA? {
+        vmas.first { $0.start <= address && address < $0.end }
+    }
+
+    /// Changes the protection of [address, address + length), which must be fully mapped
+    /// (else ENOMEM, as mprotect(2)).
+    func protect(address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+        let end = address + length
+        try requireMapped(address, end)
         try platform.protect(address: address, length: length, protection: protection)
         var updated: [VMA] = []
         for vma in vmas {
@@ -169,7 +210,10 @@ public final class MemoryManager {
 
     /// Removes every mapping (execve(2) replacing the image).
     func unmapAll() throws(LinuxErrno) {
-        for vma in vmas { try platform.unmap(address: vma.start, length: vma.end - vma.start) }
+        for vma in vmas {
+            try platform.unmap(address: vma.start, length: vma.end - vma.start)
+            file.release(at: vma.fileOffset, count: vma.end - vma.start)
+        }
         vmas = []
         brkStart = 0
         brk = 0

@@ -97,3 +97,99 @@ extension Syscalls {
         return .value(0)
     }
 }
+
+extension Syscalls {
+    static let mremapMayMove: UInt64 = 1, mremapFixed: UInt64 = 2, mremapDontUnmap: UInt64 = 4
+
+    /// Implements Linux mremap(2) for a range inside one mapping: shrinking unmaps the tail;
+    /// growing extends in place when the pages after it are free, else (MREMAP_MAYMOVE) moves
+    /// the contents to a new range (MREMAP_FIXED: at `new_address`) and unmaps the old one.
+    /// An old size of 0 (duplicating a shared mapping) and MREMAP_DONTUNMAP are EINVAL.
+    static func mremap(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (oldAddress, flags, newAddress) = (arguments[0], arguments[3], arguments[4])
+        guard pageAligned(oldAddress), flags & ~(mremapMayMove | mremapFixed) == 0,
+            flags & mremapFixed == 0 || flags & mremapMayMove != 0,
+            let oldSize = roundUpToPage(arguments[1]), let newSize = roundUpToPage(arguments[2]), oldSize > 0, newSize > 0,
+            oldAddress <= ELFFile.userAddressSpaceEnd, oldSize <= ELFFile.userAddressSpaceEnd - oldAddress
+        else { throw .EINVAL }
+        let mm = task.mm
+        guard let vma = mm.vma(containing: oldAddress), oldAddress + oldSize <= vma.end else { throw .EFAULT }
+        if flags & mremapFixed == 0 {
+            if newSize <= oldSize {
+                if newSize < oldSize { try mm.unmap(address: oldAddress + newSize, length: oldSize - newSize) }
+                return .value(Int64(oldAddress))
+            }
+            let tail = oldAddress + oldSize
+            if oldAddress + oldSize == vma.end, newSize - oldSize <= ELFFile.userAddressSpaceEnd - tail,
+                (try? mm.mapAnonymous(at: tail, length: newSize - oldSize, protection: vma.protection)) != nil
+            {
+                return .value(Int64(oldAddress))
+            }
+            guard flags & mremapMayMove != 0 else { throw .ENOMEM }
+        }
+        let target: UInt64
+        if flags & mremapFixed != 0 {
+            guard pageAligned(newAddress), newAddress <= ELFFile.userAddressSpaceEnd,
+                newSize <= ELFFile.userAddressSpaceEnd - newAddress,
+                newAddress + newSize <= oldAddress || oldAddress + oldSize <= newAddress
+            else { throw .EINVAL }
+            try mm.unmap(address: newAddress, length: newSize)
+            target = newAddress
+        } else {
+            target = try mm.findFreeRange(length: newSize)
+        }
+        try mm.mapAnonymous(at: target, length: newSize, protection: vma.protection)
+        let moved = Int(min(oldSize, newSize))
+        var destination = try mm.ranges(target, moved)
+        for source in try mm.ranges(oldAddress, moved) {
+            var remaining = UnsafeRawBufferPointer(source)
+            while !remaining.isEmpty {
+                let chunk = min(remaining.count, destination[0].count)
+                destination[0].copyMemory(from: UnsafeRawBufferPointer(rebasing: remaining.prefix(chunk)))
+                remaining = UnsafeRawBufferPointer(rebasing: remaining.dropFirst(chunk))
+                destination[0] = UnsafeMutableRawBufferPointer(rebasing: destination[0].dropFirst(chunk))
+                if destination[0].isEmpty { destination.removeFirst() }
+            }
+        }
+        try mm.unmap(address: oldAddress, length: oldSize)
+        return .value(Int64(target))
+    }
+
+    /// madvise(2) advice values.
+    static let adviseDontNeed: UInt64 = 4, adviseFree: UInt64 = 8
+    static let adviceHints: Set<UInt64> = [0, 1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]
+
+    /// Implements Linux madvise(2): MADV_DONTNEED and MADV_FREE zero the range (what private
+    /// anonymous memory reads as afterwards, and the memory goes back to the host); the other
+    /// advice values are hints the Sentry accepts without acting on them. Unknown advice is
+    /// EINVAL; an unmapped range ENOMEM.
+    static func madvise(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (address, advice) = (arguments[0], arguments[2])
+        guard pageAligned(address), let size = roundUpToPage(arguments[1]), address <= ELFFile.userAddressSpaceEnd,
+            size <= ELFFile.userAddressSpaceEnd - address
+        else { throw .EINVAL }
+        guard advice == adviseDontNeed || advice == adviseFree || adviceHints.contains(advice) else { throw .EINVAL }
+        guard size > 0 else { return .value(0) }
+        if advice == adviseDontNeed || advice == adviseFree {
+            try task.mm.discard(address: address, length: size)
+        }
+        return .value(0)
+    }
+}
+
+extension Syscalls {
+    static let msyncAsync: UInt64 = 1, msyncInvalidate: UInt64 = 2, msyncSync: UInt64 = 4
+
+    /// Implements Linux msync(2). No mapping writes back to a file (shared writable file
+    /// mappings are refused at mmap), so there is nothing to flush: the call checks its
+    /// arguments (EINVAL) and that the range is mapped (ENOMEM).
+    static func msync(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (address, flags) = (arguments[0], arguments[2])
+        guard pageAligned(address), flags & ~(msyncAsync | msyncInvalidate | msyncSync) == 0,
+            flags & (msyncAsync | msyncSync) != (msyncAsync | msyncSync), let size = roundUpToPage(arguments[1]),
+            size <= UInt64.max - address
+        else { throw .EINVAL }
+        try task.mm.requireMapped(address, address + size)
+        return .value(0)
+    }
+}

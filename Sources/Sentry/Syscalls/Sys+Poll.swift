@@ -48,3 +48,70 @@ extension Syscalls {
         return .value(Int64(ready))
     }
 }
+
+extension Syscalls {
+    /// What select(2) reports in each of its three sets, as Linux maps poll events to them.
+    static let selectRead: PollEvents = [.input, .hangUp, .error]
+    static let selectWrite: PollEvents = [.output, .error]
+    static let selectExcept: PollEvents = [.priority]
+
+    /// Implements Linux select(2) with a `struct timeval` timeout, on the readiness poll(2)
+    /// uses (the same limits: a call with nothing ready sleeps out its timeout). On a timeout
+    /// the timeval is set to zero, as Linux leaves the time not slept.
+    static func select(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        var timeout: Int64?
+        if arguments[4] != 0 {
+            let raw = try task.mm.copyIn(from: arguments[4], count: 16)
+            let seconds = Int64(bitPattern: word(Array(raw[0..<8]))), micros = Int64(bitPattern: word(Array(raw[8..<16])))
+            guard seconds >= 0, (0..<1_000_000).contains(micros) else { throw .EINVAL }
+            timeout = seconds > Int64.max / 2_000_000_000 ? Int64.max / 2 : seconds * 1_000_000_000 + micros * 1000
+        }
+        return try select(task, arguments, timeoutNanoseconds: timeout)
+    }
+
+    /// Implements Linux pselect6(2): select with a `struct timespec` timeout; the signal mask
+    /// argument takes effect once delivery interrupts waits.
+    static func pselect6(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        var timeout: Int64?
+        if arguments[4] != 0 {
+            let time = try readTimespec(task, arguments[4])
+            timeout = time.seconds > Int64.max / 2_000_000_000 ? Int64.max / 2 : time.seconds * 1_000_000_000 + time.nanoseconds
+        }
+        return try select(task, arguments, timeoutNanoseconds: timeout)
+    }
+
+    private static func select(_ task: Task, _ arguments: SyscallArguments, timeoutNanoseconds: Int64?) throws(LinuxErrno) -> SyscallOutcome {
+        let requested = Int64(Int32(truncatingIfNeeded: arguments[0]))
+        guard requested >= 0 else { throw .EINVAL }
+        let count = Int(min(requested, Int64(task.limits[ResourceLimits.openFiles]?.0 ?? 1024), 1 << 20))
+        let setBytes = (count + 63) / 64 * 8
+        let kinds = [selectRead, selectWrite, selectExcept]
+        var sets: [[UInt8]?] = []
+        for index in 1...3 {
+            sets.append(arguments[index] == 0 ? nil : try task.mm.copyIn(from: arguments[index], count: setBytes))
+        }
+        var ready = 0
+        var results = sets.map { $0.map { [UInt8](repeating: 0, count: $0.count) } }
+        for fd in 0..<count {
+            let (byte, bit) = (fd / 8, UInt8(1) << (fd % 8))
+            let asked = (0..<3).filter { sets[$0].map { $0[byte] & bit != 0 } ?? false }
+            guard !asked.isEmpty else { continue }
+            let file = try task.fds.get(Int32(fd))
+            let revents = file.operations.readiness(asked.reduce(PollEvents()) { $0.union(kinds[$1]) })
+            for kind in asked where !revents.isDisjoint(with: kinds[kind]) {
+                results[kind]![byte] |= bit
+                ready += 1
+            }
+        }
+        if ready == 0, let timeoutNanoseconds, timeoutNanoseconds > 0 {
+            Clock.sleep(nanoseconds: UInt64(timeoutNanoseconds))
+        } else if ready == 0, timeoutNanoseconds == nil {
+            throw .ENOSYS  // would wait forever: needs wake-ups from the files
+        }
+        for index in 0..<3 {
+            if let result = results[index] { try task.mm.copyOut(result, to: arguments[index + 1]) }
+        }
+        if ready == 0, arguments[4] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 16), to: arguments[4]) }
+        return .value(Int64(ready))
+    }
+}

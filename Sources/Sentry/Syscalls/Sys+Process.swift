@@ -120,6 +120,57 @@ extension Syscalls {
         }
     }
 
+    static let waitIDAll: UInt64 = 0, waitIDPID: UInt64 = 1, waitIDGroup: UInt64 = 2
+    static let waitStopped: UInt64 = 2, waitExited: UInt64 = 4, waitNoWait: UInt64 = 0x0100_0000
+
+    /// Implements Linux waitid(2) for ended children: P_ALL, P_PID and (until process groups
+    /// land, as any child) P_PGID; WEXITED is required (stopped and continued children are
+    /// never reported, as in wait4), WNOWAIT leaves the child waitable. The siginfo gets
+    /// SIGCHLD with CLD_EXITED or CLD_KILLED; with WNOHANG and nothing ended its pid and
+    /// signal are 0. The rusage is zeros.
+    static func waitid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (kind, id, options) = (arguments[0], Int32(truncatingIfNeeded: arguments[1]), arguments[3])
+        guard options & ~(waitNoHang | waitStopped | waitExited | waitContinued | waitNoWait | waitNoThread | waitAll | waitClone) == 0,
+            options & (waitStopped | waitExited | waitContinued) != 0
+        else { throw .EINVAL }
+        let pid: Int32
+        switch kind {
+        case waitIDAll: pid = -1
+        case waitIDPID:
+            guard id > 0 else { throw .EINVAL }
+            pid = id
+        case waitIDGroup:
+            guard id >= 0 else { throw .EINVAL }
+            pid = -1
+        default: throw .EINVAL
+        }
+        guard options & waitExited != 0 else {
+            // Only stopped or continued children asked for: none is ever reported.
+            guard options & waitNoHang != 0 else { throw .ENOSYS }
+            _ = try task.sandbox.wait(parent: task.pid, for: pid, block: false, reap: false)
+            if arguments[2] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 28), to: arguments[2]) }
+            return .value(0)
+        }
+        var info = [UInt8](repeating: 0, count: 28)
+        switch try task.sandbox.wait(parent: task.pid, for: pid, block: options & waitNoHang == 0, reap: options & waitNoWait == 0) {
+        case .running:
+            break
+        case .reaped(let child, let status):
+            let (code, value): (UInt64, UInt64)
+            switch status {
+            case .exited(let exitCode): (code, value) = (1, UInt64(UInt32(bitPattern: exitCode & 0xff)))  // CLD_EXITED
+            case .signaled(let signal): (code, value) = (2, UInt64(signal.rawValue))  // CLD_KILLED
+            }
+            info.replaceSubrange(0..<4, with: bytes(UInt64(LinuxSignal.SIGCHLD.rawValue)).prefix(4))
+            info.replaceSubrange(8..<12, with: bytes(code).prefix(4))
+            info.replaceSubrange(16..<20, with: bytes(UInt64(UInt32(bitPattern: child))).prefix(4))
+            info.replaceSubrange(24..<28, with: bytes(value).prefix(4))
+        }
+        if arguments[2] != 0 { try task.mm.copyOut(info, to: arguments[2]) }
+        if arguments[4] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 144), to: arguments[4]) }
+        return .value(0)
+    }
+
     /// The NULL-terminated array of string pointers at `address` (argv, envp of execve), at
     /// most `limit` entries (else E2BIG).
     static func stringArray(_ task: Task, at address: UInt64, limit: Int = 0x7fff_ffff) throws(LinuxErrno) -> [[UInt8]] {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +78,48 @@ int main(int argc, char **argv) {
     void *after = sbrk(0);
     memset(before, 7, 65536);
     printf("brk: grew by %ld\n", (long)((char *)after - (char *)before));
+
+    // mremap: grow (moving), shrink, and madvise(MADV_DONTNEED) zeroing private memory
+    char *region = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    strcpy(region, "kept across mremap");
+    int in_place = mremap(region, 4096, 2 * 4096, 0) == MAP_FAILED ? errno : 0;
+    char *moved = mremap(region, 4096, 3 * 4096, MREMAP_MAYMOVE);
+    moved[3 * 4096 - 1] = 1;
+    int old_gone = msync(region, 4096, 0) == 0 ? 0 : errno;
+    int second_kept = msync(region + 4096, 4096, 0);
+    printf("mremap: %s, in place errno %d, moved %d, old page errno %d, next page %d", moved, in_place, moved != region, old_gone,
+           second_kept);
+    printf(", shrunk %d\n", mremap(moved, 3 * 4096, 4096, 0) == moved);
+    int advised = madvise(moved, 4096, MADV_DONTNEED);
+    printf("madvise: %d, then reads %d, bad advice errno %d\n", advised, moved[0], madvise(moved, 4096, 999) == 0 ? 0 : errno);
+
+    // select on a pipe: writable at once, readable once written, timeout with nothing ready
+    if (pipe(fds) != 0) { perror("pipe"); return 1; }
+    fd_set readable, writable;
+    FD_ZERO(&readable); FD_ZERO(&writable);
+    FD_SET(fds[0], &readable); FD_SET(fds[1], &writable);
+    struct timeval wait_for = {0, 20000};
+    int selected = select(fds[1] + 1, &readable, &writable, NULL, &wait_for);
+    printf("select: %d ready, read %d, write %d", selected, FD_ISSET(fds[0], &readable) != 0, FD_ISSET(fds[1], &writable) != 0);
+    write(fds[1], "x", 1);
+    FD_ZERO(&readable); FD_SET(fds[0], &readable);
+    wait_for.tv_usec = 0;
+    printf(", after a write %d", select(fds[0] + 1, &readable, NULL, NULL, &wait_for));
+    FD_ZERO(&readable); FD_SET(99, &readable);
+    printf(", closed fd errno %d\n", select(100, &readable, NULL, NULL, &wait_for) == -1 ? errno : 0);
+    close(fds[0]); close(fds[1]);
+
+    // waitid: WNOWAIT leaves the child waitable, then it is reaped
+    child = fork();
+    if (child == 0) _exit(9);
+    siginfo_t info = {0};
+    waitid(P_PID, child, &info, WEXITED | WNOWAIT);
+    printf("waitid: peeked signo %d code %d status %d pid-matches %d", info.si_signo, info.si_code, info.si_status, info.si_pid == child);
+    memset(&info, 0, sizeof info);
+    waitid(P_ALL, 0, &info, WEXITED);
+    int reaped_status = info.si_status;
+    int again = waitid(P_ALL, 0, &info, WEXITED) == 0 ? 0 : errno;
+    printf(", reaped status %d, then errno %d\n", reaped_status, again);
 
     // file I/O in /tmp
     char path[64];

@@ -132,25 +132,12 @@ public final class PtraceStub: AddressSpace, Context {
 
     /// Unmaps everything the stub inherited from the Sentry by fork, except its code page.
     private func removeInheritedMappings() throws(LinuxErrno) {
-        let maps: String
-        do {
-            let fd = try FileDescriptor.open("/proc/\(pid)/maps", flags: O_RDONLY)
-            var bytes: [UInt8] = []
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
-            defer { buffer.deallocate() }
-            while true {
-                let n = try fd.read(into: buffer)
-                if n == 0 { break }
-                bytes += buffer[0..<n]
-            }
-            maps = String(decoding: bytes, as: UTF8.self)
-        } catch {
-            throw error.linuxErrno
-        }
-        for line in maps.split(separator: "\n") {
-            let range = line.prefix { $0 != " " }.split(separator: "-")
-            guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16) else { continue }
-            if start == Self.codeAddress || line.hasSuffix("[vsyscall]") { continue }
+        // Everything the stub inherited from the Sentry (its code, heap, stacks, the memory
+        // file's mapping) goes: all of the user address space around the code page, in two
+        // calls (munmap of a range without mappings is fine). Reading /proc/<pid>/maps instead
+        // would name the wrong process: the Sentry's /proc belongs to another pid namespace.
+        let top = ELFFile.userAddressSpaceEnd
+        for (start, end) in [(UInt64(0), Self.codeAddress), (Self.codeAddress + Self.codeLength, top)] {
             let result = try inject(.munmap, start, end - start)
             if result < 0 { throw LinuxErrno(Int32(-result)) }
         }
