@@ -20,6 +20,14 @@ public struct LinuxTimespec: Hashable, Sendable {
     /// Whether the nanosecond field is in 0..<1e9 and seconds are not negative, as syscalls
     /// taking a timespec require (else EINVAL).
     public var isValid: Bool { seconds >= 0 && (0..<1_000_000_000).contains(nanoseconds) }
+
+    /// The time in nanoseconds, saturating at `Int64.max` (some 292 years: "forever", which
+    /// is what `sleep infinity` asks for with seconds = INT64_MAX). Call on valid values.
+    public var totalNanoseconds: Int64 {
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, product <= Int64.max - nanoseconds else { return Int64.max }
+        return product + nanoseconds
+    }
 }
 
 /// `struct stat` as x86-64 fstat(2) and newfstatat(2) fill it (144 bytes).

@@ -243,6 +243,6 @@ struct CSuiteTests {
         let native = try DoTests().runNative([bundle + "/rootfs/suite"])
         #expect(insideStatus == native.status)
         #expect(inside == native.output)
-        #expect(inside.split(separator: "\n").count == 14, "\(inside)")
+        #expect(inside.split(separator: "\n").count == 18, "\(inside)")
     }
 }

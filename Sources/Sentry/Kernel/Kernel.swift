@@ -37,8 +37,9 @@ public enum Kernel {
             registers: stub.initialRegisters, name: [])
         defer { sandbox.killAll() }
         task.trace = trace
+        let interpreter = try Loader.interpreter(of: executable) { (path) throws(LinuxErrno) in try task.readWholeFile(path) }
         try task.loadImage(
-            executable, path: Array(executablePath.utf8), arguments: arguments.map { Array($0.utf8) },
+            executable, interpreter: interpreter, path: Array(executablePath.utf8), arguments: arguments.map { Array($0.utf8) },
             environment: environment.map { Array($0.utf8) })
         if let tree = sandbox.root, workingDirectory != "/" {
             task.cwd = try PathResolution.resolve(Array(workingDirectory.utf8), root: tree, start: tree, followFinal: true)

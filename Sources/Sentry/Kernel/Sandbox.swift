@@ -11,6 +11,10 @@ import LinuxABI
 /// stub. Locks: `monitor` guards `processes` and `nextPID`; it is never held while a syscall
 /// of a task runs on the platform, and no other lock is taken under it.
 public final class Sandbox: @unchecked Sendable {
+    /// The memory the sandbox reports (/proc/meminfo) and sizes its tmpfs mounts by; the
+    /// memory file behind the programs is sparse, so this is an offer, not a reservation.
+    static let memoryBytes = 8 << 30
+
     /// One process as its parent and wait4 see it.
     final class Process {
         let pid: Int32

@@ -63,7 +63,9 @@ extension Task {
     /// Delivers the first pending, unblocked signal, if any: an ignored one is dropped, a
     /// default action that ends the process ends it, a handler gets a signal frame. `savedMask`
     /// is the mask the frame restores (rt_sigsuspend's caller mask), else the current one.
-    func deliverPendingSignal(savedMask: UInt64? = nil) throws(LinuxErrno) -> SyscallOutcome? {
+    /// A frame that cannot be written (a bad stack, no restorer) kills the process with
+    /// SIGSEGV, as Linux's force_sigsegv does.
+    func deliverPendingSignal(savedMask: UInt64? = nil) -> SyscallOutcome? {
         while let signal = signalQueue.take(blocked: signals.blocked) {
             let action = signals.actions[Int(signal.number)]
             if action.handler == SignalAction.ignore { continue }
@@ -71,7 +73,11 @@ extension Task {
                 if Syscalls.ignoredByDefault.contains(signal.number) || Syscalls.stopping.contains(signal.number) { continue }
                 return .killed(LinuxSignal(signal.number))
             }
-            try pushFrame(for: signal, action: action, savedMask: savedMask ?? signals.blocked)
+            do {
+                try pushFrame(for: signal, action: action, savedMask: savedMask ?? signals.blocked)
+            } catch {
+                return .killed(.SIGSEGV)
+            }
             return .replaced
         }
         return nil
@@ -83,14 +89,16 @@ extension Task {
         guard action.flags & Self.saRestorer != 0 else { throw .EFAULT }  // x86-64 needs a restorer
         var sp = registers.rsp
         let (altSP, altFlags, altSize) = signals.alternateStack
-        let onAlternate = altSize > 0 && sp > altSP && sp <= altSP + altSize
+        // The program chooses every one of these values: the arithmetic wraps, as the
+        // hardware's would, and a frame that lands outside its memory fails the copy-out.
+        let onAlternate = altSize > 0 && sp > altSP && sp <= altSP &+ altSize
         if action.flags & Self.saOnStack != 0 && altFlags & 2 == 0 && altSize > 0 && !onAlternate {
-            sp = altSP + altSize
+            sp = altSP &+ altSize
         } else {
-            sp -= 128  // the red zone
+            sp = sp &- 128  // the red zone
         }
-        let fpstate = (sp - UInt64(Frame.fpstateSize)) & ~63
-        let frame = ((fpstate - UInt64(Frame.size)) & ~15) - 8
+        let fpstate = (sp &- UInt64(Frame.fpstateSize)) & ~63
+        let frame = ((fpstate &- UInt64(Frame.size)) & ~15) &- 8
         try mm.copyOut(try context.floatingPointState(), to: fpstate)
 
         var bytes = [UInt8](repeating: 0, count: Frame.size)
@@ -122,8 +130,8 @@ extension Task {
         registers.rsp = frame
         registers.rip = action.handler
         registers.rdi = UInt64(signal.number)
-        registers.rsi = frame + UInt64(Frame.info)
-        registers.rdx = frame + UInt64(Frame.ucontext)
+        registers.rsi = frame &+ UInt64(Frame.info)
+        registers.rdx = frame &+ UInt64(Frame.ucontext)
         registers.rax = 0
         registers.eflags &= ~UInt64(0x400 | 0x100)  // DF and TF clear in the handler
         signals.blocked |= action.mask
@@ -135,7 +143,7 @@ extension Task {
     /// rt_sigreturn(2): restores the registers, the floating-point state and the mask saved in
     /// the frame the handler returns through (at rsp - 8: the handler's `ret` popped pretcode).
     func returnFromSignal() throws(LinuxErrno) {
-        let frame = registers.rsp - 8
+        let frame = registers.rsp &- 8
         let bytes = try mm.copyIn(from: frame, count: Frame.size)
         func get(_ offset: Int) -> UInt64 {
             bytes[offset..<(offset + 8)].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }

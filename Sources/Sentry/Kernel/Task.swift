@@ -124,7 +124,7 @@ public final class Task: @unchecked Sendable {
                     break
                 }
                 // Signals are delivered on the way back to the program, as Linux does.
-                switch try deliverPendingSignal() {
+                switch deliverPendingSignal() {
                 case .killed(let signal)?: return .signaled(signal)
                 default: break
                 }
@@ -216,13 +216,13 @@ extension Task {
 
     /// Loads the executable `bytes` (and its interpreter) into this task's (empty) address
     /// space and sets its registers to start it, as execve(2) does after the point of no return.
-    func loadImage(_ bytes: [UInt8], path: [UInt8], arguments: [[UInt8]], environment: [[UInt8]]) throws(LinuxErrno) {
+    func loadImage(
+        _ bytes: [UInt8], interpreter: [UInt8]?, path: [UInt8], arguments: [[UInt8]], environment: [[UInt8]]
+    ) throws(LinuxErrno) {
         var generator = SystemRandomNumberGenerator()
         let random = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let program = try Loader.load(
-            bytes, into: mm, arguments: arguments.map { String(decoding: $0, as: UTF8.self) },
-            environment: environment.map { String(decoding: $0, as: UTF8.self) }, random: random
-        ) { (path) throws(LinuxErrno) in try readWholeFile(Array(path.utf8)) }
+            bytes, interpreter: interpreter, into: mm, arguments: arguments, environment: environment, random: random)
         var fresh = LinuxUserRegs()
         let initial = context.initialRegisters
         (fresh.cs, fresh.ss, fresh.ds, fresh.es) = (initial.cs, initial.ss, initial.ds, initial.es)

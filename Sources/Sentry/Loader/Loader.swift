@@ -22,32 +22,34 @@ public enum Loader {
     /// and builds the initial stack with `arguments`, `environment` and the auxiliary vector.
     /// The program starts at the interpreter's entry if it has one.
     public static func load(
-        _ bytes: [UInt8], into mm: MemoryManager, arguments: [String], environment: [String], random: [UInt8],
-        readFile: (String) throws(LinuxErrno) -> [UInt8]
+        _ bytes: [UInt8], interpreter interpreterBytes: [UInt8]?, into mm: MemoryManager, arguments: [[UInt8]],
+        environment: [[UInt8]], random: [UInt8]
     ) throws(LinuxErrno) -> LoadedProgram {
         let elf = try parse(bytes, role: .executable)
+        // The file's addresses were checked against the user address space when parsed; the
+        // entry points and PT_PHDR were not (Linux does not either: a bad one faults when the
+        // program starts), so arithmetic on them wraps rather than traps.
         let bias = elf.type == .sharedObject ? executableBase : 0
         let end = try mapSegments(elf, bytes, bias: bias, into: mm)
         // The heap starts at the first page after the highest segment (brk(2)).
         mm.brkStart = end
         mm.brk = end
-        var start = bias + elf.entry
+        var start = bias &+ elf.entry
         var interpreterBase: UInt64 = 0
-        if let path = elf.interpreter {
-            guard !path.isEmpty else { throw .ENOEXEC }
-            let interpreterBytes = try readFile(path)
+        if elf.interpreter != nil {
+            guard let interpreterBytes else { throw .ENOEXEC }
             let interpreter = try parse(interpreterBytes, role: .interpreter)
             guard interpreter.type == .sharedObject else { throw .ELIBBAD }
             let low = interpreter.loadSegments.map(\.virtualAddress).min() ?? 0
             let high = interpreter.loadSegments.map { $0.virtualAddress + $0.memorySize }.max() ?? 0
             let page = UInt64(linuxPageSize)
             let span = ((high + page - 1) & ~(page - 1)) - (low & ~(page - 1))
-            interpreterBase = try mm.findFreeRange(length: span) - (low & ~(page - 1))
+            interpreterBase = try mm.findFreeRange(length: span) &- (low & ~(page - 1))
             _ = try mapSegments(interpreter, interpreterBytes, bias: interpreterBase, into: mm)
-            start = interpreterBase + interpreter.entry
+            start = interpreterBase &+ interpreter.entry
         }
-        let programHeaders = bias + (elf.programHeaders.first { $0.type == .phdr }?.virtualAddress
-            ?? (elf.loadSegments.first.map { $0.virtualAddress - $0.offset + elf.programHeaderOffset } ?? 0))
+        let programHeaders = bias &+ (elf.programHeaders.first { $0.type == .phdr }?.virtualAddress
+            ?? (elf.loadSegments.first.map { $0.virtualAddress &- $0.offset &+ elf.programHeaderOffset } ?? 0))
         try mm.mapAnonymous(at: stackTop - stackSize, length: stackSize, protection: [.read, .write])
         let auxiliary: [(UInt64, UInt64)] = [
             (3, programHeaders),  // AT_PHDR
@@ -56,7 +58,7 @@ public enum Loader {
             (6, UInt64(linuxPageSize)),  // AT_PAGESZ
             (7, interpreterBase),  // AT_BASE
             (8, 0),  // AT_FLAGS
-            (9, bias + elf.entry),  // AT_ENTRY
+            (9, bias &+ elf.entry),  // AT_ENTRY
             (11, 0), (12, 0), (13, 0), (14, 0),  // AT_UID, AT_EUID, AT_GID, AT_EGID
             (16, 0x178b_fbff),  // AT_HWCAP: the baseline x86-64 features (CPUID.1:EDX)
             (17, 100),  // AT_CLKTCK
@@ -64,6 +66,19 @@ public enum Loader {
         ]
         let stackPointer = try buildStack(mm, arguments: arguments, environment: environment, auxiliary: auxiliary, random: random)
         return LoadedProgram(entry: start, stackPointer: stackPointer)
+    }
+
+    /// The interpreter (PT_INTERP) an executable names, read with `readFile` and checked, or
+    /// nil for a static executable: execve(2) calls this before its point of no return, so a
+    /// missing interpreter is ENOENT and a bad one ELIBBAD to the caller.
+    public static func interpreter(
+        of bytes: [UInt8], readFile: ([UInt8]) throws(LinuxErrno) -> [UInt8]
+    ) throws(LinuxErrno) -> [UInt8]? {
+        guard let path = try parse(bytes, role: .executable).interpreter else { return nil }
+        guard !path.isEmpty else { throw .ENOEXEC }
+        let image = try readFile(Array(path.utf8))
+        guard (try? parse(image, role: .interpreter))?.type == .sharedObject else { throw .ELIBBAD }
+        return image
     }
 
     static func parse(_ bytes: [UInt8], role: ELFFile.Role) throws(LinuxErrno) -> ELFFile {
@@ -80,7 +95,7 @@ public enum Loader {
         let page = UInt64(linuxPageSize)
         var mapped: [(start: UInt64, end: UInt64)] = []
         for segment in elf.loadSegments where segment.memorySize > 0 {
-            let address = bias + segment.virtualAddress
+            let address = bias &+ segment.virtualAddress
             let start = address & ~(page - 1)
             let end = (address + segment.memorySize + page - 1) & ~(page - 1)
             // Segments may share a page at their boundary: map only what is not mapped yet.
@@ -99,7 +114,7 @@ public enum Loader {
     /// 16 random bytes (AT_RANDOM), then argc, argv, NULL, envp, NULL, auxv pairs, AT_NULL,
     /// with the stack pointer 16-byte aligned at argc.
     static func buildStack(
-        _ mm: MemoryManager, arguments: [String], environment: [String], auxiliary: [(UInt64, UInt64)], random: [UInt8]
+        _ mm: MemoryManager, arguments: [[UInt8]], environment: [[UInt8]], auxiliary: [(UInt64, UInt64)], random: [UInt8]
     ) throws(LinuxErrno) -> UInt64 {
         var top = stackTop
         func push(_ bytes: [UInt8]) throws(LinuxErrno) -> UInt64 {
@@ -108,12 +123,14 @@ public enum Loader {
             return top
         }
         var argumentPointers: [UInt64] = []
-        for argument in arguments { argumentPointers.append(try push(Array(argument.utf8) + [0])) }
+        for argument in arguments { argumentPointers.append(try push(argument + [0])) }
         var environmentPointers: [UInt64] = []
-        for variable in environment { environmentPointers.append(try push(Array(variable.utf8) + [0])) }
+        for variable in environment { environmentPointers.append(try push(variable + [0])) }
         let executableName = argumentPointers.first ?? 0
+        let platform = try push(Array("x86_64".utf8) + [0])
         let randomAddress = try push(Array(random.prefix(16)) + Array(repeating: 0, count: max(0, 16 - random.count)))
-        let vector: [(UInt64, UInt64)] = auxiliary + [(25, randomAddress), (31, executableName), (0, 0)]  // AT_RANDOM, AT_EXECFN, AT_NULL
+        // AT_PLATFORM, AT_RANDOM, AT_EXECFN, AT_NULL
+        let vector: [(UInt64, UInt64)] = auxiliary + [(15, platform), (25, randomAddress), (31, executableName), (0, 0)]
         var words: [UInt64] = [UInt64(arguments.count)] + argumentPointers + [0] + environmentPointers + [0]
         for (key, value) in vector { words += [key, value] }
         top = (top - UInt64(words.count * 8)) & ~15

@@ -92,8 +92,7 @@ public final class MemoryManager {
             length <= ELFFile.userAddressSpaceEnd - address
         else { throw .EINVAL }
         let end = address + length
-        guard !vmas.contains(where: { $0.start < end && address < $0.end }),
-            !(PtraceStub.codeAddress < end && address < PtraceStub.codeAddress + PtraceStub.codeLength)
+        guard !vmas.contains(where: { $0.start < end && address < $0.end }), !overlapsPlatformPage(address, end)
         else { throw .EEXIST }
         let offset = try file.allocate(length)
         try platform.map(address: address, length: length, protection: protection, fileOffset: offset)
@@ -104,6 +103,7 @@ public final class MemoryManager {
     /// The lowest free range of `length` bytes below `mmapBase`, searching top-down (where
     /// Linux puts mmap(2) mappings without a hint).
     func findFreeRange(length: UInt64) throws(LinuxErrno) -> UInt64 {
+        guard length <= Self.mmapBase - 0x1_0000 else { throw .ENOMEM }
         var candidate = Self.mmapBase - length
         for vma in vmas.reversed() where vma.start < Self.mmapBase {
             if vma.end <= candidate { break }
@@ -118,6 +118,7 @@ public final class MemoryManager {
     /// edges) and from the platform, and frees the memory behind it. Unmapped parts of the
     /// range are fine, as in munmap(2).
     func unmap(address: UInt64, length: UInt64) throws(LinuxErrno) {
+        guard length <= UInt64.max - address, !overlapsPlatformPage(address, address + length) else { throw .EINVAL }
         let end = address + length
         var kept: [VMA] = []
         var released: [(UInt64, UInt64)] = []
@@ -144,6 +145,7 @@ public final class MemoryManager {
     /// MADV_DONTNEED on private anonymous memory: the pages read as zeros afterwards). The
     /// range must be fully mapped, else ENOMEM.
     func discard(address: UInt64, length: UInt64) throws(LinuxErrno) {
+        guard length <= UInt64.max - address else { throw .ENOMEM }
         let end = address + length
         try requireMapped(address, end)
         for vma in vmas where vma.end > address && vma.start < end {
@@ -154,12 +156,19 @@ public final class MemoryManager {
 
     /// ENOMEM unless every page of [address, end) is mapped.
     func requireMapped(_ address: UInt64, _ end: UInt64) throws(LinuxErrno) {
+        guard address <= end, end <= ELFFile.userAddressSpaceEnd else { throw .ENOMEM }
         var covered = address
         for vma in vmas where vma.end > address && vma.start < end {
             guard vma.start <= covered else { throw .ENOMEM }
             covered = vma.end
         }
         guard covered >= end else { throw .ENOMEM }
+    }
+
+    /// Whether [address, end) touches the platform's own code page, which the program can
+    /// neither replace nor remove.
+    private func overlapsPlatformPage(_ address: UInt64, _ end: UInt64) -> Bool {
+        PtraceStub.codeAddress < end && address < PtraceStub.codeAddress + PtraceStub.codeLength
     }
 
     /// The VMA containing `address`, if any.
@@ -170,6 +179,7 @@ public final class MemoryManager {
     /// Changes the protection of [address, address + length), which must be fully mapped
     /// (else ENOMEM, as mprotect(2)).
     func protect(address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+        guard length <= UInt64.max - address else { throw .ENOMEM }
         let end = address + length
         try requireMapped(address, end)
         try platform.protect(address: address, length: length, protection: protection)

@@ -197,6 +197,15 @@ extension Syscalls {
         guard flags == 0 else { throw .EINVAL }
         let (oldParent, oldName) = try task.resolveParent(directoryFD: oldFD, pathAddress: oldPath)
         let (newParent, newName) = try task.resolveParent(directoryFD: newFD, pathAddress: newPath)
+        // A directory cannot move into itself or below itself (EINVAL, as Linux): that would
+        // cut it off from the tree and make a cycle.
+        let moving = try oldParent.inode.lookup(oldName)
+        var ancestor = newParent
+        while true {
+            if ancestor.inode === moving { throw .EINVAL }
+            if ancestor.isRoot { break }
+            ancestor = ancestor.parent
+        }
         try oldParent.inode.rename(oldName, to: newParent.inode, as: newName)
         return .value(0)
     }

@@ -26,13 +26,13 @@ extension Syscalls {
             var deadline: UInt64?
             if arguments[3] != 0 {
                 let time = try readTimespec(task, arguments[3])
-                let nanoseconds = UInt64(time.seconds) * 1_000_000_000 + UInt64(time.nanoseconds)
+                let nanoseconds = UInt64(time.totalNanoseconds)
                 if operation == FutexOp.wait.rawValue {
                     deadline = Clock.monotonicNanoseconds() + nanoseconds  // relative
                 } else {
                     // Absolute, on CLOCK_MONOTONIC or (FUTEX_CLOCK_REALTIME) CLOCK_REALTIME.
                     let now = try Syscalls.now(realtime ? clockRealtime : clockMonotonic)
-                    let current = UInt64(now.seconds) * 1_000_000_000 + UInt64(now.nanoseconds)
+                    let current = UInt64(now.totalNanoseconds)
                     deadline = Clock.monotonicNanoseconds() + (nanoseconds > current ? nanoseconds - current : 0)
                 }
             }

@@ -46,7 +46,7 @@ extension Syscalls {
         guard sharing == MapFlags.shared.rawValue || sharing == MapFlags.private.rawValue else { throw .EINVAL }
         var file: FileDescription?
         if !flags.contains(.anonymous) {
-            guard pageAligned(offset), offset <= UInt64(Int64.max) - size else { throw .EINVAL }
+            guard pageAligned(offset), size <= UInt64(Int64.max), offset <= UInt64(Int64.max) - size else { throw .EINVAL }
             let opened = try task.fds.get(fd(arguments[4]))
             guard opened.isReadable else { throw .EACCES }
             if sharing == MapFlags.shared.rawValue && protection.contains(.write) { throw .ENOSYS }

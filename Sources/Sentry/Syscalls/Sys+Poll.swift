@@ -15,7 +15,7 @@ extension Syscalls {
         var timeout: Int64?
         if arguments[2] != 0 {
             let time = try readTimespec(task, arguments[2])
-            timeout = time.seconds * 1_000_000_000 + time.nanoseconds
+            timeout = time.totalNanoseconds
         }
         return try poll(task, address: arguments[0], count: arguments[1], timeoutNanoseconds: timeout)
     }
@@ -64,7 +64,7 @@ extension Syscalls {
             let raw = try task.mm.copyIn(from: arguments[4], count: 16)
             let seconds = Int64(bitPattern: word(Array(raw[0..<8]))), micros = Int64(bitPattern: word(Array(raw[8..<16])))
             guard seconds >= 0, (0..<1_000_000).contains(micros) else { throw .EINVAL }
-            timeout = seconds > Int64.max / 2_000_000_000 ? Int64.max / 2 : seconds * 1_000_000_000 + micros * 1000
+            timeout = LinuxTimespec(seconds: seconds, nanoseconds: micros * 1000).totalNanoseconds
         }
         return try select(task, arguments, timeoutNanoseconds: timeout)
     }
@@ -75,7 +75,7 @@ extension Syscalls {
         var timeout: Int64?
         if arguments[4] != 0 {
             let time = try readTimespec(task, arguments[4])
-            timeout = time.seconds > Int64.max / 2_000_000_000 ? Int64.max / 2 : time.seconds * 1_000_000_000 + time.nanoseconds
+            timeout = time.totalNanoseconds
         }
         return try select(task, arguments, timeoutNanoseconds: timeout)
     }

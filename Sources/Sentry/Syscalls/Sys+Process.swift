@@ -27,21 +27,31 @@ extension Syscalls {
         let flags = arguments[0]
         if flags & (cloneThread | cloneSighand) != 0 || (flags & cloneVM != 0 && flags & cloneVfork == 0) { throw .ENOSYS }
         guard flags & 0xff == 17 || flags & 0xff == 0 else { throw .ENOSYS }  // exit signals other than SIGCHLD
-        return try forkProcess(task, flags: flags, parentTID: arguments[2], childTID: arguments[3], tls: arguments[4])
+        if flags & cloneSetTLS != 0 && arguments[4] >= ELFFile.userAddressSpaceEnd { throw .EPERM }
+        return try forkProcess(task, flags: flags, stack: arguments[1], parentTID: arguments[2], childTID: arguments[3], tls: arguments[4])
     }
 
     /// Starts a child process: a new stub on a new tracer thread, a copy of the address space,
-    /// the same registers (rax = 0 in the child), a copy of the fd table and signal state.
+    /// the same registers (rax = 0 in the child; rsp = `stack` when clone(2) gives one), a
+    /// copy of the fd table and signal state.
     /// The parent waits here until the child's copy is complete, then gets the child's pid.
-    static func forkProcess(_ task: Task, flags: UInt64, parentTID: UInt64, childTID: UInt64, tls: UInt64) throws(LinuxErrno)
+    static func forkProcess(_ task: Task, flags: UInt64, stack: UInt64 = 0, parentTID: UInt64, childTID: UInt64, tls: UInt64) throws(LinuxErrno)
         -> SyscallOutcome
     {
         let sandbox = task.sandbox
         let pid = sandbox.addProcess(parent: task.pid)
         var registers = task.registers
         registers.rax = 0
+        if stack != 0 { registers.rsp = stack }  // glibc's clone() left the child's function on it
         if flags & cloneSetTLS != 0 { registers.fsBase = tls }
-        if flags & cloneParentSetTID != 0 { try task.mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: parentTID) }
+        if flags & cloneParentSetTID != 0 {
+            do {
+                try task.mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: parentTID)
+            } catch {
+                sandbox.removeProcess(pid)
+                throw error
+            }
+        }
         let started = Monitor()
         nonisolated(unsafe) var outcome: Result<Void, LinuxErrno>?
         let parent = task
@@ -214,11 +224,13 @@ extension Syscalls {
             execPath = resolved.path
             if image.starts(with: [0x23, 0x21]) { throw .ELOOP }  // Linux allows a few levels; one is enough here
         }
-        // Check the image before the point of no return.
-        _ = try Loader.parse(image, role: .executable)
+        // Check the image, its interpreter and the size of the strings before the point of no
+        // return (Linux's limit: a quarter of the stack).
+        let interpreter = try Loader.interpreter(of: image) { (path) throws(LinuxErrno) in try task.readWholeFile(path) }
+        guard (argv + envp).reduce(0, { $0 + $1.count + 1 + 8 }) <= Int(Loader.stackSize / 4) else { throw .E2BIG }
         do {
             try task.mm.unmapAll()
-            try task.loadImage(image, path: execPath, arguments: argv, environment: envp)
+            try task.loadImage(image, interpreter: interpreter, path: execPath, arguments: argv, environment: envp)
         } catch {
             return .killed(.SIGSEGV)
         }

@@ -105,7 +105,7 @@ extension Syscalls {
         while true {
             task.signalQueue.waitForUnblocked(blocked: task.signals.blocked)
             task.registers.rax = UInt64(bitPattern: -Int64(LinuxErrno.EINTR.rawValue))
-            if let outcome = try task.deliverPendingSignal(savedMask: old) { return outcome }
+            if let outcome = task.deliverPendingSignal(savedMask: old) { return outcome }
         }
     }
 

@@ -5,12 +5,12 @@ extension Syscalls {
     static let archSetGS: UInt64 = 0x1001, archSetFS: UInt64 = 0x1002, archGetFS: UInt64 = 0x1003, archGetGS: UInt64 = 0x1004
 
     /// Implements Linux arch_prctl(2): setting and reading the FS and GS bases (TLS). A base
-    /// must be a canonical user address (else EPERM, as Linux).
+    /// must be below the top of the user address space (TASK_SIZE_MAX; else EPERM, as Linux).
     static func archPrctl(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (code, address) = (arguments[0], arguments[1])
         switch code {
         case archSetFS, archSetGS:
-            guard address < 0x8000_0000_0000 else { throw .EPERM }
+            guard address < ELFFile.userAddressSpaceEnd else { throw .EPERM }
             if code == archSetFS { task.registers.fsBase = address } else { task.registers.gsBase = address }
         case archGetFS, archGetGS:
             let value = code == archGetFS ? task.registers.fsBase : task.registers.gsBase

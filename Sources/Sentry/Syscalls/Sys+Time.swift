@@ -55,7 +55,7 @@ extension Syscalls {
     /// lands, so the remaining time is never reported.
     static func nanosleep(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let duration = try readTimespec(task, arguments[0])
-        Clock.sleep(nanoseconds: UInt64(duration.seconds) * 1_000_000_000 + UInt64(duration.nanoseconds))
+        Clock.sleep(nanoseconds: UInt64(duration.totalNanoseconds))
         return .value(0)
     }
 
@@ -65,10 +65,10 @@ extension Syscalls {
         let (clock, flags) = (arguments[0], arguments[1])
         guard flags & ~1 == 0 else { throw .EINVAL }
         let request = try readTimespec(task, arguments[2])
-        var nanoseconds = request.seconds * 1_000_000_000 + request.nanoseconds
+        var nanoseconds = request.totalNanoseconds
         if flags & 1 != 0 {  // TIMER_ABSTIME
             let current = try now(clock)
-            nanoseconds -= current.seconds * 1_000_000_000 + current.nanoseconds
+            nanoseconds -= current.totalNanoseconds
         } else {
             _ = try now(clock)  // EINVAL for clocks the Sentry does not serve
         }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/stat.h>
@@ -106,7 +108,10 @@ int main(int argc, char **argv) {
     wait_for.tv_usec = 0;
     printf(", after a write %d", select(fds[0] + 1, &readable, NULL, NULL, &wait_for));
     FD_ZERO(&readable); FD_SET(99, &readable);
-    printf(", closed fd errno %d\n", select(100, &readable, NULL, NULL, &wait_for) == -1 ? errno : 0);
+    printf(", closed fd errno %d", select(100, &readable, NULL, NULL, &wait_for) == -1 ? errno : 0);
+    struct timeval forever = {0x7fffffffffffffffL, 999999};
+    FD_ZERO(&writable); FD_SET(fds[1], &writable);
+    printf(", with a timeout of forever %d\n", select(fds[1] + 1, NULL, &writable, NULL, &forever));
     close(fds[0]); close(fds[1]);
 
     // waitid: WNOWAIT leaves the child waitable, then it is reaped
@@ -136,6 +141,23 @@ int main(int argc, char **argv) {
     int reopened = open(path, O_RDONLY);
     printf("file: open after unlink %d errno %d\n", reopened, errno);
 
+    // rename: not into its own subtree, a directory not over a file nor a file over a directory
+    char dir[64], sub[80], inside[96], plain[80];
+    snprintf(dir, sizeof dir, "/tmp/suite-dir-%d", (int)(getpid() % 7));
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    snprintf(inside, sizeof inside, "%s/sub/moved", dir);
+    snprintf(plain, sizeof plain, "%s-file", dir);
+    mkdir(dir, 0700);
+    mkdir(sub, 0700);
+    close(open(plain, O_CREAT | O_WRONLY, 0600));
+    int into_itself = rename(dir, inside) == 0 ? 0 : errno;
+    int dir_over_file = rename(dir, plain) == 0 ? 0 : errno;
+    int file_over_dir = rename(plain, sub) == 0 ? 0 : errno;
+    printf("rename: into itself errno %d, directory over file errno %d, file over directory errno %d", into_itself, dir_over_file,
+           file_over_dir);
+    int cleaned = rmdir(sub) + rmdir(dir) + unlink(plain);
+    printf(", cleanup %d\n", cleaned);
+
     // exec
     child = fork();
     if (child == 0) {
@@ -145,5 +167,13 @@ int main(int argc, char **argv) {
     }
     waitpid(child, &status, 0);
     printf("exec: child exited %d\n", WEXITSTATUS(status));
+
+    // posix_spawn: glibc clones with CLONE_VM | CLONE_VFORK onto a stack of its own
+    char *spawn_args[] = {argv[0], "exec-child", "from-spawn", NULL};
+    pid_t spawned = 0;
+    int spawn_error = posix_spawn(&spawned, "/proc/self/exe", NULL, NULL, spawn_args, NULL);
+    waitpid(spawned, &status, 0);
+    printf("spawn: error %d, child exited %d\n", spawn_error, WEXITSTATUS(status));
+    printf("auxv: platform %s, page size %lu\n", (const char *)getauxval(AT_PLATFORM), getauxval(AT_PAGESZ));
     return 0;
 }

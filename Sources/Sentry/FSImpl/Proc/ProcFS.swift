@@ -288,7 +288,7 @@ enum ProcFS {
     }
 
     static func meminfo() -> [UInt8] {
-        let total = 8 * 1024 * 1024  // kB: what the sandbox offers (its memory file's 4 GiB is sparse)
+        let total = Sandbox.memoryBytes / 1024
         return text("MemTotal:       \(total) kB\nMemFree:        \(total / 2) kB\nMemAvailable:   \(total / 2) kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
     }
 

@@ -8,6 +8,36 @@ import Synchronization
 /// Locks: each inode's `state` mutex guards its contents; a rename takes the two directories'
 /// locks one after the other, never both at once (it checks and inserts, then removes).
 final class TmpfsInode: Inode, @unchecked Sendable {
+    /// What all the inodes of one tmpfs share: inode numbers and the space its files use,
+    /// bounded as Linux bounds a tmpfs (`size=`, by default half of the memory: here of what
+    /// the sandbox reports in /proc/meminfo): writes past it are ENOSPC.
+    final class Volume: Sendable {
+        let capacity: Int
+        private let used = Atomic<Int>(0)
+        private let lastInode = Atomic<UInt64>(1)
+
+        init(capacity: Int) { self.capacity = capacity }
+
+        static let defaultCapacity = Sandbox.memoryBytes / 2
+
+        func nextInode() -> UInt64 { lastInode.add(1, ordering: .relaxed).newValue }
+
+        /// Takes `bytes` of space; false (take nothing) if the volume has not that much left.
+        func charge(_ bytes: Int) -> Bool {
+            guard bytes > 0 else { return true }
+            let total = used.add(bytes, ordering: .relaxed).newValue
+            if total > capacity || total < 0 {
+                used.subtract(bytes, ordering: .relaxed)
+                return false
+            }
+            return true
+        }
+
+        func release(_ bytes: Int) {
+            if bytes > 0 { used.subtract(bytes, ordering: .relaxed) }
+        }
+    }
+
     enum Contents {
         case directory([[UInt8]: TmpfsInode])
         case regular([UInt8])
@@ -28,22 +58,27 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     let device: UInt64
     let rdev: UInt64
     let state: Mutex<State>
-    private let nextInode: @Sendable () -> UInt64
+    let volume: Volume
 
-    init(ino: UInt64, device: UInt64, mode: UInt32, contents: Contents, rdev: UInt64 = 0, nextInode: @escaping @Sendable () -> UInt64) {
+    init(ino: UInt64, device: UInt64, mode: UInt32, contents: Contents, rdev: UInt64 = 0, volume: Volume) {
         self.ino = ino
         self.device = device
         self.rdev = rdev
-        self.nextInode = nextInode
+        self.volume = volume
         let now = Self.now()
         state = Mutex(State(contents: contents, mode: mode, nlink: 1, mtime: now, ctime: now))
     }
 
+    /// The file's bytes go back to the volume when the last name and the last open file are gone.
+    deinit {
+        if case .regular(let bytes) = state.withLock({ $0.contents }) { volume.release(bytes.count) }
+    }
+
     /// A new empty tmpfs with its root directory.
-    static func makeRoot(device: UInt64, mode: UInt32 = FileMode.directory | 0o1777) -> TmpfsInode {
-        let counter = Mutex<UInt64>(1)
-        let next: @Sendable () -> UInt64 = { counter.withLock { $0 += 1; return $0 } }
-        let root = TmpfsInode(ino: 1, device: device, mode: mode, contents: .directory([:]), nextInode: next)
+    static func makeRoot(
+        device: UInt64, mode: UInt32 = FileMode.directory | 0o1777, capacity: Int = Volume.defaultCapacity
+    ) -> TmpfsInode {
+        let root = TmpfsInode(ino: 1, device: device, mode: mode, contents: .directory([:]), volume: Volume(capacity: capacity))
         root.state.withLock { $0.nlink = 2 }
         return root
     }
@@ -54,7 +89,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
 
     /// A child made here (shares the inode numbering).
     func child(mode: UInt32, contents: Contents, rdev: UInt64 = 0) -> TmpfsInode {
-        TmpfsInode(ino: nextInode(), device: device, mode: mode, contents: contents, rdev: rdev, nextInode: nextInode)
+        TmpfsInode(ino: volume.nextInode(), device: device, mode: mode, contents: contents, rdev: rdev, volume: volume)
     }
 
     func stat() throws(LinuxErrno) -> LinuxStat {
@@ -143,14 +178,23 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         if directory && !isDirectory { throw .ENOTDIR }
         if !directory && isDirectory { throw .EISDIR }
         if isDirectory, case .directory(let children) = target.state.withLock({ $0.contents }), !children.isEmpty { throw .ENOTEMPTY }
-        state.withLock { state in
-            guard case .directory(var children) = state.contents else { return }
+        try unlinkChild(name, target, isDirectory: isDirectory)
+        target.state.withLock { $0.nlink = isDirectory ? 0 : $0.nlink - 1 }
+    }
+
+    /// Removes `name` if it still names `target` (another process may have removed or
+    /// replaced it since the lookup: then ENOENT, and no link count changes).
+    private func unlinkChild(_ name: [UInt8], _ target: TmpfsInode, isDirectory: Bool) throws(LinuxErrno) {
+        let removed: Bool = state.withLock { state in
+            guard case .directory(var children) = state.contents, children[name] === target else { return false }
+            state.contents = .directory([:])  // so that `children` is the only reference: no copy
             children.removeValue(forKey: name)
             state.contents = .directory(children)
             if isDirectory { state.nlink -= 1 }
             state.mtime = Self.now()
+            return true
         }
-        target.state.withLock { $0.nlink = isDirectory ? 0 : $0.nlink - 1 }
+        guard removed else { throw .ENOENT }
     }
 
     func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno) {
@@ -158,26 +202,42 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         guard let moving = try lookup(name) as? TmpfsInode else { throw .ENOENT }
         if destination === self && name == newName { return }
         let isDirectory = try moving.fileType() == FileMode.directory
-        // Replace a non-directory (or an empty directory) at the destination, as rename(2) does.
+        // Replace what the destination holds, as rename(2) does: a directory only with a
+        // directory (and only an empty one), a non-directory only with a non-directory.
         if let existing = try? destination.lookup(newName) as? TmpfsInode {
-            try destination.remove(newName, directory: try existing.fileType() == FileMode.directory)
+            if existing === moving { return }  // two names of one file: nothing to do
+            let replacesDirectory = try existing.fileType() == FileMode.directory
+            if isDirectory && !replacesDirectory { throw .ENOTDIR }
+            if !isDirectory && replacesDirectory { throw .EISDIR }
+            try destination.remove(newName, directory: replacesDirectory)
         }
         try destination.insert(newName, moving, isDirectory: isDirectory)
-        state.withLock { state in
-            guard case .directory(var children) = state.contents else { return }
-            children.removeValue(forKey: name)
-            state.contents = .directory(children)
-            if isDirectory { state.nlink -= 1 }
+        do {
+            try unlinkChild(name, moving, isDirectory: isDirectory)
+        } catch {
+            // Someone else moved or removed it meanwhile: undo the insert.
+            try? destination.unlinkChild(newName, moving, isDirectory: isDirectory)
+            throw error
         }
     }
 
     func truncate(to size: Int64) throws(LinuxErrno) {
         guard size >= 0 else { throw .EINVAL }
+        guard size <= Int64(volume.capacity) else { throw .ENOSPC }
         let result: Result<Void, LinuxErrno> = state.withLock { state in
             guard case .regular(var bytes) = state.contents else { return .failure(.EINVAL) }
-            if Int(size) < bytes.count { bytes.removeLast(bytes.count - Int(size)) } else { bytes += Array(repeating: 0, count: Int(size) - bytes.count) }
-            state.contents = .regular(bytes)
-            state.mtime = Self.now()
+            state.contents = .regular([])  // so that `bytes` is the only reference: no copy
+            defer {
+                state.contents = .regular(bytes)
+                state.mtime = Self.now()
+            }
+            if Int(size) < bytes.count {
+                volume.release(bytes.count - Int(size))
+                bytes.removeLast(bytes.count - Int(size))
+            } else if Int(size) > bytes.count {
+                guard volume.charge(Int(size) - bytes.count) else { return .failure(.ENOSPC) }
+                bytes += repeatElement(0, count: Int(size) - bytes.count)
+            }
             return .success(())
         }
         try result.get()
@@ -227,21 +287,28 @@ final class TmpfsFile: FileOperations, @unchecked Sendable {
         }
     }
 
+    /// Writes at the position (or `offset`; at the end with O_APPEND), filling a gap with
+    /// zeros. Growing past the volume's space is ENOSPC, as on a full tmpfs.
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
-        position.withLock { position in
+        let result: Result<Int, LinuxErrno> = position.withLock { position in
             inode.state.withLock { state in
-                guard case .regular(var contents) = state.contents else { return 0 }
+                guard case .regular(var contents) = state.contents else { return .success(0) }
+                state.contents = .regular([])  // so that `contents` is the only reference: no copy
+                defer { state.contents = .regular(contents) }
                 var start = Int(offset ?? position)
                 if append && offset == nil { start = contents.count }
-                if start > contents.count { contents += Array(repeating: 0, count: start - contents.count) }
+                guard start <= inode.volume.capacity else { return .failure(.ENOSPC) }
+                let growth = start + bytes.count - contents.count
+                guard inode.volume.charge(growth) else { return .failure(.ENOSPC) }
+                if start > contents.count { contents += repeatElement(0, count: start - contents.count) }
                 let overlap = min(bytes.count, contents.count - start)
                 contents.replaceSubrange(start..<(start + overlap), with: bytes)
-                state.contents = .regular(contents)
                 state.mtime = TmpfsInode.now()
                 if offset == nil { position = Int64(start + bytes.count) }
-                return bytes.count
+                return .success(bytes.count)
             }
         }
+        return try result.get()
     }
 
     func stat() throws(LinuxErrno) -> LinuxStat { try inode.stat() }
