@@ -26,6 +26,7 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let ESRCH = Errno(3)
     public static let EINTR = Errno(4)
     public static let EIO = Errno(5)
+    public static let ENXIO = Errno(6)
     public static let EBADF = Errno(9)
     public static let ECHILD = Errno(10)
     public static let EAGAIN = Errno(11)

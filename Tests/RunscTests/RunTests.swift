@@ -214,7 +214,7 @@ struct DoTests {
 
 @Suite("runsc run: the C test suite", .enabled(if: getuid() == 0, "needs root (namespaces, ptrace)"))
 struct CSuiteTests {
-    @Test("fork/wait, pipes, signal handlers, kill, mmap/mprotect/mremap/madvise, brk, select, waitid, file I/O and exec match native")
+    @Test("fork/wait, pipes, signals, kill, mmap/mremap/madvise, brk, select, waitid, tmpfs files and rename, 600 forks, exec and posix_spawn match native")
     func suite() throws {
         var template = Array("/tmp/runsc-suite-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Errno.current }
@@ -243,6 +243,6 @@ struct CSuiteTests {
         let native = try DoTests().runNative([bundle + "/rootfs/suite"])
         #expect(insideStatus == native.status)
         #expect(inside == native.output)
-        #expect(inside.split(separator: "\n").count == 18, "\(inside)")
+        #expect(inside.split(separator: "\n").count == 19, "\(inside)")
     }
 }

@@ -22,11 +22,24 @@ public final class MemoryFile {
     }
 
     private let allocation = Monitor()
+    /// Ranges given back by `free`, sorted by offset and coalesced; `next` is the end of
+    /// everything ever handed out.
+    private var freeRanges: [(offset: UInt64, length: UInt64)] = []
 
-    /// Reserves `length` bytes (page-aligned) and returns their offset. Processes of the
-    /// sandbox allocate from their own threads, so this locks.
+    /// Reserves `length` bytes (page-aligned) and returns their offset: the first freed range
+    /// that fits, else fresh space at the end. Processes of the sandbox allocate from their
+    /// own threads, so this locks.
     func allocate(_ length: UInt64) throws(LinuxErrno) -> UInt64 {
         let offset: UInt64? = allocation.locked {
+            if let index = freeRanges.firstIndex(where: { $0.length >= length }) {
+                let range = freeRanges[index]
+                if range.length == length {
+                    freeRanges.remove(at: index)
+                } else {
+                    freeRanges[index] = (range.offset + length, range.length - length)
+                }
+                return range.offset
+            }
             guard length <= capacity - next else { return nil }
             defer { next += length }
             return next
@@ -35,18 +48,72 @@ public final class MemoryFile {
         return offset
     }
 
+    /// Returns `count` bytes at `offset` (page-aligned, from `allocate`, no longer mapped
+    /// anywhere) to the host and to the allocator.
+    func free(at offset: UInt64, count: UInt64) {
+        guard count > 0 else { return }
+        discard(at: offset, count: count)
+        allocation.locked {
+            var index = freeRanges.firstIndex { $0.offset > offset } ?? freeRanges.endIndex
+            freeRanges.insert((offset, count), at: index)
+            // Merge with the next range, then with the previous one.
+            if index + 1 < freeRanges.count, offset + count == freeRanges[index + 1].offset {
+                freeRanges[index].length += freeRanges[index + 1].length
+                freeRanges.remove(at: index + 1)
+            }
+            if index > 0, freeRanges[index - 1].offset + freeRanges[index - 1].length == offset {
+                freeRanges[index - 1].length += freeRanges[index].length
+                freeRanges.remove(at: index)
+                index -= 1
+            }
+            // A free range at the end goes back to fresh space.
+            if freeRanges[index].offset + freeRanges[index].length == next {
+                next = freeRanges[index].offset
+                freeRanges.remove(at: index)
+            }
+        }
+    }
+
     /// The Sentry's view of `count` bytes at `offset`.
     func bytes(at offset: UInt64, count: Int) -> UnsafeMutableRawBufferPointer {
         precondition(offset + UInt64(count) <= capacity)
         return UnsafeMutableRawBufferPointer(start: mapping.base + Int(offset), count: count)
     }
 
+    /// Copies `count` bytes at `source` to `destination` (a fresh allocation, all zeros),
+    /// skipping the holes of the sparse file: pages a program never touched are not read and
+    /// not committed in the copy (fork of a process with an 8 MiB stack copies what it used).
+    func copy(from source: UInt64, to destination: UInt64, count: UInt64) {
+        let (seekData, seekHole): (Int32, Int32) = (3, 4)
+        let end = source + count
+        var position = source
+        while position < end {
+            var start = position, chunkEnd = end
+            do {
+                start = UInt64(try fd.seek(to: Int64(position), whence: seekData))
+                if start >= end { break }
+                chunkEnd = min(UInt64(try fd.seek(to: Int64(start), whence: seekHole)), end)
+            } catch .ENXIO {
+                break  // no data after `position`
+            } catch {
+                (start, chunkEnd) = (position, end)  // cannot tell holes apart: copy the rest
+            }
+            bytes(at: destination + (start - source), count: Int(chunkEnd - start))
+                .copyMemory(from: UnsafeRawBufferPointer(bytes(at: start, count: Int(chunkEnd - start))))
+            position = chunkEnd
+        }
+    }
+
     /// Gives the memory of `count` bytes at `offset` (page-aligned) back to the host; they
-    /// read as zeros afterwards. The offsets stay allocated (the file is sparse).
-    func release(at offset: UInt64, count: UInt64) {
+    /// read as zeros afterwards and stay allocated.
+    func discard(at offset: UInt64, count: UInt64) {
         precondition(offset + count <= capacity)
-        // Fails only for a range that is not ours, which the precondition rules out.
-        try? mapping.remove(offset: Int(offset), count: Int(count))
+        do {
+            try mapping.remove(offset: Int(offset), count: Int(count))
+        } catch {
+            // Freed memory is handed to other programs: it must read as zeros either way.
+            bytes(at: offset, count: Int(count)).initializeMemory(as: UInt8.self, repeating: 0)
+        }
     }
 }
 
@@ -81,7 +148,7 @@ public final class MemoryManager {
     /// The program is gone (exited, or exec'd into a new address space): its memory goes
     /// back to the host. No two address spaces share a range of the memory file.
     deinit {
-        for vma in vmas { file.release(at: vma.fileOffset, count: vma.end - vma.start) }
+        for vma in vmas { file.free(at: vma.fileOffset, count: vma.end - vma.start) }
     }
 
     /// Maps fresh zeroed memory at [address, address + length) (both page-aligned).
@@ -95,7 +162,12 @@ public final class MemoryManager {
         guard !vmas.contains(where: { $0.start < end && address < $0.end }), !overlapsPlatformPage(address, end)
         else { throw .EEXIST }
         let offset = try file.allocate(length)
-        try platform.map(address: address, length: length, protection: protection, fileOffset: offset)
+        do {
+            try platform.map(address: address, length: length, protection: protection, fileOffset: offset)
+        } catch {
+            file.free(at: offset, count: length)
+            throw error
+        }
         vmas.append(VMA(start: address, end: end, fileOffset: offset, protection: protection))
         vmas.sort { $0.start < $1.start }
     }
@@ -138,7 +210,7 @@ public final class MemoryManager {
         }
         try platform.unmap(address: address, length: length)
         vmas = kept.sorted { $0.start < $1.start }
-        for (offset, count) in released { file.release(at: offset, count: count) }
+        for (offset, count) in released { file.free(at: offset, count: count) }
     }
 
     /// Zeroes [address, address + length) in place, keeping the mappings (madvise(2)
@@ -150,7 +222,7 @@ public final class MemoryManager {
         try requireMapped(address, end)
         for vma in vmas where vma.end > address && vma.start < end {
             let low = max(vma.start, address)
-            file.release(at: vma.fileOffset + (low - vma.start), count: min(vma.end, end) - low)
+            file.discard(at: vma.fileOffset + (low - vma.start), count: min(vma.end, end) - low)
         }
     }
 
@@ -209,9 +281,10 @@ public final class MemoryManager {
         for vma in vmas {
             let length = vma.end - vma.start
             let offset = try file.allocate(length)
-            file.bytes(at: offset, count: Int(length)).copyMemory(from: UnsafeRawBufferPointer(file.bytes(at: vma.fileOffset, count: Int(length))))
-            try platform.map(address: vma.start, length: length, protection: vma.protection, fileOffset: offset)
+            // Recorded first, so that the child's deinit frees it if anything below fails.
             child.vmas.append(VMA(start: vma.start, end: vma.end, fileOffset: offset, protection: vma.protection))
+            file.copy(from: vma.fileOffset, to: offset, count: length)
+            try platform.map(address: vma.start, length: length, protection: vma.protection, fileOffset: offset)
         }
         child.brkStart = brkStart
         child.brk = brk
@@ -222,7 +295,7 @@ public final class MemoryManager {
     func unmapAll() throws(LinuxErrno) {
         for vma in vmas {
             try platform.unmap(address: vma.start, length: vma.end - vma.start)
-            file.release(at: vma.fileOffset, count: vma.end - vma.start)
+            file.free(at: vma.fileOffset, count: vma.end - vma.start)
         }
         vmas = []
         brkStart = 0

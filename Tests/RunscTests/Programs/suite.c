@@ -158,6 +158,15 @@ int main(int argc, char **argv) {
     int cleaned = rmdir(sub) + rmdir(dir) + unlink(plain);
     printf(", cleanup %d\n", cleaned);
 
+    // many short-lived children: their memory is reused, not exhausted
+    int failed = 0;
+    for (int i = 0; i < 600; i++) {
+        pid_t quick = fork();
+        if (quick == 0) _exit(i & 0x7f);
+        if (quick < 0 || waitpid(quick, &status, 0) != quick || WEXITSTATUS(status) != (i & 0x7f)) failed++;
+    }
+    printf("forks: 600 children, %d failed\n", failed);
+
     // exec
     child = fork();
     if (child == 0) {
