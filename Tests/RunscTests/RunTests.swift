@@ -214,8 +214,9 @@ struct DoTests {
 
 @Suite("runsc run: the C test suite", .enabled(if: getuid() == 0, "needs root (namespaces, ptrace)"))
 struct CSuiteTests {
-    @Test("fork/wait, pipes, signals, kill, mmap/mremap/madvise, brk, select, waitid, tmpfs files and rename, 600 forks, exec and posix_spawn match native")
-    func suite() throws {
+    /// Builds Programs/`name`.c with `gcc -static` into a fresh bundle, runs it natively and
+    /// under `runsc run`, and returns both (output, status).
+    func runBoth(_ name: String) throws -> (inside: String, insideStatus: HostSys.ExitStatus, native: String, nativeStatus: HostSys.ExitStatus) {
         var template = Array("/tmp/runsc-suite-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Errno.current }
         let bundle = String(cString: made)
@@ -227,22 +228,36 @@ struct CSuiteTests {
         mkdir(bundle + "/rootfs/tmp", 0o1777)
         let directory = String(#filePath.prefix(upTo: #filePath.lastIndex(of: "/") ?? #filePath.endIndex))
         var gcc = try ChildProcess.spawn(
-            path: "/usr/bin/gcc", arguments: ["gcc", "-static", "-O2", "-o", bundle + "/rootfs/suite", directory + "/Programs/suite.c"],
+            path: "/usr/bin/gcc", arguments: ["gcc", "-static", "-O2", "-o", bundle + "/rootfs/" + name, directory + "/Programs/\(name).c"],
             environment: ["PATH=/usr/bin:/bin"], descriptors: [(2, 2)])
         #expect(try gcc.wait() == .exited(0))
         let config = """
-            {"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "args": ["/suite"], "env": ["PATH=/"], "cwd": "/"},
+            {"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "args": ["/\(name)"], "env": ["PATH=/"], "cwd": "/"},
              "root": {"path": "rootfs", "readonly": true}, "hostname": "runsc"}
             """
         let fd = try FileDescriptor.open(bundle + "/config.json", flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
         try Array(config.utf8).withUnsafeBytes { try fd.writeAll($0) }
 
-        let runsc = try Helper.startExecutable("runsc", ["run", "--bundle", bundle, "suite-\(getpid())"])
+        let runsc = try Helper.startExecutable("runsc", ["run", "--bundle", bundle, "\(name)-\(getpid())"])
         let inside = try runsc.readAll()
         let insideStatus = try runsc.wait()
-        let native = try DoTests().runNative([bundle + "/rootfs/suite"])
-        #expect(insideStatus == native.status)
-        #expect(inside == native.output)
-        #expect(inside.split(separator: "\n").count == 19, "\(inside)")
+        let native = try DoTests().runNative([bundle + "/rootfs/" + name])
+        return (inside, insideStatus, native.output, native.status)
+    }
+
+    @Test("fork/wait, pipes, signals, kill, mmap/mremap/madvise, brk, select, waitid, tmpfs files and rename, 600 forks, exec and posix_spawn match native")
+    func suite() throws {
+        let run = try runBoth("suite")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 19, "\(run.inside)")
+    }
+
+    @Test("signals interrupt sleeps in the Sentry: kill of a sleeper, EINTR with time left, SA_RESTART, pause, wait4")
+    func interruptions() throws {
+        let run = try runBoth("interrupt")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 6, "\(run.inside)")
     }
 }

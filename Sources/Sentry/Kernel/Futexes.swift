@@ -18,7 +18,8 @@ final class Futexes: @unchecked Sendable {
     private var queues: [Int: [Waiter]] = [:]
 
     /// Sleeps while the word at `key` (read by `load` under the lock) equals `expected`, until a
-    /// matching wake or `deadline`. EAGAIN if the word differed, ETIMEDOUT at the deadline.
+    /// matching wake, `deadline` or a signal. EAGAIN if the word differed, ETIMEDOUT at the
+    /// deadline, ERESTARTSYS (untimed) or EINTR (timed) for a signal.
     func wait(key: Int, load: () throws(LinuxErrno) -> UInt32, expected: UInt32, bitset: UInt32, deadline: UInt64?)
         throws(LinuxErrno)
     {
@@ -29,13 +30,17 @@ final class Futexes: @unchecked Sendable {
             let waiter = Waiter(bitset: bitset)
             queues[key, default: []].append(waiter)
             while !waiter.woken {
-                if let deadline {
-                    if !monitor.wait(deadline: deadline) && !waiter.woken {
-                        queues[key]?.removeAll { $0 === waiter }
-                        return .failure(.ETIMEDOUT)
-                    }
-                } else {
-                    monitor.wait()
+                switch Task.sleep(on: monitor, deadline: deadline) {
+                case .woken: continue
+                case .timedOut where !waiter.woken:
+                    queues[key]?.removeAll { $0 === waiter }
+                    return .failure(.ETIMEDOUT)
+                case .interrupted where !waiter.woken:
+                    // Linux restarts an untimed wait after a handler with SA_RESTART; a timed
+                    // one (whose restart would need the time left) fails with EINTR.
+                    queues[key]?.removeAll { $0 === waiter }
+                    return .failure(deadline == nil ? .ERESTARTSYS : .EINTR)
+                default: continue
                 }
             }
             return .success(())

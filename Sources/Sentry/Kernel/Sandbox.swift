@@ -42,8 +42,6 @@ public final class Sandbox: @unchecked Sendable {
     private(set) var mounts: [[UInt8]: any Inode] = [:]
     /// When the sandbox started (for /proc/uptime).
     let startTime = Clock.monotonicNanoseconds()
-    /// The task each tracer thread runs (host tid to task): "the calling process" of /proc/self.
-    private var tasksByThread: [Int32: Task] = [:]
     private var processes: [Int32: Process] = [:]
     private var nextPID: Int32 = 1
     private var nextPipe: UInt64 = 0x1000
@@ -78,20 +76,12 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
-    /// Attaches the running task and its stub to process `pid`, on the task's thread.
+    /// Attaches the running task and its stub to process `pid`.
     func attach(_ task: Task, stub: pid_t) {
-        let thread = cshim_gettid()
         monitor.locked {
             processes[task.pid]?.task = task
             processes[task.pid]?.stubPID = stub
-            tasksByThread[thread] = task
         }
-    }
-
-    /// The task of the calling tracer thread.
-    func currentTask() -> Task? {
-        let thread = cshim_gettid()
-        return monitor.locked { tasksByThread[thread] }
     }
 
     /// The tasks running now, by pid.
@@ -110,28 +100,31 @@ public final class Sandbox: @unchecked Sendable {
     /// Records that `pid` ended. Its children go to init (pid 1), or are forgotten if init is
     /// gone; it stays a zombie until its parent waits, unless its parent is gone too.
     func exited(_ pid: Int32, status: ExitStatus) {
-        monitor.locked {
-            guard let process = processes[pid] else { return }
+        let notify: (Task, PendingSignal)? = monitor.locked {
+            guard let process = processes[pid] else { return nil }
             process.status = status
             process.stubPID = 0
-            tasksByThread = tasksByThread.filter { $0.value.pid != pid }
+            defer { monitor.broadcast() }
             for child in processes.values where child.parent == pid {
                 child.parent = processes[1]?.status == nil ? 1 : 0
                 if child.parent == 0 && child.status != nil { processes.removeValue(forKey: child.pid) }
             }
             if process.parent == 0 || processes[process.parent] == nil || processes[process.parent]?.status != nil {
                 processes.removeValue(forKey: pid)
-            } else if let parent = processes[process.parent]?.task {
-                // SIGCHLD to the parent: CLD_EXITED with the code, or CLD_KILLED with the signal.
-                let (code, value): (Int32, Int32) =
-                    switch status {
-                    case .exited(let exit): (1, exit)
-                    case .signaled(let signal): (2, signal.rawValue)
-                    }
-                parent.signalQueue.post(PendingSignal(number: 17, code: code, pid: pid, status: value))
+                return nil
             }
-            monitor.broadcast()
+            guard let parent = processes[process.parent]?.task else { return nil }
+            // SIGCHLD to the parent: CLD_EXITED with the code, or CLD_KILLED with the signal.
+            let (code, value): (Int32, Int32) =
+                switch status {
+                case .exited(let exit): (1, exit)
+                case .signaled(let signal): (2, signal.rawValue)
+                }
+            return (parent, PendingSignal(number: 17, code: code, pid: pid, status: value))
         }
+        // Posted without the sandbox's lock: posting wakes the parent wherever it sleeps,
+        // which may be this very monitor (wait4).
+        if let (parent, signal) = notify { parent.signalQueue.post(signal) }
     }
 
     /// What wait4 found.
@@ -155,7 +148,7 @@ public final class Sandbox: @unchecked Sendable {
                     return .success(.reaped(pid: zombie.pid, status: status))
                 }
                 if !block { return .success(.running) }
-                monitor.wait()
+                if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
         }
         return try result.get()

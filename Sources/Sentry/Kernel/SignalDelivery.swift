@@ -11,19 +11,50 @@ struct PendingSignal {
     var status: Int32 = 0
 }
 
+/// How a sleep in the Sentry ended: a broadcast, its deadline, or a signal.
+enum SleepResult {
+    case woken, timedOut, interrupted
+}
+
 /// Pending signals of a task: other tasks' threads add to them (a child's exit, kill), the
-/// task's own thread takes them. Locks: `monitor` guards `pending`; rt_sigsuspend waits on it.
+/// task's own thread takes them. Locks: `monitor` guards `pending` and `sleepingOn`;
+/// rt_sigsuspend waits on it. It is taken after (inside) the monitor a task sleeps in, never
+/// the other way round.
 final class SignalQueue: @unchecked Sendable {
     let monitor = Monitor()
     private var pending: [PendingSignal] = []
+    /// The monitor the task sleeps in (`sleep(on:)`), so that a signal can wake it.
+    private var sleepingOn: Monitor?
 
+    /// Queues `signal` and wakes the task if it sleeps. Call without holding the monitor the
+    /// task may sleep in.
     func post(_ signal: PendingSignal) {
-        monitor.locked {
+        let sleeper: Monitor? = monitor.locked {
             // Standard signals do not queue twice; real-time ones do.
-            if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return }
+            if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return nil }
             pending.append(signal)
             monitor.broadcast()
+            return sleepingOn
         }
+        // The sleeper holds its monitor from its check of `pending` until it waits, so this
+        // broadcast cannot fall between the two.
+        if let sleeper, sleeper !== monitor { sleeper.locked { sleeper.broadcast() } }
+    }
+
+    /// Waits in `other` (whose lock the caller holds) for its broadcast or `deadline`, unless
+    /// a signal in `interrupting` (bit n-1 for signal n) is pending before or meanwhile.
+    func sleep(on other: Monitor, interrupting: UInt64, deadline: UInt64?) -> SleepResult {
+        let interrupted = monitor.locked {
+            sleepingOn = other
+            return pending.contains { interrupting & (1 << UInt64($0.number - 1)) != 0 }
+        }
+        defer { monitor.locked { sleepingOn = nil } }
+        if interrupted { return .interrupted }
+        if let deadline {
+            return other.wait(deadline: deadline) ? .woken : .timedOut
+        }
+        other.wait()
+        return .woken
     }
 
     /// Takes the first pending signal not in `blocked` (bit n-1 for signal n).
@@ -65,13 +96,32 @@ extension Task {
     /// is the mask the frame restores (rt_sigsuspend's caller mask), else the current one.
     /// A frame that cannot be written (a bad stack, no restorer) kills the process with
     /// SIGSEGV, as Linux's force_sigsegv does.
-    func deliverPendingSignal(savedMask: UInt64? = nil) -> SyscallOutcome? {
+    ///
+    /// `interrupted` is the restart code a syscall ended with when a signal woke it: with a
+    /// handler, ERESTARTSYS restarts the call if the handler has SA_RESTART, ERESTARTNOINTR
+    /// always, and otherwise the program sees EINTR; with no handler run, the call restarts.
+    func deliverPendingSignal(savedMask: UInt64? = nil, interrupted: LinuxErrno? = nil) -> SyscallOutcome? {
+        var interrupted = interrupted
+        defer {
+            // No handler ran (the signal was ignored, or was already taken): restart the call.
+            if let interrupted, interrupted.isInternalRestart { restartSyscall() }
+        }
         while let signal = signalQueue.take(blocked: signals.blocked) {
             let action = signals.actions[Int(signal.number)]
             if action.handler == SignalAction.ignore { continue }
             if action.handler == 0 {
                 if Syscalls.ignoredByDefault.contains(signal.number) || Syscalls.stopping.contains(signal.number) { continue }
+                interrupted = nil
                 return .killed(LinuxSignal(signal.number))
+            }
+            if let code = interrupted {
+                // The frame saves the registers the handler returns to: the syscall again, or EINTR.
+                if code == .ERESTARTNOINTR || (code == .ERESTARTSYS && action.flags & Self.saRestart != 0) {
+                    restartSyscall()
+                } else {
+                    registers.rax = UInt64(bitPattern: -Int64(LinuxErrno.EINTR.rawValue))
+                }
+                interrupted = nil
             }
             do {
                 try pushFrame(for: signal, action: action, savedMask: savedMask ?? signals.blocked)
@@ -81,6 +131,13 @@ extension Task {
             return .replaced
         }
         return nil
+    }
+
+    /// Points the program back at the `syscall` instruction with the call's number in rax, so
+    /// that it makes the call again.
+    private func restartSyscall() {
+        registers.rip = registers.rip &- 2
+        registers.rax = registers.origRax
     }
 
     /// Builds the rt_sigframe on the program's stack (or its alternate stack) and points the

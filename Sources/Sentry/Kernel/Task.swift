@@ -96,8 +96,57 @@ public final class Task: @unchecked Sendable {
         self.fds = fds
     }
 
+    private static let threadTask = ThreadLocal<Task>()
+
+    /// The task the calling tracer thread runs, if it runs one (the "current" of Linux).
+    static var current: Task? { threadTask.value }
+
+    /// Signals that interrupt a sleep: those not blocked and not ignored (Linux discards an
+    /// ignored signal when it is sent, so it never wakes anyone).
+    var interruptingSignals: UInt64 {
+        var mask: UInt64 = 0
+        for number in 1...64 {
+            let action = signals.actions[number]
+            if action.handler == SignalAction.ignore { continue }
+            if action.handler == 0 && Syscalls.ignoredByDefault.contains(Int32(number)) { continue }
+            mask |= 1 << UInt64(number - 1)
+        }
+        return (mask & ~signals.blocked) | SignalState.unblockable
+    }
+
+    /// Sleeps in `monitor` (whose lock the caller holds) until its broadcast or `deadline`, or
+    /// until a signal arrives for the calling task (Linux's interruptible sleep): callers
+    /// re-check what they wait for after `.woken`, and end the syscall with a restart code
+    /// (ERESTARTSYS...) after `.interrupted`. A thread that runs no task just waits.
+    static func sleep(on monitor: Monitor, deadline: UInt64? = nil) -> SleepResult {
+        guard let task = current else {
+            guard let deadline else {
+                monitor.wait()
+                return .woken
+            }
+            return monitor.wait(deadline: deadline) ? .woken : .timedOut
+        }
+        return task.signalQueue.sleep(on: monitor, interrupting: task.interruptingSignals, deadline: deadline)
+    }
+
+    /// Where the task sleeps for a time (nanosleep, poll's timeout): nothing else wakes it.
+    private let timer = Monitor()
+
+    /// Sleeps until `deadline` (Clock.monotonicNanoseconds) unless a signal interrupts first;
+    /// returns whether one did.
+    func sleep(until deadline: UInt64) -> Bool {
+        timer.locked {
+            while Clock.monotonicNanoseconds() < deadline {
+                if Self.sleep(on: timer, deadline: deadline) == .interrupted { return true }
+            }
+            return false
+        }
+    }
+
     /// Runs the program until it exits or is killed, and returns how it ended.
     public func run() throws(LinuxErrno) -> ExitStatus {
+        Self.threadTask.value = self
+        defer { Self.threadTask.value = nil }
         while true {
             switch try context.run(&registers) {
             case .exited(let status):
@@ -123,8 +172,13 @@ public final class Task: @unchecked Sendable {
                 case .replaced:
                     break
                 }
-                // Signals are delivered on the way back to the program, as Linux does.
-                switch deliverPendingSignal() {
+                // Signals are delivered on the way back to the program, as Linux does; a call
+                // a signal interrupted restarts or fails with EINTR, as its code says.
+                var interrupted: LinuxErrno?
+                if case .value(let value) = outcome, value < 0, LinuxErrno(Int32(truncatingIfNeeded: -value)).isInternalRestart {
+                    interrupted = LinuxErrno(Int32(truncatingIfNeeded: -value))
+                }
+                switch deliverPendingSignal(interrupted: interrupted) {
                 case .killed(let signal)?: return .signaled(signal)
                 default: break
                 }

@@ -3,14 +3,14 @@ import LinuxABI
 
 extension Syscalls {
     /// Implements Linux poll(2): `struct pollfd` (fd i32, events i16, revents i16) entries;
-    /// negative fds are skipped, closed fds get POLLNVAL. The files the Sentry has today are
-    /// always ready or never will be, so a call with nothing ready sleeps out its timeout.
+    /// negative fds are skipped, closed fds get POLLNVAL. Files do not wake pollers yet, so a
+    /// call with nothing ready sleeps out its timeout (a signal ends it: EINTR).
     static func poll(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let timeout = Int64(Int32(truncatingIfNeeded: arguments[2]))
         return try poll(task, address: arguments[0], count: arguments[1], timeoutNanoseconds: timeout < 0 ? nil : timeout * 1_000_000)
     }
 
-    /// Implements Linux ppoll(2); the signal mask argument takes effect once signal delivery lands.
+    /// Implements Linux ppoll(2); the signal mask argument is not applied yet.
     static func ppoll(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var timeout: Int64?
         if arguments[2] != 0 {
@@ -43,7 +43,7 @@ extension Syscalls {
         try task.mm.copyOut(entries, to: address)
         if ready == 0 {
             guard let timeoutNanoseconds else { throw .ENOSYS }  // would wait forever: needs wake-ups, which come with pipes
-            if timeoutNanoseconds > 0 { Clock.sleep(nanoseconds: UInt64(timeoutNanoseconds)) }
+            if timeoutNanoseconds > 0, task.sleep(until: deadline(after: timeoutNanoseconds)) { throw .ERESTARTNOHAND }
         }
         return .value(Int64(ready))
     }
@@ -56,8 +56,8 @@ extension Syscalls {
     static let selectExcept: PollEvents = [.priority]
 
     /// Implements Linux select(2) with a `struct timeval` timeout, on the readiness poll(2)
-    /// uses (the same limits: a call with nothing ready sleeps out its timeout). On a timeout
-    /// the timeval is set to zero, as Linux leaves the time not slept.
+    /// uses (the same limits: a call with nothing ready sleeps out its timeout, or until a
+    /// signal). On a timeout the timeval is set to zero, as Linux leaves the time not slept.
     static func select(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var timeout: Int64?
         if arguments[4] != 0 {
@@ -70,7 +70,7 @@ extension Syscalls {
     }
 
     /// Implements Linux pselect6(2): select with a `struct timespec` timeout; the signal mask
-    /// argument takes effect once delivery interrupts waits.
+    /// argument is not applied yet.
     static func pselect6(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var timeout: Int64?
         if arguments[4] != 0 {
@@ -104,7 +104,7 @@ extension Syscalls {
             }
         }
         if ready == 0, let timeoutNanoseconds, timeoutNanoseconds > 0 {
-            Clock.sleep(nanoseconds: UInt64(timeoutNanoseconds))
+            if task.sleep(until: deadline(after: timeoutNanoseconds)) { throw .ERESTARTNOHAND }
         } else if ready == 0, timeoutNanoseconds == nil {
             throw .ENOSYS  // would wait forever: needs wake-ups from the files
         }
@@ -113,5 +113,13 @@ extension Syscalls {
         }
         if ready == 0, arguments[4] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 16), to: arguments[4]) }
         return .value(Int64(ready))
+    }
+}
+
+extension Syscalls {
+    /// The monotonic time `nanoseconds` from now, saturating.
+    static func deadline(after nanoseconds: Int64) -> UInt64 {
+        let now = Clock.monotonicNanoseconds()
+        return now > UInt64.max - UInt64(max(0, nanoseconds)) ? UInt64.max : now + UInt64(max(0, nanoseconds))
     }
 }

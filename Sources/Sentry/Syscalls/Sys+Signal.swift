@@ -96,6 +96,13 @@ extension Syscalls {
         return .replaced
     }
 
+    /// Implements Linux pause(2): sleeps until a signal that is not ignored arrives; the call
+    /// then fails with EINTR once a handler has run.
+    static func pause(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        _ = task.sleep(until: .max)
+        throw .ERESTARTNOHAND
+    }
+
     /// Implements Linux rt_sigsuspend(2): waits with `mask` as the blocked mask until a signal
     /// is delivered; the handler's frame restores the caller's mask; returns EINTR.
     static func rtSigsuspend(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
@@ -122,12 +129,14 @@ extension Syscalls {
         if number == 0 { return .value(0) }
         if number != 9 {
             // Queued for the target's thread, which delivers it on its way back to its program
-            // (a blocked wait in rt_sigsuspend wakes for it).
+            // (a sleep in the Sentry ends for it).
             guard let other = target.task else { throw .ESRCH }
             other.signalQueue.post(PendingSignal(number: number, pid: task.pid))
             return .value(0)
         }
-        // SIGKILL: the host delivers it to the stub; its tracer sees the end of the process.
+        // SIGKILL: the host delivers it to the stub if the program runs there (its tracer sees
+        // the end of the process); queued too, it wakes the task if it sleeps in the Sentry.
+        target.task?.signalQueue.post(PendingSignal(number: number, pid: task.pid))
         try onBehalfOfGuest { () throws(Errno) in _ = try hostCall { Glibc.kill(target.stub, number) } }
         return .value(0)
     }

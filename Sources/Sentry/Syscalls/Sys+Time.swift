@@ -51,16 +51,16 @@ extension Syscalls {
         return .value(seconds)
     }
 
-    /// Implements Linux nanosleep(2). Signals cannot interrupt the sleep until signal delivery
-    /// lands, so the remaining time is never reported.
+    /// Implements Linux nanosleep(2). A signal with a handler ends the sleep with EINTR and
+    /// the time left in `rem`.
     static func nanosleep(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let duration = try readTimespec(task, arguments[0])
-        Clock.sleep(nanoseconds: UInt64(duration.totalNanoseconds))
-        return .value(0)
+        return try sleep(task, nanoseconds: duration.totalNanoseconds, remaining: arguments[1])
     }
 
     /// Implements Linux clock_nanosleep(2): relative sleeps and TIMER_ABSTIME deadlines on the
-    /// realtime and monotonic clocks.
+    /// realtime and monotonic clocks; a signal ends them as it ends nanosleep (`rem` is
+    /// written for relative sleeps only).
     static func clockNanosleep(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (clock, flags) = (arguments[0], arguments[1])
         guard flags & ~1 == 0 else { throw .EINVAL }
@@ -72,7 +72,21 @@ extension Syscalls {
         } else {
             _ = try now(clock)  // EINVAL for clocks the Sentry does not serve
         }
-        if nanoseconds > 0 { Clock.sleep(nanoseconds: UInt64(nanoseconds)) }
-        return .value(0)
+        return try sleep(task, nanoseconds: nanoseconds, remaining: flags & 1 == 0 ? arguments[3] : 0)
+    }
+
+    /// Sleeps `nanoseconds` (nothing if not positive). If a signal interrupts, the time left
+    /// goes to the timespec at `remaining` (if not NULL) and the call ends to be restarted or
+    /// to fail with EINTR (ERESTART_RESTARTBLOCK: EINTR once a handler runs).
+    private static func sleep(_ task: Task, nanoseconds: Int64, remaining: UInt64) throws(LinuxErrno) -> SyscallOutcome {
+        guard nanoseconds > 0 else { return .value(0) }
+        let deadline = deadline(after: nanoseconds)
+        guard task.sleep(until: deadline) else { return .value(0) }
+        if remaining != 0 {
+            let now = Clock.monotonicNanoseconds()
+            let left = LinuxTimespec(totalNanoseconds: Int64(clamping: deadline > now ? deadline - now : 0))
+            try task.mm.copyOut(bytes(UInt64(bitPattern: left.seconds)) + bytes(UInt64(bitPattern: left.nanoseconds)), to: remaining)
+        }
+        throw .ERESTART_RESTARTBLOCK
     }
 }

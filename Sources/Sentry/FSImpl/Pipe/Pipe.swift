@@ -35,14 +35,20 @@ final class Pipe: @unchecked Sendable {
         }
     }
 
-    func read(count: Int) -> [UInt8] {
-        monitor.locked {
-            while buffer.isEmpty && writers > 0 { monitor.wait() }
+    /// Takes up to `count` bytes, sleeping while the pipe is empty and has writers; an empty
+    /// result is end of file. A signal interrupts the sleep (ERESTARTSYS).
+    func read(count: Int) throws(LinuxErrno) -> [UInt8] {
+        let result: Result<[UInt8], LinuxErrno> = monitor.locked {
+            guard count > 0 else { return .success([]) }
+            while buffer.isEmpty && writers > 0 {
+                if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
+            }
             let taken = Array(buffer.prefix(count))
             buffer.removeFirst(taken.count)
             monitor.broadcast()
-            return taken
+            return .success(taken)
         }
+        return try result.get()
     }
 
     func write(_ bytes: [UInt8]) throws(LinuxErrno) -> Int {
@@ -50,7 +56,10 @@ final class Pipe: @unchecked Sendable {
             var written = 0
             while written < bytes.count {
                 let needed = bytes.count - written <= Self.atomicSize ? bytes.count - written : 1
-                while readers > 0 && Self.capacity - buffer.count < needed { monitor.wait() }
+                while readers > 0 && Self.capacity - buffer.count < needed {
+                    // A signal ends the call: with what was written, else to be restarted.
+                    if Task.sleep(on: monitor) == .interrupted { return written > 0 ? .success(written) : .failure(.ERESTARTSYS) }
+                }
                 guard readers > 0 else { return written > 0 ? .success(written) : .failure(.EPIPE) }
                 let chunk = min(bytes.count - written, Self.capacity - buffer.count)
                 buffer += bytes[written..<(written + chunk)]
@@ -93,7 +102,7 @@ final class PipeEnd: FileOperations {
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
         guard isReader else { throw .EBADF }
         if offset != nil { throw .ESPIPE }
-        return pipe.read(count: count)
+        return try pipe.read(count: count)
     }
 
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {

@@ -174,7 +174,7 @@ enum ProcFS {
         Directory(ino: 1) { [weak sandbox] in
             guard let sandbox else { return [] }
             var children: [([UInt8], any Inode)] = [
-                (text("self"), Link(ino: 2) { [weak sandbox] in sandbox?.currentTask().map { text(String($0.pid)) } }),
+                (text("self"), Link(ino: 2) { Task.current.map { text(String($0.pid)) } }),
                 (text("meminfo"), Generated(ino: 3) { meminfo() }),
                 (text("cpuinfo"), Generated(ino: 4) { cpuinfo() }),
                 (text("mounts"), Generated(ino: 5) { text("none / gofer ro 0 0\nproc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw 0 0\ntmpfs /dev tmpfs rw 0 0\n") }),

@@ -1,0 +1,76 @@
+// Signals interrupt sleeps in the Sentry: a killed sleeper ends at once, a handler ends
+// nanosleep with EINTR and the time left, SA_RESTART restarts a pipe read, and without it
+// the read fails with EINTR; pause() waits for a signal. Built with `gcc -static`, run
+// natively and under `runsc run`; the two outputs must match.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+static volatile int caught;
+static void on_signal(int signal) { caught = signal; }
+
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    double start = now();
+    pid_t child = fork();
+    if (child == 0) { sleep(1000); _exit(0); }
+    usleep(50000);
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    printf("sleeping child killed: signaled %d by %d, quickly %d\n", WIFSIGNALED(status), WTERMSIG(status), now() - start < 5);
+
+    child = fork();
+    if (child == 0) { sleep(1000); _exit(0); }
+    usleep(50000);
+    kill(child, SIGTERM);
+    waitpid(child, &status, 0);
+    printf("sleeping child terminated: by %d\n", WTERMSIG(status));
+
+    struct sigaction action = {0};
+    action.sa_handler = on_signal;
+    sigaction(SIGUSR1, &action, NULL);
+    pid_t parent = getpid();
+    child = fork();
+    if (child == 0) { usleep(50000); kill(parent, SIGUSR1); _exit(0); }
+    struct timespec request = {100, 0}, left = {0, 0};
+    int slept = nanosleep(&request, &left);
+    printf("nanosleep: %d errno %d, caught %d, time left plausible %d\n", slept, errno, caught, left.tv_sec > 90 && left.tv_sec < 100);
+    waitpid(child, NULL, 0);
+
+    int fds[2];
+    pipe(fds);
+    child = fork();
+    if (child == 0) { usleep(50000); kill(parent, SIGUSR1); usleep(50000); write(fds[1], "late", 4); _exit(0); }
+    caught = 0;
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &action, NULL);
+    char buffer[8] = {0};
+    ssize_t n = read(fds[0], buffer, sizeof buffer - 1);
+    printf("read with SA_RESTART: %zd (%s), caught %d\n", n, buffer, caught);
+    waitpid(child, NULL, 0);
+
+    child = fork();
+    if (child == 0) { usleep(50000); kill(parent, SIGUSR1); _exit(0); }
+    caught = 0;
+    action.sa_flags = 0;
+    sigaction(SIGUSR1, &action, NULL);
+    n = read(fds[0], buffer, sizeof buffer - 1);
+    printf("read without SA_RESTART: %zd errno %d, caught %d\n", n, errno, caught);
+    waitpid(child, NULL, 0);
+
+    child = fork();
+    if (child == 0) { pause(); _exit(0); }
+    usleep(50000);
+    kill(child, SIGKILL);
+    pid_t reaped = wait(&status);
+    printf("wait4 for a killed child: %d, signaled %d\n", reaped == child, WIFSIGNALED(status));
+    return 0;
+}
