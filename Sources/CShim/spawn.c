@@ -18,6 +18,15 @@ static void child_fail(int report_fd, int err) {
     _exit(127);
 }
 
+// The pid 1 the waiting process of a new pid namespace passes signals on to.
+static volatile pid_t forward_to;
+
+static void forward_signal(int sig) {
+    int saved = errno;
+    kill(forward_to, sig);
+    errno = saved;
+}
+
 static void child(const char *path, char *const argv[], char *const envp[], const int *fd_map, int count, int flags, int unshare_flags, int report_fd, pid_t parent) {
     // Signals: default dispositions, nothing blocked (the parent's mask is inherited otherwise).
     for (int sig = 1; sig < _NSIG; sig++) {
@@ -37,6 +46,16 @@ static void child(const char *path, char *const argv[], char *const envp[], cons
         if (init < 0) child_fail(report_fd, errno);
         if (init > 0) {
             if (flags & CSHIM_SPAWN_DIE_WITH_PARENT) prctl(PR_SET_PDEATHSIG, SIGKILL);
+            // Signals sent to this process (the pid its spawner knows) go on to the program,
+            // as an init shim does; only SIGKILL and SIGSTOP act here.
+            forward_to = init;
+            struct sigaction forward = {0};
+            forward.sa_handler = forward_signal;
+            forward.sa_flags = SA_RESTART;
+            sigfillset(&forward.sa_mask);
+            for (int sig = 1; sig < _NSIG; sig++) {
+                if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD) sigaction(sig, &forward, NULL);
+            }
             syscall(SYS_close_range, 0, ~0U, 0);
             int status = 0;
             while (waitpid(init, &status, 0) < 0) {

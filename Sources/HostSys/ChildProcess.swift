@@ -91,6 +91,13 @@ public struct ChildProcess: ~Copyable {
         }
     }
 
+    /// Gives the child up without reaping it: it outlives this value (a daemon that this
+    /// process starts and then leaves to run; init reaps it once this process is gone).
+    public consuming func disown() -> pid_t {
+        reaped = true
+        return pid
+    }
+
     /// Sends `signal` to the child (kill(2)).
     public func kill(_ signal: LinuxSignal) throws(Errno) {
         let pid = self.pid

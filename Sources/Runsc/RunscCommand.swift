@@ -7,5 +7,9 @@ struct RunscCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runsc",
         abstract: "Run OCI containers in a sandbox whose kernel is the Sentry, not the host.",
-        subcommands: [RunCommand.self, DoCommand.self, SpecCommand.self, SyscallsCommand.self, GoferCommand.self, BootCommand.self])
+        subcommands: [
+            RunCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self, DeleteCommand.self,
+            ListCommand.self, DoCommand.self, SpecCommand.self, SyscallsCommand.self, GoferCommand.self, BootCommand.self,
+            MonitorCommand.self,
+        ])
 }

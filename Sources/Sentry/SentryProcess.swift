@@ -11,14 +11,37 @@ import Logging
 public enum SentryProcess {
     private static let log = Logger(label: "sentry")
 
+    /// Host signals the Sentry passes on to the program's init (pid 1), as `runsc kill` and a
+    /// terminal send them; SIGKILL and SIGSTOP cannot be caught and act on the Sentry itself.
+    static let forwardedSignals: [LinuxSignal] = [.SIGHUP, .SIGINT, .SIGQUIT, .SIGUSR1, .SIGUSR2, .SIGTERM, .SIGWINCH]
+
     /// Runs `path` with `arguments` and returns the shell-style exit code: the program's exit
     /// status, or 128 + the signal that killed it.
     /// With `strace`, a line per syscall goes to `logFD` (an inherited fd; stderr by default).
+    /// With `startGate`, the program starts only once a byte can be read from that fd
+    /// (`runsc start` writes it; end of file means the container is deleted before it started).
     public static func run(
         goferSocket: consuming FileDescriptor, path: String, arguments: [String], environment: [String],
-        workingDirectory: String, filter: Bool = true, strace: Bool = false, logFD: Int32 = 2
+        workingDirectory: String, filter: Bool = true, strace: Bool = false, logFD: Int32 = 2, startGate: Int32? = nil
     ) throws(LinuxErrno) -> Int32 {
+        // Before any thread starts, so that every thread inherits the mask and only the
+        // forwarding thread takes these signals.
+        do {
+            try HostSignals.block(forwardedSignals)
+        } catch {
+            throw error.linuxErrno
+        }
         let client = try LisafsClient(socket: goferSocket, channels: 1)
+        if let startGate {
+            var byte: UInt8 = 0
+            let count = try onBehalfOfGuest { () throws(Errno) in
+                try withUnsafeMutableBytes(of: &byte) { (buffer) throws(Errno) in
+                    try hostCall { Glibc.read(startGate, buffer.baseAddress, 1) }
+                }
+            }
+            guard count == 1 else { return 128 + LinuxSignal.SIGKILL.rawValue }  // never started
+            Glibc.close(startGate)
+        }
         if filter {
             do {
                 try seccompFilter.load()
@@ -35,11 +58,22 @@ public enum SentryProcess {
         }
         let outcome = try Kernel.run(
             path: path, arguments: arguments, environment: environment, root: client, workingDirectory: workingDirectory,
-            stdio: .host, trace: trace)
+            stdio: .host, trace: trace, started: forwardSignals)
         for (sysno, count) in outcome.unimplementedCalls.sorted(by: { $0.key < $1.key }) {
             log.debug("unimplemented syscall \(sysno) called \(count) times")
         }
         return outcome.status.shellCode
+    }
+
+    /// Starts the thread that passes host signals on to the program's init.
+    static func forwardSignals(to sandbox: Sandbox) {
+        try? HostThread.detach {
+            while true {
+                let signal = HostSignals.wait(forwardedSignals)
+                // ESRCH: init has ended, and the Sentry with it.
+                try? sandbox.signal(1, signal.rawValue, from: 0)
+            }
+        }
     }
 
     /// The Sentry's allow-list: what it needs to trace stubs, move memory and talk to the
@@ -61,6 +95,8 @@ public enum SentryProcess {
             // Time, threads and the runtime.
             .clock_gettime, .clock_nanosleep, .nanosleep, .sched_yield, .sched_getaffinity, .getrandom,
             .set_robust_list, .sigaltstack, .rt_sigreturn, .exit, .exit_group, .prlimit64, .get_mempolicy, .mbind,
+            // Forwarding host signals to the program: sigwait.
+            .rt_sigtimedwait,
             .getcpu,
         ])
         // A tracer thread pins itself to its CPU (only itself: pid 0).

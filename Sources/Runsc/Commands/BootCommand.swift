@@ -28,6 +28,9 @@ struct BootCommand: ParsableCommand {
     @Option(help: "The inherited fd of the debug log (default: stderr).")
     var logFD: Int32 = 2
 
+    @Option(help: "An inherited fd to read one byte from before the program starts (runsc start).")
+    var startFD: Int32?
+
     @Argument(parsing: .postTerminator, help: "The program and its arguments.")
     var arguments: [String] = []
 
@@ -35,12 +38,13 @@ struct BootCommand: ParsableCommand {
         guard goferFD > 2 else { throw ValidationError("--gofer-fd must be an inherited fd above 2") }
         guard let first = arguments.first, !first.isEmpty else { throw ValidationError("a program to run is required after --") }
         guard cwd.hasPrefix("/") else { throw ValidationError("--cwd must be absolute") }
+        if let startFD, startFD <= 2 { throw ValidationError("--start-fd must be an inherited fd above 2") }
     }
 
     func run() throws {
         let code = try SentryProcess.run(
             goferSocket: FileDescriptor(owning: goferFD), path: arguments[0], arguments: arguments, environment: env,
-            workingDirectory: cwd, filter: !noSeccomp, strace: strace, logFD: logFD)
+            workingDirectory: cwd, filter: !noSeccomp, strace: strace, logFD: logFD, startGate: startFD)
         throw ExitCode(code)
     }
 }

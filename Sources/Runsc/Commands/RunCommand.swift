@@ -11,7 +11,7 @@ import LinuxABI
 /// and the Sentry (`runsc boot`, in new pid, mount, ipc, uts and network namespaces, with this
 /// process's stdio), waits for the Sentry, stops the gofer, and exits with the program's
 /// status (128 + the signal when a signal killed it). Nothing is left behind: no process, no
-/// state file (the create/start lifecycle and its state directory come next).
+/// state file (`create` and `start` keep state; `run` needs none).
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Create and run a container from an OCI bundle, and wait for it.")
@@ -24,14 +24,30 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The container id.")
     var id: String
 
-    func validate() throws {
-        guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw ValidationError("the container id must be letters, digits, '-', '_' or '.'")
-        }
-    }
+    func validate() throws { try ContainerDirectory.validate(id) }
 
     func run() throws {
-        let bundle = URL(fileURLWithPath: self.bundle ?? FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        let container = try ContainerConfig(bundle: bundle)
+        let status = try runSandbox(
+            rootfs: container.rootfs, readOnly: container.readOnly, arguments: container.arguments,
+            environment: container.environment, workingDirectory: container.workingDirectory, options: options)
+        throw ExitCode(status.shellCode)
+    }
+}
+
+/// What runsc needs from a bundle's config.json to start its container, checked.
+struct ContainerConfig {
+    let bundle: String
+    let rootfs: String
+    let readOnly: Bool
+    let arguments: [String]
+    let environment: [String]
+    let workingDirectory: String
+
+    /// Reads `bundle`/config.json (the current directory when nil): process.args and root are
+    /// required, and the root must be a directory.
+    init(bundle: String?) throws {
+        let bundle = URL(fileURLWithPath: bundle ?? FileManager.default.currentDirectoryPath).standardizedFileURL.path
         let spec = try loadSpec(bundle: bundle)
         guard let process = spec.process, let arguments = process.args, !arguments.isEmpty else {
             throw ValidationError("\(bundle)/config.json: process.args is required")
@@ -42,18 +58,22 @@ struct RunCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("\(rootfs): the root filesystem is not a directory")
         }
-
-        let status = try runSandbox(
-            rootfs: rootfs, readOnly: root.readonly == true, arguments: arguments, environment: process.env ?? [],
-            workingDirectory: process.cwd, options: options)
-        throw ExitCode(status.shellCode)
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.readOnly = root.readonly == true
+        self.arguments = arguments
+        self.environment = process.env ?? []
+        self.workingDirectory = process.cwd
     }
 }
 
 /// Starts the gofer on `rootfs` and the Sentry running `arguments`, waits for the Sentry,
-/// stops the gofer, and returns how the program ended (shared by `run` and `do`).
+/// stops the gofer, and returns how the program ended (shared by `run`, `do` and the monitor
+/// of `create`). With `startGate` (an fd), the Sentry waits for a byte on it before the
+/// program starts; `started` gets the Sentry's pid once it runs.
 func runSandbox(
-    rootfs: String, readOnly: Bool, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions
+    rootfs: String, readOnly: Bool, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions,
+    startGate: Int32? = nil, started: (pid_t) throws -> Void = { _ in }
 ) throws -> ExitStatus {
         // The debug log stays open here until the Sentry is done with its copy.
         var logFD: Int32 = -1
@@ -80,11 +100,22 @@ func runSandbox(
             descriptors.append((logFD, 4))
             bootArguments += ["--log-fd", "4"]
         }
+        if let startGate {
+            descriptors.append((startGate, 5))
+            bootArguments += ["--start-fd", "5"]
+        }
         var sentry = try ChildProcess.spawn(
             path: "/proc/self/exe", arguments: bootArguments + ["--"] + arguments,
             descriptors: descriptors, options: .dieWithParent,
             namespaces: [.pid, .mount, .ipc, .uts, .network])
         _ = consume sockets.first
+        do {
+            try started(sentry.pid)
+        } catch {
+            try? sentry.kill(.SIGKILL)
+            _ = try? sentry.wait()
+            throw error
+        }
         return try sentry.wait()
 }
 
@@ -98,4 +129,9 @@ struct SandboxOptions: ParsableArguments {
 
     @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
     var noSentrySeccomp = false
+
+    /// The same options as command-line arguments (to pass them on to `runsc monitor`).
+    var arguments: [String] {
+        (strace ? ["--strace"] : []) + (debugLog.map { ["--debug-log", $0] } ?? []) + (noSentrySeccomp ? ["--no-sentry-seccomp"] : [])
+    }
 }

@@ -26,7 +26,7 @@ public enum Kernel {
     public static func runStatic(
         executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil,
         workingDirectory: String = "/", executablePath: String = "", stdio: Stdio,
-        trace: (@Sendable (String) -> Void)? = nil
+        trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
         let memory = try MemoryFile()
         let sandbox = Sandbox(memory: memory, root: root.map { Dentry(root: GoferInode(root: $0)) })
@@ -57,6 +57,7 @@ public enum Kernel {
             }
         }
         sandbox.attach(task, stub: stub.pid)
+        started?(sandbox)
         let status = try task.run()
         sandbox.exited(pid, status: status)
         return Outcome(status: status, unimplementedCalls: task.unimplementedCalls)
@@ -71,7 +72,7 @@ public enum Kernel {
     /// their interpreter (ld.so) read from the same tree.
     public static func run(
         path: String, arguments: [String], environment: [String], root: LisafsClient, workingDirectory: String, stdio: Stdio,
-        trace: (@Sendable (String) -> Void)? = nil
+        trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
         let tree = Dentry(root: GoferInode(root: root))
         var candidates = [path]
@@ -110,6 +111,6 @@ public enum Kernel {
         return try runStatic(
             executable: executable, arguments: arguments, environment: environment, root: root,
             workingDirectory: workingDirectory, executablePath: String(decoding: dentry.path, as: UTF8.self), stdio: stdio,
-            trace: trace)
+            trace: trace, started: started)
     }
 }

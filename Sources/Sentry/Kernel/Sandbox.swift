@@ -162,6 +162,20 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
+    /// Sends signal `number` (0: only check) to process `pid` from process `sender` (0: from
+    /// outside the sandbox, as runsc kill): queued for the process's task, which takes it on
+    /// its way back to its program or wakes from a sleep for it. SIGKILL is also sent to the
+    /// stub on the host, so that it ends a program running in it at once. ESRCH if `pid` is
+    /// not a running process.
+    public func signal(_ pid: Int32, _ number: Int32, from sender: Int32) throws(LinuxErrno) {
+        guard let target = running(pid) else { throw .ESRCH }
+        guard number != 0 else { return }
+        target.task?.signalQueue.post(PendingSignal(number: number, pid: sender))
+        if number == LinuxSignal.SIGKILL.rawValue {
+            try onBehalfOfGuest { () throws(Errno) in _ = try hostCall { Glibc.kill(target.stub, number) } }
+        }
+    }
+
     /// Kills every process still running (when init has ended, as a pid namespace does).
     func killAll() {
         let stubs = monitor.locked { processes.values.compactMap { $0.status == nil && $0.stubPID != 0 ? $0.stubPID : nil } }

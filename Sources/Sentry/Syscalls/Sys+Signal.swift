@@ -125,19 +125,7 @@ extension Syscalls {
         guard (0...64).contains(number) else { throw .EINVAL }
         if pid == task.pid || pid == 0 { return try signalSelf(task, number) }
         guard pid > 0 else { throw .ENOSYS }
-        guard let target = task.sandbox.running(pid) else { throw .ESRCH }
-        if number == 0 { return .value(0) }
-        if number != 9 {
-            // Queued for the target's thread, which delivers it on its way back to its program
-            // (a sleep in the Sentry ends for it).
-            guard let other = target.task else { throw .ESRCH }
-            other.signalQueue.post(PendingSignal(number: number, pid: task.pid))
-            return .value(0)
-        }
-        // SIGKILL: the host delivers it to the stub if the program runs there (its tracer sees
-        // the end of the process); queued too, it wakes the task if it sleeps in the Sentry.
-        target.task?.signalQueue.post(PendingSignal(number: number, pid: task.pid))
-        try onBehalfOfGuest { () throws(Errno) in _ = try hostCall { Glibc.kill(target.stub, number) } }
+        try task.sandbox.signal(pid, number, from: task.pid)
         return .value(0)
     }
 
