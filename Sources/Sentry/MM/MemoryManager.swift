@@ -1,5 +1,6 @@
 import HostSys
 import LinuxABI
+import Synchronization
 
 /// The memory file: a memfd that holds all of a sandbox's program memory. The platform maps
 /// ranges of it into the program's address space; the Sentry maps all of it once, so that
@@ -128,11 +129,17 @@ struct VMA {
 /// A program's address space: its mappings (VMAs), its program break, and copies in and out
 /// of its memory.
 ///
-/// Locks: none yet; one task uses it (threads and fork come with the kernel).
+/// Locks: only `vmas` (read by /proc from other threads); the rest is the program's own thread's.
 public final class MemoryManager {
     let file: MemoryFile
     let platform: any AddressSpace
-    private(set) var vmas: [VMA] = []
+    /// The mappings, sorted by address. Behind a lock: the program's thread changes them,
+    /// and /proc readers in other processes list them (/proc/PID/maps, status).
+    private(set) var vmas: [VMA] {
+        get { vmaList.withLock { $0 } }
+        set { vmaList.withLock { $0 = newValue } }
+    }
+    private let vmaList = Mutex<[VMA]>([])
     /// The start of the heap (brk(2)): set by the loader after the last segment.
     var brkStart: UInt64 = 0
     /// The current program break.
