@@ -9,6 +9,13 @@ public enum Clock {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
+    /// The host's wall-clock (CLOCK_REALTIME) or monotonic time, as seconds and nanoseconds.
+    public static func now(realtime: Bool) -> (seconds: Int64, nanoseconds: Int64) {
+        var ts = timespec()
+        clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts)
+        return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
+    }
+
     /// Sleeps for `nanoseconds` (nanosleep(2)), resuming after signal handlers until the time is up.
     public static func sleep(nanoseconds: UInt64) {
         var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))

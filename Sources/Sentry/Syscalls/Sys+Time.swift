@@ -1,4 +1,3 @@
-import Glibc
 import HostSys
 import LinuxABI
 
@@ -10,15 +9,14 @@ extension Syscalls {
     /// The host's time on `clock` (the Sentry reads the host clock for the program; the
     /// program's own syscall never reaches the host).
     static func now(_ clock: UInt64) throws(LinuxErrno) -> LinuxTimespec {
-        let host: clockid_t
+        let realtime: Bool
         switch clock {
-        case clockRealtime, clockRealtimeCoarse: host = CLOCK_REALTIME
-        case clockMonotonic, clockMonotonicRaw, clockMonotonicCoarse, clockBoottime: host = CLOCK_MONOTONIC
+        case clockRealtime, clockRealtimeCoarse: realtime = true
+        case clockMonotonic, clockMonotonicRaw, clockMonotonicCoarse, clockBoottime: realtime = false
         default: throw .EINVAL
         }
-        var ts = timespec()
-        clock_gettime(host, &ts)
-        return LinuxTimespec(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
+        let time = Clock.now(realtime: realtime)
+        return LinuxTimespec(seconds: time.seconds, nanoseconds: time.nanoseconds)
     }
 
     static func timespecBytes(_ time: LinuxTimespec) -> [UInt8] { bytes(UInt64(bitPattern: time.seconds)) + bytes(UInt64(bitPattern: time.nanoseconds)) }
