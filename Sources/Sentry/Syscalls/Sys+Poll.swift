@@ -3,8 +3,8 @@ import LinuxABI
 
 extension Syscalls {
     /// Implements Linux poll(2): `struct pollfd` (fd i32, events i16, revents i16) entries;
-    /// negative fds are skipped, closed fds get POLLNVAL. Files do not wake pollers yet, so a
-    /// call with nothing ready sleeps out its timeout (a signal ends it: EINTR).
+    /// negative fds are skipped, closed fds get POLLNVAL. With nothing ready it sleeps until a
+    /// file is, the timeout passes (negative: never) or a signal arrives (EINTR).
     static func poll(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let timeout = Int64(Int32(truncatingIfNeeded: arguments[2]))
         return try poll(task, address: arguments[0], count: arguments[1], timeoutNanoseconds: timeout < 0 ? nil : timeout * 1_000_000)
@@ -23,28 +23,27 @@ extension Syscalls {
     private static func poll(_ task: Task, address: UInt64, count: UInt64, timeoutNanoseconds: Int64?) throws(LinuxErrno) -> SyscallOutcome {
         guard count <= UInt64(task.limits[ResourceLimits.openFiles]?.0 ?? 1024) else { throw .EINVAL }
         var entries = try task.mm.copyIn(from: address, count: Int(count) * 8)
-        var ready = 0
-        for index in 0..<Int(count) {
-            let base = index * 8
-            let fd = Int32(truncatingIfNeeded: word(Array(entries[base..<(base + 4)]) + [0, 0, 0, 0]))
-            let events = PollEvents(rawValue: Int16(truncatingIfNeeded: UInt16(entries[base + 4]) | UInt16(entries[base + 5]) << 8))
-            var revents: PollEvents = []
-            if fd >= 0 {
-                if let file = try? task.fds.get(fd) {
-                    revents = file.operations.readiness(events)
-                } else {
-                    revents = .invalid
+        let ready = try waitUntilReady(task, timeoutNanoseconds: timeoutNanoseconds) { () throws(LinuxErrno) in
+            var ready = 0
+            for index in 0..<Int(count) {
+                let base = index * 8
+                let fd = Int32(truncatingIfNeeded: word(Array(entries[base..<(base + 4)]) + [0, 0, 0, 0]))
+                let events = PollEvents(rawValue: Int16(truncatingIfNeeded: UInt16(entries[base + 4]) | UInt16(entries[base + 5]) << 8))
+                var revents: PollEvents = []
+                if fd >= 0 {
+                    if let file = try? task.fds.get(fd) {
+                        revents = file.operations.readiness(events)
+                    } else {
+                        revents = .invalid
+                    }
                 }
+                entries[base + 6] = UInt8(truncatingIfNeeded: revents.rawValue)
+                entries[base + 7] = UInt8(truncatingIfNeeded: revents.rawValue >> 8)
+                if !revents.isEmpty { ready += 1 }
             }
-            entries[base + 6] = UInt8(truncatingIfNeeded: revents.rawValue)
-            entries[base + 7] = UInt8(truncatingIfNeeded: revents.rawValue >> 8)
-            if !revents.isEmpty { ready += 1 }
+            return ready
         }
         try task.mm.copyOut(entries, to: address)
-        if ready == 0 {
-            guard let timeoutNanoseconds else { throw .ENOSYS }  // would wait forever: needs wake-ups, which come with pipes
-            if timeoutNanoseconds > 0, task.sleep(until: deadline(after: timeoutNanoseconds)) { throw .ERESTARTNOHAND }
-        }
         return .value(Int64(ready))
     }
 }
@@ -56,8 +55,8 @@ extension Syscalls {
     static let selectExcept: PollEvents = [.priority]
 
     /// Implements Linux select(2) with a `struct timeval` timeout, on the readiness poll(2)
-    /// uses (the same limits: a call with nothing ready sleeps out its timeout, or until a
-    /// signal). On a timeout the timeval is set to zero, as Linux leaves the time not slept.
+    /// uses (it sleeps as poll does). On a timeout the timeval is set to zero, as Linux leaves
+    /// the time not slept.
     static func select(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var timeout: Int64?
         if arguments[4] != 0 {
@@ -90,23 +89,22 @@ extension Syscalls {
         for index in 1...3 {
             sets.append(arguments[index] == 0 ? nil : try task.mm.copyIn(from: arguments[index], count: setBytes))
         }
-        var ready = 0
         var results = sets.map { $0.map { [UInt8](repeating: 0, count: $0.count) } }
-        for fd in 0..<count {
-            let (byte, bit) = (fd / 8, UInt8(1) << (fd % 8))
-            let asked = (0..<3).filter { sets[$0].map { $0[byte] & bit != 0 } ?? false }
-            guard !asked.isEmpty else { continue }
-            let file = try task.fds.get(Int32(fd))
-            let revents = file.operations.readiness(asked.reduce(PollEvents()) { $0.union(kinds[$1]) })
-            for kind in asked where !revents.isDisjoint(with: kinds[kind]) {
-                results[kind]![byte] |= bit
-                ready += 1
+        let ready = try waitUntilReady(task, timeoutNanoseconds: timeoutNanoseconds) { () throws(LinuxErrno) in
+            var ready = 0
+            results = sets.map { $0.map { [UInt8](repeating: 0, count: $0.count) } }
+            for fd in 0..<count {
+                let (byte, bit) = (fd / 8, UInt8(1) << (fd % 8))
+                let asked = (0..<3).filter { sets[$0].map { $0[byte] & bit != 0 } ?? false }
+                guard !asked.isEmpty else { continue }
+                let file = try task.fds.get(Int32(fd))
+                let revents = file.operations.readiness(asked.reduce(PollEvents()) { $0.union(kinds[$1]) })
+                for kind in asked where !revents.isDisjoint(with: kinds[kind]) {
+                    results[kind]![byte] |= bit
+                    ready += 1
+                }
             }
-        }
-        if ready == 0, let timeoutNanoseconds, timeoutNanoseconds > 0 {
-            if task.sleep(until: deadline(after: timeoutNanoseconds)) { throw .ERESTARTNOHAND }
-        } else if ready == 0, timeoutNanoseconds == nil {
-            throw .ENOSYS  // would wait forever: needs wake-ups from the files
+            return ready
         }
         for index in 0..<3 {
             if let result = results[index] { try task.mm.copyOut(result, to: arguments[index + 1]) }
@@ -117,6 +115,24 @@ extension Syscalls {
 }
 
 extension Syscalls {
+    /// Runs `scan` (which counts the ready files) until a file is ready, the timeout passes
+    /// (nil: never; 0: scan once) or a signal arrives (ERESTARTNOHAND: EINTR once a handler
+    /// ran). Between scans it sleeps until a file announces a change (`Readiness`), and at most
+    /// 20 ms, so that files that cannot announce (host streams) are seen too.
+    static func waitUntilReady(
+        _ task: Task, timeoutNanoseconds: Int64?, scan: () throws(LinuxErrno) -> Int
+    ) throws(LinuxErrno) -> Int {
+        let end = timeoutNanoseconds.map { deadline(after: $0) }
+        while true {
+            let seen = Readiness.current()
+            let ready = try scan()
+            if ready > 0 { return ready }
+            let now = Clock.monotonicNanoseconds()
+            if let end, now >= end { return 0 }
+            if Readiness.wait(after: seen, until: min(end ?? .max, now + 20_000_000)) == .interrupted { throw .ERESTARTNOHAND }
+        }
+    }
+
     /// The monotonic time `nanoseconds` from now, saturating.
     static func deadline(after nanoseconds: Int64) -> UInt64 {
         let now = Clock.monotonicNanoseconds()

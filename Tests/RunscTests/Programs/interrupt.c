@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 
 static volatile int caught;
@@ -72,5 +74,23 @@ int main(void) {
     kill(child, SIGKILL);
     pid_t reaped = wait(&status);
     printf("wait4 for a killed child: %d, signaled %d\n", reaped == child, WIFSIGNALED(status));
+
+    // poll and select without a timeout wake when another process writes or closes the pipe
+    int ends[2];
+    pipe(ends);
+    child = fork();
+    if (child == 0) { close(ends[0]); usleep(100000); write(ends[1], "x", 1); usleep(100000); _exit(0); }
+    close(ends[1]);
+    struct pollfd watched = {ends[0], POLLIN, 0};
+    int polled = poll(&watched, 1, -1);
+    printf("poll forever: %d, in %d", polled, (watched.revents & POLLIN) != 0);
+    char byte;
+    read(ends[0], &byte, 1);
+    fd_set readable;
+    FD_ZERO(&readable);
+    FD_SET(ends[0], &readable);
+    int selected = select(ends[0] + 1, &readable, NULL, NULL, NULL);
+    printf(", select forever after the writer closed: %d, end of file %zd\n", selected, read(ends[0], &byte, 1));
+    waitpid(child, NULL, 0);
     return 0;
 }

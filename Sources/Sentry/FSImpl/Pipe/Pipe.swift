@@ -33,6 +33,7 @@ final class Pipe: @unchecked Sendable {
             if reader { readers -= 1 } else { writers -= 1 }
             monitor.broadcast()
         }
+        Readiness.changed()
     }
 
     /// Takes up to `count` bytes, sleeping while the pipe is empty and has writers; an empty
@@ -48,6 +49,7 @@ final class Pipe: @unchecked Sendable {
             monitor.broadcast()
             return .success(taken)
         }
+        Readiness.changed()
         return try result.get()
     }
 
@@ -65,9 +67,11 @@ final class Pipe: @unchecked Sendable {
                 buffer += bytes[written..<(written + chunk)]
                 written += chunk
                 monitor.broadcast()
+                Readiness.changed()  // a poller may wait for this chunk while the rest waits for room
             }
             return .success(written)
         }
+        Readiness.changed()
         return try result.get()
     }
 
