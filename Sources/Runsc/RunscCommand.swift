@@ -12,4 +12,39 @@ struct RunscCommand: ParsableCommand {
             ListCommand.self, DoCommand.self, SpecCommand.self, SyscallsCommand.self, GoferCommand.self, BootCommand.self,
             MonitorCommand.self,
         ])
+
+    /// Flags runc and gVisor take before the command (`runsc --root DIR create ...`), whether
+    /// they take a value, and the commands that use them.
+    static let globalFlags: [String: (takesValue: Bool, commands: Set<String>)] = [
+        "--root": (true, ["create", "start", "state", "kill", "delete", "list", "monitor"]),
+        "--debug-log": (true, ["run", "do", "create", "monitor"]),
+        "--strace": (false, ["run", "do", "create", "monitor"]),
+        "--no-sentry-seccomp": (false, ["run", "do", "create", "monitor"]),
+    ]
+
+    /// `arguments` with the global flags before the command moved after it, where the
+    /// command's own options take them; a flag the command has no use for (--root for `run`,
+    /// which keeps no state) is dropped.
+    static func movingGlobalFlags(_ arguments: [String]) -> [String] {
+        var rest = arguments[...]
+        var global: [(name: String, words: [String])] = []
+        while let first = rest.first, first.hasPrefix("--") {
+            let name = String(first.prefix { $0 != "=" })
+            guard let flag = globalFlags[name] else { break }
+            rest = rest.dropFirst()
+            var words = [first]
+            if flag.takesValue && !first.contains("="), let value = rest.first {
+                words.append(value)
+                rest = rest.dropFirst()
+            }
+            global.append((name, words))
+        }
+        guard let command = rest.first else { return arguments }
+        let moved = global.filter { globalFlags[$0.name]?.commands.contains(command) == true }.flatMap(\.words)
+        return [command] + moved + rest.dropFirst()
+    }
+
+    static func main() {
+        main(movingGlobalFlags(Array(CommandLine.arguments.dropFirst())))
+    }
 }

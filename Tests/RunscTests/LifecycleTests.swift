@@ -4,6 +4,8 @@ import HostSys
 import TestSupport
 import Testing
 
+@testable import Runsc
+
 @Suite(
     "runsc create, start, state, kill, delete, list",
     .enabled(if: canRunSandboxes, "needs root (namespaces, ptrace) and Debian's busybox-static (tools/test installs it)"))
@@ -72,6 +74,9 @@ struct LifecycleTests {
         let pid = try #require(created["pid"] as? Int)
         #expect(kill(pid_t(pid), 0) == 0)
         #expect(try root.runsc("list", ["--quiet"]).output == id + "\n")
+        let listed = try Helper.startExecutable("runsc", ["--root", root.path, "list", "--quiet"])  // runc's flag order
+        #expect(try listed.readAll() == id + "\n")
+        #expect(try listed.wait() == .exited(0))
         #expect(try root.runsc("create", ["--bundle", bundle.path, id]).status == .exited(1))  // the id is taken
 
         #expect(try root.runsc("start", [id]).status == .exited(0))
@@ -115,5 +120,18 @@ struct LifecycleTests {
         #expect(try root.runsc("create", ["--bundle", bundle.path, "../escape"]).status != .exited(0))
         #expect(try root.runsc("kill", ["x", "NOSUCHSIGNAL"]).status != .exited(0))
         #expect(try root.runsc("list", ["--quiet"]).output == "")
+    }
+}
+
+@Suite("runsc global flags")
+struct GlobalFlagTests {
+    @Test("flags before the command, as runc takes them, move after it where the command uses them")
+    func moved() {
+        #expect(RunscCommand.movingGlobalFlags(["--root", "/r", "create", "--bundle", "b", "id"]) == ["create", "--root", "/r", "--bundle", "b", "id"])
+        #expect(RunscCommand.movingGlobalFlags(["--root=/r", "--strace", "state", "id"]) == ["state", "--root=/r", "id"])
+        #expect(RunscCommand.movingGlobalFlags(["--root", "/r", "--strace", "run", "id"]) == ["run", "--strace", "id"])
+        #expect(RunscCommand.movingGlobalFlags(["list", "--root", "/r"]) == ["list", "--root", "/r"])
+        #expect(RunscCommand.movingGlobalFlags(["--unknown", "list"]) == ["--unknown", "list"])
+        #expect(RunscCommand.movingGlobalFlags(["--root"]) == ["--root"])
     }
 }
