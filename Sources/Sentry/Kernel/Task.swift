@@ -37,9 +37,10 @@ public enum SyscallOutcome: Sendable {
 /// run again; or stopped by a signal or the end of the host process → done. Everything a
 /// program asks for is served here; nothing is passed to the host.
 ///
-/// Locks: none. A task runs on its own OS thread (the platform's tracer thread); another
-/// thread touches it only while it is parked in a syscall that waits for that thread (fork:
-/// the child's thread copies the parent while the parent waits), hence `@unchecked Sendable`.
+/// Locks: `shownLock` guards what /proc shows to other processes. The rest is the task's own: it
+/// runs on its own OS thread (the platform's tracer thread), and another thread touches it
+/// only while it is parked in a syscall that waits for that thread (fork: the child's thread
+/// copies the parent while the parent waits), hence `@unchecked Sendable`.
 public final class Task: @unchecked Sendable {
     private static let log = Logger(label: "sentry.task")
 
@@ -52,27 +53,63 @@ public final class Task: @unchecked Sendable {
     /// The sandbox this process lives in, its pid (1 for init) and its parent's (0 for init).
     let sandbox: Sandbox
     public let pid: Int32
-    var parentPID: Int32
-    /// The path of the program it runs (execve(2) of /proc/self/exe runs it again).
-    var executablePath: [UInt8] = []
-    /// Its arguments as /proc/PID/cmdline shows them: each NUL-terminated.
-    var commandLine: [UInt8] = []
     /// The root of the process's file system tree (nil: no file system is attached, and path
     /// calls are ENOSYS) and its working directory.
     var root: Dentry?
-    var cwd: Dentry?
     /// How many times each unimplemented syscall was called.
     public private(set) var unimplementedCalls: [Sysno: Int] = [:]
     /// set_tid_address(2): the word cleared (and futex-woken) when the thread exits.
     var clearChildTID: UInt64 = 0
     /// set_robust_list(2): the head of the thread's robust futex list.
     var robustList: UInt64 = 0
+    /// What /proc shows of the process to other processes: changed only by the task's own
+    /// thread, read by any, so behind a lock (the properties below are views of it).
+    private struct Shown {
+        var parentPID: Int32
+        var executablePath: [UInt8] = []
+        var commandLine: [UInt8] = []
+        var cwd: Dentry?
+        var name: [UInt8]
+        var umask: UInt32 = 0o022
+        var signals = SignalState()
+    }
+    private var shownState: Shown
+    private let shownLock = Monitor()
+
+    var parentPID: Int32 {
+        get { shownLock.locked { shownState.parentPID } }
+        set { shownLock.locked { shownState.parentPID = newValue } }
+    }
+    /// The path of the program it runs (execve(2) of /proc/self/exe runs it again).
+    var executablePath: [UInt8] {
+        get { shownLock.locked { shownState.executablePath } }
+        set { shownLock.locked { shownState.executablePath = newValue } }
+    }
+    /// Its arguments as /proc/PID/cmdline shows them: each NUL-terminated.
+    var commandLine: [UInt8] {
+        get { shownLock.locked { shownState.commandLine } }
+        set { shownLock.locked { shownState.commandLine = newValue } }
+    }
+    /// The working directory.
+    var cwd: Dentry? {
+        get { shownLock.locked { shownState.cwd } }
+        set { shownLock.locked { shownState.cwd = newValue } }
+    }
     /// The thread's name (comm), at most 15 bytes: prctl(PR_SET_NAME), /proc/PID/comm.
-    var name: [UInt8]
+    var name: [UInt8] {
+        get { shownLock.locked { shownState.name } }
+        set { shownLock.locked { shownState.name = newValue } }
+    }
     /// The file mode creation mask (umask(2)).
-    var umask: UInt32 = 0o022
+    var umask: UInt32 {
+        get { shownLock.locked { shownState.umask } }
+        set { shownLock.locked { shownState.umask = newValue } }
+    }
     /// Signal dispositions, the blocked mask, the alternate stack.
-    var signals = SignalState()
+    var signals: SignalState {
+        get { shownLock.locked { shownState.signals } }
+        set { shownLock.locked { shownState.signals = newValue } }
+    }
     /// Signals sent to this task and not yet delivered.
     let signalQueue = SignalQueue()
     /// Where `--strace` lines go (nil: not tracing).
@@ -86,13 +123,11 @@ public final class Task: @unchecked Sendable {
     ) {
         self.sandbox = sandbox
         self.pid = pid
-        self.parentPID = parent
         self.root = sandbox.root
-        self.cwd = sandbox.root
+        self.shownState = Shown(parentPID: parent, cwd: sandbox.root, name: Array(name.prefix(15)))
         self.mm = mm
         self.context = context
         self.registers = registers
-        self.name = Array(name.prefix(15))
         self.fds = fds
     }
 
@@ -104,6 +139,7 @@ public final class Task: @unchecked Sendable {
     /// Signals that interrupt a sleep: those not blocked and not ignored (Linux discards an
     /// ignored signal when it is sent, so it never wakes anyone).
     var interruptingSignals: UInt64 {
+        let signals = self.signals
         var mask: UInt64 = 0
         for number in 1...64 {
             let action = signals.actions[number]
