@@ -80,8 +80,8 @@ extension Syscalls {
         try makePipe(task, fds: arguments[0], flags: 0)
     }
 
-    /// Implements Linux pipe2(2) with O_CLOEXEC. O_NONBLOCK is accepted and reported by
-    /// F_GETFL, but the pipe still blocks until non-blocking I/O lands; O_DIRECT is EINVAL.
+    /// Implements Linux pipe2(2) with O_CLOEXEC and O_NONBLOCK (reads and writes that would
+    /// wait fail with EAGAIN; F_SETFL can change it later); O_DIRECT is EINVAL.
     static func pipe2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         try makePipe(task, fds: arguments[0], flags: Int32(truncatingIfNeeded: arguments[1]))
     }

@@ -38,7 +38,7 @@ extension Syscalls {
         if count > 0, let ranges = try? task.mm.ranges(address, count), let n = try file.operations.read(into: ranges, at: offset) {
             return n
         }
-        let bytes = try file.operations.read(count: count, at: offset)
+        let bytes = try file.read(count: count, at: offset)
         try task.mm.copyOut(bytes, to: address)
         return bytes.count
     }
@@ -48,7 +48,7 @@ extension Syscalls {
     static func write(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try writable(task, arguments[0])
         let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
-        return try brokenPipe(task) { () throws(LinuxErrno) in Int64(try file.operations.write(bytes, at: nil)) }
+        return try brokenPipe(task) { () throws(LinuxErrno) in Int64(try file.write(bytes, at: nil)) }
     }
 
     /// Runs a write; on EPIPE, sends SIGPIPE to the writer first, as Linux does.
@@ -99,7 +99,7 @@ extension Syscalls {
     static func readv(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try readable(task, arguments[0])
         let vectors = try iovecs(task, arguments[1], arguments[2])
-        let bytes = try file.operations.read(count: vectors.reduce(0) { $0 + $1.1 }, at: nil)
+        let bytes = try file.read(count: vectors.reduce(0) { $0 + $1.1 }, at: nil)
         var done = 0
         for (base, length) in vectors where done < bytes.count {
             let part = min(length, bytes.count - done)
@@ -116,7 +116,7 @@ extension Syscalls {
         for (base, length) in try iovecs(task, arguments[1], arguments[2]) where length > 0 {
             bytes += try task.mm.copyIn(from: base, count: length)
         }
-        return try brokenPipe(task) { () throws(LinuxErrno) in Int64(try file.operations.write(bytes, at: nil)) }
+        return try brokenPipe(task) { () throws(LinuxErrno) in Int64(try file.write(bytes, at: nil)) }
     }
 
     /// Implements Linux lseek(2) (pipes and the sandbox's stdio are ESPIPE).

@@ -16,7 +16,7 @@ enum Syscalls {
         (.lseek, .supported, lseek),
         (.close, .supported, close),
         (.pipe, .supported, pipe),
-        (.pipe2, .partial(note: "O_NONBLOCK is recorded but the pipe blocks until non-blocking I/O lands"), pipe2),
+        (.pipe2, .supported, pipe2),
         (.dup, .supported, dup),
         (.dup2, .supported, dup2),
         (.dup3, .supported, dup3),

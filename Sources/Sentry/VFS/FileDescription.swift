@@ -23,6 +23,12 @@ public protocol FileOperations: AnyObject {
     /// Reads straight into `buffers` (views of the program's memory), in order, and returns
     /// the byte count; nil if this file has no such path (the caller then uses `read`).
     func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int?
+    /// `read(count:at:)` for an open file description with O_NONBLOCK: a read that would
+    /// wait fails with EAGAIN instead. Files whose reads never wait keep the default.
+    func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8]
+    /// `write(_:at:)` with O_NONBLOCK: what fits is written, and a write that could take
+    /// nothing fails with EAGAIN.
+    func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int
 }
 
 extension FileOperations {
@@ -30,6 +36,12 @@ extension FileOperations {
     public func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { throw .ESPIPE }
     public func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] { throw .ENOTDIR }
     public func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? { nil }
+    public func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8] {
+        try read(count: count, at: offset)
+    }
+    public func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int {
+        try write(bytes, at: offset)
+    }
     /// Regular files and directories are always ready, as on Linux.
     public func readiness(_ events: PollEvents) -> PollEvents { events.intersection([.input, .output, .priority]) }
 }
@@ -52,6 +64,16 @@ public final class FileDescription: @unchecked Sendable {
         self.operations = operations
         self.dentry = dentry
         self.flags = flags
+    }
+
+    /// Reads with the description's O_NONBLOCK (read(2), readv(2)).
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        try operations.read(count: count, at: offset, nonBlocking: flags.contains(.nonBlocking))
+    }
+
+    /// Writes with the description's O_NONBLOCK (write(2), writev(2)).
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
+        try operations.write(bytes, at: offset, nonBlocking: flags.contains(.nonBlocking))
     }
 
     var accessMode: Int32 { flags.rawValue & OpenFlags.accessModeMask }

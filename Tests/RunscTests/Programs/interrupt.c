@@ -4,6 +4,7 @@
 // natively and under `runsc run`; the two outputs must match.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,5 +93,18 @@ int main(void) {
     int selected = select(ends[0] + 1, &readable, NULL, NULL, NULL);
     printf(", select forever after the writer closed: %d, end of file %zd\n", selected, read(ends[0], &byte, 1));
     waitpid(child, NULL, 0);
+
+    // O_NONBLOCK: what would wait fails with EAGAIN; F_SETFL turns it off again
+    int quick[2];
+    pipe2(quick, O_NONBLOCK);
+    int empty = read(quick[0], &byte, 1) == -1 ? errno : 0;
+    char block[4096] = {0};
+    long total = 0;
+    ssize_t wrote;
+    while ((wrote = write(quick[1], block, sizeof block)) > 0) total += wrote;
+    int full = errno;
+    fcntl(quick[0], F_SETFL, 0);
+    printf("non-blocking pipe: empty read errno %d, filled %d then errno %d, blocking read again %zd\n", empty, total > 0, full,
+           read(quick[0], block, sizeof block));
     return 0;
 }

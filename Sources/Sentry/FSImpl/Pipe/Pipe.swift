@@ -38,10 +38,11 @@ final class Pipe: @unchecked Sendable {
 
     /// Takes up to `count` bytes, sleeping while the pipe is empty and has writers; an empty
     /// result is end of file. A signal interrupts the sleep (ERESTARTSYS).
-    func read(count: Int) throws(LinuxErrno) -> [UInt8] {
+    func read(count: Int, nonBlocking: Bool = false) throws(LinuxErrno) -> [UInt8] {
         let result: Result<[UInt8], LinuxErrno> = monitor.locked {
             guard count > 0 else { return .success([]) }
             while buffer.isEmpty && writers > 0 {
+                if nonBlocking { return .failure(.EAGAIN) }
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
             let taken = Array(buffer.prefix(count))
@@ -53,12 +54,13 @@ final class Pipe: @unchecked Sendable {
         return try result.get()
     }
 
-    func write(_ bytes: [UInt8]) throws(LinuxErrno) -> Int {
+    func write(_ bytes: [UInt8], nonBlocking: Bool = false) throws(LinuxErrno) -> Int {
         let result: Result<Int, LinuxErrno> = monitor.locked {
             var written = 0
             while written < bytes.count {
                 let needed = bytes.count - written <= Self.atomicSize ? bytes.count - written : 1
                 while readers > 0 && Self.capacity - buffer.count < needed {
+                    if nonBlocking { return written > 0 ? .success(written) : .failure(.EAGAIN) }
                     // A signal ends the call: with what was written, else to be restarted.
                     if Task.sleep(on: monitor) == .interrupted { return written > 0 ? .success(written) : .failure(.ERESTARTSYS) }
                 }
@@ -104,15 +106,23 @@ final class PipeEnd: FileOperations {
     deinit { pipe.close(reader: isReader) }
 
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        try read(count: count, at: offset, nonBlocking: false)
+    }
+
+    func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8] {
         guard isReader else { throw .EBADF }
         if offset != nil { throw .ESPIPE }
-        return try pipe.read(count: count)
+        return try pipe.read(count: count, nonBlocking: nonBlocking)
     }
 
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
+        try write(bytes, at: offset, nonBlocking: false)
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int {
         guard !isReader else { throw .EBADF }
         if offset != nil { throw .ESPIPE }
-        return try pipe.write(bytes)
+        return try pipe.write(bytes, nonBlocking: nonBlocking)
     }
 
     func stat() throws(LinuxErrno) -> LinuxStat { fifoStat(inode: pipe.inode) }
