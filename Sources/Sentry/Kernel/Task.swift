@@ -112,6 +112,14 @@ public final class Task: @unchecked Sendable {
     }
     /// Signals sent to this task and not yet delivered.
     let signalQueue = SignalQueue()
+    /// ITIMER_REAL, made on first use (a forked child starts without one, as on Linux).
+    private var realTimerStorage: RealTimer?
+    var realTimer: RealTimer {
+        if let realTimerStorage { return realTimerStorage }
+        let timer = RealTimer(queue: signalQueue)
+        realTimerStorage = timer
+        return timer
+    }
     /// Where `--strace` lines go (nil: not tracing).
     var trace: (@Sendable (String) -> Void)?
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
@@ -182,7 +190,10 @@ public final class Task: @unchecked Sendable {
     /// Runs the program until it exits or is killed, and returns how it ended.
     public func run() throws(LinuxErrno) -> ExitStatus {
         Self.threadTask.value = self
-        defer { Self.threadTask.value = nil }
+        defer {
+            Self.threadTask.value = nil
+            _ = realTimerStorage?.set(value: 0, interval: 0)  // its thread ends with the process
+        }
         while true {
             switch try context.run(&registers) {
             case .exited(let status):

@@ -88,3 +88,54 @@ extension Syscalls {
         throw .ERESTART_RESTARTBLOCK
     }
 }
+
+extension Syscalls {
+    static let itimerReal: UInt64 = 0
+
+    /// A `struct timeval` as nanoseconds; EINVAL for microseconds out of range or a
+    /// negative time.
+    static func readTimeval(_ task: Task, _ address: UInt64) throws(LinuxErrno) -> UInt64 {
+        let raw = try task.mm.copyIn(from: address, count: 16)
+        let seconds = Int64(bitPattern: word(Array(raw[0..<8]))), micros = Int64(bitPattern: word(Array(raw[8..<16])))
+        guard seconds >= 0, (0..<1_000_000).contains(micros) else { throw .EINVAL }
+        return UInt64(LinuxTimespec(seconds: seconds, nanoseconds: micros * 1000).totalNanoseconds)
+    }
+
+    /// Nanoseconds as a `struct timeval` (microseconds rounded up, so a pending timer never
+    /// reads as zero).
+    static func timevalBytes(_ nanoseconds: UInt64) -> [UInt8] {
+        let micros = (nanoseconds + 999) / 1000
+        return bytes(micros / 1_000_000) + bytes(micros % 1_000_000)
+    }
+
+    /// Implements Linux alarm(2): SIGALRM after `seconds` (0 cancels); returns the seconds
+    /// the previous alarm had left, rounded to the nearest (at least 1 if one was pending).
+    static func alarm(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let seconds = UInt64(UInt32(truncatingIfNeeded: arguments[0]))
+        let old = task.realTimer.set(value: seconds * 1_000_000_000, interval: 0)
+        guard old.remaining > 0 else { return .value(0) }
+        return .value(Int64(max(1, (old.remaining + 500_000_000) / 1_000_000_000)))
+    }
+
+    /// Implements Linux setitimer(2) for ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF need
+    /// CPU-time accounting and are ENOSYS.
+    static func setitimer(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard arguments[0] == itimerReal else { throw arguments[0] <= 2 ? .ENOSYS : .EINVAL }
+        var (interval, value): (UInt64, UInt64) = (0, 0)
+        if arguments[1] != 0 {
+            interval = try readTimeval(task, arguments[1])
+            value = try readTimeval(task, arguments[1] + 16)
+        }
+        let old = task.realTimer.set(value: value, interval: interval)
+        if arguments[2] != 0 { try task.mm.copyOut(timevalBytes(old.interval) + timevalBytes(old.remaining), to: arguments[2]) }
+        return .value(0)
+    }
+
+    /// Implements Linux getitimer(2) for ITIMER_REAL (the others, as setitimer, ENOSYS).
+    static func getitimer(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard arguments[0] == itimerReal else { throw arguments[0] <= 2 ? .ENOSYS : .EINVAL }
+        let current = task.realTimer.current()
+        try task.mm.copyOut(timevalBytes(current.interval) + timevalBytes(current.remaining), to: arguments[1])
+        return .value(0)
+    }
+}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <poll.h>
 #include <sys/select.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 static volatile int caught;
@@ -106,5 +107,27 @@ int main(void) {
     fcntl(quick[0], F_SETFL, 0);
     printf("non-blocking pipe: empty read errno %d, filled %d then errno %d, blocking read again %zd\n", empty, total > 0, full,
            read(quick[0], block, sizeof block));
+
+    // timers: a periodic ITIMER_REAL wakes pause(), alarm reports what was left, and an
+    // unhandled SIGALRM ends the process
+    struct sigaction alarm_action = {0};
+    alarm_action.sa_handler = on_signal;
+    sigaction(SIGALRM, &alarm_action, NULL);
+    struct itimerval every = {{0, 30000}, {0, 30000}}, off = {{0, 0}, {0, 0}}, before;
+    setitimer(ITIMER_REAL, &every, NULL);
+    int ticks = 0;
+    for (int i = 0; i < 10 && ticks < 3; i++) {
+        caught = 0;
+        pause();
+        if (caught == SIGALRM) ticks++;
+    }
+    setitimer(ITIMER_REAL, &off, &before);
+    alarm(5);
+    unsigned alarm_left = alarm(0);
+    printf("timers: %d ticks, was periodic %d, alarm left %u", ticks, before.it_interval.tv_usec == 30000, alarm_left);
+    child = fork();
+    if (child == 0) { signal(SIGALRM, SIG_DFL); setitimer(ITIMER_REAL, &every, NULL); pause(); _exit(0); }
+    waitpid(child, &status, 0);
+    printf(", unhandled alarm kills with %d\n", WTERMSIG(status));
     return 0;
 }
