@@ -10,14 +10,43 @@ extension Syscalls {
         return try poll(task, address: arguments[0], count: arguments[1], timeoutNanoseconds: timeout < 0 ? nil : timeout * 1_000_000)
     }
 
-    /// Implements Linux ppoll(2); the signal mask argument is not applied yet.
+    /// Implements Linux ppoll(2): poll with a timespec timeout and, while it waits, the
+    /// blocked mask at `sigmask` (if not NULL).
     static func ppoll(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var timeout: Int64?
         if arguments[2] != 0 {
             let time = try readTimespec(task, arguments[2])
             timeout = time.totalNanoseconds
         }
-        return try poll(task, address: arguments[0], count: arguments[1], timeoutNanoseconds: timeout)
+        return try withTemporaryMask(task, at: arguments[3], size: arguments[4]) { () throws(LinuxErrno) in
+            try poll(task, address: arguments[0], count: arguments[1], timeoutNanoseconds: timeout)
+        }
+    }
+
+    /// Runs `body` with the blocked mask at `address` (NULL: the mask as it is), as ppoll(2)
+    /// and pselect6(2) do. If a signal interrupts it, the call fails with EINTR and the signal
+    /// is delivered with the caller's mask saved in its frame, so the handler returns to it;
+    /// otherwise the caller's mask comes back at once.
+    static func withTemporaryMask(
+        _ task: Task, at address: UInt64, size: UInt64, _ body: () throws(LinuxErrno) -> SyscallOutcome
+    ) throws(LinuxErrno) -> SyscallOutcome {
+        guard address != 0 else { return try body() }
+        guard size == sigsetSize else { throw .EINVAL }
+        let old = task.signals.blocked
+        task.signals.blocked = word(try task.mm.copyIn(from: address, count: 8)) & ~SignalState.unblockable
+        do {
+            let outcome = try body()
+            task.signals.blocked = old
+            return outcome
+        } catch .ERESTARTNOHAND {
+            task.registers.rax = UInt64(bitPattern: -Int64(LinuxErrno.EINTR.rawValue))
+            if let outcome = task.deliverPendingSignal(savedMask: old) { return outcome }
+            task.signals.blocked = old
+            throw .EINTR
+        } catch {
+            task.signals.blocked = old
+            throw error
+        }
     }
 
     private static func poll(_ task: Task, address: UInt64, count: UInt64, timeoutNanoseconds: Int64?) throws(LinuxErrno) -> SyscallOutcome {
@@ -68,15 +97,23 @@ extension Syscalls {
         return try select(task, arguments, timeoutNanoseconds: timeout)
     }
 
-    /// Implements Linux pselect6(2): select with a `struct timespec` timeout; the signal mask
-    /// argument is not applied yet.
+    /// Implements Linux pselect6(2): select with a `struct timespec` timeout and, while it
+    /// waits, the mask its sixth argument points at ({const sigset_t *, size_t}; either NULL
+    /// leaves the mask alone).
     static func pselect6(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var timeout: Int64?
         if arguments[4] != 0 {
             let time = try readTimespec(task, arguments[4])
             timeout = time.totalNanoseconds
         }
-        return try select(task, arguments, timeoutNanoseconds: timeout)
+        var (mask, size): (UInt64, UInt64) = (0, 0)
+        if arguments[5] != 0 {
+            let raw = try task.mm.copyIn(from: arguments[5], count: 16)
+            (mask, size) = (word(Array(raw[0..<8])), word(Array(raw[8..<16])))
+        }
+        return try withTemporaryMask(task, at: mask, size: size) { () throws(LinuxErrno) in
+            try select(task, arguments, timeoutNanoseconds: timeout)
+        }
     }
 
     private static func select(_ task: Task, _ arguments: SyscallArguments, timeoutNanoseconds: Int64?) throws(LinuxErrno) -> SyscallOutcome {

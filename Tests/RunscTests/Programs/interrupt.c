@@ -129,5 +129,26 @@ int main(void) {
     if (child == 0) { signal(SIGALRM, SIG_DFL); setitimer(ITIMER_REAL, &every, NULL); pause(); _exit(0); }
     waitpid(child, &status, 0);
     printf(", unhandled alarm kills with %d\n", WTERMSIG(status));
+
+    // ppoll with a mask: SIGUSR1 stays blocked except while ppoll waits, where it interrupts
+    sigset_t blocked, during, after;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &blocked, NULL);
+    sigemptyset(&during);
+    int idle[2];
+    pipe(idle);
+    child = fork();
+    if (child == 0) { usleep(50000); kill(parent, SIGUSR1); _exit(0); }
+    caught = 0;
+    struct pollfd never = {idle[0], POLLIN, 0};
+    struct timespec patience = {5, 0};
+    start = now();
+    int waited = ppoll(&never, 1, &patience, &during);
+    int waited_errno = errno;
+    sigprocmask(SIG_SETMASK, NULL, &after);
+    printf("ppoll with a mask: %d errno %d, caught %d, quickly %d, blocked again %d\n", waited, waited_errno, caught,
+           now() - start < 4, sigismember(&after, SIGUSR1));
+    waitpid(child, NULL, 0);
     return 0;
 }
