@@ -48,9 +48,17 @@ final class NullDevice: FileOperations {
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { 0 }
 }
 
+/// Zeroes the program's memory in place: a read of /dev/zero or /dev/full needs no buffer,
+/// however large it is.
+private func zero(_ buffers: [UnsafeMutableRawBufferPointer]) -> Int {
+    for buffer in buffers { buffer.initializeMemory(as: UInt8.self, repeating: 0) }
+    return buffers.reduce(0) { $0 + $1.count }
+}
+
 /// /dev/zero: reads are zeros, writes vanish.
 final class ZeroDevice: FileOperations {
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { [UInt8](repeating: 0, count: count) }
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? { zero(buffers) }
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { bytes.count }
     func stat() throws(LinuxErrno) -> LinuxStat { deviceStat(1 << 8 | 5) }
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { 0 }
@@ -59,6 +67,7 @@ final class ZeroDevice: FileOperations {
 /// /dev/full: reads are zeros, writes fail with ENOSPC.
 final class FullDevice: FileOperations {
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { [UInt8](repeating: 0, count: count) }
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? { zero(buffers) }
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .ENOSPC }
     func stat() throws(LinuxErrno) -> LinuxStat { deviceStat(1 << 8 | 7) }
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { 0 }
@@ -68,8 +77,26 @@ final class FullDevice: FileOperations {
 /// (entropy the program offers) are accepted and ignored.
 final class RandomDevice: FileOperations {
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        bytes.withUnsafeMutableBytes { fill($0) }
+        return bytes
+    }
+
+    /// Fills the program's memory in place, eight bytes per draw from the generator.
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? {
+        for buffer in buffers { fill(buffer) }
+        return buffers.reduce(0) { $0 + $1.count }
+    }
+
+    private func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        var index = 0
+        while index < buffer.count {
+            let word = generator.next()
+            let count = min(8, buffer.count - index)
+            withUnsafeBytes(of: word) { buffer[index..<(index + count)].copyBytes(from: $0.prefix(count)) }
+            index += count
+        }
     }
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { bytes.count }
     func stat() throws(LinuxErrno) -> LinuxStat { deviceStat(1 << 8 | 9) }
