@@ -77,9 +77,15 @@ final class Futexes: @unchecked Sendable {
             for waiter in waiters.prefix(woken) { waiter.woken = true }
             waiters.removeFirst(woken)
             let moved = min(requeue, waiters.count)
-            queues[target, default: []] += waiters.prefix(moved)
-            waiters.removeFirst(moved)
-            queues[key] = waiters.isEmpty ? nil : waiters
+            if target == key {
+                // Requeued onto the same word: they stay where they are, in order.
+                queues[key] = waiters.isEmpty ? nil : waiters
+            } else {
+                let movedWaiters = waiters.prefix(moved)
+                waiters.removeFirst(moved)
+                queues[key] = waiters.isEmpty ? nil : waiters
+                queues[target, default: []] += movedWaiters
+            }
             if woken > 0 { monitor.broadcast() }
             return .success(woken + moved)
         }
