@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `runsc`: the OCI runtime front end of the sandbox (see DESIGN.md, "runsc"). Each subcommand
-/// lives in its own file under Commands/.
+/// lives in its own file under Commands/ (the internal `monitor` beside `create`, which starts it).
 @main
 struct RunscCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
