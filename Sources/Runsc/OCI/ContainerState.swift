@@ -56,23 +56,32 @@ struct ContainerDirectory {
     /// The recorded state with its status brought up to date: a Sentry that is gone means
     /// stopped; one still waiting at its start FIFO means created.
     func load() throws -> ContainerState {
-        guard let data = FileManager.default.contents(atPath: stateFile) else {
-            throw RuntimeError("container \(id) does not exist")
-        }
-        var state: ContainerState
-        do {
-            state = try JSONDecoder().decode(ContainerState.self, from: data)
-        } catch {
-            throw RuntimeError("\(stateFile): unreadable state: \(error)")
-        }
+        var state = try read()
         if state.status == .created || state.status == .running {
             if Glibc.kill(state.pid, 0) != 0 && errno == ESRCH {
+                // The sandbox has ended; its monitor records how in a moment (bounded wait).
+                for _ in 0..<200 where Glibc.kill(state.monitorPID, 0) == 0 {
+                    usleep(10_000)
+                    if let recorded = try? read(), recorded.status == .stopped { return recorded }
+                }
                 state.status = .stopped
             } else {
                 state.status = access(startFIFO, F_OK) == 0 ? .created : .running
             }
         }
         return state
+    }
+
+    /// The state file as it is.
+    private func read() throws -> ContainerState {
+        guard let data = FileManager.default.contents(atPath: stateFile) else {
+            throw RuntimeError("container \(id) does not exist")
+        }
+        do {
+            return try JSONDecoder().decode(ContainerState.self, from: data)
+        } catch {
+            throw RuntimeError("\(stateFile): unreadable state: \(error)")
+        }
     }
 
     /// Writes `state` atomically (a reader never sees half a file).
