@@ -139,18 +139,10 @@ extension Syscalls {
             target = try mm.findFreeRange(length: newSize)
         }
         try mm.mapAnonymous(at: target, length: newSize, protection: vma.protection)
-        let moved = Int(min(oldSize, newSize))
-        var destination = try mm.ranges(target, moved)
-        for source in try mm.ranges(oldAddress, moved) {
-            var remaining = UnsafeRawBufferPointer(source)
-            while !remaining.isEmpty {
-                let chunk = min(remaining.count, destination[0].count)
-                destination[0].copyMemory(from: UnsafeRawBufferPointer(rebasing: remaining.prefix(chunk)))
-                remaining = UnsafeRawBufferPointer(rebasing: remaining.dropFirst(chunk))
-                destination[0] = UnsafeMutableRawBufferPointer(rebasing: destination[0].dropFirst(chunk))
-                if destination[0].isEmpty { destination.removeFirst() }
-            }
-        }
+        // Both ranges lie in one mapping each (checked above; the new one is fresh), so the
+        // contents move as one copy within the memory file, holes skipped.
+        guard let source = mm.vma(containing: oldAddress), let destination = mm.vma(containing: target) else { throw .EFAULT }
+        mm.file.copy(from: source.fileOffset + (oldAddress - source.start), to: destination.fileOffset, count: min(oldSize, newSize))
         try mm.unmap(address: oldAddress, length: oldSize)
         return .value(Int64(target))
     }

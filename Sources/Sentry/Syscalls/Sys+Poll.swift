@@ -169,10 +169,4 @@ extension Syscalls {
             if Readiness.wait(after: seen, until: min(end ?? .max, now + 20_000_000)) == .interrupted { throw .ERESTARTNOHAND }
         }
     }
-
-    /// The monotonic time `nanoseconds` from now, saturating.
-    static func deadline(after nanoseconds: Int64) -> UInt64 {
-        let now = Clock.monotonicNanoseconds()
-        return now > UInt64.max - UInt64(max(0, nanoseconds)) ? UInt64.max : now + UInt64(max(0, nanoseconds))
-    }
 }

@@ -19,6 +19,12 @@ extension Syscalls {
         return LinuxTimespec(seconds: time.seconds, nanoseconds: time.nanoseconds)
     }
 
+    /// The monotonic time `nanoseconds` from now, saturating.
+    static func deadline(after nanoseconds: Int64) -> UInt64 {
+        let now = Clock.monotonicNanoseconds()
+        return now > UInt64.max - UInt64(max(0, nanoseconds)) ? UInt64.max : now + UInt64(max(0, nanoseconds))
+    }
+
     static func timespecBytes(_ time: LinuxTimespec) -> [UInt8] { bytes(UInt64(bitPattern: time.seconds)) + bytes(UInt64(bitPattern: time.nanoseconds)) }
 
     static func readTimespec(_ task: Task, _ address: UInt64) throws(LinuxErrno) -> LinuxTimespec {
