@@ -107,8 +107,11 @@ int main(int argc, char **argv) {
     FD_ZERO(&readable); FD_SET(fds[0], &readable);
     wait_for.tv_usec = 0;
     printf(", after a write %d", select(fds[0] + 1, &readable, NULL, NULL, &wait_for));
-    FD_ZERO(&readable); FD_SET(99, &readable);
-    printf(", closed fd errno %d", select(100, &readable, NULL, NULL, &wait_for) == -1 ? errno : 0);
+    // A descriptor this program closed itself: a high number such as 99 may be inherited open.
+    int closed_fd = dup(fds[0]);
+    close(closed_fd);
+    FD_ZERO(&readable); FD_SET(closed_fd, &readable);
+    printf(", closed fd errno %d", select(closed_fd + 1, &readable, NULL, NULL, &wait_for) == -1 ? errno : 0);
     struct timeval forever = {0x7fffffffffffffffL, 999999};
     FD_ZERO(&writable); FD_SET(fds[1], &writable);
     printf(", with a timeout of forever %d\n", select(fds[1] + 1, NULL, &writable, NULL, &forever));
