@@ -8,6 +8,8 @@ public struct PtraceRequest: RawRepresentable, Hashable, Sendable {
     public static let traceMe = PtraceRequest(rawValue: 0)
     public static let cont = PtraceRequest(rawValue: 7)
     public static let kill = PtraceRequest(rawValue: 8)
+    public static let attach = PtraceRequest(rawValue: 16)
+    public static let detach = PtraceRequest(rawValue: 17)
     public static let getRegisters = PtraceRequest(rawValue: 12)
     public static let setRegisters = PtraceRequest(rawValue: 13)
     public static let getFPRegisters = PtraceRequest(rawValue: 14)

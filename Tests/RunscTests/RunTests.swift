@@ -214,7 +214,7 @@ struct DoTests {
 
 @Suite("runsc run: the C test suite", .enabled(if: getuid() == 0, "needs root (namespaces, ptrace)"))
 struct CSuiteTests {
-    /// Builds Programs/`name`.c with `gcc -static` into a fresh bundle, runs it natively and
+    /// Builds Programs/`name`.c with `gcc -static -pthread` into a fresh bundle, runs it natively and
     /// under `runsc run`, and returns both (output, status).
     func runBoth(_ name: String) throws -> (inside: String, insideStatus: HostSys.ExitStatus, native: String, nativeStatus: HostSys.ExitStatus) {
         var template = Array("/tmp/runsc-suite-XXXXXX".utf8CString)
@@ -228,7 +228,7 @@ struct CSuiteTests {
         mkdir(bundle + "/rootfs/tmp", 0o1777)
         let directory = String(#filePath.prefix(upTo: #filePath.lastIndex(of: "/") ?? #filePath.endIndex))
         var gcc = try ChildProcess.spawn(
-            path: "/usr/bin/gcc", arguments: ["gcc", "-static", "-O2", "-o", bundle + "/rootfs/" + name, directory + "/Programs/\(name).c"],
+            path: "/usr/bin/gcc", arguments: ["gcc", "-static", "-O2", "-pthread", "-o", bundle + "/rootfs/" + name, directory + "/Programs/\(name).c"],
             environment: ["PATH=/usr/bin:/bin"], descriptors: [(2, 2)])
         #expect(try gcc.wait() == .exited(0))
         let config = """
@@ -259,5 +259,13 @@ struct CSuiteTests {
         #expect(run.insideStatus == run.nativeStatus)
         #expect(run.inside == run.native)
         #expect(run.inside.split(separator: "\n").count == 10, "\(run.inside)")
+    }
+
+    @Test("threads: a mutex and a condition variable over futexes, TLS, pthread_kill, 50 created and joined, fork and exit from a threaded process, pthread_exit in main")
+    func threads() throws {
+        let run = try runBoth("threads")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 9, "\(run.inside)")
     }
 }

@@ -106,7 +106,7 @@ struct PtraceTests {
         nonisolated(unsafe) var fds: [String] = []
         try HostThread.detach {
             defer { done.signal() }
-            guard let memory = try? MemoryFile(), let stub = try? PtraceStub(memory: memory.fd) else { return }
+            guard let memory = try? MemoryFile(), let stub = try? PtraceStub.start(memory: memory.fd).process else { return }
             maps = (try? String(decoding: readFile("/proc/\(stub.pid)/maps"), as: UTF8.self)) ?? ""
             fds = (try? directoryNames("/proc/\(stub.pid)/fd")) ?? []
         }
@@ -126,14 +126,15 @@ struct PtraceTests {
         nonisolated(unsafe) var pid: pid_t = 0
         try HostThread.detach {
             defer { done.signal() }
-            guard let memory = try? MemoryFile(), let stub = try? PtraceStub(memory: memory.fd) else { return }
+            guard let memory = try? MemoryFile(), let thread = try? PtraceStub.start(memory: memory.fd) else { return }
+            let stub = thread.process
             pid = stub.pid
             status = (try? String(decoding: readFile("/proc/\(stub.pid)/status"), as: UTF8.self)) ?? ""
             // mmap is one of the injected calls: it runs.
             mapped = (try? stub.map(address: 0x10000, length: 4096, protection: [.read], fileOffset: 0)) != nil
             // getpid is not: the stub dies with SIGSYS, and the injection fails.
             do {
-                _ = try stub.inject(.getpid)
+                _ = try thread.inject(.getpid)
             } catch {
                 failure = error as? LinuxErrno
             }

@@ -86,6 +86,10 @@ static inline long cshim_ptrace(int request, pid_t pid, void *addr, void *data) 
 
 // The ptrace platform's stub (stub.c).
 enum { CSHIM_STUB_MEMORY_FD = 3 };
+/// The one clone(2) the stub's filter lets through: a new thread of the stub (CLONE_VM |
+/// CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_PTRACE), which starts
+/// traced by the same tracer with SIGSTOP pending.
+enum { CSHIM_STUB_CLONE_FLAGS = 0x12f00 };
 /// Forks a stub process traced by the calling thread (PTRACE_TRACEME: its tracer is the
 /// thread that forked it). The stub keeps only `memory_fd`, as fd CSHIM_STUB_MEMORY_FD, maps a
 /// page at `stub_address` holding `syscall; int3`, and stops itself with SIGSTOP. It still has

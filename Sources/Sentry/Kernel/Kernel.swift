@@ -30,11 +30,11 @@ public enum Kernel {
     ) throws(LinuxErrno) -> Outcome {
         let memory = try MemoryFile()
         let sandbox = Sandbox(memory: memory, root: root.map { Dentry(root: GoferInode(root: $0)) })
-        let stub = try PtraceStub(memory: memory.fd)
+        let context = try PtraceStub.start(memory: memory.fd)
         let pid = sandbox.addProcess(parent: 0)
-        let task = Task(
-            sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: stub), context: stub,
-            registers: stub.initialRegisters, name: [])
+        let group = ThreadGroup(sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: context.process))
+        let task = Task(group: group, tid: pid, context: context, registers: context.initialRegisters, name: [])
+        group.add(task)
         defer { sandbox.killAll() }
         task.trace = trace
         let interpreter = try Loader.interpreter(of: executable) { (path) throws(LinuxErrno) in try task.readWholeFile(path) }
@@ -56,11 +56,11 @@ public enum Kernel {
                 _ = try task.fds.add(FileDescription(HostStream(fd: copy), flags: flags[Int(fd)]))
             }
         }
-        sandbox.attach(task, stub: stub.pid)
+        sandbox.attach(group, stub: context.process.pid)
         started?(sandbox)
-        let status = try task.run()
-        sandbox.exited(pid, status: status)
-        return Outcome(status: status, unimplementedCalls: task.unimplementedCalls)
+        task.runUntilEnd()
+        let status = group.waitForEnd()
+        return Outcome(status: status, unimplementedCalls: group.unimplementedCalls)
     }
 
     /// The PATH a program name without a slash is searched in when the environment has none.

@@ -7,8 +7,8 @@ import LinuxABI
 /// The kernel state one sandbox shares between its processes: the memory file, the process
 /// table (pids, parents, exit statuses for wait4), and the file system root.
 ///
-/// Every process (one thread each, for now) runs on an OS thread of its own, which traces its
-/// stub. Locks: `monitor` guards `processes` and `nextPID`; it is never held while a syscall
+/// Every thread of every process runs on an OS thread of its own, which traces its stub
+/// thread. Locks: `monitor` guards `processes` and `nextPID`; it is never held while a syscall
 /// of a task runs on the platform, and no other lock is taken under it.
 public final class Sandbox: @unchecked Sendable {
     /// The memory the sandbox reports (/proc/meminfo) and sizes its tmpfs mounts by; the
@@ -23,8 +23,8 @@ public final class Sandbox: @unchecked Sendable {
         var status: ExitStatus?
         /// The host pid of its stub, while it runs (for signals from other processes).
         var stubPID: pid_t = 0
-        /// The running task (weak: the task's thread owns it).
-        weak var task: Task?
+        /// Its threads (weak: the threads' OS threads own them).
+        weak var group: ThreadGroup?
 
         init(pid: Int32, parent: Int32) {
             self.pid = pid
@@ -68,6 +68,14 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
+    /// A fresh id for a new thread of a process (thread ids and pids share one numbering).
+    func newThreadID() -> Int32 {
+        monitor.locked {
+            defer { nextPID += 1 }
+            return nextPID
+        }
+    }
+
     /// A fresh inode number for a pipe (the pipe file system's numbering).
     func newPipeInode() -> UInt64 {
         monitor.locked {
@@ -76,17 +84,22 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
-    /// Attaches the running task and its stub to process `pid`.
-    func attach(_ task: Task, stub: pid_t) {
+    /// Attaches the running process and its stub to its pid.
+    func attach(_ group: ThreadGroup, stub: pid_t) {
         monitor.locked {
-            processes[task.pid]?.task = task
-            processes[task.pid]?.stubPID = stub
+            processes[group.pid]?.group = group
+            processes[group.pid]?.stubPID = stub
         }
     }
 
-    /// The tasks running now, by pid.
-    func liveTasks() -> [Task] {
-        monitor.locked { processes.values.filter { $0.status == nil }.compactMap(\.task).sorted { $0.pid < $1.pid } }
+    /// The processes running now, by pid.
+    func liveProcesses() -> [ThreadGroup] {
+        monitor.locked { processes.values.filter { $0.status == nil }.compactMap(\.group).sorted { $0.pid < $1.pid } }
+    }
+
+    /// The thread `tid` of any running process.
+    func thread(_ tid: Int32) -> Task? {
+        liveProcesses().lazy.compactMap { $0.thread(tid) }.first
     }
 
     func taskCount() -> Int { monitor.locked { processes.values.filter { $0.status == nil }.count } }
@@ -100,7 +113,7 @@ public final class Sandbox: @unchecked Sendable {
     /// Records that `pid` ended. Its children go to init (pid 1), or are forgotten if init is
     /// gone; it stays a zombie until its parent waits, unless its parent is gone too.
     func exited(_ pid: Int32, status: ExitStatus) {
-        let notify: (Task, PendingSignal)? = monitor.locked {
+        let notify: (ThreadGroup, PendingSignal)? = monitor.locked {
             guard let process = processes[pid] else { return nil }
             process.status = status
             process.stubPID = 0
@@ -113,7 +126,7 @@ public final class Sandbox: @unchecked Sendable {
                 processes.removeValue(forKey: pid)
                 return nil
             }
-            guard let parent = processes[process.parent]?.task else { return nil }
+            guard let parent = processes[process.parent]?.group else { return nil }
             // SIGCHLD to the parent: CLD_EXITED with the code, or CLD_KILLED with the signal.
             let (code, value): (Int32, Int32) =
                 switch status {
@@ -124,7 +137,7 @@ public final class Sandbox: @unchecked Sendable {
         }
         // Posted without the sandbox's lock: posting wakes the parent wherever it sleeps,
         // which may be this very monitor (wait4).
-        if let (parent, signal) = notify { parent.signalQueue.post(signal) }
+        if let (parent, signal) = notify { parent.post(signal) }
     }
 
     /// What wait4 found.
@@ -154,23 +167,23 @@ public final class Sandbox: @unchecked Sendable {
         return try result.get()
     }
 
-    /// The stub and task of a running process (for kill).
-    func running(_ pid: Int32) -> (stub: pid_t, task: Task?)? {
+    /// The stub and threads of a running process (for kill).
+    func running(_ pid: Int32) -> (stub: pid_t, group: ThreadGroup?)? {
         monitor.locked {
             guard let process = processes[pid], process.status == nil, process.stubPID != 0 else { return nil }
-            return (process.stubPID, process.task)
+            return (process.stubPID, process.group)
         }
     }
 
     /// Sends signal `number` (0: only check) to process `pid` from process `sender` (0: from
-    /// outside the sandbox, as runsc kill): queued for the process's task, which takes it on
-    /// its way back to its program or wakes from a sleep for it. SIGKILL is also sent to the
+    /// outside the sandbox, as runsc kill): queued for one of the process's threads, which takes
+    /// it on its way back to its program or wakes from a sleep for it. SIGKILL is also sent to the
     /// stub on the host, so that it ends a program running in it at once. ESRCH if `pid` is
     /// not a running process.
     public func signal(_ pid: Int32, _ number: Int32, from sender: Int32) throws(LinuxErrno) {
         guard let target = running(pid) else { throw .ESRCH }
         guard number != 0 else { return }
-        target.task?.signalQueue.post(PendingSignal(number: number, pid: sender))
+        target.group?.post(PendingSignal(number: number, pid: sender))
         if number == LinuxSignal.SIGKILL.rawValue {
             try onBehalfOfGuest { () throws(Errno) in _ = try hostCall { Glibc.kill(target.stub, number) } }
         }

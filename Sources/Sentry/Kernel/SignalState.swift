@@ -1,3 +1,4 @@
+import HostSys
 import LinuxABI
 
 /// A signal's disposition as rt_sigaction(2) sets it: `struct sigaction` of the kernel ABI
@@ -27,16 +28,42 @@ struct SignalAction: Equatable {
     }
 }
 
-/// The signal state of a thread group and thread: dispositions, the blocked mask, and the
-/// alternate stack. Delivery (frames, sigreturn, default actions of pending signals) comes
-/// next; this holds what the syscalls set and report.
+/// The signal dispositions of a process, shared by its threads (clone(2) with CLONE_SIGHAND
+/// shares them; fork copies them). Locks: `lock` guards `actions`.
+final class SignalHandlers: @unchecked Sendable {
+    private var actions = [SignalAction](repeating: SignalAction(), count: 65)
+    private let lock = Monitor()
+
+    init() {}
+
+    /// The disposition of signal `number` (1...64).
+    subscript(number: Int) -> SignalAction {
+        get { lock.locked { actions[number] } }
+        set { lock.locked { actions[number] = newValue } }
+    }
+
+    /// A copy for a forked child, which no longer shares them.
+    func copy() -> SignalHandlers {
+        let copy = SignalHandlers()
+        copy.actions = lock.locked { actions }
+        return copy
+    }
+}
+
+/// The signal state of a thread: its process's dispositions (shared), its blocked mask and
+/// its alternate stack.
 struct SignalState {
-    /// Dispositions of signals 1...64 (index 0 unused).
-    var actions = [SignalAction](repeating: SignalAction(), count: 65)
+    /// Dispositions of signals 1...64, shared with the thread's process.
+    let actions: SignalHandlers
     /// The blocked mask: bit n-1 for signal n.
     var blocked: UInt64 = 0
     /// sigaltstack(2): (sp, flags, size).
     var alternateStack: (UInt64, Int32, UInt64) = (0, 2, 0)  // SS_DISABLE
+
+    init(actions: SignalHandlers = SignalHandlers(), blocked: UInt64 = 0) {
+        self.actions = actions
+        self.blocked = blocked
+    }
 
     /// SIGKILL and SIGSTOP can be neither caught, ignored nor blocked.
     static let unblockable: UInt64 = 1 << (9 - 1) | 1 << (19 - 1)

@@ -42,10 +42,11 @@ enum Strace {
             result = "-1 \(LinuxErrno(Int32(-value)).description)"
         case .value(let value):
             result = value >= 0 && value < 65536 ? String(value) : "0x" + String(UInt64(bitPattern: value), radix: 16)
+        case .exitThread(let code): result = "? (thread exited \(code))"
         case .exitGroup(let code): result = "? (exited \(code))"
         case .killed(let signal): result = "? (killed by \(signal))"
         case .replaced: result = "? (registers replaced)"
         }
-        return "[pid \(task.pid)] \(sysno)(\(shown.joined(separator: ", "))) = \(result)"
+        return "[pid \(task.tid)] \(sysno)(\(shown.joined(separator: ", "))) = \(result)"
     }
 }

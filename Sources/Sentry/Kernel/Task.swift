@@ -22,7 +22,9 @@ public struct SyscallArguments: Sendable {
 public enum SyscallOutcome: Sendable {
     /// Return this value to the program in rax.
     case value(Int64)
-    /// The thread group ends with this exit code (exit_group, or exit of the last thread).
+    /// The calling thread ends with this exit code (exit(2)); the last thread's ends the group.
+    case exitThread(Int32)
+    /// The thread group ends with this exit code (exit_group).
     case exitGroup(Int32)
     /// The thread group is killed by this signal (its default action).
     case killed(LinuxSignal)
@@ -37,108 +39,104 @@ public enum SyscallOutcome: Sendable {
 /// run again; or stopped by a signal or the end of the host process → done. Everything a
 /// program asks for is served here; nothing is passed to the host.
 ///
-/// Locks: `shownLock` guards what /proc shows to other processes. The rest is the task's own: it
-/// runs on its own OS thread (the platform's tracer thread), and another thread touches it
-/// only while it is parked in a syscall that waits for that thread (fork: the child's thread
-/// copies the parent while the parent waits), hence `@unchecked Sendable`.
+/// Locks: `shownLock` guards what /proc and other threads see (the name, the signal mask).
+/// The rest is the task's own: it runs on its own OS thread (the platform's tracer thread),
+/// and another thread touches it only while it is parked in a syscall that waits for that
+/// thread (fork, clone: the new thread copies the caller while the caller waits), hence
+/// `@unchecked Sendable`.
 public final class Task: @unchecked Sendable {
     private static let log = Logger(label: "sentry.task")
 
-    /// The address space (execve replaces it).
-    public internal(set) var mm: MemoryManager
-    let context: any Context
+    /// The process this thread belongs to: what its threads share.
+    let group: ThreadGroup
+    /// The thread's id (gettid(2)); the first thread's is the process's pid.
+    public let tid: Int32
+    /// The thread on the platform (execve of a multi-threaded program replaces it).
+    var context: any Context
     var registers: LinuxUserRegs
-    /// The process's open files.
-    public let fds: FDTable
-    /// The sandbox this process lives in, its pid (1 for init) and its parent's (0 for init).
+    /// The sandbox this process lives in.
     let sandbox: Sandbox
-    public let pid: Int32
     /// The root of the process's file system tree (nil: no file system is attached, and path
-    /// calls are ENOSYS) and its working directory.
+    /// calls are ENOSYS).
     var root: Dentry?
     /// Where calls with numbers outside the syscall table are counted.
     static let outOfTable = Sysno(-1)
-    /// How many times each unimplemented syscall was called.
-    public private(set) var unimplementedCalls: [Sysno: Int] = [:]
     /// set_tid_address(2): the word cleared (and futex-woken) when the thread exits.
     var clearChildTID: UInt64 = 0
     /// set_robust_list(2): the head of the thread's robust futex list.
     var robustList: UInt64 = 0
-    /// What /proc shows of the process to other processes: changed only by the task's own
+    /// What /proc shows of the thread to other threads: changed only by the task's own
     /// thread, read by any, so behind a lock (the properties below are views of it).
     private struct Shown {
-        var parentPID: Int32
-        var executablePath: [UInt8] = []
-        var commandLine: [UInt8] = []
-        var cwd: Dentry?
         var name: [UInt8]
-        var umask: UInt32 = 0o022
         var signals = SignalState()
     }
     private var shownState: Shown
     private let shownLock = Monitor()
 
+    /// The process's pid (getpid(2)).
+    public var pid: Int32 { group.pid }
+    /// The address space (execve replaces it).
+    public var mm: MemoryManager {
+        get { group.mm }
+        set { group.mm = newValue }
+    }
+    /// The process's open files.
+    public var fds: FDTable { group.fds }
     var parentPID: Int32 {
-        get { shownLock.locked { shownState.parentPID } }
-        set { shownLock.locked { shownState.parentPID = newValue } }
+        get { group.parentPID }
+        set { group.parentPID = newValue }
     }
     /// The path of the program it runs (execve(2) of /proc/self/exe runs it again).
     var executablePath: [UInt8] {
-        get { shownLock.locked { shownState.executablePath } }
-        set { shownLock.locked { shownState.executablePath = newValue } }
+        get { group.executablePath }
+        set { group.executablePath = newValue }
     }
     /// Its arguments as /proc/PID/cmdline shows them: each NUL-terminated.
     var commandLine: [UInt8] {
-        get { shownLock.locked { shownState.commandLine } }
-        set { shownLock.locked { shownState.commandLine = newValue } }
+        get { group.commandLine }
+        set { group.commandLine = newValue }
     }
     /// The working directory.
     var cwd: Dentry? {
-        get { shownLock.locked { shownState.cwd } }
-        set { shownLock.locked { shownState.cwd = newValue } }
+        get { group.cwd }
+        set { group.cwd = newValue }
     }
+    /// The file mode creation mask (umask(2)).
+    var umask: UInt32 {
+        get { group.umask }
+        set { group.umask = newValue }
+    }
+    /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
+    var limits: [Int: (UInt64, UInt64)] {
+        get { group.limits }
+        set { group.limits = newValue }
+    }
+    /// ITIMER_REAL of the process.
+    var realTimer: RealTimer { group.realTimer(for: self) }
     /// The thread's name (comm), at most 15 bytes: prctl(PR_SET_NAME), /proc/PID/comm.
     var name: [UInt8] {
         get { shownLock.locked { shownState.name } }
         set { shownLock.locked { shownState.name = newValue } }
     }
-    /// The file mode creation mask (umask(2)).
-    var umask: UInt32 {
-        get { shownLock.locked { shownState.umask } }
-        set { shownLock.locked { shownState.umask = newValue } }
-    }
-    /// Signal dispositions, the blocked mask, the alternate stack.
+    /// The thread's blocked mask and alternate stack, and the process's dispositions.
     var signals: SignalState {
         get { shownLock.locked { shownState.signals } }
         set { shownLock.locked { shownState.signals = newValue } }
     }
     /// Signals sent to this task and not yet delivered.
     let signalQueue = SignalQueue()
-    /// ITIMER_REAL, made on first use (a forked child starts without one, as on Linux).
-    private var realTimerStorage: RealTimer?
-    var realTimer: RealTimer {
-        if let realTimerStorage { return realTimerStorage }
-        let timer = RealTimer(queue: signalQueue)
-        realTimerStorage = timer
-        return timer
-    }
     /// Where `--strace` lines go (nil: not tracing).
     var trace: (@Sendable (String) -> Void)?
-    /// Resource limits (getrlimit(2)), by resource number: (soft, hard).
-    var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
 
-    init(
-        sandbox: Sandbox, pid: Int32, parent: Int32, mm: MemoryManager, context: any Context, registers: LinuxUserRegs,
-        name: [UInt8], fds: FDTable = FDTable()
-    ) {
-        self.sandbox = sandbox
-        self.pid = pid
-        self.root = sandbox.root
-        self.shownState = Shown(parentPID: parent, cwd: sandbox.root, name: Array(name.prefix(15)))
-        self.mm = mm
+    init(group: ThreadGroup, tid: Int32, context: any Context, registers: LinuxUserRegs, name: [UInt8]) {
+        self.group = group
+        self.sandbox = group.sandbox
+        self.tid = tid
+        self.root = group.sandbox.root
+        self.shownState = Shown(name: Array(name.prefix(15)))
         self.context = context
         self.registers = registers
-        self.fds = fds
     }
 
     private static let threadTask = ThreadLocal<Task>()
@@ -189,22 +187,50 @@ public final class Task: @unchecked Sendable {
         }
     }
 
-    /// Runs the program until it exits or is killed, and returns how it ended.
-    public func run() throws(LinuxErrno) -> ExitStatus {
+    /// How a thread ended: its own exit(2), or with its whole group.
+    enum End {
+        case thread(code: Int32)
+        case group(ExitStatus)
+    }
+
+    /// Runs the thread until it ends, then removes it from its group (the last thread out
+    /// ends the process). Runs on the OS thread that drives the task's context.
+    public func runUntilEnd() {
         Self.threadTask.value = self
-        defer {
-            Self.threadTask.value = nil
-            _ = realTimerStorage?.set(value: 0, interval: 0)  // its thread ends with the process
+        defer { Self.threadTask.value = nil }
+        let end = (try? runLoop()) ?? .group(.signaled(.SIGKILL))
+        switch end {
+        case .group(let status):
+            group.exit(status, from: self)
+            group.remove(self, code: nil)
+        case .thread(let code):
+            // CLONE_CHILD_CLEARTID: the word is cleared and one waiter woken (pthread_join).
+            if clearChildTID != 0, (try? mm.copyOut([0, 0, 0, 0], to: clearChildTID)) != nil,
+                let word = try? Syscalls.futexWord(self, clearChildTID)
+            {
+                _ = sandbox.futexes.wake(key: word.key, count: 1)
+            }
+            context.exitThread()
+            group.remove(self, code: code)
+            // The first thread's OS thread made the stub, which dies with that OS thread
+            // (PR_SET_PDEATHSIG follows the creating thread): it stays until the last thread ends.
+            if tid == group.pid { _ = group.waitForEnd() }
         }
+    }
+
+    /// The run loop: run on the platform → stopped at a syscall → serve it → run again; or
+    /// stopped by a signal, the end of the host thread, or an exit → done.
+    private func runLoop() throws(LinuxErrno) -> End {
         while true {
             switch try context.run(&registers) {
             case .exited(let status):
-                return status
+                // The platform ended the thread: the group is ending, or the host killed it.
+                return .group(status)
             case .signal(let signal):
                 // Signal delivery comes with the kernel's signal code; until then a fault
                 // ends the program as an unhandled one would.
                 Self.log.debug("program stopped by \(signal)")
-                return .signaled(signal)
+                return .group(.signaled(signal))
             case .syscall:
                 let sysno = Sysno(Int(truncatingIfNeeded: registers.origRax))
                 let arguments = SyscallArguments(
@@ -214,10 +240,12 @@ public final class Task: @unchecked Sendable {
                 switch outcome {
                 case .value(let value):
                     registers.rax = UInt64(bitPattern: value)
+                case .exitThread(let code):
+                    return .thread(code: code)
                 case .exitGroup(let code):
-                    return .exited(code & 0xff)
+                    return .group(.exited(code & 0xff))
                 case .killed(let signal):
-                    return .signaled(signal)
+                    return .group(.signaled(signal))
                 case .replaced:
                     break
                 }
@@ -228,7 +256,7 @@ public final class Task: @unchecked Sendable {
                     interrupted = LinuxErrno(Int32(truncatingIfNeeded: -value))
                 }
                 switch deliverPendingSignal(interrupted: interrupted) {
-                case .killed(let signal)?: return .signaled(signal)
+                case .killed(let signal)?: return .group(.signaled(signal))
                 default: break
                 }
             }
@@ -242,7 +270,7 @@ public final class Task: @unchecked Sendable {
             // Counted by number for the calls the table knows; any other number (a program
             // can try them all) is counted under one entry, so the count stays small.
             let counted = SyscallTable.amd64.entry(for: sysno) != nil ? sysno : Self.outOfTable
-            unimplementedCalls[counted, default: 0] += 1
+            group.countUnimplemented(counted)
             Self.log.debug("unimplemented syscall \(sysno)")
             return .value(-Int64(LinuxErrno.ENOSYS.rawValue))
         }

@@ -5,8 +5,9 @@ import LinuxABI
 // changes its address space. The kernel sees only these protocols, so a faster platform
 // (systrap) can replace ptrace, and tests can use a fake.
 //
-// Locks: none here. A platform object belongs to the one OS thread that drives it (ptrace
-// binds a tracee to the thread that traces it).
+// Locks: none here. A context belongs to the one OS thread that drives it (ptrace binds a
+// tracee to the thread that traces it); an address space is changed through the context of
+// the calling OS thread.
 
 /// Why control came back from the program.
 public enum GuestStop: Equatable, Sendable {
@@ -26,6 +27,15 @@ public protocol AddressSpace: AnyObject {
     func unmap(address: UInt64, length: UInt64) throws(LinuxErrno)
     /// Changes the protection of the mappings in [address, address + length).
     func protect(address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno)
+    /// Ends every thread running in the address space at once (exit_group, a fatal signal):
+    /// their `run` returns `.exited`.
+    func terminate()
+}
+
+/// A new thread of an address space, made by one OS thread and run by another.
+public protocol NewThread: Sendable {
+    /// Takes the thread over on the calling OS thread, which runs it from then on.
+    func adopt() throws(LinuxErrno) -> any Context
 }
 
 /// One thread of a program on the platform: its registers, and running it until it stops.
@@ -39,4 +49,10 @@ public protocol Context: AnyObject {
     func floatingPointState() throws(LinuxErrno) -> [UInt8]
     /// Restores state `floatingPointState` returned (rt_sigreturn).
     func setFloatingPointState(_ state: [UInt8]) throws(LinuxErrno)
+    /// Makes another thread in this context's address space (clone(2) of a thread), for
+    /// another OS thread to adopt.
+    func newThread() throws(LinuxErrno) -> any NewThread
+    /// Ends this thread and leaves the address space's other threads running (exit(2) of one
+    /// thread); `run` reports it exited from then on.
+    func exitThread()
 }

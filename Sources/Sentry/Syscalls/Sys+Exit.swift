@@ -1,10 +1,11 @@
 import LinuxABI
 
 extension Syscalls {
-    /// Implements Linux exit(2) for a single-threaded program: the thread group ends with the
-    /// low 8 bits of the status.
+    /// Implements Linux exit(2): the calling thread ends (its CLONE_CHILD_CLEARTID word is
+    /// cleared and woken); the last thread to end ends the process with the low 8 bits of its
+    /// status.
     static func exit(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        .exitGroup(Int32(truncatingIfNeeded: arguments[0]))
+        .exitThread(Int32(truncatingIfNeeded: arguments[0]))
     }
 
     /// Implements Linux exit_group(2).

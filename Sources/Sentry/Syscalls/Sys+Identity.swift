@@ -6,9 +6,9 @@ extension Syscalls {
         .value(Int64(task.pid))
     }
 
-    /// Implements Linux gettid(2) for single-threaded processes (tid == pid).
+    /// Implements Linux gettid(2): the first thread's tid is the process's pid.
     static func gettid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        .value(Int64(task.pid))
+        .value(Int64(task.tid))
     }
 }
 

@@ -20,15 +20,86 @@ extension Syscalls {
         try forkProcess(task, flags: 17, parentTID: 0, childTID: 0, tls: 0)
     }
 
-    /// Implements Linux clone(2) for new processes (no CLONE_VM, or CLONE_VM with CLONE_VFORK,
-    /// served as vfork). Threads (CLONE_THREAD, CLONE_VM) are ENOSYS until the Sentry runs
-    /// several threads on one address space.
+    /// Implements Linux clone(2): a new process (fork, and CLONE_VM with CLONE_VFORK served as
+    /// vfork), or a new thread of the caller's process (CLONE_THREAD, which needs CLONE_VM,
+    /// CLONE_SIGHAND, CLONE_FILES and CLONE_FS: threads share all of those here). Other mixes
+    /// of sharing (CLONE_VM or CLONE_FILES without a thread) are ENOSYS.
     static func clone(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let flags = arguments[0]
-        if flags & (cloneThread | cloneSighand) != 0 || (flags & cloneVM != 0 && flags & cloneVfork == 0) { throw .ENOSYS }
+        try cloneTask(task, flags: arguments[0], stack: arguments[1], parentTID: arguments[2], childTID: arguments[3], tls: arguments[4])
+    }
+
+    /// Implements Linux clone3(2) for what clone(2) serves: `struct clone_args` (at least its
+    /// first 64 bytes; any longer tail must be zero) names the flags, the exit signal, the
+    /// stack as its lowest address and size, and the tid pointers and TLS. CLONE_PIDFD,
+    /// set_tid and cgroup are ENOSYS.
+    static func clone3(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let size = arguments[1]
+        guard size >= 64, size <= 4096 else { throw .EINVAL }
+        let bytes = try task.mm.copyIn(from: arguments[0], count: Int(size))
+        if bytes[88...].contains(where: { $0 != 0 }) { throw .E2BIG }
+        let field = { (index: Int) -> UInt64 in index * 8 + 8 <= bytes.count ? word(Array(bytes[(index * 8)..<(index * 8 + 8)])) : 0 }
+        let (flags, exitSignal, stack, stackSize) = (field(0), field(4), field(5), field(6))
+        guard flags & 0xff == 0, exitSignal <= 64 else { throw .EINVAL }
+        if flags & 0x1000 != 0 || field(8) != 0 || field(9) != 0 || field(10) != 0 { throw .ENOSYS }  // CLONE_PIDFD, set_tid, cgroup
+        guard (stack == 0) == (stackSize == 0) else { throw .EINVAL }
+        return try cloneTask(
+            task, flags: flags | exitSignal, stack: stack == 0 ? 0 : stack &+ stackSize, parentTID: field(3), childTID: field(2),
+            tls: field(7))
+    }
+
+    /// What clone(2) and clone3(2) share: checks the flags and starts a process or a thread.
+    private static func cloneTask(_ task: Task, flags: UInt64, stack: UInt64, parentTID: UInt64, childTID: UInt64, tls: UInt64)
+        throws(LinuxErrno) -> SyscallOutcome
+    {
+        // Linux's own rules first: a thread shares handlers, handlers need a shared address space.
+        if flags & cloneThread != 0 && flags & cloneSighand == 0 { throw .EINVAL }
+        if flags & cloneSighand != 0 && flags & cloneVM == 0 { throw .EINVAL }
+        if flags & cloneSetTLS != 0 && tls >= ELFFile.userAddressSpaceEnd { throw .EPERM }
+        if flags & cloneThread != 0 {
+            guard flags & (cloneFiles | cloneFS) == cloneFiles | cloneFS else { throw .ENOSYS }
+            return try createThread(task, flags: flags, stack: stack, parentTID: parentTID, childTID: childTID, tls: tls)
+        }
+        if flags & (cloneSighand | cloneFiles) != 0 || (flags & cloneVM != 0 && flags & cloneVfork == 0) { throw .ENOSYS }
         guard flags & 0xff == 17 || flags & 0xff == 0 else { throw .ENOSYS }  // exit signals other than SIGCHLD
-        if flags & cloneSetTLS != 0 && arguments[4] >= ELFFile.userAddressSpaceEnd { throw .EPERM }
-        return try forkProcess(task, flags: flags, stack: arguments[1], parentTID: arguments[2], childTID: arguments[3], tls: arguments[4])
+        return try forkProcess(task, flags: flags, stack: stack, parentTID: parentTID, childTID: childTID, tls: tls)
+    }
+
+    /// The registers a new thread or process starts with: the caller's, with rax = 0, rsp =
+    /// `stack` when given (glibc's clone() left the child's function on it), and the TLS base
+    /// of CLONE_SETTLS.
+    private static func childRegisters(_ task: Task, flags: UInt64, stack: UInt64, tls: UInt64) -> LinuxUserRegs {
+        var registers = task.registers
+        registers.rax = 0
+        if stack != 0 { registers.rsp = stack }
+        if flags & cloneSetTLS != 0 { registers.fsBase = tls }
+        return registers
+    }
+
+    /// Starts a new thread in the caller's process: a new thread of its stub, on a new tracer
+    /// thread, with the caller's blocked mask and the process's handlers, files and memory.
+    /// CLONE_PARENT_SETTID and CLONE_CHILD_SETTID write the new tid (to the one shared memory);
+    /// CLONE_CHILD_CLEARTID records where the thread's exit clears it (pthread_join waits there).
+    static func createThread(_ task: Task, flags: UInt64, stack: UInt64, parentTID: UInt64, childTID: UInt64, tls: UInt64)
+        throws(LinuxErrno) -> SyscallOutcome
+    {
+        let tid = task.sandbox.newThreadID()
+        let tidBytes = bytes(UInt64(tid)).prefix(4).map { $0 }
+        if flags & cloneParentSetTID != 0 { try task.mm.copyOut(tidBytes, to: parentTID) }
+        if flags & cloneChildSetTID != 0 { try task.mm.copyOut(tidBytes, to: childTID) }
+        let registers = childRegisters(task, flags: flags, stack: stack, tls: tls)
+        let handoff = try task.context.newThread()
+        let parent = task
+        try startTask { () throws(LinuxErrno) in
+            let context = try handoff.adopt()
+            let thread = Task(group: parent.group, tid: tid, context: context, registers: registers, name: parent.name)
+            thread.signals = SignalState(actions: parent.signals.actions, blocked: parent.signals.blocked)
+            thread.root = parent.root
+            thread.trace = parent.trace
+            if flags & cloneChildClearTID != 0 { thread.clearChildTID = childTID }
+            parent.group.add(thread)
+            return thread
+        }
+        return .value(Int64(tid))
     }
 
     /// Starts a child process: a new stub on a new tracer thread, a copy of the address space,
@@ -40,65 +111,61 @@ extension Syscalls {
     {
         let sandbox = task.sandbox
         let pid = sandbox.addProcess(parent: task.pid)
-        var registers = task.registers
-        registers.rax = 0
-        if stack != 0 { registers.rsp = stack }  // glibc's clone() left the child's function on it
-        if flags & cloneSetTLS != 0 { registers.fsBase = tls }
-        if flags & cloneParentSetTID != 0 {
-            do {
-                try task.mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: parentTID)
-            } catch {
-                sandbox.removeProcess(pid)
-                throw error
-            }
-        }
-        let started = Monitor()
-        nonisolated(unsafe) var outcome: Result<Void, LinuxErrno>?
+        let registers = childRegisters(task, flags: flags, stack: stack, tls: tls)
         let parent = task
-        let childRegisters = registers
         do {
-            try HostThread.detach {
-                // This thread is the child's tracer from here to its end.
-                var child: Task?
-                let setup = Result { () throws(LinuxErrno) in
-                    let stub = try PtraceStub(memory: sandbox.memory.fd)
-                    let mm = try parent.mm.copy(to: stub)
-                    let forked = Task(
-                        sandbox: sandbox, pid: pid, parent: parent.pid, mm: mm, context: stub, registers: childRegisters,
-                        name: parent.name, fds: parent.fds.copy())
-                    forked.signals = parent.signals
-                    forked.limits = parent.limits
-                    forked.cwd = parent.cwd
-                    forked.umask = parent.umask
-                    forked.executablePath = parent.executablePath
-                    forked.commandLine = parent.commandLine
-                    forked.trace = parent.trace
-                    if flags & cloneChildSetTID != 0 { try mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: childTID) }
-                    if flags & cloneChildClearTID != 0 { forked.clearChildTID = childTID }
-                    sandbox.attach(forked, stub: stub.pid)
-                    child = forked
-                }
-                started.locked {
-                    outcome = setup
-                    started.broadcast()
-                }
-                guard let child else { return }
-                let status = (try? child.run()) ?? .signaled(.SIGKILL)
-                sandbox.exited(pid, status: status)
+            if flags & cloneParentSetTID != 0 { try task.mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: parentTID) }
+            try startTask { () throws(LinuxErrno) in
+                let context = try PtraceStub.start(memory: sandbox.memory.fd)
+                let mm = try parent.mm.copy(to: context.process)
+                let group = ThreadGroup(sandbox: sandbox, pid: pid, parent: parent.pid, mm: mm, fds: parent.fds.copy())
+                group.limits = parent.limits
+                group.cwd = parent.cwd
+                group.umask = parent.umask
+                group.executablePath = parent.executablePath
+                group.commandLine = parent.commandLine
+                let forked = Task(group: group, tid: pid, context: context, registers: registers, name: parent.name)
+                var signals = SignalState(actions: parent.signals.actions.copy(), blocked: parent.signals.blocked)
+                signals.alternateStack = parent.signals.alternateStack
+                forked.signals = signals
+                forked.root = parent.root
+                forked.trace = parent.trace
+                if flags & cloneChildSetTID != 0 { try mm.copyOut(bytes(UInt64(pid)).prefix(4).map { $0 }, to: childTID) }
+                if flags & cloneChildClearTID != 0 { forked.clearChildTID = childTID }
+                group.add(forked)
+                sandbox.attach(group, stub: context.process.pid)
+                return forked
             }
         } catch {
             sandbox.removeProcess(pid)
+            throw error
+        }
+        return .value(Int64(pid))
+    }
+
+    /// Runs `setup` on a new OS thread, which then runs the task it made to its end (the new
+    /// thread is that task's tracer). Returns once `setup` is done, with its error if it failed.
+    private static func startTask(_ setup: @escaping @Sendable () throws(LinuxErrno) -> Task) throws(LinuxErrno) {
+        let started = Monitor()
+        nonisolated(unsafe) var outcome: Result<Void, LinuxErrno>?
+        do {
+            try HostThread.detach {
+                var task: Task?
+                let result = Result { () throws(LinuxErrno) in task = try setup() }
+                started.locked {
+                    outcome = result
+                    started.broadcast()
+                }
+                task?.runUntilEnd()
+            }
+        } catch {
             throw error.linuxErrno
         }
         let result = started.locked {
             while outcome == nil { started.wait() }
             return outcome
         }
-        if case .failure(let error) = result {
-            sandbox.removeProcess(pid)
-            throw error
-        }
-        return .value(Int64(pid))
+        if case .failure(let error) = result { throw error }
     }
 
     /// wait4(2) options.

@@ -128,18 +128,34 @@ extension Syscalls {
         return .value(0)
     }
 
-    /// Implements Linux tgkill(2) for single-threaded processes (tid == tgid).
+    /// Implements Linux tgkill(2): signal `number` for thread `tid` of process `tgid` alone
+    /// (ESRCH if that thread is not in that process).
     static func tgkill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (tgid, tid) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]))
         guard tgid > 0, tid > 0 else { throw .EINVAL }
-        guard tgid == tid else { throw .ESRCH }
-        return try kill(task, SyscallArguments(values: (UInt64(UInt32(bitPattern: tgid)), arguments[2], 0, 0, 0, 0)))
+        guard let thread = task.sandbox.thread(tid), thread.pid == tgid else { throw .ESRCH }
+        return try signalThread(task, thread, Int32(truncatingIfNeeded: arguments[2]))
     }
 
-    /// Implements Linux tkill(2) for single-threaded processes.
+    /// Implements Linux tkill(2): tgkill without the process check.
     static func tkill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let tid = Int32(truncatingIfNeeded: arguments[0])
         guard tid > 0 else { throw .EINVAL }
-        return try kill(task, SyscallArguments(values: (arguments[0] & 0xffff_ffff, arguments[1], 0, 0, 0, 0)))
+        guard let thread = task.sandbox.thread(tid) else { throw .ESRCH }
+        return try signalThread(task, thread, Int32(truncatingIfNeeded: arguments[1]))
+    }
+
+    /// Queues `number` for `thread` only (0 only checks). SIGKILL, and any signal whose
+    /// action ends the process, end the whole process, as Linux's do.
+    private static func signalThread(_ task: Task, _ thread: Task, _ number: Int32) throws(LinuxErrno) -> SyscallOutcome {
+        guard (0...64).contains(number) else { throw .EINVAL }
+        if number == 0 { return .value(0) }
+        if number == LinuxSignal.SIGKILL.rawValue {
+            if thread.group === task.group { return .killed(.SIGKILL) }
+            try task.sandbox.signal(thread.pid, number, from: task.pid)
+            return .value(0)
+        }
+        thread.signalQueue.post(PendingSignal(number: number, code: -6, pid: task.pid))  // SI_TKILL
+        return .value(0)
     }
 }

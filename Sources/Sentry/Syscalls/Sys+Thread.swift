@@ -25,7 +25,7 @@ extension Syscalls {
     /// returns the thread id.
     static func setTIDAddress(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         task.clearChildTID = arguments[0]
-        return .value(Int64(task.pid))
+        return .value(Int64(task.tid))
     }
 
     /// Implements Linux set_robust_list(2): records the list head (the length must be that of

@@ -1,6 +1,6 @@
 // The C test suite of the Sentry: each step prints what it saw. Built with `gcc -static`,
-// run natively and under `runsc run`; the two outputs must match. (Threads come with
-// CLONE_THREAD support, and join this suite then.)
+// run natively and under `runsc run`; the two outputs must match. Threads have their own
+// program, threads.c.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

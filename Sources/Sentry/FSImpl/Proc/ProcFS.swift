@@ -185,8 +185,9 @@ enum ProcFS {
                 (text("loadavg"), Generated(ino: 7) { text("0.00 0.00 0.00 1/\(sandbox.taskCount()) \(sandbox.lastPID())\n") }),
                 (text("version"), Generated(ino: 8) { text("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016\n") }),
             ]
-            for task in sandbox.liveTasks() {
-                children.append((text(String(task.pid)), processDirectory(task)))
+            for process in sandbox.liveProcesses() {
+                guard let task = process.liveThreads.first else { continue }
+                children.append((text(String(process.pid)), processDirectory(task)))
             }
             return children
         }
@@ -244,7 +245,7 @@ enum ProcFS {
             State:\tR (running)
             Tgid:\t\(task.pid)
             Ngid:\t0
-            Pid:\t\(task.pid)
+            Pid:\t\(task.tid)
             PPid:\t\(task.parentPID)
             TracerPid:\t0
             Uid:\t0\t0\t0\t0
@@ -253,7 +254,7 @@ enum ProcFS {
             Groups:\t
             VmSize:\t\(pages) kB
             VmRSS:\t\(pages) kB
-            Threads:\t1
+            Threads:\t\(task.group.liveThreads.count)
             SigQ:\t0/127655
             SigPnd:\t0000000000000000
             ShdPnd:\t0000000000000000

@@ -1,0 +1,152 @@
+import HostSys
+import LinuxABI
+
+/// A process: the threads (tasks) that share one address space, fd table, signal handlers,
+/// working directory and limits (Linux's thread group; clone(2) with CLONE_THREAD adds to it).
+/// Its pid is its first thread's tid (getpid(2)); it ends when its last thread ends, with the
+/// status of exit_group(2), of a fatal signal, or of the last thread's exit(2).
+///
+/// Locks: `monitor` guards `threads`, `exitStatus`, `unimplementedCalls` and the fields /proc
+/// shows (`Shown`). A thread's own locks may be taken under it (to read a thread's blocked
+/// mask), never the other way round.
+final class ThreadGroup: @unchecked Sendable {
+    let sandbox: Sandbox
+    let pid: Int32
+    /// The address space: replaced only by execve(2), which the calling thread runs alone.
+    var mm: MemoryManager
+    let fds: FDTable
+    /// Resource limits (getrlimit(2)), by resource number: (soft, hard). Changed only by
+    /// setrlimit of a single-threaded program in practice; read by each thread.
+    var limits: [Int: (UInt64, UInt64)] = ResourceLimits.defaults
+
+    private let monitor = Monitor()
+    private var threads: [Task] = []
+    /// Set when the whole group is ending (exit_group, a fatal signal): its status.
+    private var exitStatus: ExitStatus?
+    /// Set once the last thread has ended.
+    private var endStatus: ExitStatus?
+    private var unimplemented: [Sysno: Int] = [:]
+
+    /// What /proc shows of the process to other processes.
+    private struct Shown {
+        var parentPID: Int32
+        var executablePath: [UInt8] = []
+        var commandLine: [UInt8] = []
+        var cwd: Dentry?
+        var umask: UInt32 = 0o022
+    }
+    private var shown: Shown
+    private var realTimerStorage: RealTimer?
+
+    init(sandbox: Sandbox, pid: Int32, parent: Int32, mm: MemoryManager, fds: FDTable = FDTable()) {
+        self.sandbox = sandbox
+        self.pid = pid
+        self.mm = mm
+        self.fds = fds
+        self.shown = Shown(parentPID: parent, cwd: sandbox.root)
+    }
+
+    var parentPID: Int32 {
+        get { monitor.locked { shown.parentPID } }
+        set { monitor.locked { shown.parentPID = newValue } }
+    }
+    var executablePath: [UInt8] {
+        get { monitor.locked { shown.executablePath } }
+        set { monitor.locked { shown.executablePath = newValue } }
+    }
+    var commandLine: [UInt8] {
+        get { monitor.locked { shown.commandLine } }
+        set { monitor.locked { shown.commandLine = newValue } }
+    }
+    var cwd: Dentry? {
+        get { monitor.locked { shown.cwd } }
+        set { monitor.locked { shown.cwd = newValue } }
+    }
+    var umask: UInt32 {
+        get { monitor.locked { shown.umask } }
+        set { monitor.locked { shown.umask = newValue } }
+    }
+
+    /// ITIMER_REAL, made on first use (a forked child starts without one, as on Linux); its
+    /// SIGALRM goes to the thread that armed it first.
+    func realTimer(for task: Task) -> RealTimer {
+        monitor.locked {
+            if let realTimerStorage { return realTimerStorage }
+            let timer = RealTimer(queue: task.signalQueue)
+            realTimerStorage = timer
+            return timer
+        }
+    }
+
+    /// Counts a call to a syscall the Sentry does not implement.
+    func countUnimplemented(_ sysno: Sysno) {
+        monitor.locked { unimplemented[sysno, default: 0] += 1 }
+    }
+
+    var unimplementedCalls: [Sysno: Int] { monitor.locked { unimplemented } }
+
+    // MARK: Threads
+
+    /// Adds a thread that is about to run.
+    func add(_ task: Task) {
+        monitor.locked { threads.append(task) }
+    }
+
+    /// The threads running now, oldest first.
+    var liveThreads: [Task] { monitor.locked { threads } }
+
+    /// The thread with host-independent id `tid`, if it runs in this group.
+    func thread(_ tid: Int32) -> Task? {
+        monitor.locked { threads.first { $0.tid == tid } }
+    }
+
+    /// Whether the group is ending as a whole.
+    var isExiting: Bool { monitor.locked { exitStatus != nil } }
+
+    /// Queues a signal sent to the process (kill(2), SIGCHLD): for the first thread that does
+    /// not block it, or the first thread if all do, as Linux picks a thread to take it.
+    func post(_ signal: PendingSignal) {
+        let bit: UInt64 = 1 << UInt64(signal.number - 1)
+        let target = monitor.locked { threads.first { $0.signals.blocked & bit == 0 } ?? threads.first }
+        target?.signalQueue.post(signal)
+    }
+
+    /// Ends every thread of the group with `status` (the first status given wins): the others
+    /// are woken with SIGKILL wherever they sleep, and the platform stops those running the
+    /// program at once.
+    func exit(_ status: ExitStatus, from task: Task) {
+        let others: [Task] = monitor.locked {
+            if exitStatus == nil { exitStatus = status }
+            return threads.filter { $0 !== task }
+        }
+        for other in others { other.signalQueue.post(PendingSignal(number: LinuxSignal.SIGKILL.rawValue)) }
+        mm.platform.terminate()
+    }
+
+    /// Removes a thread that has ended with exit code `code` (exit(2); nil when the group is
+    /// ending); when it was the last, the group has ended: returns its status and tells the
+    /// sandbox.
+    func remove(_ task: Task, code: Int32?) {
+        let ended: ExitStatus? = monitor.locked {
+            threads.removeAll { $0 === task }
+            guard threads.isEmpty else { return nil }
+            let status = exitStatus ?? .exited((code ?? 0) & 0xff)
+            endStatus = status
+            monitor.broadcast()
+            return status
+        }
+        guard let ended else { return }
+        _ = realTimerStorage?.set(value: 0, interval: 0)  // its thread ends with the process
+        sandbox.exited(pid, status: ended)
+    }
+
+    /// Waits until the last thread has ended and returns the group's status.
+    func waitForEnd() -> ExitStatus {
+        monitor.locked {
+            while true {
+                if let endStatus { return endStatus }
+                monitor.wait()
+            }
+        }
+    }
+}
