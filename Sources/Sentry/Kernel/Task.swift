@@ -49,8 +49,12 @@ public final class Task: @unchecked Sendable {
 
     /// The process this thread belongs to: what its threads share.
     let group: ThreadGroup
-    /// The thread's id (gettid(2)); the first thread's is the process's pid.
-    public let tid: Int32
+    /// The thread's id (gettid(2)); the first thread's is the process's pid (execve in another
+    /// thread gives that thread the pid).
+    public var tid: Int32 {
+        get { shownLock.locked { shownState.tid } }
+        set { shownLock.locked { shownState.tid = newValue } }
+    }
     /// The thread on the platform (execve of a multi-threaded program replaces it).
     var context: any Context
     var registers: LinuxUserRegs
@@ -68,6 +72,7 @@ public final class Task: @unchecked Sendable {
     /// What /proc shows of the thread to other threads: changed only by the task's own
     /// thread, read by any, so behind a lock (the properties below are views of it).
     private struct Shown {
+        var tid: Int32
         var name: [UInt8]
         var signals = SignalState()
     }
@@ -132,9 +137,8 @@ public final class Task: @unchecked Sendable {
     init(group: ThreadGroup, tid: Int32, context: any Context, registers: LinuxUserRegs, name: [UInt8]) {
         self.group = group
         self.sandbox = group.sandbox
-        self.tid = tid
         self.root = group.sandbox.root
-        self.shownState = Shown(name: Array(name.prefix(15)))
+        self.shownState = Shown(tid: tid, name: Array(name.prefix(15)))
         self.context = context
         self.registers = registers
     }

@@ -23,6 +23,8 @@ final class ThreadGroup: @unchecked Sendable {
     private var threads: [Task] = []
     /// Set when the whole group is ending (exit_group, a fatal signal): its status.
     private var exitStatus: ExitStatus?
+    /// The thread running execve(2) while the others end (they leave without ending the group).
+    private var execing: Task?
     /// Set once the last thread has ended.
     private var endStatus: ExitStatus?
     private var unimplemented: [Sysno: Int] = [:]
@@ -115,12 +117,29 @@ final class ThreadGroup: @unchecked Sendable {
     /// are woken with SIGKILL wherever they sleep, and the platform stops those running the
     /// program at once.
     func exit(_ status: ExitStatus, from task: Task) {
-        let others: [Task] = monitor.locked {
+        let others: [Task]? = monitor.locked {
+            if let execing, execing !== task { return nil }  // ended by execve in another thread
             if exitStatus == nil { exitStatus = status }
             return threads.filter { $0 !== task }
         }
+        guard let others else { return }
         for other in others { other.signalQueue.post(PendingSignal(number: LinuxSignal.SIGKILL.rawValue)) }
         mm.platform.terminate()
+    }
+
+    /// Ends every thread but `task` for execve(2), whose caller has already ended their stub:
+    /// they are woken with SIGKILL where they sleep, and leave without ending the process.
+    /// Returns once `task` is the only thread.
+    func endOtherThreads(for task: Task) {
+        let others: [Task] = monitor.locked {
+            execing = task
+            return threads.filter { $0 !== task }
+        }
+        for other in others { other.signalQueue.post(PendingSignal(number: LinuxSignal.SIGKILL.rawValue)) }
+        monitor.locked {
+            while threads.count > 1 { monitor.wait() }
+            execing = nil
+        }
     }
 
     /// Removes a thread that has ended with exit code `code` (exit(2); nil when the group is
@@ -129,10 +148,10 @@ final class ThreadGroup: @unchecked Sendable {
     func remove(_ task: Task, code: Int32?) {
         let ended: ExitStatus? = monitor.locked {
             threads.removeAll { $0 === task }
+            monitor.broadcast()
             guard threads.isEmpty else { return nil }
             let status = exitStatus ?? .exited((code ?? 0) & 0xff)
             endStatus = status
-            monitor.broadcast()
             return status
         }
         guard let ended else { return }

@@ -295,6 +295,7 @@ extension Syscalls {
         // return (Linux's limit: a quarter of the stack).
         let interpreter = try Loader.interpreter(of: image) { (path) throws(LinuxErrno) in try task.readWholeFile(path) }
         guard (argv + envp).reduce(0, { $0 + $1.count + 1 + 8 }) <= Int(Loader.stackSize / 4) else { throw .E2BIG }
+        if task.group.liveThreads.count > 1 { try becomeOnlyThread(task) }
         do {
             try task.mm.unmapAll()
             try task.loadImage(image, interpreter: interpreter, path: execPath, arguments: argv, environment: envp)
@@ -311,6 +312,22 @@ extension Syscalls {
 }
 
 extension Syscalls {
+    /// execve(2) in a process with several threads: the caller moves to a fresh stub (an empty
+    /// address space), the old stub and every other thread end, and the caller takes the
+    /// process's pid as its tid, as Linux's de_thread does. Fails (before the point of no
+    /// return) only if the fresh stub cannot start.
+    private static func becomeOnlyThread(_ task: Task) throws(LinuxErrno) {
+        let fresh = try PtraceStub.start(memory: task.sandbox.memory.fd)
+        let old = (context: task.context, mm: task.mm)
+        task.context = fresh
+        task.mm = MemoryManager(file: task.sandbox.memory, platform: fresh.process)
+        old.mm.platform.terminate()
+        task.group.endOtherThreads(for: task)
+        old.context.exitThread()  // reaps the caller's old stub thread
+        task.tid = task.group.pid
+        task.sandbox.attach(task.group, stub: fresh.process.pid)
+    }
+
     /// The interpreter of a `#!` script and its one optional argument, from the first line
     /// (at most 255 bytes, as Linux's BINPRM_BUF_SIZE; spaces and tabs separate).
     static func scriptInterpreter(_ image: [UInt8]) throws(LinuxErrno) -> ([UInt8], [UInt8]?) {

@@ -1,5 +1,5 @@
-// Threads in the Sentry: pthreads on futexes, TLS, signals to one thread, fork and exit from
-// a multi-threaded process. Built with `gcc -static -pthread`, run natively and under
+// Threads in the Sentry: pthreads on futexes, TLS, signals to one thread, fork, exit and
+// execve from a multi-threaded process. Built with `gcc -static -pthread`, run natively and under
 // `runsc run`; the two outputs must match.
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -78,8 +78,20 @@ static void *survivor(void *argument) {
     return NULL;
 }
 
-int main(void) {
+static char *self_path;
+static void *execer(void *argument) {
+    (void)argument;
+    execl(self_path, self_path, "exec-child", (char *)NULL);
+    exit(5);
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc > 1) {
+        printf("exec from a thread: the new image runs alone, tid == pid %d\n", gettid() == getpid());
+        return 4;
+    }
+    self_path = argv[0];
 
     // Four threads count under one mutex.
     pthread_t threads[4];
@@ -165,5 +177,16 @@ int main(void) {
     }
     waitpid(child, &status, 0);
     printf("pthread_exit in main: status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+    // execve in a second thread ends the others, and the caller takes the process's pid.
+    child = fork();
+    if (child == 0) {
+        pthread_t a, b;
+        pthread_create(&a, NULL, blocker, NULL);
+        pthread_create(&b, NULL, execer, NULL);
+        for (;;) pause();
+    }
+    waitpid(child, &status, 0);
+    printf("exec from a thread: status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return 0;
 }

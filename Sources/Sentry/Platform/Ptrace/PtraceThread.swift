@@ -80,7 +80,8 @@ public final class PtraceThread: Context {
 
     /// Ends this thread of the stub and no other: points it at exit(2) on the code page and
     /// detaches it, so it runs that call on its own (the tracer may then end without taking
-    /// the stub with it: PTRACE_O_EXITKILL applies only to tracees).
+    /// the stub with it: PTRACE_O_EXITKILL applies only to tracees). A thread that is no
+    /// longer stopped was killed with its stub: it is reaped instead.
     public func exitThread() {
         guard exited == nil else { return }
         var registers = process.initialRegisters
@@ -88,10 +89,15 @@ public final class PtraceThread: Context {
         registers.origRax = UInt64.max
         registers.rdi = 0
         registers.rip = PtraceStub.codeAddress
-        if (try? setRegisters(registers)) == nil || cshim_ptrace(PtraceRequest.detach.rawValue, tid, nil, nil) != 0 {
-            process.terminate()
+        if (try? setRegisters(registers)) != nil && cshim_ptrace(PtraceRequest.detach.rawValue, tid, nil, nil) == 0 {
+            exited = .exited(0)
+            return
         }
-        exited = .exited(0)
+        process.terminate()
+        while exited == nil {
+            if (try? waitForStop()) == nil { break }
+        }
+        exited = exited ?? .signaled(.SIGKILL)
     }
 
     // MARK: Running host syscalls in the stub
