@@ -24,7 +24,7 @@ public final class Monitor: @unchecked Sendable {
     }
 
     /// Runs `body` holding the mutex.
-    public func locked<Result>(_ body: () throws -> Result) rethrows -> Result {
+    public func locked<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()

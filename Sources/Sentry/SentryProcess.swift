@@ -6,8 +6,8 @@ import Logging
 
 /// The `runsc boot` process: the Sentry of one sandbox. runsc starts it in new pid, mount,
 /// ipc, uts and network namespaces with the caller's stdio and the gofer's socket; it
-/// mounts the gofer's tree as the program's root, installs its own seccomp filter, and runs
-/// the program until it ends.
+/// mounts the gofer's tree as the program's root (under a tmpfs overlay with `overlay`),
+/// installs its own seccomp filter, and runs the program until it ends.
 public enum SentryProcess {
     private static let log = Logger(label: "sentry")
 
@@ -22,7 +22,8 @@ public enum SentryProcess {
     /// (`runsc start` writes it; end of file means the container is deleted before it started).
     public static func run(
         goferSocket: consuming FileDescriptor, path: String, arguments: [String], environment: [String],
-        workingDirectory: String, filter: Bool = true, strace: Bool = false, logFD: Int32 = 2, startGate: Int32? = nil
+        workingDirectory: String, overlay: Bool = false, filter: Bool = true, strace: Bool = false, logFD: Int32 = 2,
+        startGate: Int32? = nil
     ) throws(LinuxErrno) -> Int32 {
         // Before any thread starts, so that every thread inherits the mask and only the
         // forwarding thread takes these signals.
@@ -57,8 +58,8 @@ public enum SentryProcess {
             }
         }
         let outcome = try Kernel.run(
-            path: path, arguments: arguments, environment: environment, root: client, workingDirectory: workingDirectory,
-            stdio: .host, trace: trace, started: forwardSignals)
+            path: path, arguments: arguments, environment: environment, root: client, overlay: overlay,
+            workingDirectory: workingDirectory, stdio: .host, trace: trace, started: forwardSignals)
         for (sysno, count) in outcome.unimplementedCalls.sorted(by: { $0.key < $1.key }) {
             log.debug("unimplemented syscall \(sysno) called \(count) times")
         }

@@ -8,20 +8,20 @@ import Testing
 final class BusyboxBundle {
     let path: String
 
-    init(arguments: [String]) throws {
+    init(arguments: [String], readOnly: Bool = true) throws {
         var template = Array("/tmp/runsc-bundle-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Errno.current }
         path = String(cString: made)
         for directory in ["rootfs", "rootfs/bin", "rootfs/etc", "rootfs/tmp"] { mkdir(path + "/" + directory, 0o755) }
         try copy("/bin/busybox", to: path + "/rootfs/bin/busybox", mode: 0o755)
-        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head"] {
+        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head", "mkdir", "mv", "test"] {
             symlink("busybox", path + "/rootfs/bin/" + applet)
         }
         try write(path + "/rootfs/etc/hostname", "bundle-host\n")
         let args = arguments.map { "\"\($0.replacing("\\", with: "\\\\").replacing("\"", with: "\\\""))\"" }.joined(separator: ", ")
         try write(path + "/config.json", """
             {"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "args": [\(args)],
-             "env": ["PATH=/bin"], "cwd": "/"}, "root": {"path": "rootfs", "readonly": true}, "hostname": "runsc",
+             "env": ["PATH=/bin"], "cwd": "/"}, "root": {"path": "rootfs", "readonly": \(readOnly)}, "hostname": "runsc",
              "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "network"}]}}
             """)
     }
@@ -92,6 +92,25 @@ struct RunTests {
             #expect(result.status == .exited(code), "\(arguments)")
             #expect(result.output == output, "\(arguments)")
         }
+    }
+
+    @Test("a writable root takes writes in the Sentry's overlay: the program sees them, the bundle never does")
+    func overlay() throws {
+        let script = """
+            echo changed > /etc/hostname && cat /etc/hostname && mkdir -p /new/deep && mv /etc/hostname /new/deep/h \
+            && cat /new/deep/h && rm /bin/true && ls / && test ! -e /bin/true && ls /etc && echo done
+            """
+        let bundle = try BusyboxBundle(arguments: ["sh", "-c", script], readOnly: false)
+        let result = try bundle.run()
+        #expect(result.status == .exited(0))
+        #expect(result.output == "changed\nchanged\nbin\netc\nnew\ntmp\ndone\n")
+        #expect(try procText(bundle.path + "/rootfs/etc/hostname") == "bundle-host")
+        var info = stat()
+        #expect(lstat(bundle.path + "/rootfs/bin/true", &info) == 0)
+        #expect(access(bundle.path + "/rootfs/new", F_OK) != 0)
+
+        let readOnly = try BusyboxBundle(arguments: ["sh", "-c", "echo changed > /etc/hostname"]).run()
+        #expect(readOnly.status != .exited(0))
     }
 
     @Test("while a program runs, the Sentry and the gofer are under seccomp; nothing is left after")
@@ -204,11 +223,21 @@ struct DoTests {
         #expect(lines.last?.hasPrefix("[pid 1] exit_group(0) = ?") == true)
     }
 
-    @Test("the host's root is read-only inside")
-    func readOnly() throws {
-        let touch = try runDo(["/usr/bin/touch", "/tmp/runsc-do-should-not-exist"])
-        #expect(touch.status == .exited(1))
-        #expect(access("/tmp/runsc-do-should-not-exist", F_OK) != 0)
+    @Test("writes to the host's root stay in the sandbox's overlay; with --overlay2=none they fail")
+    func overlay() throws {
+        let file = "/var/tmp/runsc-do-overlay-\(getpid())"
+        let script = "echo inside > \(file) && cat \(file) && rm /etc/hostname && test ! -e /etc/hostname && echo removed"
+        let hadHostname = access("/etc/hostname", F_OK) == 0
+        let written = try runDo(["/bin/sh", "-c", script])
+        #expect(written.status == .exited(0))
+        #expect(written.output == (hadHostname ? "inside\nremoved\n" : "inside\n"))
+        #expect(access(file, F_OK) != 0)
+        #expect(access("/etc/hostname", F_OK) == (hadHostname ? 0 : -1))
+
+        let runsc = try Helper.startExecutable("runsc", ["do", "--overlay2", "none", "--cwd", "/", "--", "/bin/sh", "-c", "echo x > \(file)"])
+        _ = try runsc.readAll()
+        #expect(try runsc.wait() != .exited(0))
+        #expect(access(file, F_OK) != 0)
     }
 }
 

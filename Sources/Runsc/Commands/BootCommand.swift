@@ -25,6 +25,9 @@ struct BootCommand: ParsableCommand {
     @Flag(help: "Log every syscall of the program, decoded, with its result.")
     var strace = false
 
+    @Flag(help: "Put a tmpfs layer in the Sentry over the gofer's tree, which takes the root's writes.")
+    var overlay = false
+
     @Option(help: "The inherited fd of the debug log (default: stderr).")
     var logFD: Int32 = 2
 
@@ -44,7 +47,7 @@ struct BootCommand: ParsableCommand {
     func run() throws {
         let code = try SentryProcess.run(
             goferSocket: FileDescriptor(owning: goferFD), path: arguments[0], arguments: arguments, environment: env,
-            workingDirectory: cwd, filter: !noSeccomp, strace: strace, logFD: logFD, startGate: startFD)
+            workingDirectory: cwd, overlay: overlay, filter: !noSeccomp, strace: strace, logFD: logFD, startGate: startFD)
         throw ExitCode(code)
     }
 }

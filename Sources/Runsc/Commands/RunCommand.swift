@@ -29,7 +29,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let container = try ContainerConfig(bundle: bundle)
         let status = try runSandbox(
-            rootfs: container.rootfs, readOnly: container.readOnly, arguments: container.arguments,
+            rootfs: container.rootfs, overlay: options.overlay && !container.readOnly, arguments: container.arguments,
             environment: container.environment, workingDirectory: container.workingDirectory, options: options)
         throw ExitCode(status.shellCode)
     }
@@ -69,10 +69,12 @@ struct ContainerConfig {
 
 /// Starts the gofer on `rootfs` and the Sentry running `arguments`, waits for the Sentry,
 /// stops the gofer, and returns how the program ended (shared by `run`, `do` and the monitor
-/// of `create`). With `startGate` (an fd), the Sentry waits for a byte on it before the
-/// program starts; `started` gets the Sentry's pid once it runs.
+/// of `create`). With `overlay`, the program's root is the tree under a writable tmpfs layer
+/// in the Sentry; without, it is read-only. Either way the gofer serves the tree read-only:
+/// no write of the program reaches it. With `startGate` (an fd), the Sentry waits for a byte
+/// on it before the program starts; `started` gets the Sentry's pid once it runs.
 func runSandbox(
-    rootfs: String, readOnly: Bool, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions,
+    rootfs: String, overlay: Bool, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions,
     startGate: Int32? = nil, started: (pid_t) throws -> Void = { _ in }
 ) throws -> ExitStatus {
         // The debug log stays open here until the Sentry is done with its copy.
@@ -84,7 +86,7 @@ func runSandbox(
         let sockets = try UnixSocket.pair()
         var gofer = try ChildProcess.spawn(
             path: "/proc/self/exe",
-            arguments: ["runsc", "gofer", "--root", rootfs, "--socket-fd", "3"] + (readOnly ? ["--read-only"] : []),
+            arguments: ["runsc", "gofer", "--root", rootfs, "--socket-fd", "3", "--read-only"],
             descriptors: [(sockets.second.rawValue, 3), (2, 2)], options: .dieWithParent, namespaces: [.mount, .network])
         _ = consume sockets.second
         defer {
@@ -95,6 +97,7 @@ func runSandbox(
         for variable in environment { bootArguments += ["--env", variable] }
         if options.noSentrySeccomp { bootArguments.append("--no-seccomp") }
         if options.strace { bootArguments.append("--strace") }
+        if overlay { bootArguments.append("--overlay") }
         var descriptors: [(parent: Int32, child: Int32)] = [(0, 0), (1, 1), (2, 2), (sockets.first.rawValue, 3)]
         if logFD >= 0 {
             descriptors.append((logFD, 4))
@@ -130,8 +133,26 @@ struct SandboxOptions: ParsableArguments {
     @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
     var noSentrySeccomp = false
 
+    @Option(
+        help: """
+            Where the root's writes go: root:memory (a tmpfs layer in the Sentry over the container's \
+            tree, as gVisor's default) or none (the root is read-only). A bundle whose root is \
+            readonly gets no overlay.
+            """)
+    var overlay2 = "root:memory"
+
+    /// Whether the root gets a memory overlay.
+    var overlay: Bool { overlay2 == "root:memory" }
+
+    func validate() throws {
+        guard ["root:memory", "none"].contains(overlay2) else {
+            throw ValidationError("--overlay2 must be root:memory or none, not '\(overlay2)'")
+        }
+    }
+
     /// The same options as command-line arguments (to pass them on to `runsc monitor`).
     var arguments: [String] {
         (strace ? ["--strace"] : []) + (debugLog.map { ["--debug-log", $0] } ?? []) + (noSentrySeccomp ? ["--no-sentry-seccomp"] : [])
+            + ["--overlay2", overlay2]
     }
 }

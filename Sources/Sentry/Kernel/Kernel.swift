@@ -21,15 +21,17 @@ public enum Kernel {
 
     /// Runs the static executable `executable` as pid 1 in a new ptrace stub, on the calling
     /// thread (which becomes the stub's tracer), until it ends. With `root`, the program's
-    /// file system is the tree that gofer serves (read-only for now). Every syscall the
-    /// program makes is served by the Sentry.
+    /// file system is the tree that gofer serves: read-only, or with `overlay` under a tmpfs
+    /// layer that takes the writes. Every syscall the program makes is served by the Sentry.
     public static func runStatic(
-        executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil,
+        executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil, overlay: Bool = false,
         workingDirectory: String = "/", executablePath: String = "", stdio: Stdio,
         trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
         let memory = try MemoryFile()
-        let sandbox = Sandbox(memory: memory, root: root.map { Dentry(root: GoferInode(root: $0)) })
+        var tree: (any Inode)? = root.map { GoferInode(root: $0) }
+        if overlay, let lower = tree { tree = try OverlayInode.makeRoot(lower: lower, device: Sandbox.overlayDevice) }
+        let sandbox = Sandbox(memory: memory, root: tree.map { Dentry(root: $0) })
         let context = try PtraceStub.start(memory: memory.fd)
         let pid = sandbox.addProcess(parent: 0)
         let group = ThreadGroup(sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: context.process))
@@ -71,7 +73,8 @@ public enum Kernel {
     /// PATH of `environment`, inside the tree (execvp(3)'s rule). ELF executables load, with
     /// their interpreter (ld.so) read from the same tree.
     public static func run(
-        path: String, arguments: [String], environment: [String], root: LisafsClient, workingDirectory: String, stdio: Stdio,
+        path: String, arguments: [String], environment: [String], root: LisafsClient, overlay: Bool = false,
+        workingDirectory: String, stdio: Stdio,
         trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
         let tree = Dentry(root: GoferInode(root: root))
@@ -109,7 +112,7 @@ public enum Kernel {
             executable += chunk
         }
         return try runStatic(
-            executable: executable, arguments: arguments, environment: environment, root: root,
+            executable: executable, arguments: arguments, environment: environment, root: root, overlay: overlay,
             workingDirectory: workingDirectory, executablePath: String(decoding: dentry.path, as: UTF8.self), stdio: stdio,
             trace: trace, started: started)
     }

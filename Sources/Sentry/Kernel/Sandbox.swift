@@ -14,6 +14,8 @@ public final class Sandbox: @unchecked Sendable {
     /// The memory the sandbox reports (/proc/meminfo) and sizes its tmpfs mounts by; the
     /// memory file behind the programs is sparse, so this is an offer, not a reservation.
     static let memoryBytes = 8 << 30
+    /// The device number stat shows for files of the root overlay.
+    static let overlayDevice: UInt64 = 0x2b
 
     /// One process as its parent and wait4 see it.
     final class Process {

@@ -39,7 +39,8 @@ enum ProcFS {
                 let type: UInt8 = (try? inode.fileType()) == FileMode.directory ? 4 : ((try? inode.fileType()) == FileMode.symlink ? 10 : 8)
                 entries.append((ino &+ UInt64(index) &+ 1, type, name))
             }
-            return Listing(entries: entries, attributes: procStat(ino: ino, mode: FileMode.directory | 0o555, nlink: 2))
+            let attributes = procStat(ino: ino, mode: FileMode.directory | 0o555, nlink: 2)
+            return DirectoryListing(stat: { attributes }) { entries.map { (inode: $0.0, type: $0.1, name: $0.2) } }
         }
     }
 
@@ -112,46 +113,6 @@ enum ProcFS {
                     position = try seekPosition(current: position, offset: offset, whence: whence, size: size)
                     return position
                 }
-            }
-            return try result.get()
-        }
-    }
-
-    /// An open generated directory.
-    final class Listing: FileOperations, @unchecked Sendable {
-        let entries: [(UInt64, UInt8, [UInt8])]
-        let attributes: LinuxStat
-        private let next = Mutex<Int>(0)
-
-        init(entries: [(UInt64, UInt8, [UInt8])], attributes: LinuxStat) {
-            self.entries = entries
-            self.attributes = attributes
-        }
-
-        func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { throw .EISDIR }
-        func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
-        func stat() throws(LinuxErrno) -> LinuxStat { attributes }
-
-        func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
-            guard whence == 0, offset >= 0 else { throw .EINVAL }
-            next.withLock { $0 = Int(offset) }
-            return offset
-        }
-
-        func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] {
-            let result: Result<[UInt8], LinuxErrno> = next.withLock { next in
-                var output: [UInt8] = []
-                while next < entries.count {
-                    let (ino, type, name) = entries[next]
-                    let record = direntRecord(inode: ino, offset: UInt64(next + 1), type: type, name: name)
-                    guard output.count + record.count <= maximumBytes else {
-                        if output.isEmpty { return .failure(.EINVAL) }
-                        break
-                    }
-                    output += record
-                    next += 1
-                }
-                return .success(output)
             }
             return try result.get()
         }

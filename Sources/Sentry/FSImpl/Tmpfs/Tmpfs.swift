@@ -131,7 +131,8 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     func open(flags: OpenFlags) throws(LinuxErrno) -> any FileOperations {
         let contents = state.withLock { $0.contents }
         switch contents {
-        case .directory: return TmpfsDirectory(self)
+        case .directory:
+            return DirectoryListing(stat: { () throws(LinuxErrno) in try self.stat() }) { self.entries(parent: self.ino) }
         case .regular:
             if flags.contains(.truncate) && flags.rawValue & OpenFlags.accessModeMask != 0 { try truncate(to: 0) }
             return TmpfsFile(self, append: flags.contains(.append))
@@ -323,56 +324,4 @@ final class TmpfsFile: FileOperations, @unchecked Sendable {
         }
         return try result.get()
     }
-}
-
-/// A tmpfs directory open for getdents64: the listing is taken when first read.
-final class TmpfsDirectory: FileOperations, @unchecked Sendable {
-    let inode: TmpfsInode
-    private let cursor = Mutex<(entries: [(UInt64, UInt8, [UInt8])]?, next: Int)>((nil, 0))
-
-    init(_ inode: TmpfsInode) { self.inode = inode }
-
-    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { throw .EISDIR }
-    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
-    func stat() throws(LinuxErrno) -> LinuxStat { try inode.stat() }
-
-    func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
-        guard whence == 0, offset >= 0 else { throw .EINVAL }
-        cursor.withLock { $0 = (nil, Int(offset)) }
-        return offset
-    }
-
-    func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] {
-        let result: Result<[UInt8], LinuxErrno> = cursor.withLock { cursor in
-            let entries = cursor.entries ?? inode.entries(parent: inode.ino)
-            cursor.entries = entries
-            var output: [UInt8] = []
-            while cursor.next < entries.count {
-                let (ino, type, name) = entries[cursor.next]
-                let record = direntRecord(inode: ino, offset: UInt64(cursor.next + 1), type: type, name: name)
-                guard output.count + record.count <= maximumBytes else {
-                    if output.isEmpty { return .failure(.EINVAL) }
-                    break
-                }
-                output += record
-                cursor.next += 1
-            }
-            return .success(output)
-        }
-        return try result.get()
-    }
-}
-
-/// `struct linux_dirent64`: ino u64, off i64, reclen u16, type u8, name, NUL, padded to 8.
-func direntRecord(inode: UInt64, offset: UInt64, type: UInt8, name: [UInt8]) -> [UInt8] {
-    let length = (19 + name.count + 1 + 7) & ~7
-    var record: [UInt8] = []
-    record.reserveCapacity(length)
-    withUnsafeBytes(of: inode.littleEndian) { record += $0 }
-    withUnsafeBytes(of: offset.littleEndian) { record += $0 }
-    withUnsafeBytes(of: UInt16(length).littleEndian) { record += $0 }
-    record.append(type)
-    record += name
-    record += Array(repeating: 0, count: length - record.count)
-    return record
 }
