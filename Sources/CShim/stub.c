@@ -79,6 +79,12 @@ pid_t cshim_stub_spawn(int memory_fd, uintptr_t stub_address) {
             if (syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0 &&
                 syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0) _exit(125);
         }
+        // Every host signal stays blocked in the stub but the tracer's interrupt (faults are
+        // forced through regardless), so none but that one stops the program.
+        sigset_t interrupt;
+        sigemptyset(&interrupt);
+        sigaddset(&interrupt, CSHIM_STUB_INTERRUPT_SIGNAL);
+        if (sigprocmask(SIG_UNBLOCK, &interrupt, NULL) != 0) _exit(127);
         if (memory_fd != CSHIM_STUB_MEMORY_FD && dup2(memory_fd, CSHIM_STUB_MEMORY_FD) < 0) _exit(121);
         syscall(SYS_close_range, 0, CSHIM_STUB_MEMORY_FD - 1, 0);
         syscall(SYS_close_range, CSHIM_STUB_MEMORY_FD + 1, ~0U, 0);

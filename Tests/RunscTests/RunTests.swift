@@ -290,6 +290,14 @@ struct CSuiteTests {
         #expect(run.inside.split(separator: "\n").count == 10, "\(run.inside)")
     }
 
+    @Test("signals reach a program that makes no syscall (itimer, kill, pthread_kill), and faults reach handlers with their siginfo or kill")
+    func faults() throws {
+        let run = try runBoth("faults")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 10, "\(run.inside)")
+    }
+
     @Test("threads: a mutex and a condition variable over futexes, TLS, pthread_kill, 50 created and joined, fork, exit and execve from a threaded process, pthread_exit in main")
     func threads() throws {
         let run = try runBoth("threads")

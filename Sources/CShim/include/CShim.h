@@ -90,6 +90,10 @@ enum { CSHIM_STUB_MEMORY_FD = 3 };
 /// CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_PTRACE), which starts
 /// traced by the same tracer with SIGSTOP pending.
 enum { CSHIM_STUB_CLONE_FLAGS = 0x12f00 };
+/// The host signal that interrupts a stub thread running the program (the only one the stub
+/// does not block; its tracer sees it and drops it). SIGURG: ignored by default, so it is
+/// harmless should it reach a stub thread between two tracers.
+enum { CSHIM_STUB_INTERRUPT_SIGNAL = 23 };
 /// Forks a stub process traced by the calling thread (PTRACE_TRACEME: its tracer is the
 /// thread that forked it). The stub keeps only `memory_fd`, as fd CSHIM_STUB_MEMORY_FD, maps a
 /// page at `stub_address` holding `syscall; int3`, and stops itself with SIGSTOP. It still has

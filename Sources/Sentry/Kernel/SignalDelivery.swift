@@ -9,6 +9,8 @@ struct PendingSignal {
     var uid: UInt32 = 0
     /// SIGCHLD: the child's exit code or signal.
     var status: Int32 = 0
+    /// A fault's address (`si_addr`), in place of the pid, uid and status.
+    var address: UInt64?
 }
 
 /// How a sleep in the Sentry ended: a broadcast, its deadline, or a signal.
@@ -25,20 +27,27 @@ final class SignalQueue: @unchecked Sendable {
     private var pending: [PendingSignal] = []
     /// The monitor the task sleeps in (`sleep(on:)`), so that a signal can wake it.
     private var sleepingOn: Monitor?
+    /// Stops the task's program if it runs (`Context.interrupt`).
+    private var interrupt: (@Sendable () -> Void)?
+
+    func setInterrupt(_ body: @escaping @Sendable () -> Void) {
+        monitor.locked { interrupt = body }
+    }
 
     /// Queues `signal` and wakes the task if it sleeps. Call without holding the monitor the
     /// task may sleep in.
     func post(_ signal: PendingSignal) {
-        let sleeper: Monitor? = monitor.locked {
+        let (sleeper, stop): (Monitor?, (@Sendable () -> Void)?) = monitor.locked {
             // Standard signals do not queue twice; real-time ones do.
-            if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return nil }
+            if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return (nil, nil) }
             pending.append(signal)
             monitor.broadcast()
-            return sleepingOn
+            return (sleepingOn, sleepingOn == nil ? self.interrupt : nil)
         }
         // The sleeper holds its monitor from its check of `pending` until it waits, so this
         // broadcast cannot fall between the two.
         if let sleeper, sleeper !== monitor { sleeper.locked { sleeper.broadcast() } }
+        stop?()
     }
 
     /// Waits in `other` (whose lock the caller holds) for its broadcast or `deadline`, unless
@@ -133,6 +142,20 @@ extension Task {
         return nil
     }
 
+    /// Delivers a fault the program's own instruction raised, as Linux's force_sig_fault: to
+    /// its handler, unless the signal is blocked or has none; then the process dies of it.
+    func deliverFault(_ signal: LinuxSignal, code: Int32, address: UInt64) -> SyscallOutcome? {
+        let action = signals.actions[Int(signal.rawValue)]
+        let blocked = signals.blocked & (1 << UInt64(signal.rawValue - 1)) != 0
+        guard action.handler > SignalAction.ignore, !blocked else { return .killed(signal) }
+        do {
+            try pushFrame(for: PendingSignal(number: signal.rawValue, code: code, address: address), action: action, savedMask: signals.blocked)
+        } catch {
+            return .killed(.SIGSEGV)
+        }
+        return nil
+    }
+
     /// Points the program back at the `syscall` instruction with the call's number in rax, so
     /// that it makes the call again.
     private func restartSyscall() {
@@ -179,9 +202,13 @@ extension Task {
         // siginfo: signo, errno, code, then the union (pid, uid, status for SIGCHLD).
         put32(UInt32(bitPattern: signal.number), at: Frame.info)
         put32(UInt32(bitPattern: signal.code), at: Frame.info + 8)
-        put32(UInt32(bitPattern: signal.pid), at: Frame.info + 16)
-        put32(signal.uid, at: Frame.info + 20)
-        put32(UInt32(bitPattern: signal.status), at: Frame.info + 24)
+        if let address = signal.address {
+            put(address, at: Frame.info + 16)
+        } else {
+            put32(UInt32(bitPattern: signal.pid), at: Frame.info + 16)
+            put32(signal.uid, at: Frame.info + 20)
+            put32(UInt32(bitPattern: signal.status), at: Frame.info + 24)
+        }
         try mm.copyOut(bytes, to: frame)
 
         registers.rsp = frame

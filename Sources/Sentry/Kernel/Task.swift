@@ -56,7 +56,9 @@ public final class Task: @unchecked Sendable {
         set { shownLock.locked { shownState.tid = newValue } }
     }
     /// The thread on the platform (execve of a multi-threaded program replaces it).
-    var context: any Context
+    var context: any Context {
+        didSet { installInterrupt() }
+    }
     var registers: LinuxUserRegs
     /// The sandbox this process lives in.
     let sandbox: Sandbox
@@ -141,6 +143,16 @@ public final class Task: @unchecked Sendable {
         self.shownState = Shown(tid: tid, name: Array(name.prefix(15)))
         self.context = context
         self.registers = registers
+        installInterrupt()
+    }
+
+    /// Makes a signal posted by another thread stop the program where it runs, so that it is
+    /// delivered at once rather than at the program's next syscall.
+    private func installInterrupt() {
+        let interrupt = context.makeInterrupter()
+        signalQueue.setInterrupt { [weak self] in
+            if Task.current !== self { interrupt() }
+        }
     }
 
     private static let threadTask = ThreadLocal<Task>()
@@ -230,11 +242,10 @@ public final class Task: @unchecked Sendable {
             case .exited(let status):
                 // The platform ended the thread: the group is ending, or the host killed it.
                 return .group(status)
-            case .signal(let signal):
-                // Signal delivery comes with the kernel's signal code; until then a fault
-                // ends the program as an unhandled one would.
-                Self.log.debug("program stopped by \(signal)")
-                return .group(.signaled(signal))
+            case .fault(let signal, let code, let address):
+                if case .killed(let fatal)? = deliverFault(signal, code: code, address: address) { return .group(.signaled(fatal)) }
+            case .interrupted:
+                if case .killed(let fatal)? = deliverPendingSignal() { return .group(.signaled(fatal)) }
             case .syscall:
                 let sysno = Sysno(Int(truncatingIfNeeded: registers.origRax))
                 let arguments = SyscallArguments(

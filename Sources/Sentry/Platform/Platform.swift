@@ -13,8 +13,11 @@ import LinuxABI
 public enum GuestStop: Equatable, Sendable {
     /// The program made a system call; the registers hold its number and arguments.
     case syscall
-    /// The program got a signal (a fault, or one sent by the host), which it did not handle.
-    case signal(LinuxSignal)
+    /// The program faulted (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP): the signal with its
+    /// `si_code` and the faulting address, for the kernel to deliver to the program.
+    case fault(LinuxSignal, code: Int32, address: UInt64)
+    /// `Context.interrupt` stopped the program (for a signal to deliver): run it again.
+    case interrupted
     /// The host process running the program is gone.
     case exited(ExitStatus)
 }
@@ -55,4 +58,7 @@ public protocol Context: AnyObject {
     /// Ends this thread and leaves the address space's other threads running (exit(2) of one
     /// thread); `run` reports it exited from then on.
     func exitThread()
+    /// A closure, callable from any thread, that makes a `run` in progress on this context's
+    /// OS thread return `.interrupted` (at once if the program runs; else at the next `run`).
+    func makeInterrupter() -> @Sendable () -> Void
 }

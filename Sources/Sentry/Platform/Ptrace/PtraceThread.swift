@@ -37,13 +37,46 @@ public final class PtraceThread: Context {
         while true {
             try resume(.sysemu)
             let stop = try waitForStop()
-            // Another thread of the stub was handed to its tracer with a SIGSTOP, which stops
-            // the whole stub (group-stop); the registers are untouched, run on.
-            if stop == .signal(.SIGSTOP) { continue }
-            if case .exited = stop { return stop }
-            registers = try getRegisters()
-            return stop
+            switch stop {
+            case .exited(let status):
+                return .exited(status)
+            case .syscall:
+                registers = try getRegisters()
+                return .syscall
+            case .signal(.SIGSTOP):
+                // Another thread of the stub was handed to its tracer with a SIGSTOP, which stops
+                // the whole stub (group-stop); the registers are untouched, run on.
+                continue
+            case .signal(Self.interruptSignal):
+                registers = try getRegisters()
+                return .interrupted
+            case .signal(let signal) where Self.faults.contains(signal):
+                let (code, address) = try faultInfo()
+                registers = try getRegisters()
+                return .fault(signal, code: code, address: address)
+            case .signal:
+                continue  // a host signal that is none of the program's business
+            }
         }
+    }
+
+    private static let interruptSignal = LinuxSignal(Int32(CSHIM_STUB_INTERRUPT_SIGNAL))
+    /// The signals the CPU raises for the program's own instructions.
+    private static let faults: Set<LinuxSignal> = [.SIGSEGV, .SIGBUS, .SIGILL, .SIGFPE, .SIGTRAP]
+
+    /// `si_code` and `si_addr` of the signal the thread stopped with (PTRACE_GETSIGINFO).
+    private func faultInfo() throws(LinuxErrno) -> (Int32, UInt64) {
+        var info = [UInt8](repeating: 0, count: 128)
+        let result = info.withUnsafeMutableBytes { cshim_ptrace(PtraceRequest.getSignalInfo.rawValue, tid, nil, $0.baseAddress) }
+        guard result == 0 else { throw Errno.current.linuxErrno }
+        let code = info[8..<12].reversed().reduce(Int32(0)) { $0 << 8 | Int32($1) }
+        let address = info[16..<24].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return (code, address)
+    }
+
+    public func makeInterrupter() -> @Sendable () -> Void {
+        let (pid, tid) = (process.pid, tid)
+        return { _ = cshim_tgkill(pid, tid, Int32(CSHIM_STUB_INTERRUPT_SIGNAL)) }
     }
 
     public func floatingPointState() throws(LinuxErrno) -> [UInt8] {
@@ -116,7 +149,9 @@ public final class PtraceThread: Context {
         while true {
             try resume(.cont)
             let stop = try waitForStop()
-            if stop == .signal(.SIGSTOP) { continue }  // a group-stop (see `run`)
+            // A group-stop (see `run`), or an interrupt: the task is in the Sentry now and
+            // looks at its signals before the program runs again.
+            if stop == .signal(.SIGSTOP) || stop == .signal(Self.interruptSignal) { continue }
             guard stop == .signal(.SIGTRAP) else { throw .EFAULT }
             return Int64(bitPattern: try getRegisters().rax)
         }
@@ -174,8 +209,15 @@ public final class PtraceThread: Context {
         guard cshim_ptrace(request.rawValue, tid, nil, nil) == 0 else { throw Errno.current.linuxErrno }
     }
 
+    /// What stopped the thread, as waitpid reports it.
+    private enum HostStop: Equatable {
+        case syscall
+        case signal(LinuxSignal)
+        case exited(ExitStatus)
+    }
+
     /// Waits for the thread's next stop: a syscall (SIGTRAP|0x80), another signal, or its end.
-    private func waitForStop() throws(LinuxErrno) -> GuestStop {
+    private func waitForStop() throws(LinuxErrno) -> HostStop {
         let status = try Self.waitStatus(tid)
         if status & 0xff == 0x7f {
             let signal = (status >> 8) & 0xff
