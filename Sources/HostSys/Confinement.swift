@@ -25,6 +25,16 @@ public enum Confinement {
         _ = try hostCall { chdir("/") }
     }
 
+    /// Makes an empty read-only tmpfs the root of this (new) mount namespace, for a process
+    /// that needs no file once it runs (the Sentry): every mount is made private, a tmpfs goes
+    /// over /tmp, and `pivotRoot` moves into it. Afterwards no path leads to a host file.
+    public static func pivotToEmptyRoot() throws(Errno) {
+        try makeMountsPrivate()
+        let flags = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        _ = try hostCall { Glibc.mount("none", "/tmp", "tmpfs", flags, "size=4k,mode=0555") }
+        try pivotRoot(to: "/tmp", readOnly: true)
+    }
+
     /// Remounts this namespace's root read-only (a bind remount: only this namespace sees it).
     public static func remountRootReadOnly() throws(Errno) {
         _ = try hostCall { Glibc.mount(nil, "/", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) }

@@ -33,6 +33,15 @@ public enum SentryProcess {
             throw error.linuxErrno
         }
         let client = try LisafsClient(socket: goferSocket, channels: 1)
+        // Nothing of the host's file system is needed from here on (the program's files come
+        // from the gofer): an empty root, and no capabilities. libnuma reads /sys once, first.
+        _ = NUMA.currentNode()
+        do {
+            try Confinement.pivotToEmptyRoot()
+            try Confinement.limitCapabilities(to: [])
+        } catch {
+            throw error.linuxErrno
+        }
         if let startGate {
             var byte: UInt8 = 0
             let count = try onBehalfOfGuest { () throws(Errno) in

@@ -113,7 +113,7 @@ struct RunTests {
         #expect(readOnly.status != .exited(0))
     }
 
-    @Test("while a program runs, the Sentry and the gofer are under seccomp; nothing is left after")
+    @Test("while a program runs, the Sentry and the gofer are under seccomp, the Sentry in an empty root; nothing is left after")
     func confinement() throws {
         let bundle = try BusyboxBundle(arguments: ["sleep", "1"])
         let start = Clock.monotonicNanoseconds()
@@ -137,12 +137,29 @@ struct RunTests {
             let command = ((try? procText("/proc/\(process)/cmdline")) ?? "").replacing("\0", with: " ")
             #expect(status.split(separator: "\n").contains("Seccomp:\t2"), "\(command)")
             #expect(command.contains("gofer") || command.contains("boot"), "\(command)")
+            if command.contains("boot") {
+                // The Sentry sees an empty root and holds no capability.
+                #expect(try directoryEntries("/proc/\(process)/root").isEmpty)
+                #expect(status.split(separator: "\n").contains("CapEff:\t0000000000000000"), "\(status)")
+            }
         }
         let children = direct + sandboxProcesses
         #expect(try runsc.wait() == .exited(0))
         #expect(Clock.monotonicNanoseconds() - start >= 1_000_000_000)
         for child in children { #expect(kill(child, 0) != 0, "process \(child) outlived runsc run") }
     }
+}
+
+/// The names in directory `path`, without "." and "..".
+func directoryEntries(_ path: String) throws -> [String] {
+    guard let directory = opendir(path) else { throw Errno.current }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
 }
 
 func procText(_ path: String) throws -> String {
