@@ -111,6 +111,10 @@ public enum SentryProcess {
         ])
         // A tracer thread pins itself to its CPU (only itself: pid 0).
         filter.allow(.sched_setaffinity, where: [.init(0, .equal(0))])
+        // The terminal requests HostStream passes on for a program whose stdio is a terminal.
+        for request in [0x5401, 0x5402, 0x5403, 0x5404, 0x5413, 0x5414] {
+            filter.allow(.ioctl, where: [.init(1, .equal(UInt64(request)))])
+        }
         // Tracer threads: glibc tries clone3 first and falls back to clone on ENOSYS.
         filter.add(.errno(.ENOSYS), for: .clone3)
         return filter

@@ -14,7 +14,7 @@ final class BusyboxBundle {
         path = String(cString: made)
         for directory in ["rootfs", "rootfs/bin", "rootfs/etc", "rootfs/tmp"] { mkdir(path + "/" + directory, 0o755) }
         try copy("/bin/busybox", to: path + "/rootfs/bin/busybox", mode: 0o755)
-        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head", "mkdir", "mv", "test"] {
+        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head", "mkdir", "mv", "test", "stty"] {
             symlink("busybox", path + "/rootfs/bin/" + applet)
         }
         try write(path + "/rootfs/etc/hostname", "bundle-host\n")
@@ -92,6 +92,31 @@ struct RunTests {
             #expect(result.status == .exited(code), "\(arguments)")
             #expect(result.output == output, "\(arguments)")
         }
+    }
+
+    @Test("with a terminal as stdio: /dev/tty is there, and stty reads the terminal's settings and window size")
+    func terminal() throws {
+        let terminal = try Pseudoterminal()
+        let (master, slavePath) = (terminal.master.rawValue, terminal.slavePath)
+        var stty = try ChildProcess.spawn(path: "/bin/stty", arguments: ["stty", "-F", slavePath, "rows", "33", "cols", "101"])
+        #expect(try stty.wait() == .exited(0))
+        let slave = open(slavePath, O_RDWR | O_NOCTTY)
+        let bundle = try BusyboxBundle(arguments: ["sh", "-c", "test -c /dev/tty && echo tty; stty size"])
+        var runsc = try ChildProcess.spawn(
+            path: Helper.buildDirectory + "/runsc", arguments: ["runsc", "run", "--bundle", bundle.path, "tty-\(getpid())"],
+            descriptors: [(slave, 0), (slave, 1), (slave, 2)])
+        close(slave)
+        #expect(try runsc.wait() == .exited(0))
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var ready = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+        while poll(&ready, 1, 1000) > 0 && ready.revents & Int16(POLLIN) != 0 {
+            let count = read(master, &buffer, buffer.count)
+            if count <= 0 { break }
+            output += buffer[0..<count]
+        }
+        #expect(String(decoding: output, as: UTF8.self) == "tty\r\n33 101\r\n")
+        _ = consume terminal  // closes the master
     }
 
     @Test("a writable root takes writes in the Sentry's overlay: the program sees them, the bundle never does")

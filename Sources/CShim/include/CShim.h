@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/user.h>
@@ -38,6 +39,8 @@ static inline long cshim_futex(uint32_t *addr, int op, uint32_t val, const struc
 static inline int cshim_memfd_create(const char *name, unsigned int flags) { return (int)syscall(SYS_memfd_create, name, flags); }
 static inline int cshim_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
 static inline long cshim_syscall6(long number, long a1, long a2, long a3, long a4, long a5, long a6) { return syscall(number, a1, a2, a3, a4, a5, a6); }
+/// ioctl(2) with a pointer argument (glibc's is variadic).
+static inline int cshim_ioctl(int fd, unsigned long request, void *argument) { return ioctl(fd, request, argument); }
 static inline pid_t cshim_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 static inline int cshim_tgkill(pid_t tgid, pid_t tid, int sig) { return (int)syscall(SYS_tgkill, tgid, tid, sig); }
 static inline int cshim_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }

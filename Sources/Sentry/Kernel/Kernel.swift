@@ -1,3 +1,4 @@
+import Glibc
 import Gofer
 import HostSys
 import LinuxABI
@@ -52,6 +53,11 @@ public enum Kernel {
             _ = try task.fds.add(FileDescription(OutputStream(inode: 2) { output(1, $0) }, flags: .writeOnly))
             _ = try task.fds.add(FileDescription(OutputStream(inode: 3) { output(2, $0) }, flags: .writeOnly))
         case .host:
+            if Glibc.isatty(0) == 1, let devices = sandbox.mounts[Array("/dev".utf8)] as? TmpfsInode {
+                Devices.addTerminal(to: devices) { () throws(LinuxErrno) in
+                    HostStream(fd: try onBehalfOfGuest { () throws(Errno) in try FileDescriptor(owning: 0).duplicateAndRelease() })
+                }
+            }
             let flags: [OpenFlags] = [.readOnly, .writeOnly, .writeOnly]
             for fd in Int32(0)...2 {
                 let copy = try onBehalfOfGuest { () throws(Errno) in try FileDescriptor(owning: fd).duplicateAndRelease() }

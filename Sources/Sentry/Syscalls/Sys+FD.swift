@@ -70,7 +70,7 @@ extension Syscalls {
     /// a file that is not a terminal are ENOTTY).
     static func ioctl(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try task.fds.get(fd(arguments[0]))
-        return .value(try file.operations.ioctl(request: arguments[1], argument: arguments[2]))
+        return .value(try file.operations.ioctl(request: arguments[1], argument: arguments[2], mm: task.mm))
     }
 }
 

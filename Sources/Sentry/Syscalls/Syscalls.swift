@@ -21,7 +21,7 @@ enum Syscalls {
         (.dup2, .supported, dup2),
         (.dup3, .supported, dup3),
         (.fcntl, .partial(note: "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; others ENOSYS"), fcntl),
-        (.ioctl, .partial(note: "passed to the open file: terminal requests are ENOTTY until ttys land"), ioctl),
+        (.ioctl, .partial(note: "terminal settings and window size on a terminal stdio (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ); other requests are ENOTTY"), ioctl),
         (.fstat, .supported, fstat),
         (.newfstatat, .supported, newfstatat),
         (.stat, .supported, stat),

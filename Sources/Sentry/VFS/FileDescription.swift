@@ -10,8 +10,9 @@ public protocol FileOperations: AnyObject {
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int
     /// fstat(2) of the open file.
     func stat() throws(LinuxErrno) -> LinuxStat
-    /// ioctl(2); files that are not terminals answer ENOTTY to terminal requests.
-    func ioctl(request: UInt64, argument: UInt64) throws(LinuxErrno) -> Int64
+    /// ioctl(2), with the caller's memory for the argument's structure; files that are not
+    /// terminals answer ENOTTY to terminal requests.
+    func ioctl(request: UInt64, argument: UInt64, mm: MemoryManager) throws(LinuxErrno) -> Int64
     /// lseek(2); pipes and sockets are ESPIPE.
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64
     /// The next directory entries from the file's position, at most `maximumBytes` of
@@ -32,7 +33,7 @@ public protocol FileOperations: AnyObject {
 }
 
 extension FileOperations {
-    public func ioctl(request: UInt64, argument: UInt64) throws(LinuxErrno) -> Int64 { throw .ENOTTY }
+    public func ioctl(request: UInt64, argument: UInt64, mm: MemoryManager) throws(LinuxErrno) -> Int64 { throw .ENOTTY }
     public func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { throw .ESPIPE }
     public func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] { throw .ENOTDIR }
     public func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? { nil }

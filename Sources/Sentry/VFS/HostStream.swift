@@ -1,15 +1,41 @@
+import CShim
 import Glibc
 import HostSys
 import LinuxABI
 
 /// A host fd the Sentry holds for the program: the sandbox's stdio, inherited from runsc.
 /// The Sentry reads and writes it on the program's behalf; the program's own syscalls never
-/// reach the host.
+/// reach the host. On a terminal, the Sentry also passes on the few terminal requests a
+/// program needs (its settings and window size, as gVisor's host TTY does), copying each
+/// structure between the program's memory and its own.
 final class HostStream: FileOperations {
     let fd: FileDescriptor
+    private let isTerminal: Bool
 
     init(fd: consuming FileDescriptor) {
+        isTerminal = Glibc.isatty(fd.rawValue) == 1
         self.fd = fd
+    }
+
+    /// The terminal requests passed on, with the size of the structure each reads or writes
+    /// (`struct termios` of the kernel ABI: 36 bytes; `struct winsize`: 8) and its direction.
+    private static let terminalRequests: [UInt64: (size: Int, fromProgram: Bool)] = [
+        0x5401: (36, false),  // TCGETS
+        0x5402: (36, true),  // TCSETS
+        0x5403: (36, true),  // TCSETSW
+        0x5404: (36, true),  // TCSETSF
+        0x5413: (8, false),  // TIOCGWINSZ
+        0x5414: (8, true),  // TIOCSWINSZ
+    ]
+
+    func ioctl(request: UInt64, argument: UInt64, mm: MemoryManager) throws(LinuxErrno) -> Int64 {
+        guard isTerminal, let (size, fromProgram) = Self.terminalRequests[request] else { throw .ENOTTY }
+        var buffer = fromProgram ? try mm.copyIn(from: argument, count: size) : [UInt8](repeating: 0, count: size)
+        let fd = fd.rawValue
+        let result = buffer.withUnsafeMutableBytes { bytes in cshim_ioctl(fd, UInt(request), bytes.baseAddress) }
+        if result < 0 { throw Errno.current.linuxErrno }
+        if !fromProgram { try mm.copyOut(buffer, to: argument) }
+        return 0
     }
 
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {

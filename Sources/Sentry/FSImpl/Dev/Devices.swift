@@ -7,7 +7,7 @@ enum Devices {
     /// Makes the `/dev` tree: the devices, `shm` (a tmpfs directory), and the standard links.
     static func makeTree(device: UInt64) -> TmpfsInode {
         let root = TmpfsInode.makeRoot(device: device, mode: FileMode.directory | 0o755)
-        let devices: [([UInt8], UInt64, @Sendable () -> any FileOperations)] = [
+        let devices: [([UInt8], UInt64, @Sendable () throws(LinuxErrno) -> any FileOperations)] = [
             (Array("null".utf8), 1 << 8 | 3, { NullDevice() }),
             (Array("zero".utf8), 1 << 8 | 5, { ZeroDevice() }),
             (Array("full".utf8), 1 << 8 | 7, { FullDevice() }),
@@ -27,6 +27,18 @@ enum Devices {
             state.contents = .directory(children)
         }
         return root
+    }
+}
+
+extension Devices {
+    /// Adds `/dev/tty` to the tree made by `makeTree`: the controlling terminal, for a sandbox
+    /// whose stdio is a terminal; each open gets its own `open()`.
+    static func addTerminal(to root: TmpfsInode, open: @escaping @Sendable () throws(LinuxErrno) -> any FileOperations) {
+        root.state.withLock { state in
+            guard case .directory(var children) = state.contents else { return }
+            children[Array("tty".utf8)] = root.child(mode: FileMode.character | 0o666, contents: .special(open), rdev: 5 << 8 | 0)
+            state.contents = .directory(children)
+        }
     }
 }
 

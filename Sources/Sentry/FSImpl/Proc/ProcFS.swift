@@ -138,7 +138,10 @@ enum ProcFS {
                 (text("self"), Link(ino: 2) { Task.current.map { text(String($0.pid)) } }),
                 (text("meminfo"), Generated(ino: 3) { meminfo() }),
                 (text("cpuinfo"), Generated(ino: 4) { cpuinfo() }),
-                (text("mounts"), Generated(ino: 5) { text("none / gofer ro 0 0\nproc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw 0 0\ntmpfs /dev tmpfs rw 0 0\n") }),
+                (text("mounts"), Generated(ino: 5) { [weak sandbox] in
+                    let root = sandbox?.root?.inode is OverlayInode ? "overlay / overlay rw 0 0\n" : "none / gofer ro 0 0\n"
+                    return text(root + "proc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw 0 0\ntmpfs /dev tmpfs rw 0 0\n")
+                }),
                 (text("uptime"), Generated(ino: 6) {
                     let seconds = Double(Clock.monotonicNanoseconds() - sandbox.startTime) / 1e9
                     return text("\(formatted(seconds)) \(formatted(seconds))\n")

@@ -43,7 +43,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         case regular([UInt8])
         case symlink([UInt8])
         /// A device or other special file: its operations are opened from the factory.
-        case special(@Sendable () -> any FileOperations)
+        case special(@Sendable () throws(LinuxErrno) -> any FileOperations)
     }
 
     struct State {
@@ -137,7 +137,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             if flags.contains(.truncate) && flags.rawValue & OpenFlags.accessModeMask != 0 { try truncate(to: 0) }
             return TmpfsFile(self, append: flags.contains(.append))
         case .symlink: throw .ELOOP
-        case .special(let factory): return factory()
+        case .special(let factory): return try factory()
         }
     }
 
