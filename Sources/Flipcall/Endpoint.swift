@@ -125,7 +125,7 @@ public final class Endpoint: @unchecked Sendable {
     /// `shutdown`. Idempotent; safe from any thread.
     public func shutdown() {
         locallyShutDown.store(true, ordering: .sequentiallyConsistent)
-        state.loadThenBitwiseOr(with: EndpointLayout.shutdownBit, ordering: .sequentiallyConsistent)
+        _ = state.loadThenBitwiseOr(with: EndpointLayout.shutdownBit, ordering: .sequentiallyConsistent)
         _ = try? Futex.wake(stateWord, count: UInt32(Int32.max))
     }
 

@@ -190,7 +190,7 @@ extension LisafsServer {
     func getdents64(_ request: Getdents64Request) throws(LinuxErrno) -> Getdents64Response {
         let open = try open(request.dirFD)
         guard open.node.isDirectory else { throw .ENOTDIR }
-        if request.count < 0 { try onBehalfOfGuest { () throws(Errno) in try open.fd.seek(to: 0) } }
+        if request.count < 0 { _ = try onBehalfOfGuest { () throws(Errno) in try open.fd.seek(to: 0) } }
         let requested = request.count == Int32.min ? Int(Int32.max) : Int(abs(request.count))
         // Each host record (19 bytes + name + NUL, 8-aligned) encodes in fewer bytes than it
         // occupies (27 + name), so a buffer of the reply's room never yields a reply too big.
