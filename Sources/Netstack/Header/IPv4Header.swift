@@ -85,18 +85,21 @@ public struct IPv4Header: Sendable {
     public var isChecksumValid: Bool { InternetChecksum.sum(header) == 0xffff }
 
     /// A 20-byte header (no options) with its checksum filled in, for a packet of
-    /// `payloadLength` bytes of `protocol` from `source` to `destination`. The flags set DF and
-    /// no fragmentation; the payload must fit in the 16-bit total length.
+    /// `payloadLength` bytes of `protocol` from `source` to `destination`: by default DF and
+    /// no fragmentation, or a fragment at `fragmentOffset` (a multiple of 8) with MF when
+    /// `moreFragments`. The payload must fit in the 16-bit total length.
     public static func encode(
         source: IPv4Address, destination: IPv4Address, protocol: IPProtocolNumber, payloadLength: Int,
-        ttl: UInt8 = 64, identification: UInt16 = 0, tos: UInt8 = 0
+        ttl: UInt8 = 64, identification: UInt16 = 0, tos: UInt8 = 0, dontFragment: Bool = true, fragmentOffset: Int = 0,
+        moreFragments: Bool = false
     ) -> [UInt8] {
         precondition(payloadLength >= 0 && payloadLength <= Int(UInt16.max) - minimumSize, "IPv4 payload too long")
+        precondition(fragmentOffset % 8 == 0 && fragmentOffset / 8 <= 0x1fff, "fragment offsets are multiples of 8 below 64 KiB")
         var bytes: [UInt8] = [0x45, tos]
         bytes.reserveCapacity(minimumSize)
         bytes.appendBigEndian(UInt16(minimumSize + payloadLength))
         bytes.appendBigEndian(identification)
-        bytes.appendBigEndian(0x4000)  // DF
+        bytes.appendBigEndian((dontFragment ? 0x4000 : 0) | (moreFragments ? 0x2000 : 0) | UInt16(fragmentOffset / 8))
         bytes += [ttl, `protocol`.rawValue, 0, 0]
         bytes += source.bytes + destination.bytes
         let sum = InternetChecksum.checksum(bytes)

@@ -1,0 +1,189 @@
+import LinuxABI
+
+/// An IPv4 address with a prefix length, as an interface holds it.
+public struct IPv4Subnet: Hashable, Sendable, CustomStringConvertible {
+    public let address: IPv4Address
+    public let prefixLength: Int
+
+    public init(_ address: IPv4Address, prefixLength: Int) {
+        precondition((0...32).contains(prefixLength), "an IPv4 prefix is 0 to 32 bits")
+        self.address = address
+        self.prefixLength = prefixLength
+    }
+
+    public var mask: UInt32 { prefixLength == 0 ? 0 : UInt32.max << UInt32(32 - prefixLength) }
+
+    public func contains(_ other: IPv4Address) -> Bool { other.rawValue & mask == address.rawValue & mask }
+
+    /// The subnet's broadcast address.
+    public var broadcast: IPv4Address { IPv4Address(rawValue: address.rawValue | ~mask) }
+
+    public var description: String { "\(address)/\(prefixLength)" }
+}
+
+/// The userspace TCP/IP stack (DESIGN.md, "Netstack"): interfaces over link endpoints, a
+/// routing table, ARP, IPv4 with fragment reassembly, ICMPv4 echo and errors, UDP and TCP.
+///
+/// The stack is single-threaded: its owner calls `receive`, `runTimers` and the endpoint
+/// calls from one thread (the netstack process's event loop; the test's thread), so nothing
+/// here takes a lock. Time comes from `clock`.
+public final class Stack {
+    /// An interface: a link endpoint and the addresses the stack answers for on it.
+    final class Interface {
+        let id: Int
+        let link: any LinkEndpoint
+        var subnets: [IPv4Subnet] = []
+        /// ARP: what each neighbour's MAC address is, and when that stops being trusted.
+        var neighbours: [IPv4Address: (mac: MACAddress, expires: UInt64)] = [:]
+        /// Packets waiting for ARP to resolve their next hop, with the request's retry state.
+        var pending: [IPv4Address: (packets: [[UInt8]], attempts: Int, nextAttempt: UInt64)] = [:]
+
+        init(id: Int, link: any LinkEndpoint) {
+            self.id = id
+            self.link = link
+        }
+    }
+
+    /// A route: packets for `destination` leave through `interface`, to `gateway` (nil: the
+    /// destination is on the link).
+    public struct Route: Sendable {
+        public let destination: IPv4Subnet
+        public let gateway: IPv4Address?
+        public let interface: Int
+    }
+
+    public let clock: any StackClock
+    var interfaces: [Interface] = []
+    public private(set) var routes: [Route] = []
+    /// Counters of what the stack dropped and why, for tests and debugging.
+    public internal(set) var drops: [String: Int] = [:]
+    var nextIdentification: UInt16 = 1
+    var reassembly = Reassembly()
+    var udpEndpoints: [UInt16: UDPEndpoint] = [:]
+    var tcpListeners: [UInt16: TCPListener] = [:]
+    var tcpConnections: [TCPConnection.Key: TCPConnection] = [:]
+    /// Frames produced while handling input or timers, sent in one batch per interface.
+    private var outbox: [Int: [[UInt8]]] = [:]
+    var random = SystemRandomNumberGenerator()
+
+    public init(clock: any StackClock = MonotonicClock()) {
+        self.clock = clock
+    }
+
+    // MARK: Configuration
+
+    /// Adds an interface over `link` with `subnets`; returns its id. A link without hardware
+    /// address is a loopback.
+    @discardableResult
+    public func addInterface(_ link: any LinkEndpoint, subnets: [IPv4Subnet]) -> Int {
+        let interface = Interface(id: interfaces.count, link: link)
+        interface.subnets = subnets
+        interfaces.append(interface)
+        for subnet in subnets { addRoute(IPv4Subnet(subnet.address, prefixLength: subnet.prefixLength), gateway: nil, interface: interface.id) }
+        return interface.id
+    }
+
+    /// Adds a route; the longest matching prefix wins.
+    public func addRoute(_ destination: IPv4Subnet, gateway: IPv4Address?, interface: Int) {
+        routes.append(Route(destination: destination, gateway: gateway, interface: interface))
+        routes.sort { $0.destination.prefixLength > $1.destination.prefixLength }
+    }
+
+    /// Whether `address` is one of the stack's own.
+    func isLocal(_ address: IPv4Address) -> Bool {
+        interfaces.contains { $0.subnets.contains { $0.address == address } }
+    }
+
+    /// The interface and next hop for `destination`, and the source address to use; nil when
+    /// no route matches (EHOSTUNREACH / ENETUNREACH for the caller).
+    func route(to destination: IPv4Address) -> (interface: Interface, nextHop: IPv4Address, source: IPv4Address)? {
+        if isLocal(destination), let loopback = interfaces.first(where: { $0.link.hardwareAddress == nil }) {
+            return (loopback, destination, destination)
+        }
+        guard let route = routes.first(where: { $0.destination.contains(destination) }), route.interface < interfaces.count else { return nil }
+        let interface = interfaces[route.interface]
+        let source = interface.subnets.first(where: { $0.contains(route.gateway ?? destination) })?.address ?? interface.subnets.first?.address
+        guard let source else { return nil }
+        return (interface, route.gateway ?? destination, source)
+    }
+
+    func count(drop reason: String) { drops[reason, default: 0] += 1 }
+
+    // MARK: Input
+
+    /// Takes in frames that arrived on interface `id`, and sends what answering them made.
+    public func receive(_ frames: [[UInt8]], on id: Int) {
+        guard id < interfaces.count else { return }
+        let interface = interfaces[id]
+        for frame in frames {
+            if interface.link.hardwareAddress == nil {
+                receiveIPv4(frame[...], on: interface)
+                continue
+            }
+            guard let ethernet = EthernetHeader(frame) else {
+                count(drop: "short frame")
+                continue
+            }
+            guard ethernet.destination == interface.link.hardwareAddress || ethernet.destination.isMulticast else {
+                count(drop: "frame for another host")
+                continue
+            }
+            switch ethernet.etherType {
+            case .arp: receiveARP(ethernet.payload, on: interface)
+            case .ipv4: receiveIPv4(ethernet.payload, on: interface)
+            default: count(drop: "unknown ethertype")
+            }
+        }
+        flush()
+    }
+
+    /// Moves the loopback's packets back in until it is quiet (at most `rounds` rounds).
+    public func poll(rounds: Int = 64) {
+        for _ in 0..<rounds {
+            var moved = false
+            for interface in interfaces {
+                guard let loopback = interface.link as? LoopbackLink, !loopback.queue.isEmpty else { continue }
+                moved = true
+                receive(loopback.drain(), on: interface.id)
+            }
+            if !moved { return }
+        }
+    }
+
+    // MARK: Output
+
+    /// Queues `frame` on `interface` for the next flush.
+    func enqueue(_ frame: [UInt8], on interface: Interface) {
+        outbox[interface.id, default: []].append(frame)
+    }
+
+    /// Sends the queued frames, one batch per interface.
+    func flush() {
+        let batches = outbox
+        outbox = [:]
+        for (id, frames) in batches.sorted(by: { $0.key < $1.key }) { interfaces[id].link.transmit(frames) }
+    }
+
+    // MARK: Timers
+
+    /// The earliest time a timer wants to run, if any (the event loop sleeps until then).
+    public var nextDeadline: UInt64? {
+        var deadlines: [UInt64] = tcpConnections.values.compactMap(\.nextDeadline)
+        for interface in interfaces { deadlines += interface.pending.values.map(\.nextAttempt) }
+        if let reassemblyDeadline = reassembly.nextDeadline { deadlines.append(reassemblyDeadline) }
+        return deadlines.min()
+    }
+
+    /// Runs the timers that are due: ARP retries, fragment timeouts, TCP retransmission,
+    /// delayed ACKs, zero-window probes, keepalive and TIME_WAIT.
+    public func runTimers() {
+        let now = clock.now
+        for interface in interfaces { retryResolution(on: interface, now: now) }
+        reassembly.expire(now: now)
+        for connection in Array(tcpConnections.values) { connection.runTimers(now: now) }
+        flush()
+    }
+
+    /// A random 32-bit number (initial sequence numbers, ephemeral ports).
+    func randomWord() -> UInt32 { UInt32.random(in: 0...UInt32.max, using: &random) }
+}

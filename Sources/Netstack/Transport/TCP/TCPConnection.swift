@@ -1,0 +1,729 @@
+import LinuxABI
+
+/// One TCP connection (RFC 9293): the state machine, the send and receive sequence spaces,
+/// retransmission with RTO per RFC 6298 (Karn's rule, exponential backoff), congestion
+/// control per RFC 5681 with NewReno fast recovery (RFC 6582), window scaling (RFC 7323),
+/// delayed ACKs, zero-window probes, RST and challenge-ACK rules (RFC 5961), TIME_WAIT.
+///
+/// Not yet: SACK (the option is parsed and not offered), timestamps, Nagle, keepalive.
+///
+/// Driven by its stack's thread: segments come in through `handle`, timers through
+/// `runTimers`, the socket calls (`read`, `write`, `close`) from the stack's owner.
+public final class TCPConnection {
+    public enum State: Sendable, CustomStringConvertible {
+        case synSent, synReceived, established, finWait1, finWait2, closeWait, closing, lastAck, timeWait, closed
+
+        public var description: String {
+            switch self {
+            case .synSent: "SYN-SENT"
+            case .synReceived: "SYN-RECEIVED"
+            case .established: "ESTABLISHED"
+            case .finWait1: "FIN-WAIT-1"
+            case .finWait2: "FIN-WAIT-2"
+            case .closeWait: "CLOSE-WAIT"
+            case .closing: "CLOSING"
+            case .lastAck: "LAST-ACK"
+            case .timeWait: "TIME-WAIT"
+            case .closed: "CLOSED"
+            }
+        }
+    }
+
+    /// What demultiplexes a segment to its connection.
+    struct Key: Hashable {
+        let localAddress: IPv4Address
+        let localPort: UInt16
+        let remoteAddress: IPv4Address
+        let remotePort: UInt16
+    }
+
+    // Limits and constants.
+    static let bufferSize = 1 << 20
+    /// Our window scale shift: 2^5 × 65535 covers the 1 MiB receive buffer.
+    static let windowShift: UInt8 = 5
+    static let initialRTO = Duration.second
+    static let minimumRTO = 200 * Duration.millisecond  // Linux's TCP_RTO_MIN
+    static let maximumRTO = 120 * Duration.second  // Linux's TCP_RTO_MAX
+    /// Retransmissions of one segment before the connection fails (Linux's tcp_retries2 is
+    /// 15; SYNs get tcp_syn_retries, 6).
+    static let maximumRetransmissions = 15
+    static let maximumSYNRetransmissions = 6
+    static let delayedACK = 40 * Duration.millisecond
+    static let timeWait = 60 * Duration.second
+
+    let key: Key
+    weak var stack: Stack?
+    /// The listener that made it (passive open), until it is accepted.
+    weak var listener: TCPListener?
+    public private(set) var state: State
+    /// Why the connection failed (ECONNREFUSED, ECONNRESET, ETIMEDOUT), once it has.
+    public private(set) var error: LinuxErrno?
+
+    // Send sequence space.
+    private let iss: SequenceNumber
+    private var sndUna: SequenceNumber
+    private var sndNxt: SequenceNumber
+    /// The highest sequence number sent so far (sndNxt goes back on a retransmission).
+    private var sndMax: SequenceNumber
+    private var sndWnd = 0
+    private var sndWl1 = SequenceNumber(0)
+    private var sndWl2 = SequenceNumber(0)
+    private var sndShift: UInt8 = 0
+    /// Data not yet acknowledged, from sndUna (after the SYN).
+    private var sendBuffer: [UInt8] = []
+    private var sendStart = 0
+    /// close() or shutdown(SHUT_WR) asked for a FIN after the data.
+    private var finQueued = false
+    /// The peer's MSS (536 unless it says otherwise) and ours.
+    private var mss = 536
+    private let ourMSS: Int
+
+    // Congestion control.
+    private var cwnd: Int
+    private var ssthresh = Int.max
+    private var duplicateAcks = 0
+    private var recover: SequenceNumber?
+
+    // Retransmission timing (RFC 6298), in nanoseconds.
+    private var srtt: UInt64?
+    private var rttvar: UInt64 = 0
+    private var rto = TCPConnection.initialRTO
+    private var retransmissions = 0
+    private var rttSample: (sequence: SequenceNumber, sentAt: UInt64)?
+    private var retransmitDeadline: UInt64?
+    private var persistDeadline: UInt64?
+    private var persistBackoff = 0
+
+    // Receive sequence space.
+    private var rcvNxt = SequenceNumber(0)
+    private var rcvShift: UInt8 = 0
+    private var receiveBuffer: [UInt8] = []
+    private var receiveStart = 0
+    /// Segments that arrived ahead of rcvNxt, by sequence number.
+    private var outOfOrder: [(sequence: SequenceNumber, data: [UInt8])] = []
+    private var outOfOrderBytes = 0
+    private var finReceived = false
+    private var unacknowledgedSegments = 0
+    private var delayedAckDeadline: UInt64?
+    private var timeWaitDeadline: UInt64?
+
+    init(stack: Stack, key: Key, state: State, iss: UInt32, mtu: Int) {
+        self.stack = stack
+        self.key = key
+        self.state = state
+        self.iss = SequenceNumber(iss)
+        sndUna = self.iss
+        sndNxt = self.iss
+        sndMax = self.iss
+        ourMSS = max(mtu - IPv4Header.minimumSize - TCPHeader.minimumSize, 536)
+        cwnd = 10 * 536  // RFC 6928's initial window, refined once the MSS is known
+    }
+
+    // MARK: The socket's side
+
+    /// Bytes that can be read now.
+    public var available: Int { receiveBuffer.count - receiveStart }
+    /// Whether read would not wait: data, the peer's FIN, or an error (poll's POLLIN).
+    public var isReadable: Bool { available > 0 || finReceived || error != nil }
+    /// Whether write would not wait (poll's POLLOUT).
+    public var isWritable: Bool {
+        switch state {
+        case .established, .closeWait: return !finQueued && sendBuffer.count - sendStart < Self.bufferSize
+        case .synSent, .synReceived: return false
+        default: return error != nil
+        }
+    }
+
+    /// Takes up to `maximum` received bytes. Empty with `finReceived` is end of stream;
+    /// empty without it means "nothing yet" (EAGAIN). Throws the connection's error once the
+    /// data before it is read.
+    public func read(maximum: Int) throws(LinuxErrno) -> [UInt8] {
+        if available == 0 {
+            if let error { throw error }
+            return []
+        }
+        let count = min(maximum, available)
+        let wasClosed = receiveWindow == 0
+        let bytes = Array(receiveBuffer[receiveStart..<(receiveStart + count)])
+        receiveStart += count
+        if receiveStart > 1 << 16 && receiveStart * 2 > receiveBuffer.count {
+            receiveBuffer.removeFirst(receiveStart)
+            receiveStart = 0
+        }
+        // Reopening a window the peer saw closed is announced at once (RFC 9293 §3.8.6.2.2).
+        if wasClosed && receiveWindow > 0 { sendAck() }
+        return bytes
+    }
+
+    /// Whether the peer has closed its side and everything it sent has been read.
+    public var isAtEndOfStream: Bool { finReceived && available == 0 }
+
+    /// Queues `bytes` for sending; returns how many fit in the send buffer (0: none yet, as
+    /// while the handshake runs: EAGAIN). EPIPE after shutdown or close; the connection's
+    /// error once it failed.
+    public func write(_ bytes: some Collection<UInt8>) throws(LinuxErrno) -> Int {
+        if let error { throw error }
+        switch state {
+        case .established, .closeWait: break
+        case .synSent, .synReceived: return 0  // not connected yet: the caller waits for POLLOUT
+        default: throw .EPIPE
+        }
+        if finQueued { throw .EPIPE }
+        let room = Self.bufferSize - (sendBuffer.count - sendStart)
+        let taken = min(room, bytes.count)
+        sendBuffer += bytes.prefix(taken)
+        output()
+        return taken
+    }
+
+    /// shutdown(SHUT_WR): a FIN follows the data written so far.
+    public func shutdownWrite() {
+        switch state {
+        case .established, .closeWait, .synReceived:
+            if !finQueued {
+                finQueued = true
+                output()
+            }
+        case .synSent:
+            finish(nil)
+        default:
+            break
+        }
+    }
+
+    /// close(2): as shutdown(SHUT_WR); data that arrives afterwards is answered with RST
+    /// (unread data at close resets the connection, as Linux does).
+    public func close() {
+        if available > 0 || !outOfOrder.isEmpty {
+            sendReset(sequence: sndNxt)
+            finish(nil)
+            return
+        }
+        closedByUser = true
+        shutdownWrite()
+    }
+    private var closedByUser = false
+
+    /// Resets the connection at once (close with SO_LINGER of 0, or a listener closing).
+    public func abort() {
+        if state != .closed && state != .timeWait && state != .synSent { sendReset(sequence: sndNxt) }
+        finish(nil)
+    }
+
+    // MARK: Opening
+
+    /// Active open: sends the SYN (RFC 9293 §3.10.1).
+    func connect() {
+        sendSegment(sequence: iss, flags: .syn, options: synOptions(), payload: [])
+        sndNxt = iss + 1
+        sndMax = sndNxt
+        armRetransmit()
+    }
+
+    /// Passive open: answers the peer's SYN with a SYN-ACK.
+    func acceptSYN(_ segment: TCPHeader) {
+        rcvNxt = SequenceNumber(segment.sequenceNumber) + 1
+        sndWnd = Int(segment.window)
+        adopt(segment.options)
+        sendSegment(sequence: iss, flags: [.syn, .ack], options: synOptions(peer: segment.options), payload: [])
+        sndNxt = iss + 1
+        sndMax = sndNxt
+        armRetransmit()
+    }
+
+    private func synOptions(peer: TCPOptions? = nil) -> TCPOptions {
+        var options = TCPOptions()
+        options.maximumSegmentSize = UInt16(min(ourMSS, Int(UInt16.max)))
+        // Window scaling only when the peer offered it too (on a SYN-ACK), or first (SYN).
+        if peer == nil || peer?.windowScale != nil { options.windowScale = Self.windowShift }
+        return options
+    }
+
+    /// Takes the peer's SYN options: its MSS, and window scaling if both sides offered it.
+    private func adopt(_ options: TCPOptions) {
+        if let peerMSS = options.maximumSegmentSize { mss = max(min(Int(peerMSS), ourMSS), 64) } else { mss = min(536, ourMSS) }
+        if let shift = options.windowScale {
+            sndShift = shift
+            rcvShift = Self.windowShift
+        }
+        cwnd = min(10 * mss, max(2 * mss, 14600))
+    }
+
+    // MARK: Input (RFC 9293 §3.10.7)
+
+    func handle(_ segment: TCPHeader) {
+        let now = stack?.clock.now ?? 0
+        let flags = segment.flags
+        let sequence = SequenceNumber(segment.sequenceNumber)
+        let ack = SequenceNumber(segment.acknowledgmentNumber)
+        var length = segment.payload.count
+        if flags.contains(.syn) { length += 1 }
+        if flags.contains(.fin) { length += 1 }
+
+        if state == .synSent {
+            handleInSYNSent(segment, sequence: sequence, ack: ack)
+            return
+        }
+        // First: is the segment in the window?
+        guard isAcceptable(sequence: sequence, length: length) else {
+            if !flags.contains(.rst) { sendAck() }
+            return
+        }
+        // Second: RST (RFC 5961 §3: only an exact match resets; else a challenge ACK).
+        if flags.contains(.rst) {
+            if sequence == rcvNxt {
+                if state == .synReceived && listener != nil {
+                    finish(nil)  // back to listening: the listener just forgets it
+                } else {
+                    finish(state == .synReceived ? .ECONNREFUSED : .ECONNRESET)
+                }
+            } else {
+                sendAck()
+            }
+            return
+        }
+        // Fourth: a SYN in a synchronized state gets a challenge ACK (RFC 5961 §4).
+        if flags.contains(.syn) {
+            sendAck()
+            return
+        }
+        // Fifth: the ACK field.
+        guard flags.contains(.ack) else { return }
+        if state == .synReceived {
+            guard ack > sndUna && ack <= sndMax else {
+                sendReset(sequence: ack)
+                return
+            }
+            state = .established
+            sndWnd = Int(segment.window) << Int(sndShift)
+            sndWl1 = sequence
+            sndWl2 = ack
+            listener?.established(self)
+        }
+        if ack > sndMax {
+            sendAck()  // acknowledges something not yet sent
+            return
+        }
+        processAck(ack, window: Int(segment.window) << Int(sndShift), sequence: sequence, hasData: length > 0, now: now)
+        if state == .closed { return }
+
+        // Seventh: the data, then the FIN.
+        if !segment.payload.isEmpty {
+            receiveData(segment.payload, at: sequence)
+        }
+        if flags.contains(.fin) {
+            let peerFin = sequence + segment.payload.count
+            if peerFin == rcvNxt && !finReceived {
+                finReceived = true
+                rcvNxt += 1
+                switch state {
+                case .established: state = .closeWait
+                case .finWait1: state = isFinAcknowledged ? .timeWait : .closing
+                case .finWait2: state = .timeWait
+                default: break
+                }
+                if state == .timeWait { timeWaitDeadline = now + Self.timeWait }
+                sendAck()
+            } else if finReceived {
+                if state == .timeWait { timeWaitDeadline = now + Self.timeWait }
+                sendAck()  // a retransmitted FIN: our ACK was lost
+            } else {
+                holdOutOfOrderFIN = peerFin
+                sendAck()
+            }
+        }
+        output()
+    }
+    /// A FIN that came before missing data, taken once the data fills in.
+    private var holdOutOfOrderFIN: SequenceNumber?
+
+    private func handleInSYNSent(_ segment: TCPHeader, sequence: SequenceNumber, ack: SequenceNumber) {
+        let flags = segment.flags
+        let ackAcceptable = flags.contains(.ack) && ack > iss && ack <= sndMax
+        if flags.contains(.ack) && !ackAcceptable {
+            if !flags.contains(.rst) { sendReset(sequence: ack) }
+            return
+        }
+        if flags.contains(.rst) {
+            if ackAcceptable { finish(.ECONNREFUSED) }
+            return
+        }
+        guard flags.contains(.syn) else { return }
+        rcvNxt = sequence + 1
+        adopt(segment.options)
+        if segment.options.windowScale == nil { rcvShift = 0 }
+        if ackAcceptable {
+            sndUna = ack
+            state = .established
+            sndWnd = Int(segment.window)  // a SYN's window is never scaled
+            sndWl1 = sequence
+            sndWl2 = ack
+            retransmissions = 0
+            takeRTTSample(upTo: ack, now: stack?.clock.now ?? 0)
+            retransmitDeadline = nil
+            sendAck()
+            output()
+        } else {
+            // Simultaneous open: both SYNs crossed.
+            state = .synReceived
+            sndWnd = Int(segment.window)
+            sendSegment(sequence: iss, flags: [.syn, .ack], options: synOptions(peer: segment.options), payload: [])
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4's acceptability test.
+    private func isAcceptable(sequence: SequenceNumber, length: Int) -> Bool {
+        let window = receiveWindow
+        if length == 0 {
+            return window == 0 ? sequence == rcvNxt : sequence.isIn(rcvNxt, size: window)
+        }
+        if window == 0 { return false }
+        return sequence.isIn(rcvNxt, size: window) || (sequence + (length - 1)).isIn(rcvNxt, size: window)
+    }
+
+    private var isFinAcknowledged: Bool { finSequence.map { sndUna > $0 } ?? false }
+    /// Whether the FIN is sent and not to be sent again (a timeout can take that back).
+    private var finSent = false
+    /// The FIN's sequence number, once it was first sent.
+    private var finSequence: SequenceNumber?
+
+    private func processAck(_ ack: SequenceNumber, window: Int, sequence: SequenceNumber, hasData: Bool, now: UInt64) {
+        let outstanding = sndMax - sndUna
+        if ack > sndUna {
+            var acknowledged = ack - sndUna
+            // The SYN and FIN take a number each but no byte of the buffer.
+            if sndUna == iss { acknowledged -= 1 }
+            if let fin = finSequence, ack > fin { acknowledged -= 1 }
+            let dataAcknowledged = min(max(acknowledged, 0), sendBuffer.count - sendStart)
+            sendStart += dataAcknowledged
+            if sendStart > 1 << 16 && sendStart * 2 > sendBuffer.count {
+                sendBuffer.removeFirst(sendStart)
+                sendStart = 0
+            }
+            takeRTTSample(upTo: ack, now: now)
+            sndUna = ack
+            if sndNxt < sndUna { sndNxt = sndUna }
+            retransmissions = 0
+            growWindow(acknowledged: dataAcknowledged, ack: ack)
+            duplicateAcks = 0
+            retransmitDeadline = nil
+            if sndUna < sndMax { armRetransmit() }
+        } else if ack == sndUna && !hasData && outstanding > 0 && window == sndWnd {
+            duplicateAck()
+        }
+        // Window update (RFC 9293 §3.10.7.4, fifth check).
+        if sndWl1 < sequence || (sndWl1 == sequence && sndWl2 <= ack) {
+            sndWnd = window
+            sndWl1 = sequence
+            sndWl2 = ack
+            if sndWnd > 0 {
+                persistDeadline = nil
+                persistBackoff = 0
+            }
+        }
+        if isFinAcknowledged {
+            switch state {
+            case .finWait1: state = .finWait2
+            case .closing:
+                state = .timeWait
+                timeWaitDeadline = now + Self.timeWait
+            case .lastAck: finish(nil)
+            default: break
+            }
+        }
+    }
+
+    /// RFC 5681 §3.1 growth; NewReno's partial and full acknowledgments (RFC 6582 §3.2).
+    private func growWindow(acknowledged: Int, ack: SequenceNumber) {
+        if let recover {
+            if ack >= recover {
+                cwnd = min(ssthresh, max(sndMax - sndUna, mss) + mss)
+                self.recover = nil
+            } else {
+                // A partial ACK: the next hole is lost too.
+                retransmitFirstSegment()
+                cwnd = max(cwnd - acknowledged + mss, mss)
+            }
+            return
+        }
+        if cwnd < ssthresh {
+            cwnd += min(acknowledged, mss)
+        } else {
+            cwnd += max(mss * mss / max(cwnd, 1), 1)
+        }
+    }
+
+    private func duplicateAck() {
+        duplicateAcks += 1
+        if recover != nil {
+            cwnd += mss  // each duplicate means a segment left the network
+            return
+        }
+        guard duplicateAcks == 3 else { return }
+        ssthresh = max((sndMax - sndUna) / 2, 2 * mss)
+        recover = sndMax
+        retransmitFirstSegment()
+        cwnd = ssthresh + 3 * mss
+    }
+
+    /// RTT measurement of the one timed segment, not retransmitted (Karn), RFC 6298 §2.
+    private func takeRTTSample(upTo ack: SequenceNumber, now: UInt64) {
+        guard let sample = rttSample, ack > sample.sequence else { return }
+        rttSample = nil
+        let measured = now - sample.sentAt
+        if let smoothed = srtt {
+            let difference = smoothed > measured ? smoothed - measured : measured - smoothed
+            rttvar = (3 * rttvar + difference) / 4
+            srtt = (7 * smoothed + measured) / 8
+        } else {
+            srtt = measured
+            rttvar = measured / 2
+        }
+        rto = min(max((srtt ?? 0) + max(4 * rttvar, Duration.millisecond), Self.minimumRTO), Self.maximumRTO)
+    }
+
+    // MARK: Receiving data
+
+    /// The window we advertise: the room left in the receive buffer.
+    private var receiveWindow: Int {
+        max(Self.bufferSize - available - outOfOrderBytes, 0)
+    }
+
+    private func receiveData(_ payload: ArraySlice<UInt8>, at sequence: SequenceNumber) {
+        if closedByUser {
+            // Nobody will read it: the peer learns at once (RFC 9293 §3.10.7.4, as Linux).
+            sendReset(sequence: sndNxt)
+            finish(nil)
+            return
+        }
+        var data = payload
+        var start = sequence
+        // Trim what was already received, and what lies beyond the window.
+        if start < rcvNxt {
+            data = data.dropFirst(min(rcvNxt - start, data.count))
+            start = rcvNxt
+        }
+        data = data.prefix(max(receiveWindow - (start - rcvNxt), 0))
+        guard !data.isEmpty else { return }
+        if start == rcvNxt {
+            receiveBuffer += data
+            rcvNxt += data.count
+            drainOutOfOrder()
+            unacknowledgedSegments += 1
+            if unacknowledgedSegments >= 2 || !outOfOrder.isEmpty {
+                sendAck()
+            } else if delayedAckDeadline == nil {
+                delayedAckDeadline = (stack?.clock.now ?? 0) + Self.delayedACK
+            }
+        } else {
+            if !outOfOrder.contains(where: { $0.sequence == start }) {
+                outOfOrder.append((start, Array(data)))
+                outOfOrderBytes += data.count
+            }
+            sendAck()  // a duplicate ACK tells the sender of the hole at once
+        }
+    }
+
+    private func drainOutOfOrder() {
+        outOfOrder.sort { $0.sequence < $1.sequence }
+        while let first = outOfOrder.first, first.sequence <= rcvNxt {
+            outOfOrder.removeFirst()
+            outOfOrderBytes -= first.data.count
+            let skip = rcvNxt - first.sequence
+            if skip < first.data.count {
+                receiveBuffer += first.data[skip...]
+                rcvNxt += first.data.count - skip
+            }
+        }
+        if let fin = holdOutOfOrderFIN, fin == rcvNxt {
+            holdOutOfOrderFIN = nil
+            finReceived = true
+            rcvNxt += 1
+            switch state {
+            case .established: state = .closeWait
+            case .finWait1: state = isFinAcknowledged ? .timeWait : .closing
+            case .finWait2: state = .timeWait
+            default: break
+            }
+            if state == .timeWait { timeWaitDeadline = (stack?.clock.now ?? 0) + Self.timeWait }
+        }
+    }
+
+    // MARK: Output
+
+    /// Sends what the windows allow: new data, then the FIN.
+    func output() {
+        guard [.established, .closeWait, .finWait1, .closing, .lastAck].contains(state) else { return }
+        let now = stack?.clock.now ?? 0
+        while true {
+            let window = min(sndWnd, cwnd)
+            let inFlight = sndNxt - sndUna
+            let offset = sndNxt - sndUna - (sndUna == iss ? 1 : 0)
+            let unsent = sendBuffer.count - sendStart - offset
+            let room = window - inFlight
+            if unsent > 0 && room > 0 {
+                let size = min(mss, unsent, room)
+                let start = sendStart + offset
+                let isLast = size == unsent
+                let withFin = isLast && finQueued && !finSent && room > size
+                sendSegment(sequence: sndNxt, flags: withFin ? [.ack, .psh, .fin] : (isLast ? [.ack, .psh] : .ack), payload: sendBuffer[start..<(start + size)])
+                if rttSample == nil { rttSample = (sndNxt, now) }
+                sndNxt += size
+                if withFin {
+                    finSent = true
+                    finSequence = sndNxt
+                    sndNxt += 1
+                    enterFinState()
+                }
+                if sndNxt > sndMax { sndMax = sndNxt }
+                if retransmitDeadline == nil { armRetransmit() }
+                if withFin { return }
+                continue
+            }
+            if unsent <= 0 && finQueued && !finSent {
+                sendSegment(sequence: sndNxt, flags: [.ack, .fin], payload: [])
+                finSent = true
+                finSequence = sndNxt
+                sndNxt += 1
+                if sndNxt > sndMax { sndMax = sndNxt }
+                enterFinState()
+                if retransmitDeadline == nil { armRetransmit() }
+            }
+            if unsent > 0 && sndWnd == 0 && inFlight == 0 && persistDeadline == nil {
+                persistDeadline = now + rto  // probe the closed window (RFC 9293 §3.8.6.1)
+            }
+            return
+        }
+    }
+
+    private func enterFinState() {
+        switch state {
+        case .established: state = .finWait1
+        case .closeWait: state = .lastAck
+        default: break
+        }
+    }
+
+    /// Sends the segment at sndUna again (fast retransmit, partial ACK, timeout).
+    private func retransmitFirstSegment() {
+        if state == .synSent {
+            sendSegment(sequence: iss, flags: .syn, options: synOptions(), payload: [])
+            return
+        }
+        if state == .synReceived {
+            var peer = TCPOptions()
+            peer.windowScale = rcvShift != 0 ? sndShift : nil
+            sendSegment(sequence: iss, flags: [.syn, .ack], options: synOptions(peer: peer), payload: [])
+            return
+        }
+        let unacknowledged = sendBuffer.count - sendStart
+        let size = min(mss, unacknowledged)
+        let start = sendStart
+        if size > 0 {
+            let isFinToo = finSent && size == unacknowledged && sndMax == sndUna + size + 1
+            sendSegment(sequence: sndUna, flags: isFinToo ? [.ack, .fin] : .ack, payload: sendBuffer[start..<(start + size)])
+        } else if finSent {
+            sendSegment(sequence: sndMax + (-1), flags: [.ack, .fin], payload: [])
+        }
+        rttSample = nil  // Karn: no sample from a retransmitted segment
+    }
+
+    private func armRetransmit() {
+        retransmitDeadline = (stack?.clock.now ?? 0) + rto
+    }
+
+    // MARK: Timers
+
+    var nextDeadline: UInt64? {
+        [retransmitDeadline, delayedAckDeadline, persistDeadline, timeWaitDeadline].compactMap { $0 }.min()
+    }
+
+    func runTimers(now: UInt64) {
+        if let deadline = timeWaitDeadline, deadline <= now {
+            finish(nil)
+            return
+        }
+        if let deadline = delayedAckDeadline, deadline <= now { sendAck() }
+        if let deadline = retransmitDeadline, deadline <= now { retransmitTimeout(now: now) }
+        if let deadline = persistDeadline, deadline <= now {
+            // A probe of the closed window: an old sequence number, which the peer answers
+            // with an ACK carrying its window (Linux's tcp_write_wakeup without data).
+            sendSegment(sequence: sndUna + (-1), flags: .ack, payload: [])
+            persistBackoff = min(persistBackoff + 1, 10)
+            persistDeadline = now + min(rto << UInt64(persistBackoff), Self.maximumRTO)
+        }
+    }
+
+    /// RFC 6298 §5: back off, resend the first unacknowledged segment, collapse the window
+    /// (RFC 5681 §3.1 eq. 4); give up after the retry limit.
+    private func retransmitTimeout(now: UInt64) {
+        retransmissions += 1
+        let limit = (state == .synSent || state == .synReceived) ? Self.maximumSYNRetransmissions : Self.maximumRetransmissions
+        if retransmissions > limit {
+            finish(.ETIMEDOUT)
+            return
+        }
+        ssthresh = max((sndMax - sndUna) / 2, 2 * mss)
+        cwnd = mss
+        recover = nil
+        duplicateAcks = 0
+        rto = min(rto * 2, Self.maximumRTO)
+        // Go back: the first segment now, everything after it again as ACKs open the window.
+        retransmitFirstSegment()
+        if state == .synSent || state == .synReceived {
+            sndNxt = iss + 1
+        } else {
+            let unacknowledged = sendBuffer.count - sendStart
+            let size = min(mss, unacknowledged)
+            if finSent && size == unacknowledged {
+                sndNxt = sndMax  // the retransmission carried the FIN too
+            } else {
+                sndNxt = sndUna + size
+                finSent = false  // sent again after the data
+            }
+        }
+        retransmitDeadline = now + rto
+    }
+
+    // MARK: Sending segments
+
+    private func sendSegment(sequence: SequenceNumber, flags: TCPFlags, options: TCPOptions = TCPOptions(), payload: some Collection<UInt8>) {
+        guard let stack else { return }
+        var flags = flags
+        if state != .synSent || flags.contains(.ack) { flags.insert(.ack) }
+        if flags.contains(.syn) && state == .synSent { flags.remove(.ack) }
+        let window = flags.contains(.syn) ? min(receiveWindow, 65535) : min(receiveWindow >> Int(rcvShift), 65535)
+        let segment = TCPHeader.encode(
+            sourcePort: key.localPort, destinationPort: key.remotePort, sequenceNumber: sequence.value,
+            acknowledgmentNumber: flags.contains(.ack) ? rcvNxt.value : 0, flags: flags, window: UInt16(window), options: options,
+            payload: payload, source: key.localAddress, destination: key.remoteAddress)
+        stack.sendIPv4(segment, protocol: .tcp, from: key.localAddress, to: key.remoteAddress, dontFragment: true)
+        if flags.contains(.ack) {
+            unacknowledgedSegments = 0
+            delayedAckDeadline = nil
+        }
+    }
+
+    private func sendAck() {
+        sendSegment(sequence: sndNxt, flags: .ack, payload: [])
+    }
+
+    private func sendReset(sequence: SequenceNumber) {
+        guard let stack else { return }
+        let segment = TCPHeader.encode(
+            sourcePort: key.localPort, destinationPort: key.remotePort, sequenceNumber: sequence.value, acknowledgmentNumber: 0,
+            flags: .rst, window: 0, payload: [UInt8](), source: key.localAddress, destination: key.remoteAddress)
+        stack.sendIPv4(segment, protocol: .tcp, from: key.localAddress, to: key.remoteAddress, dontFragment: true)
+    }
+
+    /// Ends the connection with `error` (nil: an orderly end) and forgets it.
+    private func finish(_ error: LinuxErrno?) {
+        if let error, self.error == nil { self.error = error }
+        state = .closed
+        retransmitDeadline = nil
+        persistDeadline = nil
+        delayedAckDeadline = nil
+        timeWaitDeadline = nil
+        stack?.forget(self)
+    }
+}

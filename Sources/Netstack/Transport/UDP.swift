@@ -1,0 +1,100 @@
+import LinuxABI
+
+/// A bound UDP socket (RFC 768): datagrams to its port queue here (at most `queueLimit`,
+/// then they drop, as a full receive buffer drops them); sends go out with a checksum.
+public final class UDPEndpoint {
+    /// A received datagram and where it came from.
+    public struct Datagram: Equatable, Sendable {
+        public let source: IPv4Address
+        public let sourcePort: UInt16
+        public let payload: [UInt8]
+    }
+
+    public let port: UInt16
+    /// The local address it is bound to; nil for INADDR_ANY.
+    public let address: IPv4Address?
+    weak var stack: Stack?
+    private(set) var queue: [Datagram] = []
+    static let queueLimit = 256
+
+    init(stack: Stack, port: UInt16, address: IPv4Address?) {
+        self.stack = stack
+        self.port = port
+        self.address = address
+    }
+
+    /// The oldest datagram waiting, if any.
+    public func receive() -> Datagram? {
+        queue.isEmpty ? nil : queue.removeFirst()
+    }
+
+    /// Whether a datagram waits (poll's POLLIN).
+    public var isReadable: Bool { !queue.isEmpty }
+
+    func deliver(_ datagram: Datagram) -> Bool {
+        guard queue.count < Self.queueLimit else { return false }
+        queue.append(datagram)
+        return true
+    }
+
+    /// Sends `payload` to `destination`:`destinationPort`. EMSGSIZE above 65507 bytes,
+    /// EHOSTUNREACH without a route.
+    public func send(_ payload: [UInt8], to destination: IPv4Address, port destinationPort: UInt16) throws(LinuxErrno) {
+        guard let stack else { throw .EBADF }
+        guard payload.count <= Int(UInt16.max) - IPv4Header.minimumSize - UDPHeader.size else { throw .EMSGSIZE }
+        guard let route = stack.route(to: destination) else { throw .EHOSTUNREACH }
+        let source = address ?? route.source
+        let datagram = UDPHeader.encode(sourcePort: port, destinationPort: destinationPort, payload: payload, source: source, destination: destination)
+        if let error = stack.sendIPv4(datagram, protocol: .udp, from: source, to: destination) { throw error }
+        stack.flush()
+    }
+
+    /// Unbinds the port.
+    public func close() {
+        if stack?.udpEndpoints[port] === self { stack?.udpEndpoints[port] = nil }
+    }
+}
+
+extension Stack {
+    /// The first port of the ephemeral range (Linux's ip_local_port_range default).
+    static let ephemeralPorts: ClosedRange<UInt16> = 32768...60999
+
+    /// Binds a UDP endpoint to `port` (0: an ephemeral one) on `address` (nil: any).
+    /// EADDRINUSE if the port is taken.
+    public func bindUDP(port: UInt16 = 0, address: IPv4Address? = nil) throws(LinuxErrno) -> UDPEndpoint {
+        if let address, !isLocal(address) { throw .EADDRNOTAVAIL }
+        let chosen = port != 0 ? port : try ephemeralPort { udpEndpoints[$0] == nil }
+        guard udpEndpoints[chosen] == nil else { throw .EADDRINUSE }
+        let endpoint = UDPEndpoint(stack: self, port: chosen, address: address)
+        udpEndpoints[chosen] = endpoint
+        return endpoint
+    }
+
+    /// A free port of the ephemeral range, starting at a random one; EADDRINUSE if none is.
+    func ephemeralPort(isFree: (UInt16) -> Bool) throws(LinuxErrno) -> UInt16 {
+        let range = Self.ephemeralPorts
+        let span = UInt32(range.upperBound - range.lowerBound) + 1
+        let start = randomWord() % span
+        for step in 0..<span {
+            let port = range.lowerBound + UInt16((start + step) % span)
+            if isFree(port) { return port }
+        }
+        throw .EADDRINUSE
+    }
+
+    func receiveUDP(_ bytes: ArraySlice<UInt8>, from source: IPv4Address, to destination: IPv4Address, broadcast: Bool, header: IPv4Header) {
+        guard let udp = UDPHeader(bytes), udp.isChecksumValid(source: source, destination: destination) else {
+            count(drop: "malformed UDP")
+            return
+        }
+        guard let endpoint = udpEndpoints[udp.destinationPort], endpoint.address == nil || endpoint.address == destination else {
+            // Nobody listens: port unreachable (not for broadcasts, RFC 1122 §3.2.2).
+            if !broadcast { sendUnreachable(code: ICMPv4Header.codePortUnreachable, about: header) }
+            count(drop: "UDP port closed")
+            return
+        }
+        if !endpoint.deliver(UDPEndpoint.Datagram(source: source, sourcePort: udp.sourcePort, payload: Array(udp.payload))) {
+            count(drop: "UDP queue full")
+        }
+    }
+}
