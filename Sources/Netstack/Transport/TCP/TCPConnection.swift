@@ -151,7 +151,10 @@ public final class TCPConnection {
             receiveStart = 0
         }
         // Reopening a window the peer saw closed is announced at once (RFC 9293 §3.8.6.2.2).
-        if wasClosed && receiveWindow > 0 { sendAck() }
+        if wasClosed && receiveWindow > 0 {
+            sendAck()
+            stack?.flush()
+        }
         return bytes
     }
 
@@ -173,6 +176,7 @@ public final class TCPConnection {
         let taken = min(room, bytes.count)
         sendBuffer += bytes.prefix(taken)
         output()
+        stack?.flush()
         return taken
     }
 
@@ -189,6 +193,7 @@ public final class TCPConnection {
         default:
             break
         }
+        stack?.flush()
     }
 
     /// close(2): as shutdown(SHUT_WR); data that arrives afterwards is answered with RST
@@ -197,6 +202,7 @@ public final class TCPConnection {
         if available > 0 || !outOfOrder.isEmpty {
             sendReset(sequence: sndNxt)
             finish(nil)
+            stack?.flush()
             return
         }
         closedByUser = true
@@ -208,6 +214,7 @@ public final class TCPConnection {
     public func abort() {
         if state != .closed && state != .timeWait && state != .synSent { sendReset(sequence: sndNxt) }
         finish(nil)
+        stack?.flush()
     }
 
     // MARK: Opening
@@ -215,6 +222,7 @@ public final class TCPConnection {
     /// Active open: sends the SYN (RFC 9293 §3.10.1).
     func connect() {
         sendSegment(sequence: iss, flags: .syn, options: synOptions(), payload: [])
+        rttSample = (iss, stack?.clock.now ?? 0)
         sndNxt = iss + 1
         sndMax = sndNxt
         armRetransmit()
@@ -226,6 +234,7 @@ public final class TCPConnection {
         sndWnd = Int(segment.window)
         adopt(segment.options)
         sendSegment(sequence: iss, flags: [.syn, .ack], options: synOptions(peer: segment.options), payload: [])
+        rttSample = (iss, stack?.clock.now ?? 0)
         sndNxt = iss + 1
         sndMax = sndNxt
         armRetransmit()
