@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "runsc", targets: ["Runsc"]),
         .executable(name: "flipcall-bench", targets: ["FlipcallBench"]),
         .executable(name: "gofer-bench", targets: ["GoferBench"]),
+        .executable(name: "netstack-bench", targets: ["NetstackBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -68,6 +69,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        .executableTarget(
+            name: "NetstackBench",
+            dependencies: ["Netstack", "HostSys", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "GoferBench",
             dependencies: [

@@ -36,7 +36,7 @@ extension Syscalls {
         let size = arguments[1]
         guard size >= 64, size <= 4096 else { throw .EINVAL }
         let bytes = try task.mm.copyIn(from: arguments[0], count: Int(size))
-        if bytes[88...].contains(where: { $0 != 0 }) { throw .E2BIG }
+        if bytes.count > 88, bytes[88...].contains(where: { $0 != 0 }) { throw .E2BIG }
         let field = { (index: Int) -> UInt64 in index * 8 + 8 <= bytes.count ? word(Array(bytes[(index * 8)..<(index * 8 + 8)])) : 0 }
         let (flags, exitSignal, stack, stackSize) = (field(0), field(4), field(5), field(6))
         guard flags & 0xff == 0, exitSignal <= 64 else { throw .EINVAL }
