@@ -51,6 +51,7 @@ public enum Confinement {
         case setgid = 6
         case setuid = 7
         case sysChroot = 18
+        case sysPtrace = 19
         case sysAdmin = 21
         case mknod = 27
     }

@@ -34,11 +34,13 @@ public enum SentryProcess {
         }
         let client = try LisafsClient(socket: goferSocket, channels: 1)
         // Nothing of the host's file system is needed from here on (the program's files come
-        // from the gofer): an empty root, and no capabilities. libnuma reads /sys once, first.
+        // from the gofer): an empty root, and no capability but CAP_SYS_PTRACE, which
+        // attaching a new stub thread needs where Yama's ptrace_scope is 2. libnuma reads
+        // /sys once, first.
         _ = NUMA.currentNode()
         do {
             try Confinement.pivotToEmptyRoot()
-            try Confinement.limitCapabilities(to: [])
+            try Confinement.limitCapabilities(to: [.sysPtrace])
         } catch {
             throw error.linuxErrno
         }

@@ -63,6 +63,34 @@ struct OverlayTests {
         #expect(throws: LinuxErrno.EEXIST) { try overlay.makeDirectory(name("etc"), mode: 0o700) }
     }
 
+    @Test("a name removed, made again and removed again stays gone; so does a lower file replaced by a rename and removed")
+    func whiteoutsStay() throws {
+        let lower = try lowerTree()
+        let overlay = try OverlayInode.makeRoot(lower: lower, device: 0x2b)
+        let etc = try overlay.lookup(name("etc"))
+        try etc.remove(name("keep"), directory: false)
+        _ = try etc.create(name("keep"), mode: 0o644)
+        try etc.remove(name("keep"), directory: false)
+        #expect(throws: LinuxErrno.ENOENT) { try etc.lookup(name("keep")) }
+        // sed -i: a new file renamed over the original, then removed.
+        _ = try etc.create(name("hostname.tmp"), mode: 0o644).open(flags: .writeOnly).write(name("edited\n"), at: 0)
+        try etc.rename(name("hostname.tmp"), to: etc, as: name("hostname"))
+        #expect(try contents(etc.lookup(name("hostname"))) == "edited\n")
+        try etc.remove(name("hostname"), directory: false)
+        #expect(throws: LinuxErrno.ENOENT) { try etc.lookup(name("hostname")) }
+        #expect(try names(etc) == [".", ".."])
+    }
+
+    @Test("opening a lower file with O_TRUNC copies none of its bytes up")
+    func truncatingOpen() throws {
+        let lower = try lowerTree()
+        let overlay = try OverlayInode.makeRoot(lower: lower, device: 0x2b)
+        let hostname = try overlay.lookup(name("etc")).lookup(name("hostname"))
+        _ = try hostname.open(flags: [.writeOnly, .truncate])
+        #expect(try hostname.stat().size == 0)
+        #expect(try contents(lower.lookup(name("etc")).lookup(name("hostname"))) == "lower\n")
+    }
+
     @Test("directories merge both layers; a new file shows beside the lower ones with an inode number of its own")
     func mergedListing() throws {
         let lower = try lowerTree()

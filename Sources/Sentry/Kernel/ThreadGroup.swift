@@ -6,14 +6,19 @@ import LinuxABI
 /// Its pid is its first thread's tid (getpid(2)); it ends when its last thread ends, with the
 /// status of exit_group(2), of a fatal signal, or of the last thread's exit(2).
 ///
-/// Locks: `monitor` guards `threads`, `exitStatus`, `unimplementedCalls` and the fields /proc
-/// shows (`Shown`). A thread's own locks may be taken under it (to read a thread's blocked
+/// Locks: `monitor` guards `threads`, `exitStatus`, `execing`, the address space,
+/// `unimplementedCalls` and the fields /proc shows (`Shown`). A thread's own locks may be taken under it (to read a thread's blocked
 /// mask), never the other way round.
 final class ThreadGroup: @unchecked Sendable {
     let sandbox: Sandbox
     let pid: Int32
-    /// The address space: replaced only by execve(2), which the calling thread runs alone.
-    var mm: MemoryManager
+    /// The address space: replaced only by execve(2), once the calling thread runs alone
+    /// (behind the lock: /proc reads it from other processes).
+    var mm: MemoryManager {
+        get { monitor.locked { addressSpace } }
+        set { monitor.locked { addressSpace = newValue } }
+    }
+    private var addressSpace: MemoryManager
     let fds: FDTable
     /// Resource limits (getrlimit(2)), by resource number: (soft, hard). Changed only by
     /// setrlimit of a single-threaded program in practice; read by each thread.
@@ -28,6 +33,8 @@ final class ThreadGroup: @unchecked Sendable {
     /// Set once the last thread has ended.
     private var endStatus: ExitStatus?
     private var unimplemented: [Sysno: Int] = [:]
+    /// The first thread's exit(2) code, once it has exited.
+    private var leaderCode: Int32?
 
     /// What /proc shows of the process to other processes.
     private struct Shown {
@@ -43,7 +50,7 @@ final class ThreadGroup: @unchecked Sendable {
     init(sandbox: Sandbox, pid: Int32, parent: Int32, mm: MemoryManager, fds: FDTable = FDTable()) {
         self.sandbox = sandbox
         self.pid = pid
-        self.mm = mm
+        self.addressSpace = mm
         self.fds = fds
         self.shown = Shown(parentPID: parent, cwd: sandbox.root)
     }
@@ -127,15 +134,22 @@ final class ThreadGroup: @unchecked Sendable {
         mm.platform.terminate()
     }
 
-    /// Ends every thread but `task` for execve(2), whose caller has already ended their stub:
-    /// they are woken with SIGKILL where they sleep, and leave without ending the process.
-    /// Returns once `task` is the only thread.
-    func endOtherThreads(for task: Task) {
-        let others: [Task] = monitor.locked {
+    /// Starts ending every thread but `task` for execve(2): they are woken with SIGKILL where
+    /// they sleep and leave without ending the process (the caller ends their stub next).
+    /// False if another thread's execve got there first: then `task` is one of those ending.
+    func beginExec(for task: Task) -> Bool {
+        let others: [Task]? = monitor.locked {
+            if execing != nil || exitStatus != nil { return nil }
             execing = task
             return threads.filter { $0 !== task }
         }
+        guard let others else { return false }
         for other in others { other.signalQueue.post(PendingSignal(number: LinuxSignal.SIGKILL.rawValue)) }
+        return true
+    }
+
+    /// Waits until the thread that began an exec is the only one left.
+    func finishExec() {
         monitor.locked {
             while threads.count > 1 { monitor.wait() }
             execing = nil
@@ -143,14 +157,17 @@ final class ThreadGroup: @unchecked Sendable {
     }
 
     /// Removes a thread that has ended with exit code `code` (exit(2); nil when the group is
-    /// ending); when it was the last, the group has ended: returns its status and tells the
+    /// ending); when it was the last, the group has ended: records its status and tells the
     /// sandbox.
     func remove(_ task: Task, code: Int32?) {
         let ended: ExitStatus? = monitor.locked {
             threads.removeAll { $0 === task }
+            if task.tid == pid, let code { leaderCode = code }
             monitor.broadcast()
             guard threads.isEmpty else { return nil }
-            let status = exitStatus ?? .exited((code ?? 0) & 0xff)
+            // Without exit_group, the process ends with its first thread's exit code, as the
+            // leader's exit_code is what Linux reports.
+            let status = exitStatus ?? .exited((leaderCode ?? code ?? 0) & 0xff)
             endStatus = status
             return status
         }

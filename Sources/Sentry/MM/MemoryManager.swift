@@ -129,10 +129,19 @@ struct VMA {
 /// A program's address space: its mappings (VMAs), its program break, and copies in and out
 /// of its memory.
 ///
-/// Locks: only `vmas` (read by /proc from other threads); the rest is the program's own thread's.
+/// Locks: `layout` (recursive) is held across every change of the mappings and every copy in
+/// or out, so the threads of a program see each mmap, munmap or mprotect whole; memory
+/// syscalls hold it across their several steps (`locked`). `vmaList` lets /proc read the
+/// mappings from other processes without waiting for a change in progress. A range a
+/// blocking call writes into stays allocated while `pinned`: munmap frees it afterwards.
 public final class MemoryManager {
     let file: MemoryFile
     let platform: any AddressSpace
+    private let layout = RecursiveLock()
+    /// Views handed out by `withPinnedRanges` still in use, and the ranges whose freeing
+    /// waits for them.
+    private var pins = 0
+    private var deferredFrees: [(UInt64, UInt64)] = []
     /// The mappings, sorted by address. Behind a lock: the program's thread changes them,
     /// and /proc readers in other processes list them (/proc/PID/maps, status).
     private(set) var vmas: [VMA] {
@@ -152,84 +161,104 @@ public final class MemoryManager {
         self.platform = platform
     }
 
+    /// Runs `body` holding the address space's lock: a memory syscall's steps, seen whole by
+    /// the program's other threads.
+    func locked<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        try layout.locked(body)
+    }
+
+    /// Frees a memory-file range, or defers it while pinned views may still write to it.
+    private func release(_ offset: UInt64, _ count: UInt64) {
+        if pins > 0 { deferredFrees.append((offset, count)) } else { file.free(at: offset, count: count) }
+    }
+
     /// The program is gone (exited, or exec'd into a new address space): its memory goes
     /// back to the host. No two address spaces share a range of the memory file.
     deinit {
+        for (offset, count) in deferredFrees { file.free(at: offset, count: count) }
         for vma in vmas { file.free(at: vma.fileOffset, count: vma.end - vma.start) }
     }
 
     /// Maps fresh zeroed memory at [address, address + length) (both page-aligned).
     /// Refuses ranges that overlap a mapping or the platform's own page.
     public func mapAnonymous(at address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
-        let page = UInt64(linuxPageSize)
-        guard address % page == 0, length % page == 0, length > 0, address <= ELFFile.userAddressSpaceEnd,
-            length <= ELFFile.userAddressSpaceEnd - address
-        else { throw .EINVAL }
-        let end = address + length
-        guard !vmas.contains(where: { $0.start < end && address < $0.end }), !overlapsPlatformPage(address, end)
-        else { throw .EEXIST }
-        let offset = try file.allocate(length)
-        do {
-            try platform.map(address: address, length: length, protection: protection, fileOffset: offset)
-        } catch {
-            file.free(at: offset, count: length)
-            throw error
+        try layout.locked { () throws(LinuxErrno) in
+            let page = UInt64(linuxPageSize)
+            guard address % page == 0, length % page == 0, length > 0, address <= ELFFile.userAddressSpaceEnd,
+                length <= ELFFile.userAddressSpaceEnd - address
+            else { throw .EINVAL }
+            let end = address + length
+            guard !vmas.contains(where: { $0.start < end && address < $0.end }), !overlapsPlatformPage(address, end)
+            else { throw .EEXIST }
+            let offset = try file.allocate(length)
+            do throws(LinuxErrno) {
+                try platform.map(address: address, length: length, protection: protection, fileOffset: offset)
+            } catch {
+                file.free(at: offset, count: length)
+                throw error
+            }
+            vmas.append(VMA(start: address, end: end, fileOffset: offset, protection: protection))
+            vmas.sort { $0.start < $1.start }
         }
-        vmas.append(VMA(start: address, end: end, fileOffset: offset, protection: protection))
-        vmas.sort { $0.start < $1.start }
     }
 
     /// The lowest free range of `length` bytes below `mmapBase`, searching top-down (where
     /// Linux puts mmap(2) mappings without a hint).
     func findFreeRange(length: UInt64) throws(LinuxErrno) -> UInt64 {
-        guard length <= Self.mmapBase - 0x1_0000 else { throw .ENOMEM }
-        var candidate = Self.mmapBase - length
-        for vma in vmas.reversed() where vma.start < Self.mmapBase {
-            if vma.end <= candidate { break }
-            guard vma.start >= length else { throw .ENOMEM }
-            candidate = min(candidate, vma.start - length)
+        try layout.locked { () throws(LinuxErrno) -> UInt64 in
+            guard length <= Self.mmapBase - 0x1_0000 else { throw .ENOMEM }
+            var candidate = Self.mmapBase - length
+            for vma in vmas.reversed() where vma.start < Self.mmapBase {
+                if vma.end <= candidate { break }
+                guard vma.start >= length else { throw .ENOMEM }
+                candidate = min(candidate, vma.start - length)
+            }
+            guard candidate >= 0x1_0000 else { throw .ENOMEM }
+            return candidate
         }
-        guard candidate >= 0x1_0000 else { throw .ENOMEM }
-        return candidate
     }
 
     /// Removes [address, address + length) from the VMAs (splitting those that straddle the
     /// edges) and from the platform, and frees the memory behind it. Unmapped parts of the
     /// range are fine, as in munmap(2).
     func unmap(address: UInt64, length: UInt64) throws(LinuxErrno) {
-        guard length <= UInt64.max - address, !overlapsPlatformPage(address, address + length) else { throw .EINVAL }
-        let end = address + length
-        var kept: [VMA] = []
-        var released: [(UInt64, UInt64)] = []
-        for vma in vmas {
-            if vma.end <= address || vma.start >= end {
-                kept.append(vma)
-                continue
+        try layout.locked { () throws(LinuxErrno) in
+            guard length <= UInt64.max - address, !overlapsPlatformPage(address, address + length) else { throw .EINVAL }
+            let end = address + length
+            var kept: [VMA] = []
+            var released: [(UInt64, UInt64)] = []
+            for vma in vmas {
+                if vma.end <= address || vma.start >= end {
+                    kept.append(vma)
+                    continue
+                }
+                let low = max(vma.start, address)
+                released.append((vma.fileOffset + (low - vma.start), min(vma.end, end) - low))
+                if vma.start < address {
+                    kept.append(VMA(start: vma.start, end: address, fileOffset: vma.fileOffset, protection: vma.protection))
+                }
+                if vma.end > end {
+                    kept.append(VMA(start: end, end: vma.end, fileOffset: vma.fileOffset + (end - vma.start), protection: vma.protection))
+                }
             }
-            let low = max(vma.start, address)
-            released.append((vma.fileOffset + (low - vma.start), min(vma.end, end) - low))
-            if vma.start < address {
-                kept.append(VMA(start: vma.start, end: address, fileOffset: vma.fileOffset, protection: vma.protection))
-            }
-            if vma.end > end {
-                kept.append(VMA(start: end, end: vma.end, fileOffset: vma.fileOffset + (end - vma.start), protection: vma.protection))
-            }
+            try platform.unmap(address: address, length: length)
+            vmas = kept.sorted { $0.start < $1.start }
+            for (offset, count) in released { release(offset, count) }
         }
-        try platform.unmap(address: address, length: length)
-        vmas = kept.sorted { $0.start < $1.start }
-        for (offset, count) in released { file.free(at: offset, count: count) }
     }
 
     /// Zeroes [address, address + length) in place, keeping the mappings (madvise(2)
     /// MADV_DONTNEED on private anonymous memory: the pages read as zeros afterwards). The
     /// range must be fully mapped, else ENOMEM.
     func discard(address: UInt64, length: UInt64) throws(LinuxErrno) {
-        guard length <= UInt64.max - address else { throw .ENOMEM }
-        let end = address + length
-        try requireMapped(address, end)
-        for vma in vmas where vma.end > address && vma.start < end {
-            let low = max(vma.start, address)
-            file.discard(at: vma.fileOffset + (low - vma.start), count: min(vma.end, end) - low)
+        try layout.locked { () throws(LinuxErrno) in
+            guard length <= UInt64.max - address else { throw .ENOMEM }
+            let end = address + length
+            try requireMapped(address, end)
+            for vma in vmas where vma.end > address && vma.start < end {
+                let low = max(vma.start, address)
+                file.discard(at: vma.fileOffset + (low - vma.start), count: min(vma.end, end) - low)
+            }
         }
     }
 
@@ -258,25 +287,27 @@ public final class MemoryManager {
     /// Changes the protection of [address, address + length), which must be fully mapped
     /// (else ENOMEM, as mprotect(2)).
     func protect(address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
-        guard length <= UInt64.max - address else { throw .ENOMEM }
-        let end = address + length
-        try requireMapped(address, end)
-        try platform.protect(address: address, length: length, protection: protection)
-        var updated: [VMA] = []
-        for vma in vmas {
-            guard vma.end > address && vma.start < end else {
-                updated.append(vma)
-                continue
+        try layout.locked { () throws(LinuxErrno) in
+            guard length <= UInt64.max - address else { throw .ENOMEM }
+            let end = address + length
+            try requireMapped(address, end)
+            try platform.protect(address: address, length: length, protection: protection)
+            var updated: [VMA] = []
+            for vma in vmas {
+                guard vma.end > address && vma.start < end else {
+                    updated.append(vma)
+                    continue
+                }
+                let low = max(vma.start, address)
+                let high = min(vma.end, end)
+                if vma.start < low { updated.append(VMA(start: vma.start, end: low, fileOffset: vma.fileOffset, protection: vma.protection)) }
+                updated.append(VMA(start: low, end: high, fileOffset: vma.fileOffset + (low - vma.start), protection: protection))
+                if high < vma.end {
+                    updated.append(VMA(start: high, end: vma.end, fileOffset: vma.fileOffset + (high - vma.start), protection: vma.protection))
+                }
             }
-            let low = max(vma.start, address)
-            let high = min(vma.end, end)
-            if vma.start < low { updated.append(VMA(start: vma.start, end: low, fileOffset: vma.fileOffset, protection: vma.protection)) }
-            updated.append(VMA(start: low, end: high, fileOffset: vma.fileOffset + (low - vma.start), protection: protection))
-            if high < vma.end {
-                updated.append(VMA(start: high, end: vma.end, fileOffset: vma.fileOffset + (high - vma.start), protection: vma.protection))
-            }
+            vmas = updated.sorted { $0.start < $1.start }
         }
-        vmas = updated.sorted { $0.start < $1.start }
     }
 
     /// A copy of this address space for a forked child, in `platform` (the child's stub): the
@@ -284,79 +315,115 @@ public final class MemoryManager {
     /// range of the memory file holding a copy of the bytes (copy-on-write comes later). The
     /// parent must not run while this copies (it waits in its fork).
     func copy(to platform: any AddressSpace) throws(LinuxErrno) -> MemoryManager {
-        let child = MemoryManager(file: file, platform: platform)
-        for vma in vmas {
-            let length = vma.end - vma.start
-            let offset = try file.allocate(length)
-            // Recorded first, so that the child's deinit frees it if anything below fails.
-            child.vmas.append(VMA(start: vma.start, end: vma.end, fileOffset: offset, protection: vma.protection))
-            file.copy(from: vma.fileOffset, to: offset, count: length)
-            try platform.map(address: vma.start, length: length, protection: vma.protection, fileOffset: offset)
+        try layout.locked { () throws(LinuxErrno) -> MemoryManager in
+            let child = MemoryManager(file: file, platform: platform)
+            for vma in vmas {
+                let length = vma.end - vma.start
+                let offset = try file.allocate(length)
+                // Recorded first, so that the child's deinit frees it if anything below fails.
+                child.vmas.append(VMA(start: vma.start, end: vma.end, fileOffset: offset, protection: vma.protection))
+                file.copy(from: vma.fileOffset, to: offset, count: length)
+                try platform.map(address: vma.start, length: length, protection: vma.protection, fileOffset: offset)
+            }
+            child.brkStart = brkStart
+            child.brk = brk
+            return child
         }
-        child.brkStart = brkStart
-        child.brk = brk
-        return child
     }
 
     /// Removes every mapping (execve(2) replacing the image).
     func unmapAll() throws(LinuxErrno) {
-        for vma in vmas {
-            try platform.unmap(address: vma.start, length: vma.end - vma.start)
-            file.free(at: vma.fileOffset, count: vma.end - vma.start)
+        try layout.locked { () throws(LinuxErrno) in
+            for vma in vmas {
+                try platform.unmap(address: vma.start, length: vma.end - vma.start)
+                release(vma.fileOffset, vma.end - vma.start)
+            }
+            vmas = []
+            brkStart = 0
+            brk = 0
         }
-        vmas = []
-        brkStart = 0
-        brk = 0
     }
 
     /// The Sentry's views of the program's bytes at [address, address + count), or EFAULT if
     /// any of them is unmapped.
     func ranges(_ address: UInt64, _ count: Int) throws(LinuxErrno) -> [UnsafeMutableRawBufferPointer] {
-        var result: [UnsafeMutableRawBufferPointer] = []
-        var current = address
-        guard UInt64(count) <= UInt64.max - address else { throw .EFAULT }
-        let end = address + UInt64(count)
-        while current < end {
-            guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }) else { throw .EFAULT }
-            let length = min(end, vma.end) - current
-            result.append(file.bytes(at: vma.fileOffset + (current - vma.start), count: Int(length)))
-            current += length
+        try layout.locked { () throws(LinuxErrno) -> [UnsafeMutableRawBufferPointer] in
+            var result: [UnsafeMutableRawBufferPointer] = []
+            var current = address
+            guard UInt64(count) <= UInt64.max - address else { throw .EFAULT }
+            let end = address + UInt64(count)
+            while current < end {
+                guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }) else { throw .EFAULT }
+                let length = min(end, vma.end) - current
+                result.append(file.bytes(at: vma.fileOffset + (current - vma.start), count: Int(length)))
+                current += length
+            }
+            return result
         }
-        return result
     }
 
     /// Copies `count` bytes out of the program's memory (EFAULT if unmapped).
     public func copyIn(from address: UInt64, count: Int) throws(LinuxErrno) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(count)
-        for range in try ranges(address, count) { bytes += range }
-        return bytes
+        try layout.locked { () throws(LinuxErrno) -> [UInt8] in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(count)
+            for range in try ranges(address, count) { bytes += range }
+            return bytes
+        }
     }
 
     /// Copies a NUL-terminated string out of the program's memory, without the NUL: at most
     /// `maximum` bytes before the NUL (else ENAMETOOLONG), EFAULT if it runs into unmapped memory.
     public func copyInString(from address: UInt64, maximum: Int) throws(LinuxErrno) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var current = address
-        while bytes.count <= maximum {
-            guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }) else { throw .EFAULT }
-            let chunk = Int(min(vma.end - current, UInt64(maximum + 1 - bytes.count)))
-            let view = file.bytes(at: vma.fileOffset + (current - vma.start), count: chunk)
-            if let end = view.firstIndex(of: 0) {
-                return bytes + view[0..<end]
+        try layout.locked { () throws(LinuxErrno) -> [UInt8] in
+            var bytes: [UInt8] = []
+            var current = address
+            while bytes.count <= maximum {
+                guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }) else { throw .EFAULT }
+                let chunk = Int(min(vma.end - current, UInt64(maximum + 1 - bytes.count)))
+                let view = file.bytes(at: vma.fileOffset + (current - vma.start), count: chunk)
+                if let end = view.firstIndex(of: 0) {
+                    return bytes + view[0..<end]
+                }
+                bytes += view
+                current += UInt64(chunk)
             }
-            bytes += view
-            current += UInt64(chunk)
+            throw .ENAMETOOLONG
         }
-        throw .ENAMETOOLONG
     }
 
     /// Copies `bytes` into the program's memory (EFAULT if unmapped).
     public func copyOut(_ bytes: [UInt8], to address: UInt64) throws(LinuxErrno) {
-        var done = 0
-        for range in try ranges(address, bytes.count) {
-            bytes[done..<(done + range.count)].withUnsafeBytes { range.copyMemory(from: $0) }
-            done += range.count
+        try layout.locked { () throws(LinuxErrno) in
+            var done = 0
+            for range in try ranges(address, bytes.count) {
+                bytes[done..<(done + range.count)].withUnsafeBytes { range.copyMemory(from: $0) }
+                done += range.count
+            }
         }
+    }
+
+    /// Runs `body` with the Sentry's views of [address, address + count) (EFAULT if any of it
+    /// is unmapped), for a call that may block while it fills them (a read from a host fd):
+    /// the address space's lock is not held meanwhile, and a munmap by another thread frees
+    /// the ranges only once `body` is done, so they never belong to someone else while written.
+    func withPinnedRanges<Result>(
+        _ address: UInt64, _ count: Int, _ body: ([UnsafeMutableRawBufferPointer]) throws(LinuxErrno) -> Result
+    ) throws(LinuxErrno) -> Result {
+        let views = try layout.locked { () throws(LinuxErrno) -> [UnsafeMutableRawBufferPointer] in
+            let views = try ranges(address, count)
+            pins += 1
+            return views
+        }
+        defer {
+            layout.locked {
+                pins -= 1
+                if pins == 0 {
+                    for (offset, length) in deferredFrees { file.free(at: offset, count: length) }
+                    deferredFrees = []
+                }
+            }
+        }
+        return try body(views)
     }
 }

@@ -13,8 +13,13 @@ extension Syscalls {
     /// Implements Linux brk(2): an address at or above the heap's start moves the break there
     /// (mapping or unmapping whole pages); anything else, or a failure, leaves the break where
     /// it is. Always returns the break.
+    /// brk(2) with the address space locked across its steps (see `brkLocked`).
     static func brk(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let mm = task.mm
+        return try mm.locked { () throws(LinuxErrno) -> SyscallOutcome in try brkLocked(task, mm, arguments) }
+    }
+
+    private static func brkLocked(_ task: Task, _ mm: MemoryManager, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let requested = arguments[0]
         guard requested >= mm.brkStart, requested < Loader.stackTop - Loader.stackSize,
             let newTop = roundUpToPage(requested), let oldTop = roundUpToPage(mm.brk)
@@ -36,7 +41,13 @@ extension Syscalls {
     /// filled from the file when mapped (a private mapping never writes back, so only later
     /// changes to the file are not seen). Shared writable file mappings are ENOSYS until the
     /// page cache lands.
+    /// mmap(2) with the address space locked across its steps (see `mmapLocked`).
     static func mmap(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let mm = task.mm
+        return try mm.locked { () throws(LinuxErrno) -> SyscallOutcome in try mmapLocked(task, mm, arguments) }
+    }
+
+    private static func mmapLocked(_ task: Task, _ mm: MemoryManager, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (address, length) = (arguments[0], arguments[1])
         let protection = MemoryProtection(rawValue: Int32(truncatingIfNeeded: arguments[2]))
         let flags = MapFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
@@ -52,7 +63,6 @@ extension Syscalls {
             if sharing == MapFlags.shared.rawValue && protection.contains(.write) { throw .ENOSYS }
             file = opened
         }
-        let mm = task.mm
         let start: UInt64
         if flags.contains(.fixed) || flags.contains(.fixedNoReplace) {
             guard address <= ELFFile.userAddressSpaceEnd, size <= ELFFile.userAddressSpaceEnd - address else { throw .ENOMEM }
@@ -105,14 +115,19 @@ extension Syscalls {
     /// growing extends in place when the pages after it are free, else (MREMAP_MAYMOVE) moves
     /// the contents to a new range (MREMAP_FIXED: at `new_address`) and unmaps the old one.
     /// An old size of 0 (duplicating a shared mapping) and MREMAP_DONTUNMAP are EINVAL.
+    /// mremap(2) with the address space locked across its steps (see `mremapLocked`).
     static func mremap(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let mm = task.mm
+        return try mm.locked { () throws(LinuxErrno) -> SyscallOutcome in try mremapLocked(task, mm, arguments) }
+    }
+
+    private static func mremapLocked(_ task: Task, _ mm: MemoryManager, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (oldAddress, flags, newAddress) = (arguments[0], arguments[3], arguments[4])
         guard pageAligned(oldAddress), flags & ~(mremapMayMove | mremapFixed) == 0,
             flags & mremapFixed == 0 || flags & mremapMayMove != 0,
             let oldSize = roundUpToPage(arguments[1]), let newSize = roundUpToPage(arguments[2]), oldSize > 0, newSize > 0,
             oldAddress <= ELFFile.userAddressSpaceEnd, oldSize <= ELFFile.userAddressSpaceEnd - oldAddress
         else { throw .EINVAL }
-        let mm = task.mm
         guard let vma = mm.vma(containing: oldAddress), oldAddress + oldSize <= vma.end else { throw .EFAULT }
         if flags & mremapFixed == 0 {
             if newSize <= oldSize {

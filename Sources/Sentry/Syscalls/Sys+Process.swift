@@ -295,7 +295,15 @@ extension Syscalls {
         // return (Linux's limit: a quarter of the stack).
         let interpreter = try Loader.interpreter(of: image) { (path) throws(LinuxErrno) in try task.readWholeFile(path) }
         guard (argv + envp).reduce(0, { $0 + $1.count + 1 + 8 }) <= Int(Loader.stackSize / 4) else { throw .E2BIG }
-        if task.group.liveThreads.count > 1 { try becomeOnlyThread(task) }
+        if task.group.liveThreads.count > 1 {
+            // Past the point of no return: another thread's execve ends this one; a failure
+            // here ends the process.
+            do {
+                guard try becomeOnlyThread(task) else { return .exitThread(0) }
+            } catch {
+                return .killed(.SIGKILL)
+            }
+        }
         do {
             try task.mm.unmapAll()
             try task.loadImage(image, interpreter: interpreter, path: execPath, arguments: argv, environment: envp)
@@ -312,20 +320,23 @@ extension Syscalls {
 }
 
 extension Syscalls {
-    /// execve(2) in a process with several threads: the caller moves to a fresh stub (an empty
-    /// address space), the old stub and every other thread end, and the caller takes the
-    /// process's pid as its tid, as Linux's de_thread does. Fails (before the point of no
-    /// return) only if the fresh stub cannot start.
-    private static func becomeOnlyThread(_ task: Task) throws(LinuxErrno) {
+    /// execve(2) in a process with several threads, as Linux's de_thread: the other threads
+    /// end (their stub with them) without ending the process, the caller moves to a fresh
+    /// stub (an empty address space) and takes the process's pid as its tid. False if another
+    /// thread's execve came first (the caller is then one of the threads that end).
+    private static func becomeOnlyThread(_ task: Task) throws(LinuxErrno) -> Bool {
+        let group = task.group
+        guard group.beginExec(for: task) else { return false }
+        let old = task.context
+        task.mm.platform.terminate()
+        group.finishExec()
+        old.exitThread()  // reaps the caller's old stub thread
         let fresh = try PtraceStub.start(memory: task.sandbox.memory.fd)
-        let old = (context: task.context, mm: task.mm)
         task.context = fresh
         task.mm = MemoryManager(file: task.sandbox.memory, platform: fresh.process)
-        old.mm.platform.terminate()
-        task.group.endOtherThreads(for: task)
-        old.context.exitThread()  // reaps the caller's old stub thread
-        task.tid = task.group.pid
-        task.sandbox.attach(task.group, stub: fresh.process.pid)
+        task.tid = group.pid
+        task.sandbox.attach(group, stub: fresh.process.pid)
+        return true
     }
 
     /// The interpreter of a `#!` script and its one optional argument, from the first line

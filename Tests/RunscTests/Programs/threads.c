@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,6 +179,15 @@ int main(int argc, char **argv) {
     }
     waitpid(child, &status, 0);
     printf("pthread_exit in main: status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+    // clone3 with the first version of its struct (64 bytes), as a fork.
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.exit_signal = SIGCHLD;
+    child = (pid_t)syscall(SYS_clone3, &args, 64);
+    if (child == 0) _exit(6);
+    waitpid(child, &status, 0);
+    printf("clone3 (64-byte args): child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
     // execve in a second thread ends the others, and the caller takes the process's pid.
     child = fork();

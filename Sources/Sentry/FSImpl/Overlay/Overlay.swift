@@ -119,7 +119,8 @@ final class OverlayInode: Inode, @unchecked Sendable {
                 }
             }
             let writes = flags.rawValue & OpenFlags.accessModeMask != OpenFlags.readOnly.rawValue || flags.contains(.truncate)
-            if writes && type == FileMode.regular { try copyUp() }
+            // O_TRUNC empties the file anyway: its bytes are not copied up.
+            if writes && type == FileMode.regular { try copyUp(contents: !flags.contains(.truncate)) }
             return try top.open(flags: flags)
         }
     }
@@ -153,8 +154,9 @@ final class OverlayInode: Inode, @unchecked Sendable {
     // MARK: Changes
 
     /// Gives this file an upper copy if it has none: its parents first, then a directory,
-    /// a symlink, or a regular file with the lower file's contents (lock held).
-    private func copyUp() throws(LinuxErrno) {
+    /// a symlink, or a regular file with the lower file's contents (unless `contents` is
+    /// false: the caller truncates it) (lock held).
+    private func copyUp(contents: Bool = true) throws(LinuxErrno) {
         if upper != nil { return }
         guard let parent, let lower else { throw .ENOENT }
         try parent.copyUp()
@@ -168,6 +170,7 @@ final class OverlayInode: Inode, @unchecked Sendable {
         case FileMode.regular:
             let copy = try directory.create(name, mode: attributes.mode)
             do {
+                guard contents else { break }
                 let source = try lower.open(flags: .readOnly)
                 let destination = try copy.open(flags: .writeOnly)
                 var offset: Int64 = 0
@@ -241,9 +244,16 @@ final class OverlayInode: Inode, @unchecked Sendable {
                 guard let upper, (try? upper.lookup(name)) === upperChild else { throw .ENOENT }
                 try upper.remove(name, directory: isDirectory)
             }
-            if target.lower != nil { whiteouts.insert(name) }
+            if hidesLower(name) { whiteouts.insert(name) }
             children[name] = nil
         }
+    }
+
+    /// Whether the lower layer has `name` here, so that removing or moving the upper name
+    /// must leave a whiteout lest the lower file show again (lock held).
+    private func hidesLower(_ name: [UInt8]) -> Bool {
+        guard !opaque, let lower else { return false }
+        return (try? lower.lookup(name)) != nil
     }
 
     func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno) {
@@ -265,7 +275,7 @@ final class OverlayInode: Inode, @unchecked Sendable {
             try destination.copyUp()
             guard let from = upper, let to = destination.upper else { throw .EROFS }
             try from.rename(name, to: to, as: newName)
-            if moving.lower != nil { whiteouts.insert(name) }
+            if hidesLower(name) { whiteouts.insert(name) }
             children[name] = nil
             // What the new name hid in the lower layer stays hidden: the upper file is there now.
             destination.whiteouts.remove(newName)

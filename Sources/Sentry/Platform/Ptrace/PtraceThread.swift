@@ -111,10 +111,13 @@ public final class PtraceThread: Context {
         return ThreadHandoff(process: process, tid: child)
     }
 
-    /// Ends this thread of the stub and no other: points it at exit(2) on the code page and
-    /// detaches it, so it runs that call on its own (the tracer may then end without taking
-    /// the stub with it: PTRACE_O_EXITKILL applies only to tracees). A thread that is no
-    /// longer stopped was killed with its stub: it is reaped instead.
+    /// Ends this thread of the stub and no other. A thread other than the first runs exit(2)
+    /// from the code page while still traced, and is reaped. (Detaching it instead would leave
+    /// it stopped for good: once a SIGSTOP handoff has stopped the stub's group, a thread
+    /// detached from it re-enters the group-stop.) The first thread stays in its ptrace-stop:
+    /// its exit could not be reaped before the others', and its OS thread, which the stub's
+    /// PR_SET_PDEATHSIG is tied to, waits for the process to end anyway. A thread that is no
+    /// longer stopped was killed with its stub: it is reaped.
     public func exitThread() {
         guard exited == nil else { return }
         var registers = process.initialRegisters
@@ -122,11 +125,20 @@ public final class PtraceThread: Context {
         registers.origRax = UInt64.max
         registers.rdi = 0
         registers.rip = PtraceStub.codeAddress
-        if (try? setRegisters(registers)) != nil && cshim_ptrace(PtraceRequest.detach.rawValue, tid, nil, nil) == 0 {
+        let stopped = (try? Self.registers(of: tid)) != nil
+        if stopped && tid == process.pid {
             exited = .exited(0)
             return
         }
-        process.terminate()
+        if stopped && (try? setRegisters(registers)) != nil {
+            // Run the exit; a group-stop on the way shows as a SIGSTOP stop: run on.
+            while exited == nil, (try? resume(.cont)) != nil {
+                if (try? waitForStop()) == nil { break }
+            }
+        } else {
+            process.terminate()
+        }
+        // Killed meanwhile (or before): reap it.
         while exited == nil {
             if (try? waitForStop()) == nil { break }
         }
