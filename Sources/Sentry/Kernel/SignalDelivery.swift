@@ -66,6 +66,11 @@ final class SignalQueue: @unchecked Sendable {
         return .woken
     }
 
+    /// Whether a signal in `mask` (bit n-1 for signal n) is pending.
+    func hasPending(in mask: UInt64) -> Bool {
+        monitor.locked { pending.contains { mask & (1 << UInt64($0.number - 1)) != 0 } }
+    }
+
     /// Takes the first pending signal not in `blocked` (bit n-1 for signal n).
     func take(blocked: UInt64) -> PendingSignal? {
         monitor.locked {

@@ -38,8 +38,21 @@ final class HostStream: FileOperations {
         return 0
     }
 
+    /// Waits until the host fd is ready for `events` (or in error), in 20 ms polls, so that a
+    /// signal for the calling task ends the wait as it ends an interruptible sleep
+    /// (ERESTARTSYS): a thread reading a terminal does not outlive its process's end.
+    private func waitUntilReady(_ events: PollEvents) throws(LinuxErrno) {
+        let fd = fd.rawValue
+        while true {
+            let ready = try onBehalfOfGuest { () throws(Errno) in try FileDescriptor.poll(fd, events, timeoutMilliseconds: 20) }
+            if !ready.isEmpty { return }
+            if let task = Task.current, task.signalQueue.hasPending(in: task.interruptingSignals) { throw .ERESTARTSYS }
+        }
+    }
+
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
         if offset != nil { throw .ESPIPE }
+        try waitUntilReady(.input)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 8)
         defer { buffer.deallocate() }
         let n = try onBehalfOfGuest { () throws(Errno) in try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])) }
@@ -48,6 +61,7 @@ final class HostStream: FileOperations {
 
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
         if offset != nil { throw .ESPIPE }
+        try waitUntilReady(.output)
         return try bytes.withUnsafeBytes { buffer in Result { () throws(Errno) in try fd.write(buffer) } }
             .mapError { $0.linuxErrno }.get()
     }
