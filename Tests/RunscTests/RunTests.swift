@@ -14,7 +14,7 @@ final class BusyboxBundle {
         path = String(cString: made)
         for directory in ["rootfs", "rootfs/bin", "rootfs/etc", "rootfs/tmp"] { mkdir(path + "/" + directory, 0o755) }
         try copy("/bin/busybox", to: path + "/rootfs/bin/busybox", mode: 0o755)
-        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head", "mkdir", "mv", "test", "stty"] {
+        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head", "mkdir", "mv", "test", "stty", "httpd", "wget", "kill"] {
             symlink("busybox", path + "/rootfs/bin/" + applet)
         }
         try write(path + "/rootfs/etc/hostname", "bundle-host\n")
@@ -92,6 +92,18 @@ struct RunTests {
             #expect(result.status == .exited(code), "\(arguments)")
             #expect(result.output == output, "\(arguments)")
         }
+    }
+
+    @Test("inside the sandbox, busybox httpd serves a file on 127.0.0.1 and busybox wget fetches it byte for byte")
+    func loopbackHTTP() throws {
+        let script = "httpd -f -p 127.0.0.1:8080 -h /www & sleep 0.3; wget -q -O - http://127.0.0.1:8080/page.txt; echo status $?; kill $!"
+        let bundle = try BusyboxBundle(arguments: ["sh", "-c", script])
+        mkdir(bundle.path + "/rootfs/www", 0o755)
+        let page = (0..<4000).map { "line \($0) of the page served over the sandbox's loopback\n" }.joined()
+        try bundle.write(bundle.path + "/rootfs/www/page.txt", page)
+        let result = try bundle.run()
+        #expect(result.status == .exited(0))
+        #expect(result.output == page + "status 0\n", "\(result.output.suffix(200))")
     }
 
     @Test("with a terminal as stdio: /dev/tty is there, and stty reads the terminal's settings and window size")
@@ -338,6 +350,14 @@ struct CSuiteTests {
         #expect(run.insideStatus == run.nativeStatus)
         #expect(run.inside == run.native)
         #expect(run.inside.split(separator: "\n").count == 10, "\(run.inside)")
+    }
+
+    @Test("AF_INET sockets on the loopback: a 3 MiB TCP echo between processes, shutdown and end of file, refused connects (blocking and not), UDP with its source, FIONREAD")
+    func sockets() throws {
+        let run = try runBoth("sockets")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 7, "\(run.inside)")
     }
 
     @Test("threads: a mutex and a condition variable over futexes, TLS, pthread_kill, 50 created and joined, fork, exit and execve from a threaded process, pthread_exit in main, clone3's short struct")

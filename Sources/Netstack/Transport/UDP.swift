@@ -30,6 +30,8 @@ public final class UDPEndpoint {
 
     /// Whether a datagram waits (poll's POLLIN).
     public var isReadable: Bool { !queue.isEmpty }
+    /// The size of the next datagram, if one waits (FIONREAD).
+    public var nextSize: Int? { queue.first?.payload.count }
 
     func deliver(_ datagram: Datagram) -> Bool {
         guard queue.count < Self.queueLimit else { return false }

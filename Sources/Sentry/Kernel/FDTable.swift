@@ -84,4 +84,13 @@ public final class FDTable: @unchecked Sendable {
             return entries.filter { $0.value.closeOnExec }
         }
     }
+
+    /// Closes every fd (the process's exit: its files close before its parent hears of it).
+    func closeAll() {
+        // Released after the lock, as in `closeOnExec`.
+        _ = entries.withLock { entries in
+            defer { entries = [:] }
+            return entries
+        }
+    }
 }

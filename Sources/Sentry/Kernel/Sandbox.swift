@@ -3,6 +3,7 @@ import Glibc
 import Gofer
 import HostSys
 import LinuxABI
+import Netstack
 
 /// The kernel state one sandbox shares between its processes: the memory file, the process
 /// table (pids, parents, exit statuses for wait4), and the file system root.
@@ -57,6 +58,21 @@ public final class Sandbox: @unchecked Sendable {
                 Array("/dev".utf8): Devices.makeTree(device: 0x5),
             ]
             mounts[Array("/proc".utf8)] = ProcFS.makeRoot(self)
+        }
+    }
+
+    /// The network stack of the sandbox's AF_INET sockets, started on first use: loopback
+    /// only (127.0.0.1/8), as `--network=none`.
+    private var networkService: SocketService?
+
+    func network() throws(LinuxErrno) -> SocketService {
+        try monitor.locked { () throws(LinuxErrno) -> SocketService in
+            if let networkService { return networkService }
+            let service = SocketService.loopbackOnly()
+            service.onChange = { Readiness.changed() }
+            try onBehalfOfGuest { () throws(Errno) in try service.start() }
+            networkService = service
+            return service
         }
     }
 

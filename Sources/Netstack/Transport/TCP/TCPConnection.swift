@@ -38,7 +38,7 @@ public final class TCPConnection {
     }
 
     // Limits and constants.
-    static let bufferSize = 1 << 20
+    public static let bufferSize = 1 << 20
     /// Our window scale shift: 2^5 × 65535 covers the 1 MiB receive buffer.
     static let windowShift: UInt8 = 5
     static let initialRTO = Duration.second
@@ -115,7 +115,7 @@ public final class TCPConnection {
         sndUna = self.iss
         sndNxt = self.iss
         sndMax = self.iss
-        ourMSS = max(mtu - IPv4Header.minimumSize - TCPHeader.minimumSize, 536)
+        ourMSS = max(min(mtu, Int(UInt16.max)) - IPv4Header.minimumSize - TCPHeader.minimumSize, 536)
         cwnd = 10 * 536  // RFC 6928's initial window, refined once the MSS is known
     }
 

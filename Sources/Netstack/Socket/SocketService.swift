@@ -1,0 +1,330 @@
+import HostSys
+import LinuxABI
+
+/// The socket calls of the Sentry's AF_INET sockets, served by one stack (DESIGN.md: the
+/// Netstack's socket RPC). Every call is non-blocking: one that would wait answers EAGAIN,
+/// and the caller sleeps until `onChange` announces that some socket's state moved (then
+/// tries again). A socket is a number the service hands out.
+///
+/// The stack is single-threaded: the service runs every call, and its timer thread, under
+/// one lock; the loopback's packets are delivered before a call returns.
+///
+/// Locks: `lock` guards the stack and the socket table. `onChange` is called without it.
+public final class SocketService: @unchecked Sendable {
+    public enum Kind: Sendable {
+        case stream, datagram
+    }
+
+    /// An IPv4 socket address.
+    public struct Address: Equatable, Sendable {
+        public var address: IPv4Address
+        public var port: UInt16
+        public init(_ address: IPv4Address, _ port: UInt16) {
+            self.address = address
+            self.port = port
+        }
+        public static let any = Address(IPv4Address(rawValue: 0), 0)
+    }
+
+    private enum Endpoint {
+        case unbound(Kind, local: Address?)
+        case listener(TCPListener)
+        case connection(TCPConnection)
+        case datagram(UDPEndpoint, peer: Address?)
+    }
+
+    private struct Socket {
+        var endpoint: Endpoint
+        var readShutdown = false
+        /// A connect(2) whose result was not yet reported (SO_ERROR, or the next connect).
+        var connecting = false
+    }
+
+    private let stack: Stack
+    private let lock = Monitor()
+    private var sockets: [Int32: Socket] = [:]
+    private var nextID: Int32 = 1
+    private var stopped = false
+    /// Called after every change of the stack (a call, a timer, a packet): a sleeper retries.
+    public var onChange: (@Sendable () -> Void)?
+
+    /// A service over `stack`, whose timers a thread of the service runs from now on.
+    public init(stack: Stack) {
+        self.stack = stack
+    }
+
+    /// The loopback-only stack of `--network=none`: 127.0.0.1/8 on a loopback interface.
+    public static func loopbackOnly() -> SocketService {
+        let stack = Stack()
+        stack.addInterface(LoopbackLink(), subnets: [IPv4Subnet(IPv4Address(127, 0, 0, 1), prefixLength: 8)])
+        return SocketService(stack: stack)
+    }
+
+    /// Starts the thread that runs the stack's timers (retransmissions, delayed ACKs,
+    /// TIME-WAIT), waking every 10 ms while any timer is set.
+    public func start() throws(Errno) {
+        try HostThread.detach { [weak self] in
+            while let service = self {
+                let idle = service.lock.locked { () -> Bool? in
+                    if service.stopped { return nil }
+                    service.stack.runTimers()
+                    service.stack.poll()
+                    return service.stack.nextDeadline == nil
+                }
+                guard let idle else { return }
+                service.onChange?()
+                Clock.sleep(nanoseconds: idle ? 50_000_000 : 10_000_000)
+            }
+        }
+    }
+
+    /// Stops the timer thread.
+    public func stop() {
+        lock.locked { stopped = true }
+    }
+
+    /// Runs `body` on the stack, delivers the loopback's packets, and announces the change.
+    private func call<Result>(_ body: () throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
+        let result: Result = try lock.locked { () throws(LinuxErrno) -> Result in
+            defer { stack.poll() }
+            return try body()
+        }
+        onChange?()
+        return result
+    }
+
+    // MARK: Calls
+
+    /// socket(2): a new socket of `kind`.
+    public func socket(_ kind: Kind) -> Int32 {
+        lock.locked {
+            let id = nextID
+            nextID += 1
+            sockets[id] = Socket(endpoint: .unbound(kind, local: nil))
+            return id
+        }
+    }
+
+    /// bind(2): EINVAL if already bound, EADDRINUSE if taken, EADDRNOTAVAIL for an address
+    /// the stack does not have.
+    public func bind(_ id: Int32, to address: Address) throws(LinuxErrno) {
+        try call { () throws(LinuxErrno) in
+            guard var socket = sockets[id] else { throw .EBADF }
+            switch socket.endpoint {
+            case .unbound(.datagram, nil):
+                let endpoint = try stack.bindUDP(port: address.port, address: address.address.rawValue == 0 ? nil : address.address)
+                socket.endpoint = .datagram(endpoint, peer: nil)
+            case .unbound(.stream, nil):
+                if address.address.rawValue != 0 && !stack.isLocal(address.address) { throw .EADDRNOTAVAIL }
+                var chosen = address
+                if chosen.port == 0 { chosen.port = try stack.ephemeralPort { stack.tcpListeners[$0] == nil } }
+                if stack.tcpListeners[chosen.port] != nil { throw .EADDRINUSE }
+                socket.endpoint = .unbound(.stream, local: chosen)
+            default:
+                throw .EINVAL
+            }
+            sockets[id] = socket
+        }
+    }
+
+    /// listen(2) on a stream socket (bound or not: an unbound one gets an ephemeral port).
+    public func listen(_ id: Int32, backlog: Int) throws(LinuxErrno) {
+        try call { () throws(LinuxErrno) in
+            guard var socket = sockets[id] else { throw .EBADF }
+            switch socket.endpoint {
+            case .unbound(.stream, let local):
+                let address = local.flatMap { $0.address.rawValue == 0 ? nil : $0.address }
+                socket.endpoint = .listener(try stack.listenTCP(port: local?.port ?? 0, address: address, backlog: backlog))
+            case .listener:
+                return  // a second listen changes only the backlog on Linux
+            default:
+                throw .EINVAL
+            }
+            sockets[id] = socket
+        }
+    }
+
+    /// connect(2): a stream socket starts its handshake (EINPROGRESS; `connectResult` tells
+    /// the outcome once it is writable); a datagram socket records its peer.
+    public func connect(_ id: Int32, to address: Address) throws(LinuxErrno) {
+        try call { () throws(LinuxErrno) in
+            guard var socket = sockets[id] else { throw .EBADF }
+            switch socket.endpoint {
+            case .unbound(.stream, let local):
+                let connection = try stack.connectTCP(to: address.address, port: address.port, from: local?.port ?? 0)
+                socket.endpoint = .connection(connection)
+                socket.connecting = true
+                sockets[id] = socket
+                throw .EINPROGRESS
+            case .connection(let connection):
+                if socket.connecting { throw connection.state == .synSent ? .EALREADY : .EISCONN }
+                throw .EISCONN
+            case .unbound(.datagram, _):
+                let endpoint = try stack.bindUDP()
+                socket.endpoint = .datagram(endpoint, peer: address)
+            case .datagram(let endpoint, _):
+                socket.endpoint = .datagram(endpoint, peer: address)
+            default:
+                throw .EINVAL
+            }
+            sockets[id] = socket
+        }
+    }
+
+    /// The outcome of a connect in progress: nil while it runs, else its error (0: none),
+    /// which is reported once (SO_ERROR).
+    public func connectResult(_ id: Int32) -> LinuxErrno?? {
+        lock.locked {
+            guard var socket = sockets[id], case .connection(let connection) = socket.endpoint else { return .some(nil) }
+            if connection.state == .synSent || connection.state == .synReceived { return nil }
+            guard socket.connecting else { return .some(nil) }
+            socket.connecting = false
+            sockets[id] = socket
+            return .some(connection.error)
+        }
+    }
+
+    /// accept(2): an established connection as a new socket with its peer; EAGAIN if none waits.
+    public func accept(_ id: Int32) throws(LinuxErrno) -> (Int32, Address) {
+        try call { () throws(LinuxErrno) -> (Int32, Address) in
+            guard let socket = sockets[id] else { throw .EBADF }
+            guard case .listener(let listener) = socket.endpoint else { throw .EINVAL }
+            guard let connection = listener.accept() else { throw .EAGAIN }
+            let new = nextID
+            nextID += 1
+            sockets[new] = Socket(endpoint: .connection(connection))
+            return (new, Address(connection.key.remoteAddress, connection.key.remotePort))
+        }
+    }
+
+    /// send(2)/sendto(2): bytes taken (a stream takes what fits: EAGAIN when none does).
+    public func send(_ id: Int32, _ bytes: [UInt8], to destination: Address? = nil) throws(LinuxErrno) -> Int {
+        try call { () throws(LinuxErrno) -> Int in
+            guard let socket = sockets[id] else { throw .EBADF }
+            switch socket.endpoint {
+            case .connection(let connection):
+                let taken = try connection.write(bytes)
+                if taken == 0 && !bytes.isEmpty { throw .EAGAIN }
+                return taken
+            case .datagram(let endpoint, let peer):
+                guard let target = destination ?? peer else { throw .EDESTADDRREQ }
+                try endpoint.send(bytes, to: target.address, port: target.port)
+                return bytes.count
+            case .unbound(.datagram, _):
+                guard let destination else { throw .EDESTADDRREQ }
+                let endpoint = try stack.bindUDP()
+                sockets[id]?.endpoint = .datagram(endpoint, peer: nil)
+                try endpoint.send(bytes, to: destination.address, port: destination.port)
+                return bytes.count
+            default:
+                throw .ENOTCONN
+            }
+        }
+    }
+
+    /// recv(2)/recvfrom(2): up to `maximum` bytes and where they came from. A stream at end
+    /// of file gives no bytes; EAGAIN when nothing waits.
+    public func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: Address?) {
+        try call { () throws(LinuxErrno) -> (bytes: [UInt8], from: Address?) in
+            guard let socket = sockets[id] else { throw .EBADF }
+            switch socket.endpoint {
+            case .connection(let connection):
+                if socket.readShutdown { return ([], nil) }
+                let bytes = try connection.read(maximum: maximum)
+                if bytes.isEmpty && !connection.isAtEndOfStream && connection.state != .closed { throw .EAGAIN }
+                return (bytes, Address(connection.key.remoteAddress, connection.key.remotePort))
+            case .datagram(let endpoint, _):
+                guard let datagram = endpoint.receive() else { throw .EAGAIN }
+                return (Array(datagram.payload.prefix(maximum)), Address(datagram.source, datagram.sourcePort))
+            case .unbound(.datagram, _):
+                throw .EAGAIN
+            default:
+                throw .ENOTCONN
+            }
+        }
+    }
+
+    /// shutdown(2): `read`, `write` or both.
+    public func shutdown(_ id: Int32, read: Bool, write: Bool) throws(LinuxErrno) {
+        try call { () throws(LinuxErrno) in
+            guard var socket = sockets[id] else { throw .EBADF }
+            guard case .connection(let connection) = socket.endpoint else { throw .ENOTCONN }
+            if write { connection.shutdownWrite() }
+            if read { socket.readShutdown = true }
+            sockets[id] = socket
+        }
+    }
+
+    /// close(2) of the last fd: a connection sends its FIN (or RST with unread data), a
+    /// listener resets what was not accepted, a datagram socket frees its port.
+    public func close(_ id: Int32) {
+        _ = try? call { () throws(LinuxErrno) in
+            guard let socket = sockets.removeValue(forKey: id) else { return }
+            switch socket.endpoint {
+            case .connection(let connection): connection.close()
+            case .listener(let listener): listener.close()
+            case .datagram(let endpoint, _): endpoint.close()
+            case .unbound: break
+            }
+        }
+    }
+
+    /// getsockname(2).
+    public func localAddress(_ id: Int32) throws(LinuxErrno) -> Address {
+        try lock.locked { () throws(LinuxErrno) -> Address in
+            guard let socket = sockets[id] else { throw .EBADF }
+            switch socket.endpoint {
+            case .unbound(_, let local): return local ?? .any
+            case .listener(let listener): return Address(listener.address ?? IPv4Address(rawValue: 0), listener.port)
+            case .connection(let connection): return Address(connection.key.localAddress, connection.key.localPort)
+            case .datagram(let endpoint, _): return Address(endpoint.address ?? IPv4Address(rawValue: 0), endpoint.port)
+            }
+        }
+    }
+
+    /// getpeername(2): ENOTCONN unless connected.
+    public func peerAddress(_ id: Int32) throws(LinuxErrno) -> Address {
+        try lock.locked { () throws(LinuxErrno) -> Address in
+            guard let socket = sockets[id] else { throw .EBADF }
+            switch socket.endpoint {
+            case .connection(let connection) where connection.state != .synSent:
+                return Address(connection.key.remoteAddress, connection.key.remotePort)
+            case .datagram(_, let peer?): return peer
+            default: throw .ENOTCONN
+            }
+        }
+    }
+
+    /// What poll(2) would report for the socket now.
+    public func readiness(_ id: Int32) -> PollEvents {
+        lock.locked {
+            guard let socket = sockets[id] else { return .error }
+            switch socket.endpoint {
+            case .unbound(.stream, _): return [.output, .hangUp]
+            case .unbound(.datagram, _): return .output
+            case .listener(let listener): return listener.isReadable ? .input : []
+            case .datagram(let endpoint, _): return endpoint.isReadable ? [.input, .output] : .output
+            case .connection(let connection):
+                var events: PollEvents = []
+                if connection.isReadable || socket.readShutdown { events.insert(.input) }
+                if connection.isAtEndOfStream { events.insert(.readHangUp) }
+                if connection.isWritable { events.insert(.output) }
+                if connection.error != nil { events.formUnion([.error, .hangUp]) }
+                if connection.state == .closed && connection.error == nil { events.insert(.hangUp) }
+                return events
+            }
+        }
+    }
+
+    /// Bytes waiting to be read (FIONREAD).
+    public func available(_ id: Int32) -> Int {
+        lock.locked {
+            guard let socket = sockets[id] else { return 0 }
+            switch socket.endpoint {
+            case .connection(let connection): return connection.available
+            case .datagram(let endpoint, _): return endpoint.nextSize ?? 0
+            default: return 0
+            }
+        }
+    }
+}

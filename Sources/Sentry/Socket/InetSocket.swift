@@ -1,0 +1,93 @@
+import HostSys
+import LinuxABI
+import Netstack
+
+/// An AF_INET socket of the program: a handle in the sandbox's network stack
+/// (`SocketService`), whose calls never wait; this file makes the waiting ones wait (unless
+/// O_NONBLOCK) until the stack announces a change, interruptibly, as Linux's socket calls
+/// sleep (a signal ends the wait with ERESTARTSYS, so SA_RESTART restarts it).
+final class InetSocket: FileOperations, @unchecked Sendable {
+    let service: SocketService
+    let id: Int32
+    let kind: SocketService.Kind
+    /// The socket's inode number (what fstat and /proc/PID/fd show as socket:[N]).
+    let inode: UInt64
+
+    init(service: SocketService, id: Int32, kind: SocketService.Kind, inode: UInt64) {
+        self.service = service
+        self.id = id
+        self.kind = kind
+        self.inode = inode
+    }
+
+    /// The last fd is closed: the stack closes the socket (FIN, or RST with unread data).
+    deinit { service.close(id) }
+
+    /// Runs `attempt` until it stops answering EAGAIN, sleeping until the stack changes
+    /// between tries, unless `nonBlocking` (then EAGAIN is the answer).
+    static func waiting<Result>(nonBlocking: Bool, _ attempt: () throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
+        while true {
+            let seen = Readiness.current()
+            do {
+                return try attempt()
+            } catch .EAGAIN {
+                if nonBlocking { throw .EAGAIN }
+            }
+            let wake = Readiness.wait(after: seen, until: Clock.monotonicNanoseconds() + 1_000_000_000)
+            if wake == .interrupted { throw .ERESTARTSYS }
+        }
+    }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
+        try read(count: count, at: offset, nonBlocking: false)
+    }
+
+    func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8] {
+        if offset != nil { throw .ESPIPE }
+        return try Self.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in try service.receive(id, maximum: count).bytes }
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
+        try write(bytes, at: offset, nonBlocking: false)
+    }
+
+    /// A blocking write sends everything (waiting for room as it goes), as Linux's does for
+    /// a stream; a non-blocking one what fits.
+    func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int {
+        if offset != nil { throw .ESPIPE }
+        var sent = 0
+        repeat {
+            do {
+                sent += try Self.waiting(nonBlocking: nonBlocking || sent > 0 && kind == .datagram) { () throws(LinuxErrno) in
+                    try service.send(id, Array(bytes[sent...]))
+                }
+            } catch {
+                if sent > 0 { return sent }  // a partial write reports what went
+                throw error
+            }
+        } while sent < bytes.count && !nonBlocking && kind == .stream
+        return sent
+    }
+
+    func stat() throws(LinuxErrno) -> LinuxStat {
+        var stat = LinuxStat()
+        stat.mode = FileMode.socket | 0o777
+        stat.ino = inode
+        stat.nlink = 1
+        stat.dev = 0x8  // sockfs
+        stat.blksize = 4096
+        return stat
+    }
+
+    func readiness(_ events: PollEvents) -> PollEvents {
+        service.readiness(id).intersection(events.union([.error, .hangUp]))
+    }
+
+    /// FIONREAD: the bytes waiting to be read.
+    func ioctl(request: UInt64, argument: UInt64, mm: MemoryManager) throws(LinuxErrno) -> Int64 {
+        guard request == 0x541b else { throw .ENOTTY }
+        let count = UInt32(clamping: service.available(id))
+        try mm.copyOut(withUnsafeBytes(of: count.littleEndian) { Array($0) }, to: argument)
+        return 0
+    }
+}

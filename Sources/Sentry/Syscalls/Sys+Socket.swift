@@ -1,0 +1,214 @@
+import LinuxABI
+import Netstack
+
+extension Syscalls {
+    /// The size of `struct sockaddr_in`.
+    static let sockaddrInSize = 16
+
+    /// The AF_INET socket behind `fd` (ENOTSOCK for another file).
+    static func inetSocket(_ task: Task, _ fd: UInt64) throws(LinuxErrno) -> (InetSocket, FileDescription) {
+        let file = try task.fds.get(Syscalls.fd(fd))
+        guard let socket = file.operations as? InetSocket else { throw .ENOTSOCK }
+        return (socket, file)
+    }
+
+    /// Reads a `struct sockaddr_in` of `length` bytes at `address`: EINVAL if shorter,
+    /// EAFNOSUPPORT for another family.
+    static func socketAddress(_ task: Task, at address: UInt64, length: UInt64) throws(LinuxErrno) -> SocketService.Address {
+        guard length >= UInt64(sockaddrInSize), length <= 128 else { throw .EINVAL }
+        let bytes = try task.mm.copyIn(from: address, count: sockaddrInSize)
+        guard Int32(bytes[0]) | Int32(bytes[1]) << 8 == AddressFamily.inet else { throw .EAFNOSUPPORT }
+        let port = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
+        let ip = bytes[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return SocketService.Address(IPv4Address(rawValue: ip), port)
+    }
+
+    /// Writes `value` as a `struct sockaddr_in` to `address`, through the in/out length at
+    /// `lengthAddress` (truncated to the caller's length, which is set to the full size), as
+    /// accept(2), getsockname(2) and recvfrom(2) report addresses.
+    static func storeSocketAddress(_ task: Task, _ value: SocketService.Address, at address: UInt64, lengthAt lengthAddress: UInt64) throws(LinuxErrno) {
+        guard address != 0, lengthAddress != 0 else { return }
+        let given = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: lengthAddress, count: 4) + [0, 0, 0, 0])))
+        guard given >= 0 else { throw .EINVAL }
+        var bytes: [UInt8] = [UInt8(AddressFamily.inet), 0, UInt8(value.port >> 8), UInt8(truncatingIfNeeded: value.port)]
+        bytes += value.address.bytes + [UInt8](repeating: 0, count: 8)
+        try task.mm.copyOut(Array(bytes.prefix(Int(given))), to: address)
+        try task.mm.copyOut([UInt8(sockaddrInSize), 0, 0, 0], to: lengthAddress)
+    }
+
+    /// Implements Linux socket(2) for AF_INET stream (TCP) and datagram (UDP) sockets, with
+    /// SOCK_NONBLOCK and SOCK_CLOEXEC. Other families (AF_UNIX, AF_INET6, netlink) are
+    /// EAFNOSUPPORT until they land; unknown types are EINVAL, as Linux answers.
+    static func socket(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (domain, type, proto) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]), arguments[2])
+        guard domain == AddressFamily.inet else { throw .EAFNOSUPPORT }
+        let flags = type & (SocketType.nonBlockFlag | SocketType.closeOnExecFlag)
+        let kind: SocketService.Kind
+        switch type & ~flags {
+        case SocketType.stream:
+            guard proto == 0 || proto == 6 else { throw .EPROTONOSUPPORT }
+            kind = .stream
+        case SocketType.datagram:
+            guard proto == 0 || proto == 17 else { throw .EPROTONOSUPPORT }
+            kind = .datagram
+        case SocketType.raw: throw .EPERM  // raw sockets need CAP_NET_RAW in the sandbox's stack
+        default: throw .EINVAL
+        }
+        let service = try task.sandbox.network()
+        let socket = InetSocket(service: service, id: service.socket(kind), kind: kind, inode: task.sandbox.newPipeInode())
+        let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
+        return .value(Int64(try task.fds.add(FileDescription(socket, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)))
+    }
+
+    /// Implements Linux bind(2) for AF_INET.
+    static func bind(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, _) = try inetSocket(task, arguments[0])
+        try socket.service.bind(socket.id, to: socketAddress(task, at: arguments[1], length: arguments[2]))
+        return .value(0)
+    }
+
+    /// Implements Linux listen(2) (the backlog is capped at 4096, Linux's somaxconn).
+    static func listen(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, _) = try inetSocket(task, arguments[0])
+        guard socket.kind == .stream else { throw .EOPNOTSUPP }
+        let backlog = Int(Int32(truncatingIfNeeded: arguments[1]))
+        try socket.service.listen(socket.id, backlog: min(max(backlog, 1), 4096))
+        return .value(0)
+    }
+
+    /// Implements Linux accept(2).
+    static func accept(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try accept4(task, SyscallArguments(values: (arguments[0], arguments[1], arguments[2], 0, 0, 0)))
+    }
+
+    /// Implements Linux accept4(2): waits for an established connection (EAGAIN with
+    /// O_NONBLOCK), returns it as a new fd with SOCK_NONBLOCK/SOCK_CLOEXEC, and the peer's
+    /// address.
+    static func accept4(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, file) = try inetSocket(task, arguments[0])
+        let flags = Int32(truncatingIfNeeded: arguments[3])
+        guard flags & ~(SocketType.nonBlockFlag | SocketType.closeOnExecFlag) == 0 else { throw .EINVAL }
+        guard socket.kind == .stream else { throw .EOPNOTSUPP }
+        let (id, peer) = try InetSocket.waiting(nonBlocking: file.flags.contains(.nonBlocking)) { () throws(LinuxErrno) in
+            try socket.service.accept(socket.id)
+        }
+        let accepted = InetSocket(service: socket.service, id: id, kind: .stream, inode: task.sandbox.newPipeInode())
+        let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
+        let fd = try task.fds.add(FileDescription(accepted, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)
+        try storeSocketAddress(task, peer, at: arguments[1], lengthAt: arguments[2])
+        return .value(Int64(fd))
+    }
+
+    /// Implements Linux connect(2): a stream socket waits for the handshake (EINPROGRESS with
+    /// O_NONBLOCK; its result then comes from SO_ERROR), failing with ECONNREFUSED or
+    /// ETIMEDOUT; a datagram socket records its peer.
+    static func connect(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, file) = try inetSocket(task, arguments[0])
+        let destination = try socketAddress(task, at: arguments[1], length: arguments[2])
+        do {
+            try socket.service.connect(socket.id, to: destination)
+            return .value(0)
+        } catch .EINPROGRESS where !file.flags.contains(.nonBlocking) {
+            let outcome = try InetSocket.waiting(nonBlocking: false) { () throws(LinuxErrno) -> LinuxErrno? in
+                guard let result = socket.service.connectResult(socket.id) else { throw .EAGAIN }
+                return result
+            }
+            if let outcome { throw outcome }
+            return .value(0)
+        }
+    }
+
+    /// Implements Linux sendto(2) (and send(2)): a destination only for datagram sockets
+    /// (a stream ignores it, as Linux does once connected).
+    static func sendto(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, file) = try inetSocket(task, arguments[0])
+        let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
+        let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
+        let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
+        if socket.kind == .datagram, arguments[4] != 0 {
+            let destination = try socketAddress(task, at: arguments[4], length: arguments[5])
+            let sent = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
+                try socket.service.send(socket.id, bytes, to: destination)
+            }
+            return .value(Int64(sent))
+        }
+        return .value(Int64(try socket.write(bytes, at: nil, nonBlocking: nonBlocking)))
+    }
+
+    /// Implements Linux recvfrom(2) (and recv(2)) with MSG_DONTWAIT; MSG_PEEK and the other
+    /// flags are EOPNOTSUPP until they land.
+    static func recvfrom(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, file) = try inetSocket(task, arguments[0])
+        let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
+        guard flags.subtracting([.dontWait, .noSignal]).isEmpty else { throw .EOPNOTSUPP }
+        let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
+        let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
+        let (bytes, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
+            try socket.service.receive(socket.id, maximum: count)
+        }
+        try task.mm.copyOut(bytes, to: arguments[1])
+        if let source { try storeSocketAddress(task, source, at: arguments[4], lengthAt: arguments[5]) }
+        return .value(Int64(bytes.count))
+    }
+
+    /// Implements Linux shutdown(2): SHUT_RD, SHUT_WR, SHUT_RDWR.
+    static func shutdown(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, _) = try inetSocket(task, arguments[0])
+        let how = arguments[1]
+        guard how <= 2 else { throw .EINVAL }
+        try socket.service.shutdown(socket.id, read: how != 1, write: how != 0)
+        return .value(0)
+    }
+
+    /// Implements Linux getsockname(2).
+    static func getsockname(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, _) = try inetSocket(task, arguments[0])
+        try storeSocketAddress(task, try socket.service.localAddress(socket.id), at: arguments[1], lengthAt: arguments[2])
+        return .value(0)
+    }
+
+    /// Implements Linux getpeername(2).
+    static func getpeername(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, _) = try inetSocket(task, arguments[0])
+        try storeSocketAddress(task, try socket.service.peerAddress(socket.id), at: arguments[1], lengthAt: arguments[2])
+        return .value(0)
+    }
+
+    /// Socket options (SOL_SOCKET and IPPROTO_TCP) as the stack behaves.
+    static let soReuseAddress: UInt64 = 2, soType: UInt64 = 3, soError: UInt64 = 4, soSendBuffer: UInt64 = 7
+    static let soReceiveBuffer: UInt64 = 8, soKeepAlive: UInt64 = 9, soReusePort: UInt64 = 15, tcpNoDelay: UInt64 = 1
+
+    /// Implements Linux setsockopt(2) for the options whose meaning the stack already has:
+    /// SO_REUSEADDR (ports in TIME-WAIT never block a bind here) and TCP_NODELAY (the stack
+    /// sends without Nagle's delay). Others are ENOPROTOOPT until they land.
+    static func setsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        _ = try inetSocket(task, arguments[0])
+        guard arguments[4] >= 4 else { throw .EINVAL }
+        _ = try task.mm.copyIn(from: arguments[3], count: 4)
+        switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
+        case (SocketLevel.socket, soReuseAddress), (6, tcpNoDelay): return .value(0)
+        default: throw .ENOPROTOOPT
+        }
+    }
+
+    /// Implements Linux getsockopt(2) for SO_ERROR (a connect's outcome, reported once),
+    /// SO_TYPE, SO_REUSEADDR, SO_SNDBUF, SO_RCVBUF and TCP_NODELAY.
+    static func getsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (socket, _) = try inetSocket(task, arguments[0])
+        let value: Int32
+        switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
+        case (SocketLevel.socket, soError):
+            value = (socket.service.connectResult(socket.id) ?? nil).map { $0.rawValue } ?? 0
+        case (SocketLevel.socket, soType): value = socket.kind == .stream ? SocketType.stream : SocketType.datagram
+        case (SocketLevel.socket, soReuseAddress), (6, tcpNoDelay): value = 1
+        case (SocketLevel.socket, soSendBuffer), (SocketLevel.socket, soReceiveBuffer): value = Int32(TCPConnection.bufferSize)
+        default: throw .ENOPROTOOPT
+        }
+        let length = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: arguments[4], count: 4) + [0, 0, 0, 0])))
+        guard length >= 0 else { throw .EINVAL }
+        let encoded = withUnsafeBytes(of: value.littleEndian) { Array($0) }.prefix(Int(length))
+        try task.mm.copyOut(Array(encoded), to: arguments[3])
+        try task.mm.copyOut(bytes(UInt64(encoded.count)).prefix(4).map { $0 }, to: arguments[4])
+        return .value(0)
+    }
+}

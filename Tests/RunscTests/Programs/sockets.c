@@ -1,0 +1,135 @@
+// AF_INET sockets over the sandbox's loopback: TCP between two processes (accept, connect,
+// a large echo, shutdown and end of file), a refused connect, non-blocking connect with
+// poll and SO_ERROR, UDP with its source address, getsockname/getpeername, FIONREAD.
+// Built with `gcc -static`, run natively and under `runsc run`; the outputs must match.
+// Ports are chosen per run (bind to port 0) so that runs never collide.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct sockaddr_in loopback(int port) {
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return address;
+}
+
+static int port_of(int fd) {
+    struct sockaddr_in address;
+    socklen_t length = sizeof address;
+    getsockname(fd, (struct sockaddr *)&address, &length);
+    return ntohs(address.sin_port);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    enum { size = 3 << 20 };
+    static unsigned char sent[size], received[size];
+    for (int i = 0; i < size; i++) sent[i] = (unsigned char)(i * 31 + (i >> 12));
+
+    // A listener, and a child that echoes one connection back.
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in address = loopback(0);
+    int bound = bind(listener, (struct sockaddr *)&address, sizeof address);
+    int listening = listen(listener, 8);
+    int port = port_of(listener);
+    printf("listen: bind %d, listen %d, port chosen %d\n", bound, listening, port > 0);
+    pid_t child = fork();
+    if (child == 0) {
+        struct sockaddr_in peer;
+        socklen_t length = sizeof peer;
+        int connection = accept(listener, (struct sockaddr *)&peer, &length);
+        char buffer[65536];
+        ssize_t n;
+        long total = 0;
+        while ((n = read(connection, buffer, sizeof buffer)) > 0) {
+            for (ssize_t done = 0; done < n;) done += write(connection, buffer + done, n - done);
+            total += n;
+        }
+        close(connection);
+        _exit(total == size ? 0 : 1);
+    }
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    address = loopback(port);
+    int connected = connect(client, (struct sockaddr *)&address, sizeof address);
+    struct sockaddr_in peer;
+    socklen_t length = sizeof peer;
+    getpeername(client, (struct sockaddr *)&peer, &length);
+    printf("connect: %d, peer 127.0.0.1 %d, same port %d, length %d\n", connected, peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK),
+           ntohs(peer.sin_port) == port, (int)length);
+    // Write and read at once in slices, so neither side's buffer fills for good.
+    long written = 0, got = 0;
+    fcntl(client, F_SETFL, O_NONBLOCK);
+    while (got < size) {
+        if (written < size) {
+            ssize_t n = write(client, sent + written, size - written > 65536 ? 65536 : size - written);
+            if (n > 0) written += n;
+            if (written == size) shutdown(client, SHUT_WR);
+        }
+        struct pollfd ready = {client, POLLIN, 0};
+        poll(&ready, 1, 1000);
+        ssize_t n = read(client, received + got, size - got);
+        if (n > 0) got += n;
+        if (n == 0) break;
+    }
+    int status;
+    waitpid(child, &status, 0);
+    char end;
+    printf("echo: %ld bytes back, equal %d, then end of file %zd, server exited %d\n", got, memcmp(sent, received, size) == 0,
+           read(client, &end, 1), WEXITSTATUS(status));
+    close(client);
+
+    // Nobody listens: refused, at once and after a non-blocking connect.
+    close(listener);
+    int refused = socket(AF_INET, SOCK_STREAM, 0);
+    int result = connect(refused, (struct sockaddr *)&address, sizeof address);
+    printf("closed port: connect %d errno %d\n", result, errno);
+    close(refused);
+    int pending = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    result = connect(pending, (struct sockaddr *)&address, sizeof address);
+    int in_progress = result == -1 && errno == EINPROGRESS;
+    struct pollfd writable = {pending, POLLOUT, 0};
+    poll(&writable, 1, 1000);
+    int error = 0;
+    socklen_t error_length = sizeof error;
+    getsockopt(pending, SOL_SOCKET, SO_ERROR, &error, &error_length);
+    printf("non-blocking connect: in progress %d, then SO_ERROR %d\n", in_progress || (result == -1 && errno == ECONNREFUSED), error == ECONNREFUSED || (result == -1 && errno == ECONNREFUSED));
+    close(pending);
+
+    // UDP: a datagram carries its source; FIONREAD says its size.
+    int server = socket(AF_INET, SOCK_DGRAM, 0);
+    address = loopback(0);
+    bind(server, (struct sockaddr *)&address, sizeof address);
+    int udp_port = port_of(server);
+    int sender = socket(AF_INET, SOCK_DGRAM, 0);
+    address = loopback(udp_port);
+    ssize_t sent_bytes = sendto(sender, "datagram", 8, 0, (struct sockaddr *)&address, sizeof address);
+    struct pollfd readable = {server, POLLIN, 0};
+    poll(&readable, 1, 1000);
+    int waiting = 0;
+    ioctl(server, FIONREAD, &waiting);
+    char datagram[64] = {0};
+    struct sockaddr_in source;
+    socklen_t source_length = sizeof source;
+    ssize_t got_bytes = recvfrom(server, datagram, sizeof datagram, 0, (struct sockaddr *)&source, &source_length);
+    printf("udp: sent %zd, FIONREAD %d, got %zd \"%s\", from the sender's port %d\n", sent_bytes, waiting, got_bytes, datagram,
+           ntohs(source.sin_port) == port_of(sender));
+    char nothing[8];
+    printf("udp: nothing more, MSG_DONTWAIT errno %d\n", recv(server, nothing, sizeof nothing, MSG_DONTWAIT) == -1 ? errno : 0);
+    return 0;
+}
