@@ -1,3 +1,5 @@
+import LinuxABI
+
 /// Connection-wide lisafs limits.
 public enum Lisafs {
     /// gVisor's recommended maximum message size, header included: a 2 MiB huge page less one

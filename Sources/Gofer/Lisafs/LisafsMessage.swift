@@ -1,3 +1,5 @@
+import LinuxABI
+
 /// A lisafs message payload: its ID, its marshaler, and its checked unmarshaler.
 ///
 /// Layouts follow gVisor's `pkg/lisafs/message.go` byte for byte (little-endian, packed).

@@ -1,3 +1,5 @@
+import LinuxABI
+
 // The wire types lisafs messages are built from, laid out as gVisor's `pkg/lisafs` and
 // `pkg/abi/linux` marshal them: little-endian, packed, explicit padding written as zero.
 

@@ -1,3 +1,5 @@
+import LinuxABI
+
 // Calls on names inside a directory: Walk (5), WalkStat (6), OpenCreateAt (8), MkdirAt (13),
 // MknodAt (14), SymlinkAt (15), LinkAt (16), UnlinkAt (22), RenameAt (23), Getdents64 (24),
 // RenameAt2 (33).

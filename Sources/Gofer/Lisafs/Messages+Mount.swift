@@ -1,3 +1,5 @@
+import LinuxABI
+
 // Connection setup: Error (MID 0), Mount (1), Channel (2).
 
 /// The payload of an `Error` response (gVisor `ErrorResp`): the Linux errno the request failed

@@ -1,3 +1,5 @@
+import LinuxABI
+
 // Host unix-domain sockets in the served tree: Connect (21), BindAt (29), Listen (30),
 // Accept (31), ConnectWithCreds (32).
 

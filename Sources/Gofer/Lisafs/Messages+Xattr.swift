@@ -1,3 +1,5 @@
+import LinuxABI
+
 // Extended attributes, all on control FDs: FGetXattr (25), FSetXattr (26), FListXattr (27),
 // FRemoveXattr (28).
 //

@@ -1,3 +1,4 @@
+import LinuxABI
 import Gofer
 
 /// One Elf64_Phdr: a segment of the file and where it goes in memory.
