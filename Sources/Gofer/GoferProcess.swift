@@ -52,6 +52,8 @@ public enum GoferProcess {
             .set_robust_list, .rseq, .rt_sigaction, .rt_sigprocmask, .rt_sigreturn, .sigaltstack, .sched_yield,
             .sched_getaffinity, .gettid, .getpid, .tgkill, .getrandom, .clock_gettime, .clock_nanosleep,
             .nanosleep, .exit, .exit_group, .prlimit64,
+            // A sleep interrupted by a stop and a continue is resumed through restart_syscall.
+            .restart_syscall,
             // NUMA placement of channel memory (libnuma), and the CPU it asks about.
             .get_mempolicy, .mbind, .getcpu,
         ])

@@ -10,7 +10,7 @@ struct RunscCommand: ParsableCommand {
         subcommands: [
             RunCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self, DeleteCommand.self,
             ListCommand.self, DoCommand.self, SpecCommand.self, SyscallsCommand.self, GoferCommand.self, BootCommand.self,
-            MonitorCommand.self,
+            MonitorCommand.self, NetstackCommand.self,
         ])
 
     /// Flags runc and gVisor take before the command (`runsc --root DIR create ...`), whether

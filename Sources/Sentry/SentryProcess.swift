@@ -2,6 +2,7 @@ import Glibc
 import Gofer
 import HostSys
 import LinuxABI
+import Netstack
 import Logging
 
 /// The `runsc boot` process: the Sentry of one sandbox. runsc starts it in new pid, mount,
@@ -22,8 +23,8 @@ public enum SentryProcess {
     /// (`runsc start` writes it; end of file means the container is deleted before it started).
     public static func run(
         goferSocket: consuming FileDescriptor, path: String, arguments: [String], environment: [String],
-        workingDirectory: String, overlay: Bool = false, filter: Bool = true, strace: Bool = false, logFD: Int32 = 2,
-        startGate: Int32? = nil
+        workingDirectory: String, overlay: Bool = false, netstack: Int32? = nil, filter: Bool = true, strace: Bool = false,
+        logFD: Int32 = 2, startGate: Int32? = nil
     ) throws(LinuxErrno) -> Int32 {
         // Before any thread starts, so that every thread inherits the mask and only the
         // forwarding thread takes these signals.
@@ -33,6 +34,15 @@ public enum SentryProcess {
             throw error.linuxErrno
         }
         let client = try LisafsClient(socket: goferSocket, channels: 1)
+        // The Netstack's channels, opened before the filter goes on.
+        var network: NetstackClient?
+        if let netstack {
+            let control = FileDescriptor(owning: netstack)
+            let stack = try NetstackClient(control: control)
+            stack.onChange = { Readiness.changed() }
+            try onBehalfOfGuest { () throws(Errno) in try stack.start() }
+            network = stack
+        }
         // Nothing of the host's file system is needed from here on (the program's files come
         // from the gofer): an empty root, and no capability but CAP_SYS_PTRACE, which
         // attaching a new stub thread needs where Yama's ptrace_scope is 2. libnuma reads
@@ -69,7 +79,7 @@ public enum SentryProcess {
             }
         }
         let outcome = try Kernel.run(
-            path: path, arguments: arguments, environment: environment, root: client, overlay: overlay,
+            path: path, arguments: arguments, environment: environment, root: client, overlay: overlay, network: network,
             workingDirectory: workingDirectory, stdio: .host, trace: trace, started: forwardSignals)
         for (sysno, count) in outcome.unimplementedCalls.sorted(by: { $0.key < $1.key }) {
             log.debug("unimplemented syscall \(sysno) called \(count) times")
@@ -109,6 +119,8 @@ public enum SentryProcess {
             .set_robust_list, .sigaltstack, .rt_sigreturn, .exit, .exit_group, .prlimit64, .get_mempolicy, .mbind,
             // Forwarding host signals to the program: sigwait.
             .rt_sigtimedwait,
+            // A sleep interrupted by a stop and a continue is resumed through restart_syscall.
+            .restart_syscall,
             .getcpu,
         ])
         // A tracer thread pins itself to its CPU (only itself: pid 0).

@@ -150,7 +150,7 @@ struct RunTests {
         #expect(readOnly.status != .exited(0))
     }
 
-    @Test("while a program runs, the Sentry and the gofer are under seccomp, the Sentry in an empty root; nothing is left after")
+    @Test("while a program runs, the Sentry, the gofer and the Netstack are under seccomp, the Sentry and the Netstack in empty roots; nothing is left after")
     func confinement() throws {
         let bundle = try BusyboxBundle(arguments: ["sleep", "1"])
         let start = Clock.monotonicNanoseconds()
@@ -160,21 +160,33 @@ struct RunTests {
             try procText("/proc/\(pid)/task/\(pid)/children").split(separator: " ").compactMap { Int32($0) }
         }
         let direct = try children(runsc.pid)
-        #expect(direct.count == 2)
-        // The gofer, and the waiter of the Sentry's pid namespace, whose one child is the
-        // Sentry (pid 1 there).
+        #expect(direct.count == 3)
+        // The gofer, the Netstack, and the waiter of the Sentry's pid namespace, whose one
+        // child is the Sentry (pid 1 there).
         var sandboxProcesses: [Int32] = []
         for child in direct {
             let command = (try? procText("/proc/\(child)/cmdline")) ?? ""
-            if command.contains("gofer") { sandboxProcesses.append(child) } else { sandboxProcesses += try children(child) }
+            let role = command.split(separator: "\0").dropFirst().first.map(String.init) ?? ""
+            if role == "gofer" || role == "netstack" {
+                sandboxProcesses.append(child)
+            } else {
+                sandboxProcesses += try children(child)
+            }
         }
-        #expect(sandboxProcesses.count == 2)
+        #expect(sandboxProcesses.count == 3)
         for process in sandboxProcesses {
             let status = try procText("/proc/\(process)/status")
             let command = ((try? procText("/proc/\(process)/cmdline")) ?? "").replacing("\0", with: " ")
+            // The role is the first argument: `runsc gofer`, `runsc boot`, `runsc netstack`.
+            let role = command.split(separator: " ").dropFirst().first.map(String.init) ?? ""
             #expect(status.split(separator: "\n").contains("Seccomp:\t2"), "\(command)")
-            #expect(command.contains("gofer") || command.contains("boot"), "\(command)")
-            if command.contains("boot") {
+            #expect(["gofer", "boot", "netstack"].contains(role), "\(command)")
+            if role == "netstack" {
+                // The Netstack sees an empty root and holds no capability.
+                #expect(try directoryEntries("/proc/\(process)/root").isEmpty)
+                #expect(status.split(separator: "\n").contains("CapEff:\t0000000000000000"), "\(status)")
+            }
+            if role == "boot" {
                 // The Sentry sees an empty root and holds only CAP_SYS_PTRACE.
                 #expect(try directoryEntries("/proc/\(process)/root").isEmpty)
                 #expect(status.split(separator: "\n").contains("CapEff:\t0000000000080000"), "\(status)")

@@ -328,3 +328,5 @@ public final class SocketService: @unchecked Sendable {
         }
     }
 }
+
+extension SocketService: SocketCalls {}

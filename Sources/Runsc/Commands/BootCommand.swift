@@ -13,6 +13,9 @@ struct BootCommand: ParsableCommand {
     @Option(help: "The inherited fd of the gofer's lisafs socket.")
     var goferFD: Int32
 
+    @Option(help: "The inherited fd of the control socket to the Netstack (none: a loopback stack in the Sentry).")
+    var netstackFD: Int32?
+
     @Option(help: "The program's working directory.")
     var cwd = "/"
 
@@ -42,12 +45,14 @@ struct BootCommand: ParsableCommand {
         guard let first = arguments.first, !first.isEmpty else { throw ValidationError("a program to run is required after --") }
         guard cwd.hasPrefix("/") else { throw ValidationError("--cwd must be absolute") }
         if let startFD, startFD <= 2 { throw ValidationError("--start-fd must be an inherited fd above 2") }
+        if let netstackFD, netstackFD <= 2 { throw ValidationError("--netstack-fd must be an inherited fd above 2") }
     }
 
     func run() throws {
         let code = try SentryProcess.run(
             goferSocket: FileDescriptor(owning: goferFD), path: arguments[0], arguments: arguments, environment: env,
-            workingDirectory: cwd, overlay: overlay, filter: !noSeccomp, strace: strace, logFD: logFD, startGate: startFD)
+            workingDirectory: cwd, overlay: overlay, netstack: netstackFD, filter: !noSeccomp, strace: strace, logFD: logFD,
+            startGate: startFD)
         throw ExitCode(code)
     }
 }

@@ -67,8 +67,8 @@ struct ContainerConfig {
     }
 }
 
-/// Starts the gofer on `rootfs` and the Sentry running `arguments`, waits for the Sentry,
-/// stops the gofer, and returns how the program ended (shared by `run`, `do` and the monitor
+/// Starts the gofer on `rootfs`, the Netstack, and the Sentry running `arguments`, waits for
+/// the Sentry, stops the other two, and returns how the program ended (shared by `run`, `do` and the monitor
 /// of `create`). With `overlay`, the program's root is the tree under a writable tmpfs layer
 /// in the Sentry; without, it is read-only. Either way the gofer serves the tree read-only:
 /// no write of the program reaches it. With `startGate` (an fd), the Sentry waits for a byte
@@ -93,12 +93,24 @@ func runSandbox(
             try? gofer.kill(.SIGKILL)
             _ = try? gofer.wait()
         }
-        var bootArguments = ["runsc", "boot", "--gofer-fd", "3", "--cwd", workingDirectory]
+        // The Netstack: its own process, in its own mount and network namespaces.
+        let netstackSockets = try UnixSocket.pair()
+        var netstack = try ChildProcess.spawn(
+            path: "/proc/self/exe", arguments: ["runsc", "netstack", "--control-fd", "3"],
+            descriptors: [(netstackSockets.second.rawValue, 3), (2, 2)], options: .dieWithParent, namespaces: [.mount, .network])
+        _ = consume netstackSockets.second
+        defer {
+            try? netstack.kill(.SIGKILL)
+            _ = try? netstack.wait()
+        }
+        var bootArguments = ["runsc", "boot", "--gofer-fd", "3", "--netstack-fd", "6", "--cwd", workingDirectory]
         for variable in environment { bootArguments += ["--env", variable] }
         if options.noSentrySeccomp { bootArguments.append("--no-seccomp") }
         if options.strace { bootArguments.append("--strace") }
         if overlay { bootArguments.append("--overlay") }
-        var descriptors: [(parent: Int32, child: Int32)] = [(0, 0), (1, 1), (2, 2), (sockets.first.rawValue, 3)]
+        var descriptors: [(parent: Int32, child: Int32)] = [
+            (0, 0), (1, 1), (2, 2), (sockets.first.rawValue, 3), (netstackSockets.first.rawValue, 6),
+        ]
         if logFD >= 0 {
             descriptors.append((logFD, 4))
             bootArguments += ["--log-fd", "4"]
@@ -112,6 +124,7 @@ func runSandbox(
             descriptors: descriptors, options: .dieWithParent,
             namespaces: [.pid, .mount, .ipc, .uts, .network])
         _ = consume sockets.first
+        _ = consume netstackSockets.first
         do {
             try started(sentry.pid)
         } catch {

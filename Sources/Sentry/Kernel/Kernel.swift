@@ -2,6 +2,7 @@ import Glibc
 import Gofer
 import HostSys
 import LinuxABI
+import Netstack
 
 /// Entry points that start programs in the Sentry.
 public enum Kernel {
@@ -26,6 +27,7 @@ public enum Kernel {
     /// layer that takes the writes. Every syscall the program makes is served by the Sentry.
     public static func runStatic(
         executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil, overlay: Bool = false,
+        network: (any SocketCalls)? = nil,
         workingDirectory: String = "/", executablePath: String = "", stdio: Stdio,
         trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
@@ -33,6 +35,7 @@ public enum Kernel {
         var tree: (any Inode)? = root.map { GoferInode(root: $0) }
         if overlay, let lower = tree { tree = try OverlayInode.makeRoot(lower: lower, device: Sandbox.overlayDevice) }
         let sandbox = Sandbox(memory: memory, root: tree.map { Dentry(root: $0) })
+        if let network { sandbox.useNetwork(network) }
         let context = try PtraceStub.start(memory: memory.fd)
         let pid = sandbox.addProcess(parent: 0)
         let group = ThreadGroup(sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: context.process))
@@ -80,6 +83,7 @@ public enum Kernel {
     /// their interpreter (ld.so) read from the same tree.
     public static func run(
         path: String, arguments: [String], environment: [String], root: LisafsClient, overlay: Bool = false,
+        network: (any SocketCalls)? = nil,
         workingDirectory: String, stdio: Stdio,
         trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
@@ -118,7 +122,7 @@ public enum Kernel {
             executable += chunk
         }
         return try runStatic(
-            executable: executable, arguments: arguments, environment: environment, root: root, overlay: overlay,
+            executable: executable, arguments: arguments, environment: environment, root: root, overlay: overlay, network: network,
             workingDirectory: workingDirectory, executablePath: String(decoding: dentry.path, as: UTF8.self), stdio: stdio,
             trace: trace, started: started)
     }

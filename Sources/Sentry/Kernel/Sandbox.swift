@@ -61,12 +61,13 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
-    /// The network stack of the sandbox's AF_INET sockets, started on first use: loopback
-    /// only (127.0.0.1/8), as `--network=none`.
-    private var networkService: SocketService?
+    /// The network stack of the sandbox's AF_INET sockets: the Netstack process's (given at
+    /// start), or else, on first use, a loopback-only stack in the Sentry itself (127.0.0.1/8,
+    /// for a Sentry run without runsc, as in tests).
+    private var networkService: (any SocketCalls)?
 
-    func network() throws(LinuxErrno) -> SocketService {
-        try monitor.locked { () throws(LinuxErrno) -> SocketService in
+    func network() throws(LinuxErrno) -> any SocketCalls {
+        try monitor.locked { () throws(LinuxErrno) -> any SocketCalls in
             if let networkService { return networkService }
             let service = SocketService.loopbackOnly()
             service.onChange = { Readiness.changed() }
@@ -74,6 +75,11 @@ public final class Sandbox: @unchecked Sendable {
             networkService = service
             return service
         }
+    }
+
+    /// Uses `service` for the sandbox's sockets (before any program runs).
+    func useNetwork(_ service: any SocketCalls) {
+        monitor.locked { networkService = service }
     }
 
     /// Records a new process with a fresh pid (the first is 1: the sandbox's init).

@@ -2,18 +2,19 @@ import HostSys
 import LinuxABI
 import Netstack
 
-/// An AF_INET socket of the program: a handle in the sandbox's network stack
-/// (`SocketService`), whose calls never wait; this file makes the waiting ones wait (unless
+/// An AF_INET socket of the program: a handle in the sandbox's network stack (the Netstack
+/// process through `NetstackClient`, or a `SocketService` in the Sentry), whose calls never
+/// wait; this file makes the waiting ones wait (unless
 /// O_NONBLOCK) until the stack announces a change, interruptibly, as Linux's socket calls
 /// sleep (a signal ends the wait with ERESTARTSYS, so SA_RESTART restarts it).
 final class InetSocket: FileOperations, @unchecked Sendable {
-    let service: SocketService
+    let service: any SocketCalls
     let id: Int32
     let kind: SocketService.Kind
     /// The socket's inode number (what fstat and /proc/PID/fd show as socket:[N]).
     let inode: UInt64
 
-    init(service: SocketService, id: Int32, kind: SocketService.Kind, inode: UInt64) {
+    init(service: any SocketCalls, id: Int32, kind: SocketService.Kind, inode: UInt64) {
         self.service = service
         self.id = id
         self.kind = kind
@@ -59,7 +60,7 @@ final class InetSocket: FileOperations, @unchecked Sendable {
         repeat {
             do {
                 sent += try Self.waiting(nonBlocking: nonBlocking || sent > 0 && kind == .datagram) { () throws(LinuxErrno) in
-                    try service.send(id, Array(bytes[sent...]))
+                    try service.send(id, Array(bytes[sent...]), to: nil)
                 }
             } catch {
                 if sent > 0 { return sent }  // a partial write reports what went

@@ -55,7 +55,7 @@ extension Syscalls {
         default: throw .EINVAL
         }
         let service = try task.sandbox.network()
-        let socket = InetSocket(service: service, id: service.socket(kind), kind: kind, inode: task.sandbox.newPipeInode())
+        let socket = InetSocket(service: service, id: try service.socket(kind), kind: kind, inode: task.sandbox.newPipeInode())
         let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
         return .value(Int64(try task.fds.add(FileDescription(socket, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)))
     }
@@ -110,7 +110,7 @@ extension Syscalls {
             return .value(0)
         } catch .EINPROGRESS where !file.flags.contains(.nonBlocking) {
             let outcome = try InetSocket.waiting(nonBlocking: false) { () throws(LinuxErrno) -> LinuxErrno? in
-                guard let result = socket.service.connectResult(socket.id) else { throw .EAGAIN }
+                guard let result = try socket.service.connectResult(socket.id) else { throw .EAGAIN }
                 return result
             }
             if let outcome { throw outcome }
@@ -198,7 +198,7 @@ extension Syscalls {
         let value: Int32
         switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
         case (SocketLevel.socket, soError):
-            value = (socket.service.connectResult(socket.id) ?? nil).map { $0.rawValue } ?? 0
+            value = ((try socket.service.connectResult(socket.id)) ?? nil).map { $0.rawValue } ?? 0
         case (SocketLevel.socket, soType): value = socket.kind == .stream ? SocketType.stream : SocketType.datagram
         case (SocketLevel.socket, soReuseAddress), (6, tcpNoDelay): value = 1
         case (SocketLevel.socket, soSendBuffer), (SocketLevel.socket, soReceiveBuffer): value = Int32(TCPConnection.bufferSize)

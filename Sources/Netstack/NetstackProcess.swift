@@ -1,0 +1,55 @@
+import HostSys
+import LinuxABI
+
+/// The `runsc netstack` process (DESIGN.md, "Netstack"): the sandbox's TCP/IP stack, apart
+/// from the Sentry, so that a bug in packet parsing reaches neither the program's memory nor
+/// its files. runsc starts it in new mount and network namespaces; it confines itself (an
+/// empty root, no capabilities, its own seccomp allow-list) before it reads anything the
+/// Sentry sends, then serves the Sentry's socket calls (`NetstackServer`).
+///
+/// With `--network=none` (all there is so far) the stack has only a loopback interface,
+/// 127.0.0.1/8, in the Netstack's own memory.
+public enum NetstackProcess {
+    /// Confines this process and serves the Sentry at the other end of `control` until it is
+    /// gone. Must run in fresh mount and network namespaces, before any other thread starts.
+    public static func run(control: consuming FileDescriptor) throws(LinuxErrno) {
+        do {
+            _ = NUMA.currentNode()  // libnuma reads /sys once; ask while it is visible
+            try Confinement.pivotToEmptyRoot()
+            try Confinement.limitCapabilities(to: [])
+            try seccompFilter.load()
+        } catch {
+            throw error.linuxErrno
+        }
+        let service = SocketService.loopbackOnly()
+        do {
+            try service.start()
+        } catch {
+            throw error.linuxErrno
+        }
+        try NetstackServer.serve(service, control: control)
+    }
+
+    /// The Netstack's allow-list: channels and ring (futex, shared memory, the control
+    /// socket), its threads and timers. Everything else kills it.
+    public static var seccompFilter: SeccompFilter {
+        var filter = SeccompFilter(defaultAction: .killProcess)
+        filter.allow([
+            // The control socket, flipcall channels and ring, liveness polls.
+            .recvmsg, .sendmsg, .close, .read, .write, .futex, .poll, .ppoll, .mmap, .munmap, .mprotect, .madvise,
+            .mremap, .brk, .fcntl, .fstat, .newfstatat,
+            // Threads (one per channel, one for timers) and the runtime.
+            .set_robust_list, .rseq, .rt_sigaction, .rt_sigprocmask, .rt_sigreturn, .sigaltstack, .sched_yield,
+            .sched_getaffinity, .gettid, .getpid, .tgkill, .getrandom, .clock_gettime, .clock_nanosleep,
+            .nanosleep, .exit, .exit_group, .prlimit64, .get_mempolicy, .mbind, .getcpu,
+            // A sleep interrupted by a stop and a continue is resumed through restart_syscall.
+            .restart_syscall,
+        ])
+        filter.allow(.clone, where: [.init(0, .maskedEqual(mask: 0x10000, value: 0x10000))])
+        filter.add(.errno(.ENOSYS), for: .clone3)
+        // glibc opens /sys files when a new thread first allocates (it counts CPUs for its
+        // malloc arenas); the root is empty, so the answer is ENOENT either way.
+        filter.add(.errno(.ENOENT), for: .openat)
+        return filter
+    }
+}

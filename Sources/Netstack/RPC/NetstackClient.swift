@@ -1,0 +1,198 @@
+import Flipcall
+import HostSys
+import LinuxABI
+
+/// The Sentry's side of the socket RPC: `SocketCalls` over a pool of Flipcall channels to the
+/// `runsc netstack` process (one call per channel at a time; a caller waits for a free one),
+/// and a thread that turns the Netstack's change ring into `onChange` calls.
+///
+/// Nothing the Netstack answers is trusted: replies are decoded with checked readers, a
+/// malformed one fails the call with EIO, and a Netstack that is gone (its channels hang up)
+/// fails every call with ENETDOWN at once.
+///
+/// Locks: `pool` guards the free channels; it is never held across a call.
+public final class NetstackClient: SocketCalls, @unchecked Sendable {
+    private let channels: [Endpoint]
+    private var free: [Endpoint]
+    private let pool = Monitor()
+    private let ring: RingConsumer
+    /// Called for every change the Netstack announces.
+    public var onChange: (@Sendable () -> Void)?
+
+    /// Opens `channelCount` channels and the change ring, and sends the Netstack its ends over
+    /// `control` (see `NetstackServer.serve`).
+    public init(control: borrowing FileDescriptor, channelCount: Int = 4) throws(LinuxErrno) {
+        precondition((1...NetstackServer.maximumChannels).contains(channelCount))
+        var opened: [Endpoint] = []
+        do throws(FlipcallError) {
+            for _ in 0..<channelCount {
+                let pair = try Endpoint.makeChannel(capacity: SocketRPC.windowCapacity)
+                try Self.send(NetstackServer.channelMessage, pair.remote, on: control)
+                opened.append(try Endpoint(files: pair.local, side: .client))
+            }
+            let ringPair = try Ring.make(slotCount: 64, slotSize: 16)
+            try Self.send(NetstackServer.ringMessage, ringPair.remote, on: control)
+            ring = try RingConsumer(files: ringPair.local)
+        } catch {
+            throw .ENOMEM
+        }
+        channels = opened
+        free = opened
+    }
+
+    /// Sends the Netstack the memfd and socket of one channel or ring, after a byte that
+    /// says which.
+    private static func send(_ kind: UInt8, _ files: borrowing ChannelFiles, on control: borrowing FileDescriptor) throws(FlipcallError) {
+        var byte = kind
+        let fds = [files.memory.rawValue, files.socket.rawValue]
+        let sent = withUnsafeBytes(of: &byte) { bytes in Result { () throws(Errno) in try UnixSocket.send(on: control, bytes: bytes, descriptors: fds) } }
+        guard case .success = sent else { throw .shutdown }
+    }
+
+    deinit {
+        for channel in channels { channel.shutdown() }
+        ring.shutdown()
+    }
+
+    /// Starts the thread that consumes the change ring.
+    public func start() throws(Errno) {
+        let ring = self.ring
+        try HostThread.detach { [weak self] in
+            while true {
+                guard (try? ring.consume({ _ in })) != nil else { return }
+                self?.onChange?()
+            }
+        }
+    }
+
+    /// Sends `request` on a free channel and returns a reader over the reply's results (after
+    /// its errno, which is thrown if not 0).
+    private func call(_ request: [UInt8]) throws(LinuxErrno) -> ByteReader {
+        let channel = pool.locked {
+            while free.isEmpty { pool.wait() }
+            return free.removeLast()
+        }
+        defer {
+            pool.locked {
+                free.append(channel)
+                pool.broadcast()
+            }
+        }
+        let exchanged = request.withUnsafeBytes { bytes in
+            Result { () throws(FlipcallError) -> ByteReader in
+                try channel.write(bytes)
+                let length = try channel.call(length: bytes.count)
+                return ByteReader(copying: UnsafeRawBufferPointer(rebasing: channel.window[0..<length]))
+            }
+        }
+        guard case .success(let reply) = exchanged else { throw .ENETDOWN }
+        var reader = reply
+        guard let errno = reader.readInteger(as: Int32.self) else { throw .EIO }
+        if errno != 0 { throw SocketRPC.errno(errno) }
+        return reader
+    }
+
+    /// Fails with EIO unless the reply was read to its end.
+    private func finish(_ reader: ByteReader) throws(LinuxErrno) {
+        guard reader.isAtEnd else { throw .EIO }
+    }
+
+    // MARK: SocketCalls
+
+    public func socket(_ kind: SocketService.Kind) throws(LinuxErrno) -> Int32 {
+        var reader = try call(SocketRPC.request(.socket, 0) { $0.writeInteger(UInt8(kind == .stream ? 0 : 1)) })
+        guard let id = reader.readInteger(as: Int32.self) else { throw .EIO }
+        try finish(reader)
+        return id
+    }
+
+    public func bind(_ id: Int32, to address: SocketService.Address) throws(LinuxErrno) {
+        try finish(try call(SocketRPC.request(.bind, id) { SocketRPC.write(address, to: &$0) }))
+    }
+
+    public func listen(_ id: Int32, backlog: Int) throws(LinuxErrno) {
+        try finish(try call(SocketRPC.request(.listen, id) { $0.writeInteger(Int32(clamping: backlog)) }))
+    }
+
+    public func connect(_ id: Int32, to address: SocketService.Address) throws(LinuxErrno) {
+        try finish(try call(SocketRPC.request(.connect, id) { SocketRPC.write(address, to: &$0) }))
+    }
+
+    public func connectResult(_ id: Int32) throws(LinuxErrno) -> LinuxErrno?? {
+        var reader = try call(SocketRPC.request(.connectResult, id))
+        guard let done = reader.readInteger(as: UInt8.self), let errno = reader.readInteger(as: Int32.self) else { throw .EIO }
+        try finish(reader)
+        if done == 0 { return nil }
+        return .some(errno == 0 ? nil : SocketRPC.errno(errno))
+    }
+
+    public func accept(_ id: Int32) throws(LinuxErrno) -> (Int32, SocketService.Address) {
+        var reader = try call(SocketRPC.request(.accept, id))
+        guard let new = reader.readInteger(as: Int32.self), let peer = SocketRPC.readAddress(&reader) else { throw .EIO }
+        try finish(reader)
+        return (new, peer)
+    }
+
+    public func send(_ id: Int32, _ bytes: [UInt8], to destination: SocketService.Address?) throws(LinuxErrno) -> Int {
+        let chunk = bytes.prefix(SocketRPC.maximumData)
+        var reader = try call(
+            SocketRPC.request(.send, id) {
+                $0.writeInteger(UInt8(destination == nil ? 0 : 1))
+                SocketRPC.write(destination ?? .any, to: &$0)
+                $0.writeInteger(UInt32(chunk.count))
+                $0.writeBytes(chunk)
+            })
+        guard let count = reader.readInteger(as: UInt32.self), Int(count) <= chunk.count else { throw .EIO }
+        try finish(reader)
+        return Int(count)
+    }
+
+    public func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?) {
+        let limit = min(maximum, SocketRPC.maximumData)
+        var reader = try call(SocketRPC.request(.receive, id) { $0.writeInteger(UInt32(limit)) })
+        guard let hasSource = reader.readInteger(as: UInt8.self), let source = SocketRPC.readAddress(&reader),
+            let bytes = SocketRPC.readBytes(&reader, limit: limit)
+        else { throw .EIO }
+        try finish(reader)
+        return (bytes, hasSource == 1 ? source : nil)
+    }
+
+    public func shutdown(_ id: Int32, read: Bool, write: Bool) throws(LinuxErrno) {
+        try finish(
+            try call(
+                SocketRPC.request(.shutdown, id) {
+                    $0.writeInteger(UInt8(read ? 1 : 0))
+                    $0.writeInteger(UInt8(write ? 1 : 0))
+                }))
+    }
+
+    public func close(_ id: Int32) {
+        _ = try? call(SocketRPC.request(.close, id))
+    }
+
+    public func localAddress(_ id: Int32) throws(LinuxErrno) -> SocketService.Address {
+        var reader = try call(SocketRPC.request(.localAddress, id))
+        guard let address = SocketRPC.readAddress(&reader) else { throw .EIO }
+        try finish(reader)
+        return address
+    }
+
+    public func peerAddress(_ id: Int32) throws(LinuxErrno) -> SocketService.Address {
+        var reader = try call(SocketRPC.request(.peerAddress, id))
+        guard let address = SocketRPC.readAddress(&reader) else { throw .EIO }
+        try finish(reader)
+        return address
+    }
+
+    /// A socket whose Netstack is gone reads as in error and hung up.
+    public func readiness(_ id: Int32) -> PollEvents {
+        guard var reader = try? call(SocketRPC.request(.readiness, id)), let events = reader.readInteger(as: Int16.self), reader.isAtEnd
+        else { return [.error, .hangUp] }
+        return PollEvents(rawValue: events)
+    }
+
+    public func available(_ id: Int32) -> Int {
+        guard var reader = try? call(SocketRPC.request(.available, id)), let count = reader.readInteger(as: UInt32.self) else { return 0 }
+        return Int(count)
+    }
+}

@@ -1,0 +1,73 @@
+import LinuxABI
+
+/// The socket calls the Sentry makes, whoever serves them: `SocketService` in the same
+/// process, or `NetstackClient` over Flipcall to the `runsc netstack` process. Every call is
+/// non-blocking (EAGAIN when it would wait); `onChange` announces that a socket's state may
+/// have moved, so a waiting caller tries again.
+public protocol SocketCalls: AnyObject, Sendable {
+    func socket(_ kind: SocketService.Kind) throws(LinuxErrno) -> Int32
+    func bind(_ id: Int32, to address: SocketService.Address) throws(LinuxErrno)
+    func listen(_ id: Int32, backlog: Int) throws(LinuxErrno)
+    /// A stream socket answers EINPROGRESS and `connectResult` tells the outcome.
+    func connect(_ id: Int32, to address: SocketService.Address) throws(LinuxErrno)
+    /// nil while the handshake runs, then the connect's error (or none), reported once.
+    func connectResult(_ id: Int32) throws(LinuxErrno) -> LinuxErrno??
+    func accept(_ id: Int32) throws(LinuxErrno) -> (Int32, SocketService.Address)
+    func send(_ id: Int32, _ bytes: [UInt8], to destination: SocketService.Address?) throws(LinuxErrno) -> Int
+    func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?)
+    func shutdown(_ id: Int32, read: Bool, write: Bool) throws(LinuxErrno)
+    func close(_ id: Int32)
+    func localAddress(_ id: Int32) throws(LinuxErrno) -> SocketService.Address
+    func peerAddress(_ id: Int32) throws(LinuxErrno) -> SocketService.Address
+    func readiness(_ id: Int32) -> PollEvents
+    func available(_ id: Int32) -> Int
+}
+
+/// The wire format of `SocketCalls` over a Flipcall channel, little-endian.
+///
+/// A request is an 8-byte header (operation, three zero bytes, the socket id) and the
+/// operation's fields; a reply is an errno (0: success) and, on success, the operation's
+/// results. Both sides decode with `ByteReader`, so a short, long or lying message is an
+/// error (EINVAL to the Sentry's call, or EIO from a netstack that sent it), never a trap.
+enum SocketRPC {
+    enum Operation: UInt8 {
+        case socket = 1, bind, listen, connect, connectResult, accept, send, receive, shutdown, close
+        case localAddress, peerAddress, readiness, available
+    }
+
+    /// The most payload bytes one send or receive carries; larger ones take several calls.
+    static let maximumData = 64 * 1024
+    /// The window every channel needs: the largest message and its headers.
+    static let windowCapacity = maximumData + 64
+
+    static func request(_ operation: Operation, _ id: Int32, _ fields: (inout ByteWriter) -> Void = { _ in }) -> [UInt8] {
+        var writer = ByteWriter(capacity: 32)
+        writer.writeInteger(operation.rawValue)
+        writer.writeZeros(3)
+        writer.writeInteger(id)
+        fields(&writer)
+        return writer.bytes
+    }
+
+    static func write(_ address: SocketService.Address, to writer: inout ByteWriter) {
+        writer.writeInteger(address.address.rawValue)
+        writer.writeInteger(address.port)
+    }
+
+    static func readAddress(_ reader: inout ByteReader) -> SocketService.Address? {
+        guard let address = reader.readInteger(as: UInt32.self), let port = reader.readInteger(as: UInt16.self) else { return nil }
+        return SocketService.Address(IPv4Address(rawValue: address), port)
+    }
+
+    static func readBytes(_ reader: inout ByteReader, limit: Int) -> [UInt8]? {
+        guard let count = reader.readInteger(as: UInt32.self), Int(count) <= limit, let bytes = reader.readBytes(count: Int(count)) else {
+            return nil
+        }
+        return Array(bytes)
+    }
+
+    /// An errno as it travels: one the Sentry knows, or EIO for anything else.
+    static func errno(_ raw: Int32) -> LinuxErrno {
+        raw > 0 && raw < 4096 ? LinuxErrno(raw) : .EIO
+    }
+}

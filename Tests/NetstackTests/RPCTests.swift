@@ -1,0 +1,93 @@
+import HostSys
+import LinuxABI
+import Testing
+
+@testable import Netstack
+
+/// A Netstack server on a thread of this process and a client to it, over a socket pair and
+/// Flipcall channels (the same bytes that cross between the Sentry and `runsc netstack`).
+final class RPCPair {
+    let service = SocketService.loopbackOnly()
+    let client: NetstackClient
+
+    init() throws {
+        let sockets = try UnixSocket.pair()
+        let server = sockets.second.rawValue
+        _ = sockets.second.release()
+        let service = self.service
+        try service.start()
+        try HostThread.detach { try? NetstackServer.serve(service, control: FileDescriptor(owning: server)) }
+        client = try NetstackClient(control: sockets.first)
+        try client.start()
+    }
+
+    deinit { service.stop() }
+
+    /// Retries `body` while it answers EAGAIN (bounded: about two seconds).
+    func eventually<Result>(_ body: () throws -> Result) throws -> Result {
+        for _ in 0..<2000 {
+            do {
+                return try body()
+            } catch let error as LinuxErrno where error == .EAGAIN {
+                Clock.sleep(nanoseconds: 1_000_000)
+            }
+        }
+        throw LinuxErrno.ETIMEDOUT
+    }
+}
+
+@Suite("Netstack: the socket RPC over Flipcall")
+struct RPCTests {
+    @Test("a TCP connection over the loopback, through the RPC: connect, accept, 3 MiB each way, end of file")
+    func tcpThroughRPC() throws {
+        let pair = try RPCPair()
+        let client = pair.client
+        let listener = try client.socket(.stream)
+        try client.bind(listener, to: SocketService.Address(IPv4Address(127, 0, 0, 1), 0))
+        try client.listen(listener, backlog: 4)
+        let port = try client.localAddress(listener).port
+        #expect(port != 0)
+        let connecting = try client.socket(.stream)
+        #expect(throws: LinuxErrno.EINPROGRESS) { try client.connect(connecting, to: SocketService.Address(IPv4Address(127, 0, 0, 1), port)) }
+        let (accepted, peer) = try pair.eventually { try client.accept(listener) }
+        #expect(peer.address == IPv4Address(127, 0, 0, 1))
+        let outcome = try pair.eventually { () throws -> LinuxErrno? in
+            guard let result = try client.connectResult(connecting) else { throw LinuxErrno.EAGAIN }
+            return result
+        }
+        #expect(outcome == nil)
+        let data = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) }
+        var sent = 0
+        var received: [UInt8] = []
+        for _ in 0..<100_000 where received.count < data.count {
+            if sent < data.count { sent += (try? client.send(connecting, Array(data[sent..<min(sent + 100_000, data.count)]), to: nil)) ?? 0 }
+            if let chunk = try? client.receive(accepted, maximum: 1 << 20) { received += chunk.bytes }
+        }
+        #expect(received == data)
+        try client.shutdown(connecting, read: false, write: true)
+        let end = try pair.eventually { try client.receive(accepted, maximum: 10) }
+        #expect(end.bytes.isEmpty)
+        #expect(client.readiness(accepted).contains(.readHangUp))
+        client.close(accepted)
+        client.close(connecting)
+        client.close(listener)
+    }
+
+    @Test("malformed requests get EINVAL; unknown sockets EBADF; the server keeps serving")
+    func malformed() throws {
+        let service = SocketService.loopbackOnly()
+        for request: [UInt8] in [[], [99, 0, 0, 0, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0], [7, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3]] {
+            var reply = ByteReader(NetstackServer.answer(ByteReader(request), service))
+            #expect(reply.readInteger(as: Int32.self) == LinuxErrno.EINVAL.rawValue, "\(request)")
+        }
+        var reply = ByteReader(NetstackServer.answer(ByteReader(SocketRPC.request(.listen, 42) { $0.writeInteger(Int32(1)) }), service))
+        #expect(reply.readInteger(as: Int32.self) == LinuxErrno.EBADF.rawValue)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = NetstackServer.answer(ByteReader(bytes), service)
+        }
+        var socket = ByteReader(NetstackServer.answer(ByteReader(SocketRPC.request(.socket, 0) { $0.writeInteger(UInt8(1)) }), service))
+        #expect(socket.readInteger(as: Int32.self) == 0)
+    }
+}
