@@ -55,7 +55,7 @@ public final class SocketService: @unchecked Sendable {
 
     /// The loopback-only stack of `--network=none`: 127.0.0.1/8 on a loopback interface.
     public static func loopbackOnly() -> SocketService {
-        let stack = Stack()
+        let stack = Stack(clock: MonotonicClock())
         stack.addInterface(LoopbackLink(), subnets: [IPv4Subnet(IPv4Address(127, 0, 0, 1), prefixLength: 8)])
         return SocketService(stack: stack)
     }

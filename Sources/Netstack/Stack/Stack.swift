@@ -66,7 +66,7 @@ public final class Stack {
     private var outbox: [Int: [[UInt8]]] = [:]
     var random = SystemRandomNumberGenerator()
 
-    public init(clock: any StackClock = MonotonicClock()) {
+    public init(clock: any StackClock) {
         self.clock = clock
     }
 

@@ -1,15 +1,7 @@
-import HostSys
-
 /// The stack's sense of time, in nanoseconds: the monotonic clock in the netstack process, a
 /// clock the test advances in tests (so retransmission timing is checked exactly).
 public protocol StackClock: AnyObject {
     var now: UInt64 { get }
-}
-
-/// CLOCK_MONOTONIC.
-public final class MonotonicClock: StackClock {
-    public init() {}
-    public var now: UInt64 { Clock.monotonicNanoseconds() }
 }
 
 /// A clock that moves only when told to.
