@@ -93,7 +93,9 @@ struct NetstackBench: ParsableCommand {
         let intact = sentSum == receivedSum && received == total
         print("transferred \(megabytes) MB with \(loss)% loss each way: \(intact ? "intact" : "CORRUPTED") (checksum \(String(receivedSum.value, radix: 16)))")
         let rate = Int(Double(megabytes) / seconds)
-        print("host time \(Int(seconds * 100)) cs (\(rate) MB/s of stack processing, both stacks on one thread); simulated time \(Int(simulated)) s")
+        let hundredths = Int(seconds * 100)
+        let shown = "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+        print("host time \(shown) s (\(rate) MB/s of stack processing, both stacks on one thread); simulated time \(Int(simulated)) s")
         print("frames: \(linkA.transmitted) sent by the client, \(linkB.transmitted) by the server")
         if !intact { throw ExitCode(1) }
     }
