@@ -3,17 +3,41 @@ import LinuxABI
 
 /// The `runsc netstack` process (DESIGN.md, "Netstack"): the sandbox's TCP/IP stack, apart
 /// from the Sentry, so that a bug in packet parsing reaches neither the program's memory nor
-/// its files. runsc starts it in new mount and network namespaces; it confines itself (an
-/// empty root, no capabilities, its own seccomp allow-list) before it reads anything the
-/// Sentry sends, then serves the Sentry's socket calls (`NetstackServer`).
+/// its files. runsc starts it in a new mount namespace; it confines itself (an empty root, no
+/// capabilities, its own seccomp allow-list) before it reads anything the Sentry or the
+/// network sends, then serves the Sentry's socket calls (`NetstackServer`).
 ///
-/// With `--network=none` (all there is so far) the stack has only a loopback interface,
-/// 127.0.0.1/8, in the Netstack's own memory.
+/// With `--network=none` the stack has only a loopback interface (127.0.0.1/8), in a network
+/// namespace of its own. With `--network=sandbox` it joins the sandbox's network namespace,
+/// opens an AF_PACKET socket on the sandbox's end of the veth (which runsc leaves without
+/// an address, so the host kernel answers nothing there) and takes its address itself.
 public enum NetstackProcess {
+    /// Where the stack attaches with `--network=sandbox`.
+    public struct Attachment: Sendable {
+        /// The network namespace to join (an inherited fd of a /run/netns file).
+        public var namespaceFD: Int32
+        public var interface: String
+        public var address: IPv4Subnet
+        public var gateway: IPv4Address?
+
+        public init(namespaceFD: Int32, interface: String, address: IPv4Subnet, gateway: IPv4Address?) {
+            self.namespaceFD = namespaceFD
+            self.interface = interface
+            self.address = address
+            self.gateway = gateway
+        }
+    }
+
     /// Confines this process and serves the Sentry at the other end of `control` until it is
-    /// gone. Must run in fresh mount and network namespaces, before any other thread starts.
-    public static func run(control: consuming FileDescriptor) throws(LinuxErrno) {
+    /// gone. Must run in a fresh mount namespace, before any other thread starts.
+    public static func run(control: consuming FileDescriptor, attachment: Attachment? = nil) throws(LinuxErrno) {
+        var link: PacketLink?
         do {
+            if let attachment {
+                let namespace = FileDescriptor(owning: attachment.namespaceFD)
+                try Namespace.joinNetwork(namespace)
+                link = PacketLink(socket: try PacketSocket(interface: attachment.interface))
+            }
             _ = NUMA.currentNode()  // libnuma reads /sys once; ask while it is visible
             try Confinement.pivotToEmptyRoot()
             try Confinement.limitCapabilities(to: [])
@@ -21,9 +45,15 @@ public enum NetstackProcess {
         } catch {
             throw error.linuxErrno
         }
-        let service = SocketService.loopbackOnly()
+        let service: SocketService
+        if let link, let attachment {
+            service = .sandbox(link: link, address: attachment.address, gateway: attachment.gateway)
+        } else {
+            service = .loopbackOnly()
+        }
         do {
             try service.start()
+            if let link { try service.startReceiving(from: link, interface: 1) }
         } catch {
             throw error.linuxErrno
         }
@@ -37,6 +67,8 @@ public enum NetstackProcess {
         filter.allow([
             // The control socket, flipcall channels and ring, liveness polls.
             .recvmsg, .sendmsg, .close, .read, .write, .futex, .poll, .ppoll, .mmap, .munmap, .mprotect, .madvise,
+            // The packet socket on the veth.
+            .recvfrom, .sendto,
             .mremap, .brk, .fcntl, .fstat, .newfstatat,
             // Threads (one per channel, one for timers) and the runtime.
             .set_robust_list, .rseq, .rt_sigaction, .rt_sigprocmask, .rt_sigreturn, .sigaltstack, .sched_yield,

@@ -87,6 +87,15 @@ int cshim_spawn(const char *path, char *const argv[], char *const envp[], const 
 // ptrace(2) is variadic in libc.
 static inline long cshim_ptrace(int request, pid_t pid, void *addr, void *data) { return syscall(SYS_ptrace, request, pid, addr, data); }
 
+// AF_PACKET on an interface (packet.c). Each returns -errno on failure.
+/// A raw packet socket bound to interface `name`, with its index, MAC address and MTU.
+int cshim_packet_open(const char *name, int *ifindex, unsigned char mac[6], int *mtu);
+/// Receives one frame; `outgoing` says whether it is one this host sent, `checksum_trusted`
+/// whether the kernel says its transport checksum need not be checked (not yet computed for a
+/// packet of the host's own, or already verified).
+ssize_t cshim_packet_receive(int fd, void *buffer, size_t length, int *outgoing, int *checksum_trusted);
+ssize_t cshim_packet_send(int fd, const void *buffer, size_t length);
+
 // The ptrace platform's stub (stub.c).
 enum { CSHIM_STUB_MEMORY_FD = 3 };
 /// The one clone(2) the stub's filter lets through: a new thread of the stub (CLONE_VM |

@@ -45,6 +45,18 @@ public struct IPv4Address: RawRepresentable, Hashable, Sendable, CustomStringCon
 
     /// Dotted quad: "192.168.0.1".
     public var description: String { bytes.map(String.init).joined(separator: ".") }
+
+    /// An address from a dotted quad ("198.18.0.1"), or nil.
+    public init?(parsing text: some StringProtocol) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var value: UInt32 = 0
+        for part in parts {
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let byte = UInt8(part) else { return nil }
+            value = value << 8 | UInt32(byte)
+        }
+        rawValue = value
+    }
 }
 
 extension ArraySlice<UInt8> {

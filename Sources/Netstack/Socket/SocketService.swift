@@ -83,6 +83,16 @@ public final class SocketService: @unchecked Sendable {
         lock.locked { stopped = true }
     }
 
+    /// Hands `frames` that arrived on interface `interface` to the stack (`checksumsTrusted`:
+    /// the link vouches for their transport checksums), and announces the change.
+    func deliver(_ frames: [[UInt8]], on interface: Int, checksumsTrusted: Bool = false) {
+        lock.locked {
+            stack.receive(frames, on: interface, checksumsTrusted: checksumsTrusted)
+            stack.poll()
+        }
+        onChange?()
+    }
+
     /// Runs `body` on the stack, delivers the loopback's packets, and announces the change.
     private func call<Result>(_ body: () throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
         let result: Result = try lock.locked { () throws(LinuxErrno) -> Result in

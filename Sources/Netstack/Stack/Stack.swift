@@ -19,6 +19,14 @@ public struct IPv4Subnet: Hashable, Sendable, CustomStringConvertible {
     public var broadcast: IPv4Address { IPv4Address(rawValue: address.rawValue | ~mask) }
 
     public var description: String { "\(address)/\(prefixLength)" }
+
+    /// A subnet from "198.18.0.2/30", or nil.
+    public init?(parsing text: some StringProtocol) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let address = IPv4Address(parsing: parts[0]), let length = Int(parts[1]), (0...32).contains(length)
+        else { return nil }
+        self.init(address, prefixLength: length)
+    }
 }
 
 /// The userspace TCP/IP stack (DESIGN.md, "Netstack"): interfaces over link endpoints, a
@@ -58,6 +66,8 @@ public final class Stack {
     /// Counters of what the stack dropped and why, for tests and debugging.
     public internal(set) var drops: [String: Int] = [:]
     var nextIdentification: UInt16 = 1
+    /// Set while frames whose transport checksums the link vouches for are handled.
+    var trustChecksums = false
     var reassembly = Reassembly()
     var udpEndpoints: [UInt16: UDPEndpoint] = [:]
     var tcpListeners: [UInt16: TCPListener] = [:]
@@ -112,7 +122,11 @@ public final class Stack {
     // MARK: Input
 
     /// Takes in frames that arrived on interface `id`, and sends what answering them made.
-    public func receive(_ frames: [[UInt8]], on id: Int) {
+    /// With `checksumsTrusted`, the link vouches for the TCP and UDP checksums (a veth's
+    /// packets from the host carry them unwritten: checksum offload); IPv4's is always checked.
+    public func receive(_ frames: [[UInt8]], on id: Int, checksumsTrusted: Bool = false) {
+        trustChecksums = checksumsTrusted
+        defer { trustChecksums = false }
         guard id < interfaces.count else { return }
         let interface = interfaces[id]
         for frame in frames {

@@ -102,7 +102,8 @@ struct MonitorCommand: ParsableCommand {
             // Read-write: the Sentry's read blocks until `start` writes, never sees end of file.
             let gate = try FileDescriptor.open(directory.startFIFO, flags: O_RDWR | O_CLOEXEC)
             status = try runSandbox(
-                rootfs: config.rootfs, overlay: options.overlay && !config.readOnly, arguments: config.arguments,
+                rootfs: config.rootfs, overlay: options.overlay && !config.readOnly,
+                network: try options.networkMode(bundleAsks: config.newNetworkNamespace), arguments: config.arguments,
                 environment: config.environment,
                 workingDirectory: config.workingDirectory, options: options, startGate: gate.rawValue
             ) { pid in

@@ -17,11 +17,33 @@ struct NetstackCommand: ParsableCommand {
     @Option(help: "The inherited fd of the control socket to the Sentry.")
     var controlFD: Int32
 
+    @Option(help: "With --network=sandbox: the inherited fd of the network namespace to join.")
+    var netnsFD: Int32?
+
+    @Option(help: "The interface to take over in that namespace.")
+    var interface = "eth0"
+
+    @Option(help: "The sandbox's address on it, as 198.18.0.2/30.")
+    var address: String?
+
+    @Option(help: "The default gateway.")
+    var gateway: String?
+
     func validate() throws {
         guard controlFD > 2 else { throw ValidationError("--control-fd must be an inherited fd above 2") }
+        if let netnsFD {
+            guard netnsFD > 2 else { throw ValidationError("--netns-fd must be an inherited fd above 2") }
+            guard address.flatMap({ IPv4Subnet(parsing: $0) }) != nil else { throw ValidationError("--address must look like 198.18.0.2/30") }
+            if let gateway, IPv4Address(parsing: gateway) == nil { throw ValidationError("--gateway must be an IPv4 address") }
+        }
     }
 
     func run() throws {
-        try NetstackProcess.run(control: FileDescriptor(owning: controlFD))
+        var attachment: NetstackProcess.Attachment?
+        if let netnsFD, let address = address.flatMap({ IPv4Subnet(parsing: $0) }) {
+            attachment = NetstackProcess.Attachment(
+                namespaceFD: netnsFD, interface: interface, address: address, gateway: gateway.flatMap { IPv4Address(parsing: $0) })
+        }
+        try NetstackProcess.run(control: FileDescriptor(owning: controlFD), attachment: attachment)
     }
 }

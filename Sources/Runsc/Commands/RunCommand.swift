@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import HostSys
 import LinuxABI
+import Netstack
 
 /// `runsc run`: runs a container from an OCI bundle and exits with its status.
 ///
@@ -29,7 +30,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let container = try ContainerConfig(bundle: bundle)
         let status = try runSandbox(
-            rootfs: container.rootfs, overlay: options.overlay && !container.readOnly, arguments: container.arguments,
+            rootfs: container.rootfs, overlay: options.overlay && !container.readOnly,
+            network: try options.networkMode(bundleAsks: container.newNetworkNamespace), arguments: container.arguments,
             environment: container.environment, workingDirectory: container.workingDirectory, options: options)
         throw ExitCode(status.shellCode)
     }
@@ -43,6 +45,9 @@ struct ContainerConfig {
     let arguments: [String]
     let environment: [String]
     let workingDirectory: String
+    /// Whether the bundle asks for a new network namespace (linux.namespaces has "network"
+    /// without a path); a path to join is refused until the Netstack reads addresses over netlink.
+    let newNetworkNamespace: Bool
 
     /// Reads `bundle`/config.json (the current directory when nil): process.args and root are
     /// required, and the root must be a directory.
@@ -64,17 +69,24 @@ struct ContainerConfig {
         self.arguments = arguments
         self.environment = process.env ?? []
         self.workingDirectory = process.cwd
+        let network = spec.linux?.namespaces?.first { $0.type == .network }
+        if network?.path != nil {
+            throw ValidationError("\(bundle)/config.json: joining a network namespace by path is not supported yet")
+        }
+        self.newNetworkNamespace = network != nil
     }
 }
 
 /// Starts the gofer on `rootfs`, the Netstack, and the Sentry running `arguments`, waits for
 /// the Sentry, stops the other two, and returns how the program ended (shared by `run`, `do` and the monitor
-/// of `create`). With `overlay`, the program's root is the tree under a writable tmpfs layer
+/// of `create`). `network` says whether the Netstack has the loopback only or a veth into a
+/// network namespace made for the sandbox (removed at the end). With `overlay`, the program's
+/// root is the tree under a writable tmpfs layer
 /// in the Sentry; without, it is read-only. Either way the gofer serves the tree read-only:
 /// no write of the program reaches it. With `startGate` (an fd), the Sentry waits for a byte
 /// on it before the program starts; `started` gets the Sentry's pid once it runs.
 func runSandbox(
-    rootfs: String, overlay: Bool, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions,
+    rootfs: String, overlay: Bool, network: NetworkMode, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions,
     startGate: Int32? = nil, started: (pid_t) throws -> Void = { _ in }
 ) throws -> ExitStatus {
         // The debug log stays open here until the Sentry is done with its copy.
@@ -93,11 +105,27 @@ func runSandbox(
             try? gofer.kill(.SIGKILL)
             _ = try? gofer.wait()
         }
-        // The Netstack: its own process, in its own mount and network namespaces.
+        // The Netstack: its own process, in its own mount namespace, and either a network
+        // namespace of its own (loopback only) or the sandbox's, with its veth.
+        var sandboxNetwork: SandboxNetwork?
+        if case .sandbox(let block) = network { sandboxNetwork = try SandboxNetwork(block: block) }
+        defer { sandboxNetwork?.remove() }
         let netstackSockets = try UnixSocket.pair()
+        var netstackArguments = ["runsc", "netstack", "--control-fd", "3"]
+        var netstackDescriptors: [(parent: Int32, child: Int32)] = [(netstackSockets.second.rawValue, 3), (2, 2)]
+        var namespaceFile: Int32 = -1
+        if let sandboxNetwork {
+            namespaceFile = try FileDescriptor.open(sandboxNetwork.namespacePath, flags: O_RDONLY | O_CLOEXEC).release()
+            netstackDescriptors.append((namespaceFile, 4))
+            netstackArguments += [
+                "--netns-fd", "4", "--interface", "eth0", "--address", "\(sandboxNetwork.sandboxAddress)",
+                "--gateway", "\(sandboxNetwork.hostAddress)",
+            ]
+        }
+        defer { if namespaceFile >= 0 { Glibc.close(namespaceFile) } }
         var netstack = try ChildProcess.spawn(
-            path: "/proc/self/exe", arguments: ["runsc", "netstack", "--control-fd", "3"],
-            descriptors: [(netstackSockets.second.rawValue, 3), (2, 2)], options: .dieWithParent, namespaces: [.mount, .network])
+            path: "/proc/self/exe", arguments: netstackArguments, descriptors: netstackDescriptors, options: .dieWithParent,
+            namespaces: sandboxNetwork == nil ? [.mount, .network] : [.mount])
         _ = consume netstackSockets.second
         defer {
             try? netstack.kill(.SIGKILL)
@@ -157,15 +185,38 @@ struct SandboxOptions: ParsableArguments {
     /// Whether the root gets a memory overlay.
     var overlay: Bool { overlay2 == "root:memory" }
 
+    @Option(
+        help: """
+            The sandbox's network: sandbox (a veth pair into a network namespace of its own, \
+            which the Netstack takes over) or none (loopback only). A bundle without a network \
+            namespace gets none.
+            """)
+    var network = "sandbox"
+
+    @Option(help: "With --network=sandbox: the /30 of 198.18.0.0/15 for the veth pair (default: a free one).")
+    var networkAddress: String?
+
+    /// The network mode for a sandbox whose bundle asks (or not) for a network namespace.
+    func networkMode(bundleAsks: Bool) throws -> NetworkMode {
+        guard network == "sandbox", bundleAsks else { return .none }
+        guard let networkAddress else { return .sandbox(block: nil) }
+        guard let block = IPv4Subnet(parsing: networkAddress) else { throw ValidationError("--network-address must look like 198.18.7.0/30") }
+        return .sandbox(block: block)
+    }
+
     func validate() throws {
         guard ["root:memory", "none"].contains(overlay2) else {
             throw ValidationError("--overlay2 must be root:memory or none, not '\(overlay2)'")
+        }
+        guard ["sandbox", "none"].contains(network) else { throw ValidationError("--network must be sandbox or none, not '\(network)'") }
+        if let networkAddress, IPv4Subnet(parsing: networkAddress) == nil {
+            throw ValidationError("--network-address must look like 198.18.7.0/30")
         }
     }
 
     /// The same options as command-line arguments (to pass them on to `runsc monitor`).
     var arguments: [String] {
         (strace ? ["--strace"] : []) + (debugLog.map { ["--debug-log", $0] } ?? []) + (noSentrySeccomp ? ["--no-sentry-seccomp"] : [])
-            + ["--overlay2", overlay2]
+            + ["--overlay2", overlay2, "--network", network] + (networkAddress.map { ["--network-address", $0] } ?? [])
     }
 }

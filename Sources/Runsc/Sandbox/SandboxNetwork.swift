@@ -1,0 +1,98 @@
+import ArgumentParser
+import Glibc
+import HostSys
+import Netstack
+
+/// How a sandbox reaches the network (gVisor's `--network`).
+enum NetworkMode: Equatable {
+    /// Loopback only, inside the Netstack.
+    case none
+    /// A veth pair into a network namespace of the sandbox's own, whose end the Netstack
+    /// takes over; `block` is the /30 to use (nil: a free one of 198.18.0.0/15).
+    case sandbox(block: IPv4Subnet?)
+}
+
+/// The network of one sandbox with `--network=sandbox`: a network namespace (`ip netns`)
+/// holding `eth0`, one end of a veth pair, up and without an address (so the host kernel in
+/// that namespace answers nothing: the Netstack owns the address); the other end on the host
+/// with the first address of a /30 of the benchmarking range 198.18.0.0/15. The sandbox's
+/// address is the second, and the host's end is its gateway. `remove` deletes both.
+final class SandboxNetwork {
+    let namespace: String
+    let hostInterface: String
+    let block: IPv4Subnet
+
+    var hostAddress: IPv4Address { IPv4Address(rawValue: block.address.rawValue & block.mask | 1) }
+    var sandboxAddress: IPv4Subnet { IPv4Subnet(IPv4Address(rawValue: block.address.rawValue & block.mask | 2), prefixLength: 30) }
+    var namespacePath: String { "/run/netns/\(namespace)" }
+
+    /// Creates the namespace and the veth pair, in `block` or a free /30.
+    init(block requested: IPv4Subnet?) throws {
+        var generator = SystemRandomNumberGenerator()
+        let suffix = String(UInt32.random(in: 0...UInt32.max, using: &generator), radix: 16)
+        namespace = "swift-runsc-\(suffix)"
+        hostInterface = "rsc\(suffix)"
+        if let requested {
+            guard requested.prefixLength == 30, IPv4Subnet(IPv4Address(198, 18, 0, 0), prefixLength: 15).contains(requested.address) else {
+                throw ValidationError("--network-address must be a /30 of 198.18.0.0/15, as 198.18.7.0/30")
+            }
+            block = requested
+        } else {
+            let used = (try? Self.output(["-o", "-4", "addr", "show"])) ?? ""
+            var chosen: IPv4Subnet?
+            for _ in 0..<64 where chosen == nil {
+                let index = UInt32.random(in: 0..<(1 << 15), using: &generator)
+                let candidate = IPv4Subnet(IPv4Address(rawValue: IPv4Address(198, 18, 0, 0).rawValue + index * 4), prefixLength: 30)
+                if !used.contains(" \(IPv4Address(rawValue: candidate.address.rawValue | 1))/") { chosen = candidate }
+            }
+            guard let chosen else { throw RuntimeError("no free /30 in 198.18.0.0/15 for the sandbox's veth") }
+            block = chosen
+        }
+        do {
+            try Self.ip(["netns", "add", namespace])
+            try Self.ip(["link", "add", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", namespace])
+            try Self.ip(["addr", "add", "\(hostAddress)/30", "dev", hostInterface])
+            try Self.ip(["link", "set", hostInterface, "up"])
+            try Self.ip(["-n", namespace, "link", "set", "eth0", "up"])
+            try Self.ip(["-n", namespace, "link", "set", "lo", "up"])
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    /// Deletes the namespace (which takes the veth pair with it) and the host end if it stayed.
+    func remove() {
+        _ = try? Self.ip(["netns", "delete", namespace])
+        _ = try? Self.ip(["link", "delete", hostInterface], quiet: true)
+    }
+
+    /// Where iproute2's `ip` is.
+    private static let ipPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { (path: String) in access(path, X_OK) == 0 } ?? "/usr/sbin/ip"
+
+    /// Runs `ip arguments`; a failure is an error naming the command.
+    static func ip(_ arguments: [String], quiet: Bool = false) throws {
+        var child = try ChildProcess.spawn(
+            path: ipPath, arguments: ["ip"] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+            descriptors: quiet ? [] : [(2, 2)])
+        guard try child.wait() == .exited(0) else { throw RuntimeError("ip \(arguments.joined(separator: " ")) failed") }
+    }
+
+    /// The standard output of `ip arguments`.
+    static func output(_ arguments: [String]) throws -> String {
+        let pipe = try FileDescriptor.pipe()
+        let reader = pipe.first
+        let writer = pipe.second
+        var child = try ChildProcess.spawn(path: ipPath, arguments: ["ip"] + arguments, descriptors: [(writer.rawValue, 1)])
+        _ = consume writer
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if n == 0 { break }
+            bytes += buffer[0..<n]
+        }
+        _ = try child.wait()
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
