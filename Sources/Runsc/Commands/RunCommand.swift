@@ -89,6 +89,10 @@ func runSandbox(
     rootfs: String, overlay: Bool, network: NetworkMode, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions,
     startGate: Int32? = nil, started: (pid_t) throws -> Void = { _ in }
 ) throws -> ExitStatus {
+        // Signals to runsc itself (^C, kill) go to the Sentry, which passes them to the
+        // program's init; runsc stays to clean up (the veth, the processes) when it ends.
+        let forwarded: [LinuxSignal] = [.SIGHUP, .SIGINT, .SIGQUIT, .SIGTERM]
+        try HostSignals.block(forwarded)
         // The debug log stays open here until the Sentry is done with its copy.
         var logFD: Int32 = -1
         if let path = options.debugLog {
@@ -153,6 +157,13 @@ func runSandbox(
             namespaces: [.pid, .mount, .ipc, .uts, .network])
         _ = consume sockets.first
         _ = consume netstackSockets.first
+        let sentryPID = sentry.pid
+        try HostThread.detach {
+            while true {
+                let signal = HostSignals.wait(forwarded)
+                _ = Glibc.kill(sentryPID, signal.rawValue)
+            }
+        }
         do {
             try started(sentry.pid)
         } catch {
