@@ -372,6 +372,14 @@ struct CSuiteTests {
         #expect(run.inside.split(separator: "\n").count == 7, "\(run.inside)")
     }
 
+    @Test("epoll: level and edge triggered, one-shot, EPOLLOUT, a TCP listener and connection with EPOLLRDHUP, the epoll_ctl errors, an entry dropped when its file closes")
+    func epoll() throws {
+        let run = try runBoth("epoll")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 9, "\(run.inside)")
+    }
+
     @Test("threads: a mutex and a condition variable over futexes, TLS, pthread_kill, 50 created and joined, fork, exit and execve from a threaded process, pthread_exit in main, clone3's short struct")
     func threads() throws {
         let run = try runBoth("threads")

@@ -1,0 +1,83 @@
+import LinuxABI
+import Synchronization
+
+/// An epoll instance (epoll(7)): the files a program watches, by fd, with the events it
+/// asked for and the 64-bit data it gets back. Readiness comes from each file's `readiness`
+/// when the program waits (the Sentry's wake-ups say when to look again).
+///
+/// Edge-triggered entries (EPOLLET) report a readiness bit when it appears: once reported, a
+/// bit is reported again only after the file has been seen without it (as Linux's
+/// edge-triggered mode, where a file read or written until EAGAIN re-arms it). One-shot
+/// entries (EPOLLONESHOT) are disarmed after one report until EPOLL_CTL_MOD.
+///
+/// Locks: `entries` (a mutex) guards the interest list; a wait scans a copy.
+final class EpollInstance: FileOperations, @unchecked Sendable {
+    struct Entry {
+        weak var file: FileDescription?
+        var events: UInt32
+        var data: UInt64
+        /// Bits reported to an edge-triggered entry and still set at the last scan.
+        var reported: UInt32 = 0
+        var disarmed = false
+    }
+
+    static let edgeTriggered: UInt32 = 1 << 31, oneShot: UInt32 = 1 << 30
+    /// Bits always reported, asked for or not (EPOLLERR, EPOLLHUP).
+    static let always: UInt32 = 0x8 | 0x10
+
+    let entries = Mutex<[Int32: Entry]>([:])
+    let inode: UInt64
+
+    init(inode: UInt64) { self.inode = inode }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { throw .EINVAL }
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EINVAL }
+
+    func stat() throws(LinuxErrno) -> LinuxStat {
+        var stat = LinuxStat()
+        stat.mode = 0o600  // an anonymous inode: no file type bits
+        stat.ino = inode
+        stat.nlink = 1
+        stat.blksize = 4096
+        return stat
+    }
+
+    /// An epoll fd is readable when one of its entries has an event.
+    func readiness(_ events: PollEvents) -> PollEvents {
+        collect(maximum: 1, consume: false).isEmpty ? [] : events.intersection(.input)
+    }
+
+    /// The events ready now, at most `maximum`, as (events, data); with `consume`, edge and
+    /// one-shot entries take note that they were reported. An entry whose open file is gone
+    /// (every fd of it closed) is skipped, as Linux drops it then.
+    func collect(maximum: Int, consume: Bool) -> [(UInt32, UInt64)] {
+        let snapshot = entries.withLock { $0 }
+        var ready: [(Int32, UInt32, UInt64)] = []
+        var seen: [Int32: UInt32] = [:]
+        for (fd, entry) in snapshot.sorted(by: { $0.key < $1.key }) where !entry.disarmed {
+            guard let file = entry.file else { continue }
+            let wanted = entry.events & 0xffff | Self.always
+            let now = UInt32(UInt16(bitPattern: file.operations.readiness(PollEvents(rawValue: Int16(truncatingIfNeeded: wanted))).rawValue)) & wanted
+            seen[fd] = now
+            var report = now
+            if entry.events & Self.edgeTriggered != 0 { report &= ~entry.reported }
+            if report != 0 && ready.count < maximum { ready.append((fd, report, entry.data)) }
+        }
+        if consume {
+            let reportedFDs = Set(ready.map(\.0))
+            entries.withLock { list in
+                for (fd, now) in seen {
+                    guard var entry = list[fd] else { continue }
+                    // Bits gone since re-arm the edge; reported bits are remembered.
+                    entry.reported &= now
+                    if reportedFDs.contains(fd) {
+                        entry.reported |= now
+                        if entry.events & Self.oneShot != 0 { entry.disarmed = true }
+                    }
+                    list[fd] = entry
+                }
+            }
+        }
+        return ready.map { ($0.1, $0.2) }
+    }
+}
