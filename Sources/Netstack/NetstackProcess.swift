@@ -30,7 +30,9 @@ public enum NetstackProcess {
 
     /// Confines this process and serves the Sentry at the other end of `control` until it is
     /// gone. Must run in a fresh mount namespace, before any other thread starts.
-    public static func run(control: consuming FileDescriptor, attachment: Attachment? = nil) throws(LinuxErrno) {
+    /// With `captureFD` (an inherited, writable file), every frame of the stack's link goes
+    /// there as a pcap capture: the veth's Ethernet frames, or the loopback's IPv4 packets.
+    public static func run(control: consuming FileDescriptor, attachment: Attachment? = nil, captureFD: Int32? = nil) throws(LinuxErrno) {
         var link: PacketLink?
         do {
             if let attachment {
@@ -45,11 +47,13 @@ public enum NetstackProcess {
         } catch {
             throw error.linuxErrno
         }
+        let capture = captureFD.map { PacketCapture(fd: FileDescriptor(owning: $0), linkType: link == nil ? .rawIPv4 : .ethernet) }
         let service: SocketService
         if let link, let attachment {
+            link.capture = capture
             service = .sandbox(link: link, address: attachment.address, gateway: attachment.gateway)
         } else {
-            service = .loopbackOnly()
+            service = .loopbackOnly(capture: capture)
         }
         do {
             try service.start()

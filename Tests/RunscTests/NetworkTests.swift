@@ -30,7 +30,7 @@ struct NetworkTests {
         return (try child.wait(), String(decoding: bytes, as: UTF8.self))
     }
 
-    @Test("a host server is reached from the sandbox and a sandbox server from the host, byte for byte; tcpdump on the host's veth sees the handshake and the FIN; the Netstack answers ping")
+    @Test("a host server is reached from the sandbox and a sandbox server from the host, byte for byte; tcpdump on the host's veth sees the handshake and the FIN; the Netstack answers ping; --pcap-log records its frames")
     func veth() throws {
         // A /30 of 198.18.0.0/15 of this test run's own.
         let block = UInt32(getpid() % 4000) * 4 + 0x1000
@@ -64,8 +64,10 @@ struct NetworkTests {
         mkdir(bundle.path + "/rootfs/www", 0o755)
         let sandboxPage = (0..<3000).map { "sandbox line \($0)\n" }.joined()
         try bundle.write(bundle.path + "/rootfs/www/sandbox.txt", sandboxPage)
+        let stackCapture = hostDirectory + "/netstack.pcap"
         let runsc = try Helper.startExecutable(
-            "runsc", ["run", "--network-address", "\(address(0))/30", "--bundle", bundle.path, "net-\(getpid())"])
+            "runsc",
+            ["run", "--network-address", "\(address(0))/30", "--pcap-log", stackCapture, "--bundle", bundle.path, "net-\(getpid())"])
 
         // The host's end of the veth, once runsc has made it (bounded wait).
         var interface = ""
@@ -103,6 +105,10 @@ struct NetworkTests {
         #expect(packets.contains { $0.contains("\(sandbox).8080: Flags [S],") }, "\(packets.prefix(5))")
         #expect(packets.contains { $0.contains("\(sandbox).8080 > ") && $0.contains("Flags [S.],") })
         #expect(packets.contains { $0.contains("Flags [F") })
+        // The Netstack's own capture (--pcap-log) has the same handshake and the ping's replies.
+        let logged = try host("/usr/bin/tcpdump", ["-n", "-r", stackCapture]).output.split(separator: "\n")
+        #expect(logged.contains { $0.contains("\(sandbox).8080 > ") && $0.contains("Flags [S.],") }, "\(logged.prefix(5))")
+        #expect(logged.contains { $0.contains("ICMP echo reply") })
         // Nothing of the sandbox's network is left.
         #expect(try host("/usr/sbin/ip", ["-o", "-4", "addr", "show", "to", "\(gateway)/32"]).output.isEmpty)
     }

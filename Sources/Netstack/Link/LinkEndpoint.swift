@@ -16,10 +16,15 @@ public final class LoopbackLink: LinkEndpoint {
     public var hardwareAddress: MACAddress? { nil }
     /// Packets sent and not yet taken back in.
     private(set) var queue: [[UInt8]] = []
+    /// Sees every packet sent (`--pcap-log`).
+    public var capture: (([UInt8]) -> Void)?
 
     public init(mtu: Int = 65536) { self.mtu = mtu }
 
-    public func transmit(_ frames: [[UInt8]]) { queue += frames }
+    public func transmit(_ frames: [[UInt8]]) {
+        if let capture { for frame in frames { capture(frame) } }
+        queue += frames
+    }
 
     /// Takes the queued packets.
     func drain() -> [[UInt8]] {

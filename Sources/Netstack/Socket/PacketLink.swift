@@ -11,6 +11,8 @@ public final class PacketLink: LinkEndpoint, @unchecked Sendable {
     public var mtu: Int { socket.mtu }
     /// Frames the host refused to send.
     private(set) var sendFailures = 0
+    /// Sees every frame sent and received (`--pcap-log`).
+    public var capture: PacketCapture?
 
     public init(socket: PacketSocket) {
         self.socket = socket
@@ -19,6 +21,7 @@ public final class PacketLink: LinkEndpoint, @unchecked Sendable {
 
     public func transmit(_ frames: [[UInt8]]) {
         for frame in frames {
+            capture?.record(frame)
             let sent = frame.withUnsafeBytes { bytes in Result { () throws(Errno) in try socket.send(bytes) } }
             if case .failure = sent { sendFailures += 1 }
         }
@@ -44,7 +47,9 @@ extension SocketService {
             defer { buffer.deallocate() }
             while let service = self {
                 guard let (count, trusted) = try? link.socket.receive(into: buffer) else { return }
-                service.deliver([Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))], on: interface, checksumsTrusted: trusted)
+                let frame = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                link.capture?.record(frame)
+                service.deliver([frame], on: interface, checksumsTrusted: trusted)
             }
         }
     }

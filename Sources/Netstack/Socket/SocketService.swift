@@ -53,10 +53,13 @@ public final class SocketService: @unchecked Sendable {
         self.stack = stack
     }
 
-    /// The loopback-only stack of `--network=none`: 127.0.0.1/8 on a loopback interface.
-    public static func loopbackOnly() -> SocketService {
+    /// The loopback-only stack of `--network=none`: 127.0.0.1/8 on a loopback interface
+    /// (whose packets go to `capture` too, when given).
+    public static func loopbackOnly(capture: PacketCapture? = nil) -> SocketService {
         let stack = Stack(clock: MonotonicClock())
-        stack.addInterface(LoopbackLink(), subnets: [IPv4Subnet(IPv4Address(127, 0, 0, 1), prefixLength: 8)])
+        let loopback = LoopbackLink()
+        if let capture { loopback.capture = { capture.record($0) } }
+        stack.addInterface(loopback, subnets: [IPv4Subnet(IPv4Address(127, 0, 0, 1), prefixLength: 8)])
         return SocketService(stack: stack)
     }
 

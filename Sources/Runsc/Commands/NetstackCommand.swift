@@ -29,8 +29,12 @@ struct NetstackCommand: ParsableCommand {
     @Option(help: "The default gateway.")
     var gateway: String?
 
+    @Option(help: "An inherited, writable fd to write a pcap capture of the stack's link to.")
+    var pcapFD: Int32?
+
     func validate() throws {
         guard controlFD > 2 else { throw ValidationError("--control-fd must be an inherited fd above 2") }
+        if let pcapFD, pcapFD <= 2 { throw ValidationError("--pcap-fd must be an inherited fd above 2") }
         if let netnsFD {
             guard netnsFD > 2 else { throw ValidationError("--netns-fd must be an inherited fd above 2") }
             guard address.flatMap({ IPv4Subnet(parsing: $0) }) != nil else { throw ValidationError("--address must look like 198.18.0.2/30") }
@@ -44,6 +48,6 @@ struct NetstackCommand: ParsableCommand {
             attachment = NetstackProcess.Attachment(
                 namespaceFD: netnsFD, interface: interface, address: address, gateway: gateway.flatMap { IPv4Address(parsing: $0) })
         }
-        try NetstackProcess.run(control: FileDescriptor(owning: controlFD), attachment: attachment)
+        try NetstackProcess.run(control: FileDescriptor(owning: controlFD), attachment: attachment, captureFD: pcapFD)
     }
 }

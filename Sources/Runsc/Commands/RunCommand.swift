@@ -127,6 +127,13 @@ func runSandbox(
             ]
         }
         defer { if namespaceFile >= 0 { Glibc.close(namespaceFile) } }
+        var captureFile: Int32 = -1
+        if let path = options.pcapLog {
+            captureFile = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o644).release()
+            netstackDescriptors.append((captureFile, 5))
+            netstackArguments += ["--pcap-fd", "5"]
+        }
+        defer { if captureFile >= 0 { Glibc.close(captureFile) } }
         var netstack = try ChildProcess.spawn(
             path: "/proc/self/exe", arguments: netstackArguments, descriptors: netstackDescriptors, options: .dieWithParent,
             namespaces: sandboxNetwork == nil ? [.mount, .network] : [.mount])
@@ -207,6 +214,9 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: "With --network=sandbox: the /30 of 198.18.0.0/15 for the veth pair (default: a free one).")
     var networkAddress: String?
 
+    @Option(help: "Write what the Netstack sends and receives to this file as a pcap capture.")
+    var pcapLog: String?
+
     /// The network mode for a sandbox whose bundle asks (or not) for a network namespace.
     func networkMode(bundleAsks: Bool) throws -> NetworkMode {
         guard network == "sandbox", bundleAsks else { return .none }
@@ -229,5 +239,6 @@ struct SandboxOptions: ParsableArguments {
     var arguments: [String] {
         (strace ? ["--strace"] : []) + (debugLog.map { ["--debug-log", $0] } ?? []) + (noSentrySeccomp ? ["--no-sentry-seccomp"] : [])
             + ["--overlay2", overlay2, "--network", network] + (networkAddress.map { ["--network-address", $0] } ?? [])
+            + (pcapLog.map { ["--pcap-log", $0] } ?? [])
     }
 }
