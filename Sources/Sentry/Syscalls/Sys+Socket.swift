@@ -121,9 +121,15 @@ extension Syscalls {
     /// Implements Linux sendto(2) (and send(2)): a destination only for datagram sockets
     /// (a stream ignores it, as Linux does once connected).
     static func sendto(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let (socket, file) = try inetSocket(task, arguments[0])
         let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
+        let described = try task.fds.get(fd(arguments[0]))
+        if let unix = described.operations as? UnixSocketEnd {
+            // A connected pair: a destination is EISCONN, as Linux answers.
+            guard arguments[4] == 0 else { throw .EISCONN }
+            return .value(Int64(try unix.send(bytes, files: [], nonBlocking: described.flags.contains(.nonBlocking) || flags.contains(.dontWait))))
+        }
+        let (socket, file) = try inetSocket(task, arguments[0])
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
         if socket.kind == .datagram, arguments[4] != 0 {
             let destination = try socketAddress(task, at: arguments[4], length: arguments[5])
@@ -138,10 +144,18 @@ extension Syscalls {
     /// Implements Linux recvfrom(2) (and recv(2)) with MSG_DONTWAIT; MSG_PEEK and the other
     /// flags are EOPNOTSUPP until they land.
     static func recvfrom(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let (socket, file) = try inetSocket(task, arguments[0])
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
         guard flags.subtracting([.dontWait, .noSignal]).isEmpty else { throw .EOPNOTSUPP }
         let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
+        let described = try task.fds.get(fd(arguments[0]))
+        if let unix = described.operations as? UnixSocketEnd {
+            let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
+            let received = try unix.connection.receive(at: unix.side, count: count, nonBlocking: nonBlocking)
+            try task.mm.copyOut(received.bytes, to: arguments[1])
+            if arguments[5] != 0 { try task.mm.copyOut([0, 0, 0, 0], to: arguments[5]) }  // no address: a connected pair
+            return .value(Int64(received.bytes.count))
+        }
+        let (socket, file) = try inetSocket(task, arguments[0])
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
         let (bytes, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
             try socket.service.receive(socket.id, maximum: count)
@@ -153,9 +167,13 @@ extension Syscalls {
 
     /// Implements Linux shutdown(2): SHUT_RD, SHUT_WR, SHUT_RDWR.
     static func shutdown(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let (socket, _) = try inetSocket(task, arguments[0])
         let how = arguments[1]
         guard how <= 2 else { throw .EINVAL }
+        if let unix = try task.fds.get(fd(arguments[0])).operations as? UnixSocketEnd {
+            unix.connection.shutdown(unix.side, read: how != 1, write: how != 0)
+            return .value(0)
+        }
+        let (socket, _) = try inetSocket(task, arguments[0])
         try socket.service.shutdown(socket.id, read: how != 1, write: how != 0)
         return .value(0)
     }
@@ -210,5 +228,156 @@ extension Syscalls {
         try task.mm.copyOut(Array(encoded), to: arguments[3])
         try task.mm.copyOut(bytes(UInt64(encoded.count)).prefix(4).map { $0 }, to: arguments[4])
         return .value(0)
+    }
+}
+
+extension Syscalls {
+    /// Implements Linux socketpair(2) for AF_UNIX stream, datagram and seqpacket sockets,
+    /// with SOCK_NONBLOCK and SOCK_CLOEXEC. Other families are EOPNOTSUPP, as Linux answers
+    /// for AF_INET.
+    static func socketpair(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (domain, type, proto) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]), arguments[2])
+        guard domain == AddressFamily.unix else { throw domain == AddressFamily.inet ? .EOPNOTSUPP : .EAFNOSUPPORT }
+        guard proto == 0 else { throw .EPROTONOSUPPORT }
+        let flags = type & (SocketType.nonBlockFlag | SocketType.closeOnExecFlag)
+        let kind: UnixConnection.Kind
+        switch type & ~flags {
+        case SocketType.stream: kind = .stream
+        case SocketType.datagram: kind = .datagram
+        case SocketType.seqpacket: kind = .seqpacket
+        default: throw .EINVAL
+        }
+        let connection = UnixConnection(kind: kind)
+        let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
+        let closeOnExec = flags & SocketType.closeOnExecFlag != 0
+        let first = try task.fds.add(
+            FileDescription(UnixSocketEnd(connection, side: 0, inode: task.sandbox.newPipeInode()), flags: status), closeOnExec: closeOnExec)
+        let second: Int32
+        do {
+            second = try task.fds.add(
+                FileDescription(UnixSocketEnd(connection, side: 1, inode: task.sandbox.newPipeInode()), flags: status),
+                closeOnExec: closeOnExec)
+        } catch {
+            _ = try? task.fds.remove(first)
+            throw error
+        }
+        try task.mm.copyOut(bytes(UInt64(UInt32(bitPattern: first)) | UInt64(UInt32(bitPattern: second)) << 32), to: arguments[3])
+        return .value(0)
+    }
+
+    /// The iovecs of a `struct msghdr` at `address`: (base, length) pairs, at most UIO_MAXIOV.
+    private static func messageVectors(_ task: Task, _ header: [UInt8]) throws(LinuxErrno) -> [(UInt64, Int)] {
+        let (vectors, count) = (word(Array(header[16..<24])), word(Array(header[24..<32])))
+        guard count <= 1024 else { throw .EMSGSIZE }
+        let raw = try task.mm.copyIn(from: vectors, count: Int(count) * 16)
+        var result: [(UInt64, Int)] = []
+        var total = 0
+        for index in 0..<Int(count) {
+            let length = Int(min(word(Array(raw[(index * 16 + 8)..<(index * 16 + 16)])), UInt64(maxReadWriteCount)))
+            total += length
+            guard total <= maxReadWriteCount else { throw .EINVAL }
+            result.append((word(Array(raw[(index * 16)..<(index * 16 + 8)])), length))
+        }
+        return result
+    }
+
+    /// Implements Linux sendmsg(2): the iovecs' bytes, and for AF_UNIX sockets the files of an
+    /// SCM_RIGHTS control message; for AF_INET datagram sockets, the destination in msg_name.
+    /// Other control messages are EINVAL.
+    static func sendmsg(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
+        let header = try task.mm.copyIn(from: arguments[1], count: 56)
+        let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[2]))
+        let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
+        var payload: [UInt8] = []
+        for (base, length) in try messageVectors(task, header) where length > 0 { payload += try task.mm.copyIn(from: base, count: length) }
+        let (control, controlLength) = (word(Array(header[32..<40])), Int(min(word(Array(header[40..<48])), 1 << 20)))
+        var files: [FileDescription] = []
+        var offset = 0
+        while offset + 16 <= controlLength {
+            let entry = try task.mm.copyIn(from: control + UInt64(offset), count: 16)
+            let length = Int(min(word(Array(entry[0..<8])), UInt64(controlLength - offset)))
+            let (level, type) = (Int32(truncatingIfNeeded: word(Array(entry[8..<12]) + [0, 0, 0, 0])), Int32(truncatingIfNeeded: word(Array(entry[12..<16]) + [0, 0, 0, 0])))
+            guard length >= 16, level == SocketLevel.socket, type == SocketLevel.rights, file.operations is UnixSocketEnd else { throw .EINVAL }
+            let data = try task.mm.copyIn(from: control + UInt64(offset) + 16, count: length - 16)
+            for index in 0..<(data.count / 4) {
+                let number = Int32(truncatingIfNeeded: word(Array(data[(index * 4)..<(index * 4 + 4)]) + [0, 0, 0, 0]))
+                files.append(try task.fds.get(number))
+            }
+            guard files.count <= UnixConnection.maximumFiles else { throw .EINVAL }
+            offset += (length + 7) & ~7
+        }
+        if let unix = file.operations as? UnixSocketEnd {
+            return .value(Int64(try unix.send(payload, files: files, nonBlocking: nonBlocking)))
+        }
+        guard let socket = file.operations as? InetSocket else { throw .ENOTSOCK }
+        let (name, nameLength) = (word(Array(header[0..<8])), word(Array(header[8..<12]) + [0, 0, 0, 0]))
+        if socket.kind == .datagram, name != 0 {
+            let destination = try socketAddress(task, at: name, length: nameLength)
+            return .value(Int64(try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
+                try socket.service.send(socket.id, payload, to: destination)
+            }))
+        }
+        return .value(Int64(try socket.write(payload, at: nil, nonBlocking: nonBlocking)))
+    }
+
+    /// Implements Linux recvmsg(2): scatters into the iovecs; for AF_UNIX sockets, received
+    /// files become fds in an SCM_RIGHTS control message (MSG_CMSG_CLOEXEC honoured; those
+    /// that do not fit are closed and MSG_CTRUNC set); for AF_INET, msg_name gets the source.
+    /// MSG_TRUNC is set when a datagram was longer than the buffers.
+    static func recvmsg(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
+        let header = try task.mm.copyIn(from: arguments[1], count: 56)
+        let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[2]))
+        guard flags.subtracting([.dontWait, .noSignal, .closeOnExec]).isEmpty else { throw .EOPNOTSUPP }
+        let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
+        let vectors = try messageVectors(task, header)
+        let capacity = vectors.reduce(0) { $0 + $1.1 }
+        var received: [UInt8]
+        var files: [FileDescription] = []
+        var truncated = false
+        var source: SocketService.Address?
+        if let unix = file.operations as? UnixSocketEnd {
+            (received, files, truncated) = try unix.connection.receive(at: unix.side, count: capacity, nonBlocking: nonBlocking)
+        } else if let socket = file.operations as? InetSocket {
+            (received, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
+                try socket.service.receive(socket.id, maximum: capacity)
+            }
+        } else {
+            throw .ENOTSOCK
+        }
+        var done = 0
+        for (base, length) in vectors where done < received.count && length > 0 {
+            let piece = Array(received[done..<min(done + length, received.count)])
+            try task.mm.copyOut(piece, to: base)
+            done += piece.count
+        }
+        var resultFlags: Int32 = truncated ? MessageFlags.truncated.rawValue : 0
+        let (control, controlLength) = (word(Array(header[32..<40])), Int(min(word(Array(header[40..<48])), 1 << 20)))
+        var controlUsed = 0
+        if !files.isEmpty {
+            let room = max(0, (controlLength - 16) / 4)
+            if room < files.count { resultFlags |= MessageFlags.controlTruncated.rawValue }
+            var numbers: [Int32] = []
+            for received in files.prefix(room) {
+                numbers.append(try task.fds.add(received, closeOnExec: flags.contains(.closeOnExec)))
+            }
+            if !numbers.isEmpty {
+                var message = bytes(UInt64(16 + 4 * numbers.count))
+                message += bytes(UInt64(UInt32(bitPattern: SocketLevel.socket)) | UInt64(UInt32(bitPattern: SocketLevel.rights)) << 32)
+                for number in numbers { message += bytes(UInt64(UInt32(bitPattern: number))).prefix(4) }
+                try task.mm.copyOut(message, to: control)
+                controlUsed = (message.count + 7) & ~7
+            }
+        }
+        if let source, word(Array(header[0..<8])) != 0 {
+            let nameLengthAddress = arguments[1] + 8
+            try storeSocketAddress(task, source, at: word(Array(header[0..<8])), lengthAt: nameLengthAddress)
+        } else if word(Array(header[0..<8])) != 0 {
+            try task.mm.copyOut([0, 0, 0, 0], to: arguments[1] + 8)  // no address (a connected pair)
+        }
+        try task.mm.copyOut(bytes(UInt64(controlUsed)), to: arguments[1] + 40)
+        try task.mm.copyOut(bytes(UInt64(UInt32(bitPattern: resultFlags))).prefix(4).map { $0 }, to: arguments[1] + 48)
+        return .value(Int64(received.count))
     }
 }

@@ -1,0 +1,200 @@
+import HostSys
+import LinuxABI
+
+/// A connected pair of AF_UNIX sockets inside the Sentry (socketpair(2), unix(7)): for each
+/// direction, the messages one end sent and the other has not read, with the open files
+/// they carry (SCM_RIGHTS). A stream reads across message boundaries (but not across one
+/// that carries files, as Linux keeps rights with their bytes); datagram and seqpacket
+/// sockets read one message at a time, cut to the reader's buffer.
+///
+/// Locks: `monitor` guards the queues and the end states; readers and writers sleep on it.
+final class UnixConnection: @unchecked Sendable {
+    enum Kind {
+        case stream, datagram, seqpacket
+    }
+
+    struct Message {
+        var bytes: [UInt8]
+        var files: [FileDescription]
+    }
+
+    /// Bytes queued per direction before a writer waits (Linux's default socket buffer).
+    static let capacity = 212_992
+    /// The most files one message carries (SCM_MAX_FD).
+    static let maximumFiles = 253
+
+    let kind: Kind
+    let monitor = Monitor()
+    /// `queues[side]`: what end `side` has to read.
+    private var queues: [[Message]] = [[], []]
+    private var queued = [0, 0]
+    private var open = [true, true]
+    /// `writeShutdown[side]`: end `side` sends no more (shutdown(SHUT_WR) or close).
+    private var writeShutdown = [false, false]
+    private var readShutdown = [false, false]
+
+    init(kind: Kind) { self.kind = kind }
+
+    func close(_ side: Int) {
+        let dropped: [Message] = monitor.locked {
+            open[side] = false
+            writeShutdown[side] = true
+            readShutdown[side] = true
+            defer { queues[side] = [] }
+            monitor.broadcast()
+            return queues[side]
+        }
+        _ = dropped  // files in unread messages close here, outside the lock
+        Readiness.changed()
+    }
+
+    func shutdown(_ side: Int, read: Bool, write: Bool) {
+        monitor.locked {
+            if read { readShutdown[side] = true }
+            if write { writeShutdown[side] = true }
+            monitor.broadcast()
+        }
+        Readiness.changed()
+    }
+
+    /// Sends `bytes` with `files` from end `side`: waits for room unless `nonBlocking`
+    /// (EAGAIN); EPIPE once the other end is closed or shut for reading, or this one for
+    /// writing. A stream takes what fits (a partial write); a message is whole or waits.
+    func send(from side: Int, _ bytes: [UInt8], files: [FileDescription], nonBlocking: Bool) throws(LinuxErrno) -> Int {
+        let peer = 1 - side
+        if kind != .stream && bytes.count > Self.capacity { throw .EMSGSIZE }
+        let result: Result<Int, LinuxErrno> = monitor.locked {
+            while true {
+                if writeShutdown[side] || !open[peer] || readShutdown[peer] { return .failure(.EPIPE) }
+                let room = Self.capacity - queued[peer]
+                let fits = kind == .stream ? room > 0 : room >= bytes.count
+                if fits || bytes.isEmpty {
+                    let taken = kind == .stream ? min(room, bytes.count) : bytes.count
+                    queues[peer].append(Message(bytes: Array(bytes.prefix(taken)), files: files))
+                    queued[peer] += taken
+                    monitor.broadcast()
+                    return .success(taken)
+                }
+                if nonBlocking { return .failure(.EAGAIN) }
+                if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
+            }
+        }
+        Readiness.changed()
+        return try result.get()
+    }
+
+    /// Receives up to `count` bytes at end `side`, with the files that came with them: waits
+    /// for data unless `nonBlocking` (EAGAIN); no bytes once the writer is gone (end of file).
+    /// `truncated` says a message was longer than `count` (its rest is dropped, MSG_TRUNC).
+    func receive(at side: Int, count: Int, nonBlocking: Bool) throws(LinuxErrno) -> (bytes: [UInt8], files: [FileDescription], truncated: Bool) {
+        let peer = 1 - side
+        let result: Result<([UInt8], [FileDescription], Bool), LinuxErrno> = monitor.locked {
+            while queues[side].isEmpty {
+                if writeShutdown[peer] || !open[peer] || readShutdown[side] { return .success(([], [], false)) }
+                if nonBlocking { return .failure(.EAGAIN) }
+                if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
+            }
+            defer { monitor.broadcast() }
+            if kind != .stream {
+                let message = queues[side].removeFirst()
+                queued[side] -= message.bytes.count
+                return .success((Array(message.bytes.prefix(count)), message.files, message.bytes.count > count))
+            }
+            var bytes: [UInt8] = []
+            var files: [FileDescription] = []
+            while bytes.count < count, var first = queues[side].first {
+                // Files stay with the bytes they came with: a read stops before the next
+                // message that carries some.
+                if !first.files.isEmpty && !bytes.isEmpty { break }
+                let take = min(count - bytes.count, first.bytes.count)
+                bytes += first.bytes.prefix(take)
+                files += first.files
+                first.files = []
+                first.bytes.removeFirst(take)
+                queued[side] -= take
+                if first.bytes.isEmpty { queues[side].removeFirst() } else { queues[side][0] = first }
+                if !files.isEmpty { break }
+            }
+            return .success((bytes, files, false))
+        }
+        Readiness.changed()
+        return try result.get()
+    }
+
+    /// poll(2) readiness of end `side`.
+    func readiness(of side: Int, _ events: PollEvents) -> PollEvents {
+        let peer = 1 - side
+        return monitor.locked {
+            var ready: PollEvents = []
+            if !queues[side].isEmpty || writeShutdown[peer] || readShutdown[side] { ready.insert(.input) }
+            if writeShutdown[peer] { ready.insert(.readHangUp) }
+            if !writeShutdown[side] && open[peer] && queued[peer] < Self.capacity { ready.insert(.output) }
+            if !open[peer] { ready.insert(.hangUp) }
+            return ready.intersection(events.union([.hangUp, .error]))
+        }
+    }
+
+    /// Bytes waiting at end `side` (FIONREAD).
+    func available(at side: Int) -> Int { monitor.locked { queued[side] } }
+}
+
+/// One end of a `UnixConnection`: what an fd of a socketpair(2) refers to.
+final class UnixSocketEnd: FileOperations, @unchecked Sendable {
+    let connection: UnixConnection
+    let side: Int
+    let inode: UInt64
+
+    init(_ connection: UnixConnection, side: Int, inode: UInt64) {
+        self.connection = connection
+        self.side = side
+        self.inode = inode
+    }
+
+    deinit { connection.close(side) }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { try read(count: count, at: offset, nonBlocking: false) }
+
+    func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8] {
+        if offset != nil { throw .ESPIPE }
+        return try connection.receive(at: side, count: count, nonBlocking: nonBlocking).bytes
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { try write(bytes, at: offset, nonBlocking: false) }
+
+    /// A blocking write to a stream sends everything, waiting for room as it goes.
+    func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int {
+        if offset != nil { throw .ESPIPE }
+        return try send(bytes, files: [], nonBlocking: nonBlocking)
+    }
+
+    func send(_ bytes: [UInt8], files: [FileDescription], nonBlocking: Bool) throws(LinuxErrno) -> Int {
+        var sent = try connection.send(from: side, bytes, files: files, nonBlocking: nonBlocking)
+        while connection.kind == .stream && !nonBlocking && sent < bytes.count {
+            do {
+                sent += try connection.send(from: side, Array(bytes[sent...]), files: [], nonBlocking: false)
+            } catch {
+                return sent  // a partial write reports what went
+            }
+        }
+        return sent
+    }
+
+    func stat() throws(LinuxErrno) -> LinuxStat {
+        var stat = LinuxStat()
+        stat.mode = FileMode.socket | 0o777
+        stat.ino = inode
+        stat.nlink = 1
+        stat.dev = 0x8  // sockfs
+        stat.blksize = 4096
+        return stat
+    }
+
+    func readiness(_ events: PollEvents) -> PollEvents { connection.readiness(of: side, events) }
+
+    /// FIONREAD.
+    func ioctl(request: UInt64, argument: UInt64, mm: MemoryManager) throws(LinuxErrno) -> Int64 {
+        guard request == 0x541b else { throw .ENOTTY }
+        try mm.copyOut(withUnsafeBytes(of: UInt32(clamping: connection.available(at: side)).littleEndian) { Array($0) }, to: argument)
+        return 0
+    }
+}

@@ -1,0 +1,87 @@
+// AF_UNIX socket pairs in the sandbox: a stream between processes (shutdown and end of
+// file), datagram boundaries and truncation, an fd passed with SCM_RIGHTS (and used by the
+// receiver), sendmsg/recvmsg iovecs, EPIPE once the peer is gone, poll readiness.
+// Built with `gcc -static`, run natively and under `runsc run`; the outputs must match.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    int pair[2];
+    printf("socketpair: %d\n", socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair));
+    pid_t child = fork();
+    if (child == 0) {
+        close(pair[0]);
+        char buffer[64];
+        ssize_t n = read(pair[1], buffer, sizeof buffer);
+        for (ssize_t i = 0; i < n; i++) buffer[i] = buffer[i] >= 'a' && buffer[i] <= 'z' ? buffer[i] - 32 : buffer[i];
+        write(pair[1], buffer, n);
+        shutdown(pair[1], SHUT_WR);
+        _exit(0);
+    }
+    close(pair[1]);
+    write(pair[0], "hello, child", 12);
+    char buffer[64] = {0};
+    ssize_t n = read(pair[0], buffer, sizeof buffer);
+    ssize_t end = read(pair[0], buffer + 40, 8);
+    int status;
+    waitpid(child, &status, 0);
+    printf("stream: \"%.*s\" (%zd), then end of file %zd\n", (int)n, buffer, n, end);
+    char one;
+    printf("after the peer closed: write errno %d\n", write(pair[0], "x", 1) == -1 ? errno : 0);
+    (void)one;
+    close(pair[0]);
+
+    int datagrams[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, datagrams);
+    send(datagrams[0], "first", 5, 0);
+    send(datagrams[0], "second message", 14, 0);
+    char small[4];
+    ssize_t a = recv(datagrams[1], small, sizeof small, 0);
+    struct pollfd ready = {datagrams[1], POLLIN, 0};
+    int readable = poll(&ready, 1, 0);
+    char whole[32] = {0};
+    ssize_t b = recv(datagrams[1], whole, sizeof whole, 0);
+    printf("datagrams: %zd \"%.*s\" (cut), readable %d, %zd \"%s\"\n", a, (int)a, small, readable, b, whole);
+    printf("nothing more: errno %d\n", recv(datagrams[1], whole, sizeof whole, MSG_DONTWAIT) == -1 ? errno : 0);
+
+    // An fd through the pair: the receiver reads a pipe the sender made.
+    int pipe_fds[2];
+    pipe(pipe_fds);
+    write(pipe_fds[1], "through the pipe", 16);
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct iovec vector[2] = {{"fd", 2}, {" here", 5}};
+    struct msghdr message = {.msg_iov = vector, .msg_iovlen = 2, .msg_control = control, .msg_controllen = sizeof control};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &pipe_fds[0], sizeof(int));
+    ssize_t sent = sendmsg(datagrams[0], &message, 0);
+    close(pipe_fds[0]);
+    char text[16] = {0}, rest[16] = {0};
+    struct iovec into[2] = {{text, 4}, {rest, sizeof rest}};
+    char received_control[CMSG_SPACE(sizeof(int))];
+    struct msghdr incoming = {.msg_iov = into, .msg_iovlen = 2, .msg_control = received_control, .msg_controllen = sizeof received_control};
+    ssize_t got = recvmsg(datagrams[1], &incoming, MSG_CMSG_CLOEXEC);
+    struct cmsghdr *arrived = CMSG_FIRSTHDR(&incoming);
+    int passed = -1;
+    if (arrived && arrived->cmsg_type == SCM_RIGHTS) memcpy(&passed, CMSG_DATA(arrived), sizeof passed);
+    char piped[32] = {0};
+    ssize_t from_pipe = read(passed, piped, sizeof piped);
+    printf("rights: sent %zd, got %zd \"%s|%s\", fd passed %d, cloexec %d, reads \"%s\"\n", sent, got, text, rest, passed >= 0,
+           (fcntl(passed, F_GETFD) & FD_CLOEXEC) != 0, piped);
+    (void)from_pipe;
+    return 0;
+}
