@@ -162,6 +162,35 @@ struct NetworkLayerTests {
         #expect(hosts.b.drops["bad fragment"] == 1)
     }
 
+    @Test("a last fragment shorter than one already held voids the datagram (no trap, no zeros handed on)")
+    func lastFragmentBeforeHeldPiece() throws {
+        let hosts = TwoHosts()
+        let server = try hosts.b.bindUDP(port: 7)
+        let ethernet = EthernetHeader.encode(destination: hosts.linkB.hardwareAddress!, source: hosts.linkA.hardwareAddress!, etherType: .ipv4)
+        func fragment(offset: Int, more: Bool) -> [UInt8] {
+            ethernet + IPv4Header.encode(
+                source: TwoHosts.addressA, destination: TwoHosts.addressB, protocol: .udp, payloadLength: 8, identification: 9,
+                dontFragment: false, fragmentOffset: offset, moreFragments: more) + [UInt8](repeating: 1, count: 8)
+        }
+        hosts.b.receive([fragment(offset: 16, more: true), fragment(offset: 8, more: false)], on: 0)
+        #expect(server.receive() == nil)
+        #expect(hosts.b.drops["bad fragment"] == 1)
+    }
+
+    @Test("martians are dropped on a real link: our own or a loopback source, a loopback destination")
+    func martians() throws {
+        let hosts = TwoHosts()
+        let server = try hosts.b.bindUDP(port: 9)
+        let ethernet = EthernetHeader.encode(destination: hosts.linkB.hardwareAddress!, source: hosts.linkA.hardwareAddress!, etherType: .ipv4)
+        for (source, destination) in [(TwoHosts.addressB, TwoHosts.addressB), (IPv4Address(127, 0, 0, 1), TwoHosts.addressB)] {
+            let udp = UDPHeader.encode(sourcePort: 9, destinationPort: 9, payload: [1], source: source, destination: destination)
+            let ip = IPv4Header.encode(source: source, destination: destination, protocol: .udp, payloadLength: udp.count)
+            hosts.b.receive([ethernet + ip + udp], on: 0)
+        }
+        #expect(server.receive() == nil)
+        #expect(hosts.b.drops["martian"] == 2)
+    }
+
     @Test("random and truncated frames are dropped without harm")
     func garbage() throws {
         let hosts = TwoHosts()

@@ -28,9 +28,18 @@ extension Stack {
         enqueue(EthernetHeader.encode(destination: arp.senderHardware, source: mac, etherType: .arp) + reply, on: interface)
     }
 
-    /// Records `address` at `mac` and sends the packets that waited for it.
+    /// The most neighbours one interface remembers (spoofed senders cannot grow it further).
+    static let neighbourLimit = 1024
+
+    /// Records `address` at `mac` and sends the packets that waited for it. A full table first
+    /// forgets the expired entries, then refuses new ones.
     private func learn(_ address: IPv4Address, at mac: MACAddress, on interface: Interface) {
-        interface.neighbours[address] = (mac, clock.now + Self.neighbourLifetime)
+        let now = clock.now
+        if interface.neighbours[address] == nil && interface.neighbours.count >= Self.neighbourLimit {
+            interface.neighbours = interface.neighbours.filter { $0.value.expires > now }
+            guard interface.neighbours.count < Self.neighbourLimit else { return }
+        }
+        interface.neighbours[address] = (mac, now + Self.neighbourLifetime)
         guard let waiting = interface.pending.removeValue(forKey: address), let own = interface.link.hardwareAddress else { return }
         for packet in waiting.packets {
             enqueue(EthernetHeader.encode(destination: mac, source: own, etherType: .ipv4) + packet, on: interface)

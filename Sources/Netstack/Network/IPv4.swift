@@ -15,6 +15,19 @@ extension Stack {
         }
         let destination = ip.destination
         let broadcast = destination == IPv4Address(rawValue: .max) || interface.subnets.contains { $0.broadcast == destination }
+        // Martians (RFC 1812 §5.3.7): on a real link, nothing comes from the stack's own
+        // addresses, the loopback net or a broadcast/multicast source, and nothing goes to
+        // the loopback net (which would reach services bound only to 127.0.0.1).
+        if interface.link.hardwareAddress != nil {
+            let source = ip.source
+            let loopbackNet = { (address: IPv4Address) in address.rawValue >> 24 == 127 }
+            if isLocal(source) || loopbackNet(source) || loopbackNet(destination) || source.rawValue >> 28 == 0xe
+                || source == IPv4Address(rawValue: .max)
+            {
+                count(drop: "martian")
+                return
+            }
+        }
         guard isLocal(destination) || broadcast else {
             // The stack is a host, not a router.
             count(drop: "IPv4 for another host")
@@ -145,6 +158,8 @@ struct Reassembly {
         guard var datagram = datagrams[key], heldBytes + data.count <= Self.maximumBytes else { return discard(key) }
         let end = offset + data.count
         if let total = datagram.totalLength, end > total || (!more && end != total) { return discard(key) }
+        // The last fragment fixes the length: nothing held may lie past it.
+        if !more, datagram.pieces.contains(where: { $0.offset + $0.data.count > end }) { return discard(key) }
         if !more { datagram.totalLength = end }
         if datagram.pieces.contains(where: { $0.offset < end && offset < $0.offset + $0.data.count }) {
             // An exact duplicate is harmless; any other overlap voids the datagram.
@@ -154,6 +169,8 @@ struct Reassembly {
         datagram.pieces.append((offset, Array(data)))
         datagram.bytes += data.count
         heldBytes += data.count
+        // Complete when the pieces (which never overlap) add up to the whole length; each
+        // lies inside it, so they cover it exactly.
         if let total = datagram.totalLength, datagram.bytes == total {
             datagrams[key] = nil
             heldBytes -= datagram.bytes

@@ -46,7 +46,17 @@ extension SocketService {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536 + 64, alignment: 16)
             defer { buffer.deallocate() }
             while let service = self {
-                guard let (count, trusted) = try? link.socket.receive(into: buffer) else { return }
+                let received: (count: Int, checksumTrusted: Bool)
+                do throws(Errno) {
+                    received = try link.socket.receive(into: buffer)
+                } catch .EBADF {
+                    return
+                } catch {
+                    // A transient failure (ENOBUFS, ENETDOWN while the veth goes down): go on.
+                    Clock.sleep(nanoseconds: 10_000_000)
+                    continue
+                }
+                let (count, trusted) = received
                 let frame = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 link.capture?.record(frame)
                 service.deliver([frame], on: interface, checksumsTrusted: trusted)

@@ -46,7 +46,12 @@ public final class SocketService: @unchecked Sendable {
     private var nextID: Int32 = 1
     private var stopped = false
     /// Called after every change of the stack (a call, a timer, a packet): a sleeper retries.
-    public var onChange: (@Sendable () -> Void)?
+    /// Set from any thread (under the lock), called without it.
+    public var onChange: (@Sendable () -> Void)? {
+        get { lock.locked { changeHandler } }
+        set { lock.locked { changeHandler = newValue } }
+    }
+    private var changeHandler: (@Sendable () -> Void)?
 
     /// A service over `stack`, whose timers a thread of the service runs from now on.
     public init(stack: Stack) {
@@ -111,11 +116,18 @@ public final class SocketService: @unchecked Sendable {
     /// socket(2): a new socket of `kind`.
     public func socket(_ kind: Kind) -> Int32 {
         lock.locked {
-            let id = nextID
-            nextID += 1
+            let id = freshID()
             sockets[id] = Socket(endpoint: .unbound(kind, local: nil))
             return id
         }
+    }
+
+    /// A socket number not in use (lock held): counting up, wrapping past Int32.max.
+    private func freshID() -> Int32 {
+        repeat {
+            nextID = nextID == .max ? 1 : nextID + 1
+        } while sockets[nextID] != nil
+        return nextID
     }
 
     /// bind(2): EINVAL if already bound, EADDRINUSE if taken, EADDRNOTAVAIL for an address
@@ -203,8 +215,7 @@ public final class SocketService: @unchecked Sendable {
             guard let socket = sockets[id] else { throw .EBADF }
             guard case .listener(let listener) = socket.endpoint else { throw .EINVAL }
             guard let connection = listener.accept() else { throw .EAGAIN }
-            let new = nextID
-            nextID += 1
+            let new = freshID()
             sockets[new] = Socket(endpoint: .connection(connection))
             return (new, Address(connection.key.remoteAddress, connection.key.remotePort))
         }
@@ -242,7 +253,7 @@ public final class SocketService: @unchecked Sendable {
             guard let socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .connection(let connection):
-                if socket.readShutdown { return ([], nil) }
+                if socket.readShutdown || maximum == 0 { return ([], nil) }
                 let bytes = try connection.read(maximum: maximum)
                 if bytes.isEmpty && !connection.isAtEndOfStream && connection.state != .closed { throw .EAGAIN }
                 return (bytes, Address(connection.key.remoteAddress, connection.key.remotePort))

@@ -22,13 +22,15 @@ extension Syscalls {
 
     /// Implements Linux epoll_ctl(2): EPOLL_CTL_ADD (EEXIST if watched), EPOLL_CTL_MOD and
     /// EPOLL_CTL_DEL (ENOENT if not). Regular files and directories cannot be watched (EPERM,
-    /// as Linux: they are always ready); an epoll fd cannot watch itself (EINVAL).
+    /// as Linux: they are always ready); an epoll fd cannot watch itself (EINVAL), nor an
+    /// instance that watches it, nor nest deeper than four levels (ELOOP).
     static func epollCtl(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let epfd = fd(arguments[0])
         guard let instance = try task.fds.get(epfd).operations as? EpollInstance else { throw .EINVAL }
         let (operation, target) = (arguments[1], fd(arguments[2]))
         let file = try task.fds.get(target)
         guard target != epfd, file.operations !== instance else { throw .EINVAL }
+        if operation == epollAdd, let nested = file.operations as? EpollInstance, nested.reaches(instance) { throw .ELOOP }
         let type = try file.operations.stat().mode & FileMode.typeMask
         if type == FileMode.regular || type == FileMode.directory { throw .EPERM }
         var events: UInt32 = 0
@@ -40,6 +42,8 @@ extension Syscalls {
             data = word(Array(bytes[4..<12]))
         }
         let result: LinuxErrno? = instance.entries.withLock { list in
+            // An entry whose file has closed is gone (Linux drops it with the file).
+            if list[target]?.file == nil { list[target] = nil }
             switch operation {
             case epollAdd:
                 guard list[target] == nil else { return .EEXIST }

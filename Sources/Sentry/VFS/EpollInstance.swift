@@ -42,6 +42,15 @@ final class EpollInstance: FileOperations, @unchecked Sendable {
         return stat
     }
 
+    /// Whether `other` is watched by this instance, directly or through watched instances
+    /// (at most `depth` levels down), or the nesting is deeper than that: either would let
+    /// a readiness check loop forever or go too deep, so epoll_ctl refuses it (ELOOP).
+    func reaches(_ other: EpollInstance, depth: Int = 4) -> Bool {
+        if self === other || depth == 0 { return true }
+        let nested = entries.withLock { $0.values.compactMap { $0.file?.operations as? EpollInstance } }
+        return nested.contains { $0.reaches(other, depth: depth - 1) }
+    }
+
     /// An epoll fd is readable when one of its entries has an event.
     func readiness(_ events: PollEvents) -> PollEvents {
         collect(maximum: 1, consume: false).isEmpty ? [] : events.intersection(.input)

@@ -66,6 +66,15 @@ int main(int argc, char **argv) {
     int bad = epoll_ctl(epoll, 99, fds[0], &event) == -1 ? errno : 0;
     printf("errors: regular file %d, itself %d, del unknown %d, bad op %d\n", regular, itself, unknown, bad);
 
+    // Two instances that would watch each other: the second ADD is refused.
+    int outer = epoll_create1(0), inner = epoll_create1(0);
+    struct epoll_event nested = {.events = EPOLLIN};
+    int first_nest = epoll_ctl(outer, EPOLL_CTL_ADD, inner, &nested);
+    int cycle = epoll_ctl(inner, EPOLL_CTL_ADD, outer, &nested) == -1 ? errno : 0;
+    printf("nesting: %d, cycle errno %d\n", first_nest, cycle);
+    close(outer);
+    close(inner);
+
     // A listener and a connection on the loopback.
     int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

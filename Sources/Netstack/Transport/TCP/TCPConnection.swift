@@ -420,8 +420,8 @@ public final class TCPConnection {
         } else if ack == sndUna && !hasData && outstanding > 0 && window == sndWnd {
             duplicateAck()
         }
-        // Window update (RFC 9293 §3.10.7.4, fifth check).
-        if sndWl1 < sequence || (sndWl1 == sequence && sndWl2 <= ack) {
+        // Window update (RFC 9293 §3.10.7.4, fifth check), from an ACK no older than SND.UNA.
+        if ack >= sndUna, sndWl1 < sequence || (sndWl1 == sequence && sndWl2 <= ack) {
             sndWnd = window
             sndWl1 = sequence
             sndWl2 = ack
@@ -432,7 +432,11 @@ public final class TCPConnection {
         }
         if isFinAcknowledged {
             switch state {
-            case .finWait1: state = .finWait2
+            case .finWait1:
+                state = .finWait2
+                // Closed by its program, it waits for the peer's FIN only so long (Linux's
+                // tcp_fin_timeout, 60 s).
+                if closedByUser { timeWaitDeadline = now + Self.timeWait }
             case .closing:
                 state = .timeWait
                 timeWaitDeadline = now + Self.timeWait
@@ -493,10 +497,14 @@ public final class TCPConnection {
 
     // MARK: Receiving data
 
-    /// The window we advertise: the room left in the receive buffer.
+    /// The window we advertise: the room left in the receive buffer. Out-of-order data lies
+    /// inside it already, so it does not shrink it (the right edge never moves left).
     private var receiveWindow: Int {
-        max(Self.bufferSize - available - outOfOrderBytes, 0)
+        max(Self.bufferSize - available, 0)
     }
+
+    /// The most segments held out of order (their bytes are bounded by the window).
+    static let maximumOutOfOrder = 1024
 
     private func receiveData(_ payload: ArraySlice<UInt8>, at sequence: SequenceNumber) {
         if closedByUser {
@@ -505,6 +513,8 @@ public final class TCPConnection {
             finish(nil)
             return
         }
+        // Data after the peer's FIN is not data (RFC 9293 §3.10.7.4, seventh check).
+        if finReceived { return }
         var data = payload
         var start = sequence
         // Trim what was already received, and what lies beyond the window.
@@ -525,7 +535,7 @@ public final class TCPConnection {
                 delayedAckDeadline = (stack?.clock.now ?? 0) + Self.delayedACK
             }
         } else {
-            if !outOfOrder.contains(where: { $0.sequence == start }) {
+            if outOfOrder.count < Self.maximumOutOfOrder, !outOfOrder.contains(where: { $0.sequence == start }) {
                 outOfOrder.append((start, Array(data)))
                 outOfOrderBytes += data.count
             }
@@ -576,7 +586,8 @@ public final class TCPConnection {
                 let isLast = size == unsent
                 let withFin = isLast && finQueued && !finSent && room > size
                 sendSegment(sequence: sndNxt, flags: withFin ? [.ack, .psh, .fin] : (isLast ? [.ack, .psh] : .ack), payload: sendBuffer[start..<(start + size)])
-                if rttSample == nil { rttSample = (sndNxt, now) }
+                // Only new data is timed (Karn: never what goes again after a timeout).
+                if rttSample == nil && sndNxt == sndMax { rttSample = (sndNxt, now) }
                 sndNxt += size
                 if withFin {
                     finSent = true
@@ -657,9 +668,13 @@ public final class TCPConnection {
         if let deadline = persistDeadline, deadline <= now {
             // A probe of the closed window: an old sequence number, which the peer answers
             // with an ACK carrying its window (Linux's tcp_write_wakeup without data).
+            persistBackoff += 1
+            if persistBackoff > Self.maximumRetransmissions {
+                finish(.ETIMEDOUT)  // the window never opened again
+                return
+            }
             sendSegment(sequence: sndUna + (-1), flags: .ack, payload: [])
-            persistBackoff = min(persistBackoff + 1, 10)
-            persistDeadline = now + min(rto << UInt64(persistBackoff), Self.maximumRTO)
+            persistDeadline = now + min(rto << UInt64(min(persistBackoff, 10)), Self.maximumRTO)
         }
     }
 
