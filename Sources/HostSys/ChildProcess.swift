@@ -58,6 +58,20 @@ public struct ChildProcess: ~Copyable {
         public static let network = Namespaces(rawValue: 0x4000_0000)
     }
 
+    /// Runs `path` to its end with its standard output in a pipe (and `descriptors` mapped as
+    /// for `spawn`); returns how it ended and what it wrote.
+    public static func run(
+        path: String, arguments: [String], environment: [String] = [], descriptors: [(parent: Int32, child: Int32)] = []
+    ) throws(Errno) -> (status: ExitStatus, output: [UInt8]) {
+        let pipe = try FileDescriptor.pipe()
+        let reader = pipe.first
+        let writer = pipe.second
+        var child = try spawn(path: path, arguments: arguments, environment: environment, descriptors: descriptors + [(writer.rawValue, 1)])
+        _ = consume writer
+        let output = try reader.readToEnd()
+        return (try child.wait(), output)
+    }
+
     /// Starts `path` with `arguments` (argv[0] included) and `environment` ("K=V" strings).
     /// `descriptors` maps fds of this process to the fd numbers the child sees; no other fd
     /// of this process reaches the child. The child leaves `namespaces` first; with `.pid` the

@@ -79,6 +79,18 @@ public struct FileDescriptor: ~Copyable, Sendable {
         return true
     }
 
+    /// Reads until end of file (a pipe's writers all gone) and returns every byte.
+    public borrowing func readToEnd() throws(Errno) -> [UInt8] {
+        var bytes: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try read(into: buffer)
+            if count == 0 { return bytes }
+            bytes += UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+        }
+    }
+
     /// Reads at `offset` without moving the file position (pread(2)).
     public borrowing func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(Errno) -> Int {
         let fd = rawValue

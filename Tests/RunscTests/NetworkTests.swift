@@ -13,21 +13,8 @@ let networkToolsPresent = ["/usr/sbin/ip", "/usr/bin/tcpdump", "/usr/bin/ping", 
 struct NetworkTests {
     /// Runs a host tool to its end; returns its status and standard output.
     func host(_ path: String, _ arguments: [String]) throws -> (status: HostSys.ExitStatus, output: String) {
-        let pipe = try FileDescriptor.pipe()
-        let reader = pipe.first
-        let writer = pipe.second
-        var child = try ChildProcess.spawn(
-            path: path, arguments: [path] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-            descriptors: [(writer.rawValue, 1)])
-        _ = consume writer
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
-            if n == 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return (try child.wait(), String(decoding: bytes, as: UTF8.self))
+        let run = try ChildProcess.run(path: path, arguments: [path] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+        return (run.status, String(decoding: run.output, as: UTF8.self))
     }
 
     @Test("a host server is reached from the sandbox and a sandbox server from the host, byte for byte; tcpdump on the host's veth sees the handshake and the FIN; the Netstack answers ping; --pcap-log records its frames")

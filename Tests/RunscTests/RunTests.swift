@@ -183,12 +183,12 @@ struct RunTests {
             #expect(["gofer", "boot", "netstack"].contains(role), "\(command)")
             if role == "netstack" {
                 // The Netstack sees an empty root and holds no capability.
-                #expect(try directoryEntries("/proc/\(process)/root").isEmpty)
+                #expect(try directoryNames("/proc/\(process)/root").isEmpty)
                 #expect(status.split(separator: "\n").contains("CapEff:\t0000000000000000"), "\(status)")
             }
             if role == "boot" {
                 // The Sentry sees an empty root and holds only CAP_SYS_PTRACE.
-                #expect(try directoryEntries("/proc/\(process)/root").isEmpty)
+                #expect(try directoryNames("/proc/\(process)/root").isEmpty)
                 #expect(status.split(separator: "\n").contains("CapEff:\t0000000000080000"), "\(status)")
             }
         }
@@ -197,18 +197,6 @@ struct RunTests {
         #expect(Clock.monotonicNanoseconds() - start >= 1_000_000_000)
         for child in children { #expect(kill(child, 0) != 0, "process \(child) outlived runsc run") }
     }
-}
-
-/// The names in directory `path`, without "." and "..".
-func directoryEntries(_ path: String) throws -> [String] {
-    guard let directory = opendir(path) else { throw Errno.current }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names
 }
 
 func procText(_ path: String) throws -> String {
@@ -241,19 +229,8 @@ struct DoTests {
     }
 
     func runNative(_ arguments: [String]) throws -> (status: HostSys.ExitStatus, output: String) {
-        let pipe = try FileDescriptor.pipe()
-        let reader = pipe.first
-        let writer = pipe.second
-        var child = try ChildProcess.spawn(path: arguments[0], arguments: arguments, descriptors: [(writer.rawValue, 1)])
-        _ = consume writer
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
-            if n == 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return (try child.wait(), String(decoding: bytes, as: UTF8.self))
+        let run = try ChildProcess.run(path: arguments[0], arguments: arguments)
+        return (run.status, String(decoding: run.output, as: UTF8.self))
     }
 
     @Test("echo and ls -l / print what they print natively")

@@ -1,6 +1,7 @@
 import Glibc
 import HostSys
 import LinuxABI
+import TestSupport
 import Testing
 
 @testable import Sentry
@@ -190,33 +191,11 @@ final class Semaphore: @unchecked Sendable {
     }
 }
 
-func directoryNames(_ path: String) throws -> [String] {
-    guard let directory = opendir(path) else { throw Errno.current }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names.sorted()
-}
 
 /// Runs `path` natively and returns its status and standard output.
 func runNative(_ path: String, _ arguments: [String] = []) throws -> (status: HostSys.ExitStatus, output: String) {
-    let pipe = try FileDescriptor.pipe()
-    let reader = pipe.first
-    let writer = pipe.second
     // Standard input at end of file, as the Sentry gives it until host stdio is wired through.
     let null = try FileDescriptor.open("/dev/null", flags: O_RDONLY)
-    var child = try ChildProcess.spawn(
-        path: path, arguments: [path] + arguments, descriptors: [(null.rawValue, 0), (writer.rawValue, 1)])
-    _ = consume writer
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
-        if n == 0 { break }
-        bytes += buffer[0..<n]
-    }
-    return (try child.wait(), String(decoding: bytes, as: UTF8.self))
+    let run = try ChildProcess.run(path: path, arguments: [path] + arguments, descriptors: [(null.rawValue, 0)])
+    return (run.status, String(decoding: run.output, as: UTF8.self))
 }

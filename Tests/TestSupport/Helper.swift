@@ -62,14 +62,7 @@ public final class RunningHelper {
 
     /// Reads the helper's output up to end of file (its exit, or its closing stdout).
     public func readAll() throws -> String {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try output.read(into: $0) }
-            if n == 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: try output.readToEnd(), as: UTF8.self)
     }
 
     /// Reads one line (without the newline), or nil at end of file.

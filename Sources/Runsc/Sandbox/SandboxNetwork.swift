@@ -80,19 +80,6 @@ final class SandboxNetwork {
 
     /// The standard output of `ip arguments`.
     static func output(_ arguments: [String]) throws -> String {
-        let pipe = try FileDescriptor.pipe()
-        let reader = pipe.first
-        let writer = pipe.second
-        var child = try ChildProcess.spawn(path: ipPath, arguments: ["ip"] + arguments, descriptors: [(writer.rawValue, 1)])
-        _ = consume writer
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
-            if n == 0 { break }
-            bytes += buffer[0..<n]
-        }
-        _ = try child.wait()
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: try ChildProcess.run(path: ipPath, arguments: ["ip"] + arguments).output, as: UTF8.self)
     }
 }

@@ -72,15 +72,7 @@ final class InetSocket: FileOperations, @unchecked Sendable {
         return sent
     }
 
-    func stat() throws(LinuxErrno) -> LinuxStat {
-        var stat = LinuxStat()
-        stat.mode = FileMode.socket | 0o777
-        stat.ino = inode
-        stat.nlink = 1
-        stat.dev = 0x8  // sockfs
-        stat.blksize = 4096
-        return stat
-    }
+    func stat() throws(LinuxErrno) -> LinuxStat { socketStat(inode: inode) }
 
     func readiness(_ events: PollEvents) -> PollEvents {
         service.readiness(id).intersection(events.union([.error, .hangUp]))

@@ -116,14 +116,20 @@ final class EmptyInput: FileOperations {
     func stat() throws(LinuxErrno) -> LinuxStat { fifoStat(inode: 1) }
 }
 
-/// The stat of a pipe: S_IFIFO with mode 0600, on the pipe file system's device, with a
-/// block size of a page.
-func fifoStat(inode: UInt64) -> LinuxStat {
+/// The stat of a pipe: S_IFIFO with mode 0600, on the pipe file system's device.
+func fifoStat(inode: UInt64) -> LinuxStat { pseudoFileStat(mode: FileMode.fifo | 0o600, inode: inode, device: 0xd) }
+
+/// The stat of a socket: S_IFSOCK with mode 0777, on the socket file system's device.
+func socketStat(inode: UInt64) -> LinuxStat { pseudoFileStat(mode: FileMode.socket | 0o777, inode: inode, device: 0x8) }
+
+/// The stat of a file of a kernel-internal file system (pipefs, sockfs): one link, a page as
+/// block size, no size or times.
+private func pseudoFileStat(mode: UInt32, inode: UInt64, device: UInt64) -> LinuxStat {
     var stat = LinuxStat()
-    stat.mode = FileMode.fifo | 0o600
+    stat.mode = mode
     stat.ino = inode
     stat.nlink = 1
-    stat.dev = 0xd  // pipefs
+    stat.dev = device
     stat.blksize = 4096
     return stat
 }

@@ -323,15 +323,7 @@ public final class TCPConnection {
         if flags.contains(.fin) {
             let peerFin = sequence + segment.payload.count
             if peerFin == rcvNxt && !finReceived {
-                finReceived = true
-                rcvNxt += 1
-                switch state {
-                case .established: state = .closeWait
-                case .finWait1: state = isFinAcknowledged ? .timeWait : .closing
-                case .finWait2: state = .timeWait
-                default: break
-                }
-                if state == .timeWait { timeWaitDeadline = now + Self.timeWait }
+                takePeerFIN(now: now)
                 sendAck()
             } else if finReceived {
                 if state == .timeWait { timeWaitDeadline = now + Self.timeWait }
@@ -556,16 +548,23 @@ public final class TCPConnection {
         }
         if let fin = holdOutOfOrderFIN, fin == rcvNxt {
             holdOutOfOrderFIN = nil
-            finReceived = true
-            rcvNxt += 1
-            switch state {
-            case .established: state = .closeWait
-            case .finWait1: state = isFinAcknowledged ? .timeWait : .closing
-            case .finWait2: state = .timeWait
-            default: break
-            }
-            if state == .timeWait { timeWaitDeadline = (stack?.clock.now ?? 0) + Self.timeWait }
+            takePeerFIN(now: stack?.clock.now ?? 0)
         }
+    }
+
+    /// The peer's FIN, in order: its number is taken, and the state moves on (ESTABLISHED to
+    /// CLOSE-WAIT; FIN-WAIT-1 to CLOSING, or TIME-WAIT if our FIN is acknowledged; FIN-WAIT-2
+    /// to TIME-WAIT, whose timer starts).
+    private func takePeerFIN(now: UInt64) {
+        finReceived = true
+        rcvNxt += 1
+        switch state {
+        case .established: state = .closeWait
+        case .finWait1: state = isFinAcknowledged ? .timeWait : .closing
+        case .finWait2: state = .timeWait
+        default: break
+        }
+        if state == .timeWait { timeWaitDeadline = now + Self.timeWait }
     }
 
     // MARK: Output
