@@ -70,3 +70,21 @@ ssize_t cshim_packet_send(int fd, const void *buffer, size_t length) {
     ssize_t n = send(fd, buffer, length, 0);
     return n < 0 ? -errno : n;
 }
+
+int cshim_interface_up(const char *name) {
+    if (strlen(name) >= IFNAMSIZ) return -ENAMETOOLONG;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strcpy(request.ifr_name, name);
+    int result = 0;
+    if (ioctl(fd, SIOCGIFFLAGS, &request) != 0) {
+        result = -errno;
+    } else {
+        request.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &request) != 0) result = -errno;
+    }
+    close(fd);
+    return result;
+}

@@ -35,6 +35,7 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let EFAULT = Errno(14)
     public static let EBUSY = Errno(16)
     public static let EEXIST = Errno(17)
+    public static let ENODEV = Errno(19)
     public static let EINVAL = Errno(22)
     public static let EMFILE = Errno(24)
     public static let ENOSPC = Errno(28)

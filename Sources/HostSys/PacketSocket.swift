@@ -49,11 +49,11 @@ public final class PacketSocket: @unchecked Sendable {
     }
 }
 
-/// Joining an existing namespace (setns(2)).
-public enum Namespace {
-    /// Moves the calling thread (before other threads start: the process) into the network
-    /// namespace open at `fd` (a /run/netns file or /proc/PID/ns/net).
-    public static func joinNetwork(_ fd: borrowing FileDescriptor) throws(Errno) {
-        _ = try hostCall { Int32(truncatingIfNeeded: cshim_syscall6(Int(SYS_setns), Int(fd.rawValue), 0x4000_0000, 0, 0, 0, 0)) }  // CLONE_NEWNET
+/// Network interfaces of the calling process's network namespace.
+public enum NetworkInterface {
+    /// Sets interface `name` up (needs CAP_NET_ADMIN in the namespace).
+    public static func setUp(_ name: String) throws(Errno) {
+        let result = cshim_interface_up(name)
+        if result < 0 { throw Errno(rawValue: -result) }
     }
 }

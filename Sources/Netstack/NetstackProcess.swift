@@ -7,21 +7,23 @@ import LinuxABI
 /// capabilities, its own seccomp allow-list) before it reads anything the Sentry or the
 /// network sends, then serves the Sentry's socket calls (`NetstackServer`).
 ///
-/// With `--network=none` the stack has only a loopback interface (127.0.0.1/8), in a network
-/// namespace of its own. With `--network=sandbox` it joins the sandbox's network namespace,
-/// opens an AF_PACKET socket on the sandbox's end of the veth (which runsc leaves without
-/// an address, so the host kernel answers nothing there) and takes its address itself.
+/// runsc starts it in new mount and network namespaces. With `--network=none` the stack has
+/// only a loopback interface (127.0.0.1/8). With `--network=sandbox` runsc moves one end of a
+/// veth pair into the Netstack's namespace, without an address (so the host kernel answers
+/// nothing there); the Netstack sets it up, opens an AF_PACKET socket on it and takes the
+/// address itself. The namespace lives as long as the Netstack: when it ends, the veth goes.
 public enum NetstackProcess {
     /// Where the stack attaches with `--network=sandbox`.
     public struct Attachment: Sendable {
-        /// The network namespace to join (an inherited fd of a /run/netns file).
-        public var namespaceFD: Int32
+        /// An inherited fd to read one byte from once runsc has moved the veth's end into the
+        /// Netstack's network namespace (end of file: runsc gave up).
+        public var readyFD: Int32
         public var interface: String
         public var address: IPv4Subnet
         public var gateway: IPv4Address?
 
-        public init(namespaceFD: Int32, interface: String, address: IPv4Subnet, gateway: IPv4Address?) {
-            self.namespaceFD = namespaceFD
+        public init(readyFD: Int32, interface: String, address: IPv4Subnet, gateway: IPv4Address?) {
+            self.readyFD = readyFD
             self.interface = interface
             self.address = address
             self.gateway = gateway
@@ -34,10 +36,14 @@ public enum NetstackProcess {
     /// there as a pcap capture: the veth's Ethernet frames, or the loopback's IPv4 packets.
     public static func run(control: consuming FileDescriptor, attachment: Attachment? = nil, captureFD: Int32? = nil) throws(LinuxErrno) {
         var link: PacketLink?
-        do {
+        do throws(Errno) {
             if let attachment {
-                let namespace = FileDescriptor(owning: attachment.namespaceFD)
-                try Namespace.joinNetwork(namespace)
+                let ready = FileDescriptor(owning: attachment.readyFD)
+                var byte: UInt8 = 0
+                guard try withUnsafeMutableBytes(of: &byte, { (buffer) throws(Errno) in try ready.read(into: buffer) }) == 1 else {
+                    throw Errno.ENODEV
+                }
+                try NetworkInterface.setUp(attachment.interface)
                 link = PacketLink(socket: try PacketSocket(interface: attachment.interface))
             }
             _ = NUMA.currentNode()  // libnuma reads /sys once; ask while it is visible

@@ -95,6 +95,8 @@ int cshim_packet_open(const char *name, int *ifindex, unsigned char mac[6], int 
 /// packet of the host's own, or already verified).
 ssize_t cshim_packet_receive(int fd, void *buffer, size_t length, int *outgoing, int *checksum_trusted);
 ssize_t cshim_packet_send(int fd, const void *buffer, size_t length);
+/// Sets interface `name` up (SIOCSIFFLAGS with IFF_UP; needs CAP_NET_ADMIN).
+int cshim_interface_up(const char *name);
 
 // The ptrace platform's stub (stub.c).
 enum { CSHIM_STUB_MEMORY_FD = 3 };

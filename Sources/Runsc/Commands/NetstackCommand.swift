@@ -8,7 +8,8 @@ struct NetstackCommand: ParsableCommand {
         commandName: "netstack",
         abstract: "Serve a sandbox's sockets from a userspace TCP/IP stack (internal).",
         discussion: """
-            Started by runsc in new mount and network namespaces. The netstack moves into an \
+            Started by runsc in new mount and network namespaces (into which runsc moves the \
+            sandbox's end of a veth pair with --network=sandbox). The netstack moves into an \
             empty root, drops capabilities and installs its seccomp filter before it takes the \
             Sentry's channels from the socket it inherited.
             """,
@@ -17,8 +18,8 @@ struct NetstackCommand: ParsableCommand {
     @Option(help: "The inherited fd of the control socket to the Sentry.")
     var controlFD: Int32
 
-    @Option(help: "With --network=sandbox: the inherited fd of the network namespace to join.")
-    var netnsFD: Int32?
+    @Option(help: "With --network=sandbox: an inherited fd to read one byte from once the interface is in place.")
+    var readyFD: Int32?
 
     @Option(help: "The interface to take over in that namespace.")
     var interface = "eth0"
@@ -35,8 +36,8 @@ struct NetstackCommand: ParsableCommand {
     func validate() throws {
         guard controlFD > 2 else { throw ValidationError("--control-fd must be an inherited fd above 2") }
         if let pcapFD, pcapFD <= 2 { throw ValidationError("--pcap-fd must be an inherited fd above 2") }
-        if let netnsFD {
-            guard netnsFD > 2 else { throw ValidationError("--netns-fd must be an inherited fd above 2") }
+        if let readyFD {
+            guard readyFD > 2 else { throw ValidationError("--ready-fd must be an inherited fd above 2") }
             guard address.flatMap({ IPv4Subnet(parsing: $0) }) != nil else { throw ValidationError("--address must look like 198.18.0.2/30") }
             if let gateway, IPv4Address(parsing: gateway) == nil { throw ValidationError("--gateway must be an IPv4 address") }
         }
@@ -44,9 +45,9 @@ struct NetstackCommand: ParsableCommand {
 
     func run() throws {
         var attachment: NetstackProcess.Attachment?
-        if let netnsFD, let address = address.flatMap({ IPv4Subnet(parsing: $0) }) {
+        if let readyFD, let address = address.flatMap({ IPv4Subnet(parsing: $0) }) {
             attachment = NetstackProcess.Attachment(
-                namespaceFD: netnsFD, interface: interface, address: address, gateway: gateway.flatMap { IPv4Address(parsing: $0) })
+                readyFD: readyFD, interface: interface, address: address, gateway: gateway.flatMap { IPv4Address(parsing: $0) })
         }
         try NetstackProcess.run(control: FileDescriptor(owning: controlFD), attachment: attachment, captureFD: pcapFD)
     }

@@ -109,24 +109,22 @@ func runSandbox(
             try? gofer.kill(.SIGKILL)
             _ = try? gofer.wait()
         }
-        // The Netstack: its own process, in its own mount namespace, and either a network
-        // namespace of its own (loopback only) or the sandbox's, with its veth.
+        // The Netstack: its own process, in new mount and network namespaces; with
+        // --network=sandbox, runsc then moves a veth's end into its network namespace.
         var sandboxNetwork: SandboxNetwork?
         if case .sandbox(let block) = network { sandboxNetwork = try SandboxNetwork(block: block) }
         defer { sandboxNetwork?.remove() }
         let netstackSockets = try UnixSocket.pair()
         var netstackArguments = ["runsc", "netstack", "--control-fd", "3"]
         var netstackDescriptors: [(parent: Int32, child: Int32)] = [(netstackSockets.second.rawValue, 3), (2, 2)]
-        var namespaceFile: Int32 = -1
+        let ready = try FileDescriptor.pipe()
         if let sandboxNetwork {
-            namespaceFile = try FileDescriptor.open(sandboxNetwork.namespacePath, flags: O_RDONLY | O_CLOEXEC).release()
-            netstackDescriptors.append((namespaceFile, 4))
+            netstackDescriptors.append((ready.first.rawValue, 4))
             netstackArguments += [
-                "--netns-fd", "4", "--interface", "eth0", "--address", "\(sandboxNetwork.sandboxAddress)",
+                "--ready-fd", "4", "--interface", "eth0", "--address", "\(sandboxNetwork.sandboxAddress)",
                 "--gateway", "\(sandboxNetwork.hostAddress)",
             ]
         }
-        defer { if namespaceFile >= 0 { Glibc.close(namespaceFile) } }
         var captureFile: Int32 = -1
         if let path = options.pcapLog {
             captureFile = try FileDescriptor.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o644).release()
@@ -136,12 +134,18 @@ func runSandbox(
         defer { if captureFile >= 0 { Glibc.close(captureFile) } }
         var netstack = try ChildProcess.spawn(
             path: "/proc/self/exe", arguments: netstackArguments, descriptors: netstackDescriptors, options: .dieWithParent,
-            namespaces: sandboxNetwork == nil ? [.mount, .network] : [.mount])
+            namespaces: [.mount, .network])
         _ = consume netstackSockets.second
         defer {
             try? netstack.kill(.SIGKILL)
             _ = try? netstack.wait()
         }
+        if let sandboxNetwork {
+            try sandboxNetwork.create(intoNamespaceOf: netstack.pid)
+            var byte: UInt8 = 1
+            _ = try withUnsafeBytes(of: &byte) { (bytes) throws(Errno) in try ready.second.write(bytes) }
+        }
+        _ = consume ready
         var bootArguments = ["runsc", "boot", "--gofer-fd", "3", "--netstack-fd", "6", "--cwd", workingDirectory]
         for variable in environment { bootArguments += ["--env", variable] }
         if options.noSentrySeccomp { bootArguments.append("--no-seccomp") }

@@ -12,26 +12,26 @@ enum NetworkMode: Equatable {
     case sandbox(block: IPv4Subnet?)
 }
 
-/// The network of one sandbox with `--network=sandbox`: a network namespace (`ip netns`)
-/// holding `eth0`, one end of a veth pair, up and without an address (so the host kernel in
-/// that namespace answers nothing: the Netstack owns the address); the other end on the host
-/// with the first address of a /30 of the benchmarking range 198.18.0.0/15. The sandbox's
-/// address is the second, and the host's end is its gateway. `remove` deletes both.
+/// The network of one sandbox with `--network=sandbox`: a veth pair whose host end has the
+/// first address of a /30 of the benchmarking range 198.18.0.0/15, and whose other end,
+/// `eth0`, runsc moves into the Netstack's network namespace without an address (the
+/// Netstack takes the second address itself, so the host kernel answers nothing there). The
+/// host end is the sandbox's gateway.
+///
+/// The pair lives in the Netstack's namespace, which lives as long as the Netstack: if runsc
+/// is killed, the Netstack dies with it and the kernel removes the pair; `remove` is for an
+/// orderly end.
 final class SandboxNetwork {
-    let namespace: String
     let hostInterface: String
     let block: IPv4Subnet
 
     var hostAddress: IPv4Address { IPv4Address(rawValue: block.address.rawValue & block.mask | 1) }
     var sandboxAddress: IPv4Subnet { IPv4Subnet(IPv4Address(rawValue: block.address.rawValue & block.mask | 2), prefixLength: 30) }
-    var namespacePath: String { "/run/netns/\(namespace)" }
 
-    /// Creates the namespace and the veth pair, in `block` or a free /30.
+    /// Picks the /30 (`requested`, or a free one) and a name for the host end.
     init(block requested: IPv4Subnet?) throws {
         var generator = SystemRandomNumberGenerator()
-        let suffix = String(UInt32.random(in: 0...UInt32.max, using: &generator), radix: 16)
-        namespace = "swift-runsc-\(suffix)"
-        hostInterface = "rsc\(suffix)"
+        hostInterface = "rsc\(String(UInt32.random(in: 0...UInt32.max, using: &generator), radix: 16))"
         if let requested {
             guard requested.prefixLength == 30, IPv4Subnet(IPv4Address(198, 18, 0, 0), prefixLength: 15).contains(requested.address) else {
                 throw ValidationError("--network-address must be a /30 of 198.18.0.0/15, as 198.18.7.0/30")
@@ -48,22 +48,23 @@ final class SandboxNetwork {
             guard let chosen else { throw RuntimeError("no free /30 in 198.18.0.0/15 for the sandbox's veth") }
             block = chosen
         }
+    }
+
+    /// Makes the pair, with `eth0` in the network namespace of process `netstack`, and sets
+    /// the host end up with its address.
+    func create(intoNamespaceOf netstack: pid_t) throws {
         do {
-            try Self.ip(["netns", "add", namespace])
-            try Self.ip(["link", "add", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", namespace])
+            try Self.ip(["link", "add", hostInterface, "type", "veth", "peer", "name", "eth0", "netns", "\(netstack)"])
             try Self.ip(["addr", "add", "\(hostAddress)/30", "dev", hostInterface])
             try Self.ip(["link", "set", hostInterface, "up"])
-            try Self.ip(["-n", namespace, "link", "set", "eth0", "up"])
-            try Self.ip(["-n", namespace, "link", "set", "lo", "up"])
         } catch {
             remove()
             throw error
         }
     }
 
-    /// Deletes the namespace (which takes the veth pair with it) and the host end if it stayed.
+    /// Deletes the pair (from its host end), if it is still there.
     func remove() {
-        _ = try? Self.ip(["netns", "delete", namespace])
         _ = try? Self.ip(["link", "delete", hostInterface], quiet: true)
     }
 
