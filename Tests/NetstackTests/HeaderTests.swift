@@ -28,6 +28,21 @@ struct ChecksumTests {
         #expect(InternetChecksum.checksum(data) == 0x220d)
     }
 
+    @Test("the 8-byte fast path over buffers sums as the byte-by-byte path over any sequence")
+    func fastPathMatches() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let split = Int.random(in: 0...bytes.count, using: &generator)
+            var fast = InternetChecksum()
+            fast.add(bytes[..<split])
+            fast.add(bytes[split...])
+            var slow = InternetChecksum()
+            slow.add(bytes.lazy.map { $0 })  // not contiguous: the byte-by-byte path
+            #expect(fast.sum == slow.sum, "\(bytes.count) bytes split at \(split)")
+        }
+    }
+
     @Test("odd lengths pad the last byte with zero")
     func oddLengths() {
         #expect(InternetChecksum.sum([0x01]) == 0x0100)
