@@ -77,6 +77,29 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
+    /// Bound AF_UNIX sockets, by name (weak: a socket's name goes with it).
+    private var unixNames: [UnixName: WeakUnixSocket] = [:]
+    private struct WeakUnixSocket { weak var socket: UnixStreamSocket? }
+
+    /// Records that `socket` is bound to `name`; EADDRINUSE if a live socket has it.
+    func bindUnix(_ name: UnixName, to socket: UnixStreamSocket) throws(LinuxErrno) {
+        try monitor.locked { () throws(LinuxErrno) in
+            if unixNames[name]?.socket != nil { throw .EADDRINUSE }
+            unixNames[name] = WeakUnixSocket(socket: socket)
+        }
+    }
+
+    func unbindUnix(_ name: UnixName) {
+        monitor.locked {
+            if unixNames[name]?.socket == nil { unixNames[name] = nil }
+        }
+    }
+
+    /// The socket bound to `name`, if any.
+    func unixSocket(_ name: UnixName) -> UnixStreamSocket? {
+        monitor.locked { unixNames[name]?.socket }
+    }
+
     /// Uses `service` for the sandbox's sockets (before any program runs).
     func useNetwork(_ service: any SocketCalls) {
         monitor.locked { networkService = service }

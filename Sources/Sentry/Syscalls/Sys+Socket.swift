@@ -36,13 +36,57 @@ extension Syscalls {
         try task.mm.copyOut([UInt8(sockaddrInSize), 0, 0, 0], to: lengthAddress)
     }
 
-    /// Implements Linux socket(2) for AF_INET stream (TCP) and datagram (UDP) sockets, with
-    /// SOCK_NONBLOCK and SOCK_CLOEXEC. Other families (AF_UNIX, AF_INET6, netlink) are
-    /// EAFNOSUPPORT until they land; unknown types are EINVAL, as Linux answers.
+    /// The AF_UNIX end behind `operations`: a socketpair's end, or a connected socket's.
+    static func unixEnd(_ operations: any FileOperations) -> UnixSocketEnd? {
+        (operations as? UnixSocketEnd) ?? (operations as? UnixStreamSocket)?.connectedEnd
+    }
+
+    /// Reads a `struct sockaddr_un` of `length` bytes: the path (without its NUL), or the
+    /// abstract name (a first NUL byte, then every byte of the name).
+    static func unixAddress(_ task: Task, at address: UInt64, length: UInt64) throws(LinuxErrno) -> (bytes: [UInt8], abstract: Bool) {
+        guard length > 2, length <= 110 else { throw .EINVAL }
+        let raw = try task.mm.copyIn(from: address, count: Int(length))
+        guard Int32(raw[0]) | Int32(raw[1]) << 8 == AddressFamily.unix else { throw .EAFNOSUPPORT }
+        let path = raw[2...]
+        if path.first == 0 { return (Array(path.dropFirst()), true) }
+        let bytes = Array(path.prefix { $0 != 0 })
+        guard !bytes.isEmpty else { throw .ENOENT }
+        return (bytes, false)
+    }
+
+    /// Writes an AF_UNIX address (`path` as sun_path bytes; empty: unnamed) through the
+    /// in/out length at `lengthAddress`, as getsockname(2) and accept(2) report it.
+    static func storeUnixAddress(_ task: Task, _ path: [UInt8], at address: UInt64, lengthAt lengthAddress: UInt64) throws(LinuxErrno) {
+        guard address != 0, lengthAddress != 0 else { return }
+        let given = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: lengthAddress, count: 4) + [0, 0, 0, 0])))
+        guard given >= 0 else { throw .EINVAL }
+        var encoded: [UInt8] = [UInt8(AddressFamily.unix), 0] + path
+        if path.first != 0 && !path.isEmpty { encoded.append(0) }  // a path's length counts its NUL
+        try task.mm.copyOut(Array(encoded.prefix(Int(given))), to: address)
+        try task.mm.copyOut(bytes(UInt64(encoded.count)).prefix(4).map { $0 }, to: lengthAddress)
+    }
+
+    /// Implements Linux socket(2) for AF_INET stream (TCP) and datagram (UDP) sockets and
+    /// AF_UNIX stream and seqpacket sockets, with SOCK_NONBLOCK and SOCK_CLOEXEC. AF_UNIX
+    /// datagram sockets and other families (AF_INET6, netlink) are EAFNOSUPPORT until they
+    /// land; unknown types are EINVAL, as Linux answers.
     static func socket(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (domain, type, proto) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]), arguments[2])
-        guard domain == AddressFamily.inet else { throw .EAFNOSUPPORT }
         let flags = type & (SocketType.nonBlockFlag | SocketType.closeOnExecFlag)
+        if domain == AddressFamily.unix {
+            guard proto == 0 else { throw .EPROTONOSUPPORT }
+            let kind: UnixConnection.Kind
+            switch type & ~flags {
+            case SocketType.stream: kind = .stream
+            case SocketType.seqpacket: kind = .seqpacket
+            case SocketType.datagram: throw .EAFNOSUPPORT  // named datagram sockets are not there yet
+            default: throw .EINVAL
+            }
+            let socket = UnixStreamSocket(kind: kind, sandbox: task.sandbox, inode: task.sandbox.newPipeInode())
+            let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
+            return .value(Int64(try task.fds.add(FileDescription(socket, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)))
+        }
+        guard domain == AddressFamily.inet else { throw .EAFNOSUPPORT }
         let kind: SocketService.Kind
         switch type & ~flags {
         case SocketType.stream:
@@ -62,6 +106,23 @@ extension Syscalls {
 
     /// Implements Linux bind(2) for AF_INET.
     static func bind(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        if let unix = try task.fds.get(fd(arguments[0])).operations as? UnixStreamSocket {
+            let (path, abstract) = try unixAddress(task, at: arguments[1], length: arguments[2])
+            if abstract {
+                try unix.bind(.abstract(path), path: [0] + path)
+                return .value(0)
+            }
+            guard let root = task.root, let cwd = task.cwd else { throw .ENOENT }
+            let (directory, name) = try PathResolution.resolveParent(path, root: root, start: cwd, mounts: task.sandbox.mounts)
+            do {
+                try directory.inode.makeSocket(name, mode: 0o777 & ~task.umask)
+            } catch .EEXIST {
+                throw .EADDRINUSE
+            }
+            let made = try directory.inode.lookup(name).stat()
+            try unix.bind(.file(device: made.dev, inode: made.ino), path: path)
+            return .value(0)
+        }
         let (socket, _) = try inetSocket(task, arguments[0])
         try socket.service.bind(socket.id, to: socketAddress(task, at: arguments[1], length: arguments[2]))
         return .value(0)
@@ -69,9 +130,13 @@ extension Syscalls {
 
     /// Implements Linux listen(2) (the backlog is capped at 4096, Linux's somaxconn).
     static func listen(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let backlog = Int(Int32(truncatingIfNeeded: arguments[1]))
+        if let unix = try task.fds.get(fd(arguments[0])).operations as? UnixStreamSocket {
+            try unix.listen(backlog: min(max(backlog, 1), 4096))
+            return .value(0)
+        }
         let (socket, _) = try inetSocket(task, arguments[0])
         guard socket.kind == .stream else { throw .EOPNOTSUPP }
-        let backlog = Int(Int32(truncatingIfNeeded: arguments[1]))
         try socket.service.listen(socket.id, backlog: min(max(backlog, 1), 4096))
         return .value(0)
     }
@@ -85,9 +150,19 @@ extension Syscalls {
     /// O_NONBLOCK), returns it as a new fd with SOCK_NONBLOCK/SOCK_CLOEXEC, and the peer's
     /// address.
     static func accept4(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let (socket, file) = try inetSocket(task, arguments[0])
         let flags = Int32(truncatingIfNeeded: arguments[3])
         guard flags & ~(SocketType.nonBlockFlag | SocketType.closeOnExecFlag) == 0 else { throw .EINVAL }
+        let described = try task.fds.get(fd(arguments[0]))
+        if let unix = described.operations as? UnixStreamSocket {
+            guard let listener = unix.listener else { throw .EINVAL }
+            let connection = try listener.accept(nonBlocking: described.flags.contains(.nonBlocking))
+            let accepted = UnixSocketEnd(connection, side: 1, inode: task.sandbox.newPipeInode())
+            let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
+            let new = try task.fds.add(FileDescription(accepted, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)
+            if arguments[1] != 0, arguments[2] != 0 { try storeUnixAddress(task, [], at: arguments[1], lengthAt: arguments[2]) }
+            return .value(Int64(new))
+        }
+        let (socket, file) = try inetSocket(task, arguments[0])
         guard socket.kind == .stream else { throw .EOPNOTSUPP }
         let (id, peer) = try InetSocket.waiting(nonBlocking: file.flags.contains(.nonBlocking)) { () throws(LinuxErrno) in
             try socket.service.accept(socket.id)
@@ -103,6 +178,24 @@ extension Syscalls {
     /// O_NONBLOCK; its result then comes from SO_ERROR), failing with ECONNREFUSED or
     /// ETIMEDOUT; a datagram socket records its peer.
     static func connect(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let described = try task.fds.get(fd(arguments[0]))
+        if let unix = described.operations as? UnixStreamSocket {
+            let (path, abstract) = try unixAddress(task, at: arguments[1], length: arguments[2])
+            let name: UnixName
+            if abstract {
+                name = .abstract(path)
+            } else {
+                guard let root = task.root, let cwd = task.cwd else { throw .ENOENT }
+                let target = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
+                let stat = try target.inode.stat()
+                guard stat.mode & FileMode.typeMask == FileMode.socket else { throw .ECONNREFUSED }
+                name = .file(device: stat.dev, inode: stat.ino)
+            }
+            guard let listener = task.sandbox.unixSocket(name)?.listener else { throw .ECONNREFUSED }
+            guard listener.kind == unix.kind else { throw .EPROTOTYPE }
+            try unix.attach(try listener.connect(nonBlocking: described.flags.contains(.nonBlocking)))
+            return .value(0)
+        }
         let (socket, file) = try inetSocket(task, arguments[0])
         let destination = try socketAddress(task, at: arguments[1], length: arguments[2])
         do {
@@ -124,7 +217,7 @@ extension Syscalls {
         let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
         let described = try task.fds.get(fd(arguments[0]))
-        if let unix = described.operations as? UnixSocketEnd {
+        if let unix = unixEnd(described.operations) {
             // A connected pair: a destination is EISCONN, as Linux answers.
             guard arguments[4] == 0 else { throw .EISCONN }
             return .value(Int64(try unix.send(bytes, files: [], nonBlocking: described.flags.contains(.nonBlocking) || flags.contains(.dontWait))))
@@ -148,7 +241,7 @@ extension Syscalls {
         guard flags.subtracting([.dontWait, .noSignal]).isEmpty else { throw .EOPNOTSUPP }
         let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
         let described = try task.fds.get(fd(arguments[0]))
-        if let unix = described.operations as? UnixSocketEnd {
+        if let unix = unixEnd(described.operations) {
             let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
             let received = try unix.connection.receive(at: unix.side, count: count, nonBlocking: nonBlocking)
             try task.mm.copyOut(received.bytes, to: arguments[1])
@@ -169,7 +262,7 @@ extension Syscalls {
     static func shutdown(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let how = arguments[1]
         guard how <= 2 else { throw .EINVAL }
-        if let unix = try task.fds.get(fd(arguments[0])).operations as? UnixSocketEnd {
+        if let unix = unixEnd(try task.fds.get(fd(arguments[0])).operations) {
             unix.connection.shutdown(unix.side, read: how != 1, write: how != 0)
             return .value(0)
         }
@@ -180,6 +273,15 @@ extension Syscalls {
 
     /// Implements Linux getsockname(2).
     static func getsockname(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let operations = try task.fds.get(fd(arguments[0])).operations
+        if let unix = operations as? UnixStreamSocket {
+            try storeUnixAddress(task, unix.localPath, at: arguments[1], lengthAt: arguments[2])
+            return .value(0)
+        }
+        if operations is UnixSocketEnd {
+            try storeUnixAddress(task, [], at: arguments[1], lengthAt: arguments[2])
+            return .value(0)
+        }
         let (socket, _) = try inetSocket(task, arguments[0])
         try storeSocketAddress(task, try socket.service.localAddress(socket.id), at: arguments[1], lengthAt: arguments[2])
         return .value(0)
@@ -187,6 +289,13 @@ extension Syscalls {
 
     /// Implements Linux getpeername(2).
     static func getpeername(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let operations = try task.fds.get(fd(arguments[0])).operations
+        if unixEnd(operations) != nil {
+            // The peer's name is not kept: an unnamed AF_UNIX address, as a socketpair's.
+            try storeUnixAddress(task, [], at: arguments[1], lengthAt: arguments[2])
+            return .value(0)
+        }
+        if operations is UnixStreamSocket { throw .ENOTCONN }
         let (socket, _) = try inetSocket(task, arguments[0])
         try storeSocketAddress(task, try socket.service.peerAddress(socket.id), at: arguments[1], lengthAt: arguments[2])
         return .value(0)
@@ -298,7 +407,7 @@ extension Syscalls {
             let entry = try task.mm.copyIn(from: control + UInt64(offset), count: 16)
             let length = Int(min(word(Array(entry[0..<8])), UInt64(controlLength - offset)))
             let (level, type) = (Int32(truncatingIfNeeded: word(Array(entry[8..<12]) + [0, 0, 0, 0])), Int32(truncatingIfNeeded: word(Array(entry[12..<16]) + [0, 0, 0, 0])))
-            guard length >= 16, level == SocketLevel.socket, type == SocketLevel.rights, file.operations is UnixSocketEnd else { throw .EINVAL }
+            guard length >= 16, level == SocketLevel.socket, type == SocketLevel.rights, unixEnd(file.operations) != nil else { throw .EINVAL }
             let data = try task.mm.copyIn(from: control + UInt64(offset) + 16, count: length - 16)
             for index in 0..<(data.count / 4) {
                 let number = Int32(truncatingIfNeeded: word(Array(data[(index * 4)..<(index * 4 + 4)]) + [0, 0, 0, 0]))
@@ -307,7 +416,7 @@ extension Syscalls {
             guard files.count <= UnixConnection.maximumFiles else { throw .EINVAL }
             offset += (length + 7) & ~7
         }
-        if let unix = file.operations as? UnixSocketEnd {
+        if let unix = unixEnd(file.operations) {
             return .value(Int64(try unix.send(payload, files: files, nonBlocking: nonBlocking)))
         }
         guard let socket = file.operations as? InetSocket else { throw .ENOTSOCK }
@@ -337,7 +446,7 @@ extension Syscalls {
         var files: [FileDescription] = []
         var truncated = false
         var source: SocketService.Address?
-        if let unix = file.operations as? UnixSocketEnd {
+        if let unix = unixEnd(file.operations) {
             (received, files, truncated) = try unix.connection.receive(at: unix.side, count: capacity, nonBlocking: nonBlocking)
         } else if let socket = file.operations as? InetSocket {
             (received, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in

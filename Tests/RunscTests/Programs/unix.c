@@ -7,10 +7,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,5 +87,62 @@ int main(void) {
     printf("rights: sent %zd, got %zd \"%s|%s\", fd passed %d, cloexec %d, reads \"%s\"\n", sent, got, text, rest, passed >= 0,
            (fcntl(passed, F_GETFD) & FD_CLOEXEC) != 0, piped);
     (void)from_pipe;
+
+    // A named socket: bind to a path, listen, a child connects, both talk; the path is a
+    // socket file; a second bind to it is EADDRINUSE; a path that is no socket refuses.
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    snprintf(address.sun_path, sizeof address.sun_path, "/tmp/runsc-unix-%d", (int)getpid());
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    int bound = bind(listener, (struct sockaddr *)&address, sizeof address);
+    int listening = listen(listener, 4);
+    struct stat info;
+    stat(address.sun_path, &info);
+    int again = socket(AF_UNIX, SOCK_STREAM, 0);
+    int in_use = bind(again, (struct sockaddr *)&address, sizeof address) == -1 ? errno : 0;
+    printf("named: bind %d, listen %d, a socket file %d, second bind errno %d\n", bound, listening, S_ISSOCK(info.st_mode), in_use);
+    pid_t talker = fork();
+    if (talker == 0) {
+        int client = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(client, (struct sockaddr *)&address, sizeof address) != 0) _exit(1);
+        write(client, "ping", 4);
+        char answer[8] = {0};
+        read(client, answer, sizeof answer);
+        _exit(strcmp(answer, "pong") == 0 ? 7 : 2);
+    }
+    int connection = accept(listener, NULL, NULL);
+    char request[8] = {0};
+    read(connection, request, sizeof request);
+    write(connection, "pong", 4);
+    waitpid(talker, &status, 0);
+    struct sockaddr_un name;
+    socklen_t name_length = sizeof name;
+    getsockname(listener, (struct sockaddr *)&name, &name_length);
+    printf("named: got \"%s\", child exited %d, getsockname matches %d\n", request, WEXITSTATUS(status),
+           strcmp(name.sun_path, address.sun_path) == 0);
+    close(connection);
+    close(listener);
+    int late = socket(AF_UNIX, SOCK_STREAM, 0);
+    int refused = connect(late, (struct sockaddr *)&address, sizeof address) == -1 ? errno : 0;
+    unlink(address.sun_path);
+    struct sockaddr_un nowhere = {.sun_family = AF_UNIX};
+    snprintf(nowhere.sun_path, sizeof nowhere.sun_path, "/tmp/runsc-no-socket-%d", (int)getpid());
+    int missing = connect(late, (struct sockaddr *)&nowhere, sizeof nowhere) == -1 ? errno : 0;
+    printf("named: after close errno %d, missing path errno %d\n", refused, missing);
+
+    // The abstract namespace: no file, the same connect and accept.
+    struct sockaddr_un abstract = {.sun_family = AF_UNIX};
+    int length = snprintf(abstract.sun_path + 1, sizeof abstract.sun_path - 1, "runsc-abstract-%d", (int)getpid()) + 1;
+    socklen_t abstract_length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length);
+    int server = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    bind(server, (struct sockaddr *)&abstract, abstract_length);
+    listen(server, 1);
+    int client = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    int connected = connect(client, (struct sockaddr *)&abstract, abstract_length);
+    int peer = accept(server, NULL, NULL);
+    send(client, "one", 3, 0);
+    send(client, "two", 3, 0);
+    char first[8] = {0};
+    ssize_t first_length = recv(peer, first, sizeof first, 0);
+    printf("abstract: connect %d, seqpacket keeps boundaries %zd \"%s\"\n", connected, first_length, first);
     return 0;
 }

@@ -232,6 +232,13 @@ final class OverlayInode: Inode, @unchecked Sendable {
         }
     }
 
+    func makeSocket(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) {
+        try volume.lock.locked { () throws(LinuxErrno) in
+            try prepareCreation(name).makeSocket(name, mode: mode)
+            created(name)
+        }
+    }
+
     func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno) {
         try volume.lock.locked { () throws(LinuxErrno) in
             let target = try child(name)

@@ -172,6 +172,10 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         try insert(name, child(mode: FileMode.symlink | 0o777, contents: .symlink(target)))
     }
 
+    func makeSocket(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) {
+        try insert(name, child(mode: FileMode.socket | (mode & 0o7777), contents: .special({ () throws(LinuxErrno) in throw .ENXIO })))
+    }
+
     func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno) {
         let target = try lookup(name) as? TmpfsInode
         guard let target else { throw .ENOENT }
