@@ -257,9 +257,13 @@ public final class SocketService: @unchecked Sendable {
                 let bytes = try connection.read(maximum: maximum)
                 if bytes.isEmpty && !connection.isAtEndOfStream && connection.state != .closed { throw .EAGAIN }
                 return (bytes, Address(connection.key.remoteAddress, connection.key.remotePort))
-            case .datagram(let endpoint, _):
-                guard let datagram = endpoint.receive() else { throw .EAGAIN }
-                return (Array(datagram.payload.prefix(maximum)), Address(datagram.source, datagram.sourcePort))
+            case .datagram(let endpoint, let peer):
+                // A connected UDP socket takes datagrams from its peer only (as Linux's).
+                while let datagram = endpoint.receive() {
+                    if let peer, peer.address != datagram.source || peer.port != datagram.sourcePort { continue }
+                    return (Array(datagram.payload.prefix(maximum)), Address(datagram.source, datagram.sourcePort))
+                }
+                throw .EAGAIN
             case .unbound(.datagram, _):
                 throw .EAGAIN
             default:

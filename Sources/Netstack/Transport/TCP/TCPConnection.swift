@@ -273,6 +273,11 @@ public final class TCPConnection {
             handleInSYNSent(segment, sequence: sequence, ack: ack)
             return
         }
+        // The peer's SYN again (our SYN-ACK was lost): send the SYN-ACK again.
+        if state == .synReceived, flags == .syn, sequence + 1 == rcvNxt {
+            retransmitFirstSegment()
+            return
+        }
         // First: is the segment in the window?
         guard isAcceptable(sequence: sequence, length: length) else {
             if !flags.contains(.rst) { sendAck() }
