@@ -77,12 +77,13 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
-    /// Bound AF_UNIX sockets, by name (weak: a socket's name goes with it).
+    /// Bound AF_UNIX sockets (stream, seqpacket or datagram), by name (weak: a socket's name
+    /// goes with it).
     private var unixNames: [UnixName: WeakUnixSocket] = [:]
-    private struct WeakUnixSocket { weak var socket: UnixStreamSocket? }
+    private struct WeakUnixSocket { weak var socket: AnyObject? }
 
     /// Records that `socket` is bound to `name`; EADDRINUSE if a live socket has it.
-    func bindUnix(_ name: UnixName, to socket: UnixStreamSocket) throws(LinuxErrno) {
+    func bindUnix(_ name: UnixName, to socket: AnyObject) throws(LinuxErrno) {
         try monitor.locked { () throws(LinuxErrno) in
             if unixNames[name]?.socket != nil { throw .EADDRINUSE }
             unixNames[name] = WeakUnixSocket(socket: socket)
@@ -96,7 +97,7 @@ public final class Sandbox: @unchecked Sendable {
     }
 
     /// The socket bound to `name`, if any.
-    func unixSocket(_ name: UnixName) -> UnixStreamSocket? {
+    func unixSocket(_ name: UnixName) -> AnyObject? {
         monitor.locked { unixNames[name]?.socket }
     }
 

@@ -54,10 +54,57 @@ extension Syscalls {
         return (bytes, false)
     }
 
+    /// bind(2)'s name for the `struct sockaddr_un` at `address`: an abstract name, or a new
+    /// socket file at the path (EADDRINUSE if the path exists), with the sun_path bytes.
+    static func makeUnixName(_ task: Task, at address: UInt64, length: UInt64) throws(LinuxErrno) -> (UnixName, [UInt8]) {
+        let (path, abstract) = try unixAddress(task, at: address, length: length)
+        if abstract { return (.abstract(path), [0] + path) }
+        guard let root = task.root, let cwd = task.cwd else { throw .ENOENT }
+        let (directory, name) = try PathResolution.resolveParent(path, root: root, start: cwd, mounts: task.sandbox.mounts)
+        do {
+            try directory.inode.makeSocket(name, mode: 0o777 & ~task.umask)
+        } catch .EEXIST {
+            throw .EADDRINUSE
+        }
+        let made = try directory.inode.lookup(name).stat()
+        return (.file(device: made.dev, inode: made.ino), path)
+    }
+
+    /// connect(2)'s and sendto(2)'s name for the `struct sockaddr_un` at `address`: an
+    /// abstract name, or the socket file the path resolves to (ECONNREFUSED for another file).
+    static func findUnixName(_ task: Task, at address: UInt64, length: UInt64) throws(LinuxErrno) -> UnixName {
+        let (path, abstract) = try unixAddress(task, at: address, length: length)
+        if abstract { return .abstract(path) }
+        guard let root = task.root, let cwd = task.cwd else { throw .ENOENT }
+        let target = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
+        let stat = try target.inode.stat()
+        guard stat.mode & FileMode.typeMask == FileMode.socket else { throw .ECONNREFUSED }
+        return .file(device: stat.dev, inode: stat.ino)
+    }
+
+    /// The datagram socket a send goes to: the name at `address` (if given) or the peer.
+    static func unixDestination(_ task: Task, _ socket: UnixDatagramSocket, at address: UInt64, length: UInt64) throws(LinuxErrno) -> UnixDatagramSocket {
+        if address != 0 {
+            guard let target = task.sandbox.unixSocket(try findUnixName(task, at: address, length: length)) as? UnixDatagramSocket else {
+                throw .ECONNREFUSED
+            }
+            return target
+        }
+        guard let peer = socket.connectedPeer else { throw .ENOTCONN }
+        return peer
+    }
+
     /// Writes an AF_UNIX address (`path` as sun_path bytes; empty: unnamed) through the
-    /// in/out length at `lengthAddress`, as getsockname(2) and accept(2) report it.
-    static func storeUnixAddress(_ task: Task, _ path: [UInt8], at address: UInt64, lengthAt lengthAddress: UInt64) throws(LinuxErrno) {
+    /// in/out length at `lengthAddress`, as getsockname(2) and accept(2) report it. A
+    /// datagram's unnamed sender (`fromDatagram`) is reported with length 0, as Linux does.
+    static func storeUnixAddress(
+        _ task: Task, _ path: [UInt8], at address: UInt64, lengthAt lengthAddress: UInt64, fromDatagram: Bool = false
+    ) throws(LinuxErrno) {
         guard address != 0, lengthAddress != 0 else { return }
+        if fromDatagram && path.isEmpty {
+            try task.mm.copyOut([0, 0, 0, 0], to: lengthAddress)
+            return
+        }
         let given = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: lengthAddress, count: 4) + [0, 0, 0, 0])))
         guard given >= 0 else { throw .EINVAL }
         var encoded: [UInt8] = [UInt8(AddressFamily.unix), 0] + path
@@ -67,7 +114,7 @@ extension Syscalls {
     }
 
     /// Implements Linux socket(2) for AF_INET stream (TCP) and datagram (UDP) sockets and
-    /// AF_UNIX stream and seqpacket sockets, with SOCK_NONBLOCK and SOCK_CLOEXEC. AF_UNIX
+    /// AF_UNIX stream, seqpacket and datagram sockets, with SOCK_NONBLOCK and SOCK_CLOEXEC. AF_UNIX
     /// datagram sockets and other families (AF_INET6, netlink) are EAFNOSUPPORT until they
     /// land; unknown types are EINVAL, as Linux answers.
     static func socket(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
@@ -79,7 +126,10 @@ extension Syscalls {
             switch type & ~flags {
             case SocketType.stream: kind = .stream
             case SocketType.seqpacket: kind = .seqpacket
-            case SocketType.datagram: throw .EAFNOSUPPORT  // named datagram sockets are not there yet
+            case SocketType.datagram:
+                let socket = UnixDatagramSocket(sandbox: task.sandbox, inode: task.sandbox.newPipeInode())
+                let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
+                return .value(Int64(try task.fds.add(FileDescription(socket, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)))
             default: throw .EINVAL
             }
             let socket = UnixStreamSocket(kind: kind, sandbox: task.sandbox, inode: task.sandbox.newPipeInode())
@@ -106,21 +156,15 @@ extension Syscalls {
 
     /// Implements Linux bind(2) for AF_INET.
     static func bind(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        if let unix = try task.fds.get(fd(arguments[0])).operations as? UnixStreamSocket {
-            let (path, abstract) = try unixAddress(task, at: arguments[1], length: arguments[2])
-            if abstract {
-                try unix.bind(.abstract(path), path: [0] + path)
-                return .value(0)
-            }
-            guard let root = task.root, let cwd = task.cwd else { throw .ENOENT }
-            let (directory, name) = try PathResolution.resolveParent(path, root: root, start: cwd, mounts: task.sandbox.mounts)
-            do {
-                try directory.inode.makeSocket(name, mode: 0o777 & ~task.umask)
-            } catch .EEXIST {
-                throw .EADDRINUSE
-            }
-            let made = try directory.inode.lookup(name).stat()
-            try unix.bind(.file(device: made.dev, inode: made.ino), path: path)
+        let operations = try task.fds.get(fd(arguments[0])).operations
+        if let unix = operations as? UnixStreamSocket {
+            let (name, path) = try makeUnixName(task, at: arguments[1], length: arguments[2])
+            try unix.bind(name, path: path)
+            return .value(0)
+        }
+        if let unix = operations as? UnixDatagramSocket {
+            let (name, path) = try makeUnixName(task, at: arguments[1], length: arguments[2])
+            try unix.bind(name, path: path)
             return .value(0)
         }
         let (socket, _) = try inetSocket(task, arguments[0])
@@ -179,19 +223,15 @@ extension Syscalls {
     /// ETIMEDOUT; a datagram socket records its peer.
     static func connect(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let described = try task.fds.get(fd(arguments[0]))
+        if let unix = described.operations as? UnixDatagramSocket {
+            let name = try findUnixName(task, at: arguments[1], length: arguments[2])
+            guard let target = task.sandbox.unixSocket(name) as? UnixDatagramSocket else { throw .ECONNREFUSED }
+            unix.connect(to: target)
+            return .value(0)
+        }
         if let unix = described.operations as? UnixStreamSocket {
-            let (path, abstract) = try unixAddress(task, at: arguments[1], length: arguments[2])
-            let name: UnixName
-            if abstract {
-                name = .abstract(path)
-            } else {
-                guard let root = task.root, let cwd = task.cwd else { throw .ENOENT }
-                let target = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
-                let stat = try target.inode.stat()
-                guard stat.mode & FileMode.typeMask == FileMode.socket else { throw .ECONNREFUSED }
-                name = .file(device: stat.dev, inode: stat.ino)
-            }
-            guard let listener = task.sandbox.unixSocket(name)?.listener else { throw .ECONNREFUSED }
+            let name = try findUnixName(task, at: arguments[1], length: arguments[2])
+            guard let listener = (task.sandbox.unixSocket(name) as? UnixStreamSocket)?.listener else { throw .ECONNREFUSED }
             guard listener.kind == unix.kind else { throw .EPROTOTYPE }
             try unix.attach(try listener.connect(nonBlocking: described.flags.contains(.nonBlocking)))
             return .value(0)
@@ -217,6 +257,12 @@ extension Syscalls {
         let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
         let described = try task.fds.get(fd(arguments[0]))
+        if let unix = described.operations as? UnixDatagramSocket {
+            let target = try unixDestination(task, unix, at: arguments[4], length: arguments[5])
+            let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
+            try target.deliver(UnixDatagramSocket.Datagram(bytes: bytes, files: [], source: unix.boundPath), nonBlocking: nonBlocking)
+            return .value(Int64(bytes.count))
+        }
         if let unix = unixEnd(described.operations) {
             // A connected pair: a destination is EISCONN, as Linux answers.
             guard arguments[4] == 0 else { throw .EISCONN }
@@ -241,6 +287,13 @@ extension Syscalls {
         guard flags.subtracting([.dontWait, .noSignal]).isEmpty else { throw .EOPNOTSUPP }
         let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
         let described = try task.fds.get(fd(arguments[0]))
+        if let unix = described.operations as? UnixDatagramSocket {
+            let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
+            let received = try unix.receive(count: count, nonBlocking: nonBlocking).datagram
+            try task.mm.copyOut(received.bytes, to: arguments[1])
+            try storeUnixAddress(task, received.source, at: arguments[4], lengthAt: arguments[5], fromDatagram: true)
+            return .value(Int64(received.bytes.count))
+        }
         if let unix = unixEnd(described.operations) {
             let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
             let received = try unix.connection.receive(at: unix.side, count: count, nonBlocking: nonBlocking)
@@ -276,6 +329,10 @@ extension Syscalls {
         let operations = try task.fds.get(fd(arguments[0])).operations
         if let unix = operations as? UnixStreamSocket {
             try storeUnixAddress(task, unix.localPath, at: arguments[1], lengthAt: arguments[2])
+            return .value(0)
+        }
+        if let unix = operations as? UnixDatagramSocket {
+            try storeUnixAddress(task, unix.boundPath, at: arguments[1], lengthAt: arguments[2])
             return .value(0)
         }
         if operations is UnixSocketEnd {
@@ -407,7 +464,9 @@ extension Syscalls {
             let entry = try task.mm.copyIn(from: control + UInt64(offset), count: 16)
             let length = Int(min(word(Array(entry[0..<8])), UInt64(controlLength - offset)))
             let (level, type) = (Int32(truncatingIfNeeded: word(Array(entry[8..<12]) + [0, 0, 0, 0])), Int32(truncatingIfNeeded: word(Array(entry[12..<16]) + [0, 0, 0, 0])))
-            guard length >= 16, level == SocketLevel.socket, type == SocketLevel.rights, unixEnd(file.operations) != nil else { throw .EINVAL }
+            guard length >= 16, level == SocketLevel.socket, type == SocketLevel.rights,
+                unixEnd(file.operations) != nil || file.operations is UnixDatagramSocket
+            else { throw .EINVAL }
             let data = try task.mm.copyIn(from: control + UInt64(offset) + 16, count: length - 16)
             for index in 0..<(data.count / 4) {
                 let number = Int32(truncatingIfNeeded: word(Array(data[(index * 4)..<(index * 4 + 4)]) + [0, 0, 0, 0]))
@@ -418,6 +477,11 @@ extension Syscalls {
         }
         if let unix = unixEnd(file.operations) {
             return .value(Int64(try unix.send(payload, files: files, nonBlocking: nonBlocking)))
+        }
+        if let unix = file.operations as? UnixDatagramSocket {
+            let target = try unixDestination(task, unix, at: word(Array(header[0..<8])), length: word(Array(header[8..<12]) + [0, 0, 0, 0]))
+            try target.deliver(UnixDatagramSocket.Datagram(bytes: payload, files: files, source: unix.boundPath), nonBlocking: nonBlocking)
+            return .value(Int64(payload.count))
         }
         guard let socket = file.operations as? InetSocket else { throw .ENOTSOCK }
         let (name, nameLength) = (word(Array(header[0..<8])), word(Array(header[8..<12]) + [0, 0, 0, 0]))
@@ -446,8 +510,12 @@ extension Syscalls {
         var files: [FileDescription] = []
         var truncated = false
         var source: SocketService.Address?
+        var unixSource: [UInt8]?
         if let unix = unixEnd(file.operations) {
             (received, files, truncated) = try unix.connection.receive(at: unix.side, count: capacity, nonBlocking: nonBlocking)
+        } else if let unix = file.operations as? UnixDatagramSocket {
+            let (datagram, cut) = try unix.receive(count: capacity, nonBlocking: nonBlocking)
+            (received, files, truncated, unixSource) = (datagram.bytes, datagram.files, cut, datagram.source)
         } else if let socket = file.operations as? InetSocket {
             (received, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
                 try socket.service.receive(socket.id, maximum: capacity)
@@ -479,7 +547,9 @@ extension Syscalls {
                 controlUsed = (message.count + 7) & ~7
             }
         }
-        if let source, word(Array(header[0..<8])) != 0 {
+        if let unixSource, word(Array(header[0..<8])) != 0 {
+            try storeUnixAddress(task, unixSource, at: word(Array(header[0..<8])), lengthAt: arguments[1] + 8, fromDatagram: true)
+        } else if let source, word(Array(header[0..<8])) != 0 {
             let nameLengthAddress = arguments[1] + 8
             try storeSocketAddress(task, source, at: word(Array(header[0..<8])), lengthAt: nameLengthAddress)
         } else if word(Array(header[0..<8])) != 0 {

@@ -144,5 +144,30 @@ int main(void) {
     char first[8] = {0};
     ssize_t first_length = recv(peer, first, sizeof first, 0);
     printf("abstract: connect %d, seqpacket keeps boundaries %zd \"%s\"\n", connected, first_length, first);
+
+    // Named datagram sockets: an unnamed sender, then a named one answered at its name.
+    struct sockaddr_un server_name = {.sun_family = AF_UNIX}, client_name = {.sun_family = AF_UNIX};
+    snprintf(server_name.sun_path, sizeof server_name.sun_path, "/tmp/runsc-dgram-server-%d", (int)getpid());
+    snprintf(client_name.sun_path, sizeof client_name.sun_path, "/tmp/runsc-dgram-client-%d", (int)getpid());
+    int receiver = socket(AF_UNIX, SOCK_DGRAM, 0);
+    bind(receiver, (struct sockaddr *)&server_name, sizeof server_name);
+    int sender = socket(AF_UNIX, SOCK_DGRAM, 0);
+    ssize_t anonymous = sendto(sender, "anonymous", 9, 0, (struct sockaddr *)&server_name, sizeof server_name);
+    struct sockaddr_un from;
+    socklen_t from_length = sizeof from;
+    char datagram[32] = {0};
+    ssize_t got_anonymous = recvfrom(receiver, datagram, sizeof datagram, 0, (struct sockaddr *)&from, &from_length);
+    printf("dgram: sent %zd, got %zd \"%s\" from an unnamed sender: name length %d\n", anonymous, got_anonymous, datagram, (int)from_length);
+    bind(sender, (struct sockaddr *)&client_name, sizeof client_name);
+    sendto(sender, "named", 5, 0, (struct sockaddr *)&server_name, sizeof server_name);
+    from_length = sizeof from;
+    memset(datagram, 0, sizeof datagram);
+    recvfrom(receiver, datagram, sizeof datagram, 0, (struct sockaddr *)&from, &from_length);
+    sendto(receiver, "reply", 5, 0, (struct sockaddr *)&from, from_length);
+    char reply[16] = {0};
+    ssize_t got_reply = recv(sender, reply, sizeof reply, 0);
+    printf("dgram: \"%s\" from %d, reply %zd \"%s\"\n", datagram, strcmp(from.sun_path, client_name.sun_path) == 0, got_reply, reply);
+    unlink(server_name.sun_path);
+    unlink(client_name.sun_path);
     return 0;
 }
