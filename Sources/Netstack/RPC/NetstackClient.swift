@@ -191,6 +191,15 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         return PollEvents(rawValue: events)
     }
 
+    public func setOption(_ id: Int32, _ option: SocketService.Option, _ value: Bool) throws(LinuxErrno) {
+        try finish(
+            try call(
+                SocketRPC.request(.setOption, id) {
+                    $0.writeInteger(option.rawValue)
+                    $0.writeInteger(UInt8(value ? 1 : 0))
+                }))
+    }
+
     public func available(_ id: Int32) -> Int {
         guard var reader = try? call(SocketRPC.request(.available, id)), let count = reader.readInteger(as: UInt32.self) else { return 0 }
         return Int(count)

@@ -132,6 +132,11 @@ public enum NetstackServer {
                 results.writeInteger(service.readiness(id).rawValue)
             case .available:
                 results.writeInteger(UInt32(clamping: service.available(id)))
+            case .setOption:
+                guard let raw = reader.readInteger(as: UInt8.self), let option = SocketService.Option(rawValue: raw),
+                    let value = reader.readInteger(as: UInt8.self)
+                else { throw .EINVAL }
+                try service.setOption(id, option, value != 0)
             }
             guard reader.isAtEnd else { throw .EINVAL }
             reply.writeInteger(Int32(0))

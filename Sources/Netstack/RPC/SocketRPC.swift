@@ -21,6 +21,8 @@ public protocol SocketCalls: AnyObject, Sendable {
     func peerAddress(_ id: Int32) throws(LinuxErrno) -> SocketService.Address
     func readiness(_ id: Int32) -> PollEvents
     func available(_ id: Int32) -> Int
+    /// setsockopt(2) of a boolean option the stack has (SO_KEEPALIVE).
+    func setOption(_ id: Int32, _ option: SocketService.Option, _ value: Bool) throws(LinuxErrno)
 }
 
 /// The wire format of `SocketCalls` over a Flipcall channel, little-endian.
@@ -32,7 +34,7 @@ public protocol SocketCalls: AnyObject, Sendable {
 enum SocketRPC {
     enum Operation: UInt8 {
         case socket = 1, bind, listen, connect, connectResult, accept, send, receive, shutdown, close
-        case localAddress, peerAddress, readiness, available
+        case localAddress, peerAddress, readiness, available, setOption
     }
 
     /// The most payload bytes one send or receive carries; larger ones take several calls.

@@ -26,6 +26,11 @@ public final class SocketService: @unchecked Sendable {
         public static let any = Address(IPv4Address(rawValue: 0), 0)
     }
 
+    /// The boolean socket options the stack has.
+    public enum Option: UInt8, Sendable {
+        case keepalive = 1
+    }
+
     private enum Endpoint {
         case unbound(Kind, local: Address?)
         case listener(TCPListener)
@@ -36,6 +41,7 @@ public final class SocketService: @unchecked Sendable {
     private struct Socket {
         var endpoint: Endpoint
         var readShutdown = false
+        var keepalive = false
         /// A connect(2) whose result was not yet reported (SO_ERROR, or the next connect).
         var connecting = false
     }
@@ -178,6 +184,7 @@ public final class SocketService: @unchecked Sendable {
             case .unbound(.stream, let local):
                 let connection = try stack.connectTCP(to: address.address, port: address.port, from: local?.port ?? 0)
                 socket.endpoint = .connection(connection)
+                apply(socket, to: connection)
                 socket.connecting = true
                 sockets[id] = socket
                 throw .EINPROGRESS
@@ -342,6 +349,25 @@ public final class SocketService: @unchecked Sendable {
                 return events
             }
         }
+    }
+
+    /// setsockopt(2) of SO_KEEPALIVE: on a TCP connection it takes effect at once; on a
+    /// socket not yet connected it is kept for the connection. Datagram sockets take and
+    /// ignore it, as Linux's UDP does.
+    public func setOption(_ id: Int32, _ option: Option, _ value: Bool) throws(LinuxErrno) {
+        try call { () throws(LinuxErrno) in
+            guard var socket = sockets[id] else { throw .EBADF }
+            switch option {
+            case .keepalive: socket.keepalive = value
+            }
+            sockets[id] = socket
+            if case .connection(let connection) = socket.endpoint { apply(socket, to: connection) }
+        }
+    }
+
+    /// Gives `connection` the options set on its socket before it existed.
+    private func apply(_ socket: Socket, to connection: TCPConnection) {
+        if connection.keepalive != socket.keepalive { connection.keepalive = socket.keepalive }
     }
 
     /// Bytes waiting to be read (FIONREAD).

@@ -13,6 +13,9 @@ final class InetSocket: FileOperations, @unchecked Sendable {
     let kind: SocketService.Kind
     /// The socket's inode number (what fstat and /proc/PID/fd show as socket:[N]).
     let inode: UInt64
+    /// TCP_NODELAY and SO_KEEPALIVE as set, for getsockopt (the stack has the real state).
+    var noDelay = false
+    var keepalive = false
 
     init(service: any SocketCalls, id: Int32, kind: SocketService.Kind, inode: UInt64) {
         self.service = service

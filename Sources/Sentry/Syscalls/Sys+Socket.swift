@@ -362,21 +362,28 @@ extension Syscalls {
     static let soReuseAddress: UInt64 = 2, soType: UInt64 = 3, soError: UInt64 = 4, soSendBuffer: UInt64 = 7
     static let soReceiveBuffer: UInt64 = 8, soKeepAlive: UInt64 = 9, soReusePort: UInt64 = 15, tcpNoDelay: UInt64 = 1
 
-    /// Implements Linux setsockopt(2) for the options whose meaning the stack already has:
-    /// SO_REUSEADDR (ports in TIME-WAIT never block a bind here) and TCP_NODELAY (the stack
-    /// sends without Nagle's delay). Others are ENOPROTOOPT until they land.
+    /// Implements Linux setsockopt(2) for the options whose meaning the stack has:
+    /// SO_REUSEADDR (ports in TIME-WAIT never block a bind here), TCP_NODELAY (recorded: the
+    /// stack sends without Nagle's delay either way) and SO_KEEPALIVE (probes after two idle
+    /// hours). Others are ENOPROTOOPT until they land.
     static func setsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        _ = try inetSocket(task, arguments[0])
+        let (socket, _) = try inetSocket(task, arguments[0])
         guard arguments[4] >= 4 else { throw .EINVAL }
-        _ = try task.mm.copyIn(from: arguments[3], count: 4)
+        let value = word(try task.mm.copyIn(from: arguments[3], count: 4) + [0, 0, 0, 0]) != 0
         switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
-        case (SocketLevel.socket, soReuseAddress), (6, tcpNoDelay): return .value(0)
+        case (SocketLevel.socket, soReuseAddress): return .value(0)
+        case (6, tcpNoDelay):
+            socket.noDelay = value  // the stack never delays segments: TCP_NODELAY is how it behaves
+        case (SocketLevel.socket, soKeepAlive):
+            try socket.service.setOption(socket.id, .keepalive, value)
+            socket.keepalive = value
         default: throw .ENOPROTOOPT
         }
+        return .value(0)
     }
 
     /// Implements Linux getsockopt(2) for SO_ERROR (a connect's outcome, reported once),
-    /// SO_TYPE, SO_REUSEADDR, SO_SNDBUF, SO_RCVBUF and TCP_NODELAY.
+    /// SO_TYPE, SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF and TCP_NODELAY.
     static func getsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (socket, _) = try inetSocket(task, arguments[0])
         let value: Int32
@@ -384,7 +391,9 @@ extension Syscalls {
         case (SocketLevel.socket, soError):
             value = ((try socket.service.connectResult(socket.id)) ?? nil).map { $0.rawValue } ?? 0
         case (SocketLevel.socket, soType): value = socket.kind == .stream ? SocketType.stream : SocketType.datagram
-        case (SocketLevel.socket, soReuseAddress), (6, tcpNoDelay): value = 1
+        case (SocketLevel.socket, soReuseAddress): value = 1
+        case (6, tcpNoDelay): value = socket.noDelay ? 1 : 0
+        case (SocketLevel.socket, soKeepAlive): value = socket.keepalive ? 1 : 0
         case (SocketLevel.socket, soSendBuffer), (SocketLevel.socket, soReceiveBuffer): value = Int32(TCPConnection.bufferSize)
         default: throw .ENOPROTOOPT
         }

@@ -5,7 +5,9 @@ import LinuxABI
 /// control per RFC 5681 with NewReno fast recovery (RFC 6582), window scaling (RFC 7323),
 /// delayed ACKs, zero-window probes, RST and challenge-ACK rules (RFC 5961), TIME_WAIT.
 ///
-/// Not yet: SACK (the option is parsed and not offered), timestamps, Nagle, keepalive.
+/// SO_KEEPALIVE probes an idle connection. Not yet: SACK (the option is parsed and not
+/// offered), timestamps, Nagle (segments go out as soon as the windows allow, as with
+/// TCP_NODELAY).
 ///
 /// Driven by its stack's thread: segments come in through `handle`, timers through
 /// `runTimers`, the socket calls (`read`, `write`, `close`) from the stack's owner.
@@ -283,6 +285,7 @@ public final class TCPConnection {
             if !flags.contains(.rst) { sendAck() }
             return
         }
+        if keepalive { armKeepalive() }  // the peer is alive
         // Second: RST (RFC 5961 §3: only an exact match resets; else a challenge ACK).
         if flags.contains(.rst) {
             if sequence == rcvNxt {
@@ -659,13 +662,43 @@ public final class TCPConnection {
     // MARK: Timers
 
     var nextDeadline: UInt64? {
-        [retransmitDeadline, delayedAckDeadline, persistDeadline, timeWaitDeadline].compactMap { $0 }.min()
+        [retransmitDeadline, delayedAckDeadline, persistDeadline, timeWaitDeadline, keepaliveDeadline].compactMap { $0 }.min()
+    }
+
+    // MARK: Options
+
+    /// SO_KEEPALIVE: after `keepaliveIdle` without a segment from the peer, probe every
+    /// `keepaliveInterval`; `keepaliveProbes` unanswered probes end the connection with
+    /// ETIMEDOUT (Linux's defaults: 2 h, 75 s, 9).
+    public var keepalive = false {
+        didSet { armKeepalive() }
+    }
+    static let keepaliveIdle = 7200 * Duration.second
+    static let keepaliveInterval = 75 * Duration.second
+    static let keepaliveProbes = 9
+    private var keepaliveDeadline: UInt64?
+    private var keepaliveSent = 0
+
+    /// Restarts the keepalive wait (the peer was heard from, or the option changed).
+    private func armKeepalive() {
+        keepaliveSent = 0
+        keepaliveDeadline = keepalive && state == .established ? (stack?.clock.now ?? 0) + Self.keepaliveIdle : nil
     }
 
     func runTimers(now: UInt64) {
         if let deadline = timeWaitDeadline, deadline <= now {
             finish(nil)
             return
+        }
+        if let deadline = keepaliveDeadline, deadline <= now {
+            if keepaliveSent >= Self.keepaliveProbes {
+                finish(.ETIMEDOUT)
+                return
+            }
+            // A probe: an old sequence number, which the peer answers with an ACK.
+            sendSegment(sequence: sndUna + (-1), flags: .ack, payload: [])
+            keepaliveSent += 1
+            keepaliveDeadline = now + Self.keepaliveInterval
         }
         if let deadline = delayedAckDeadline, deadline <= now { sendAck() }
         if let deadline = retransmitDeadline, deadline <= now { retransmitTimeout(now: now) }
