@@ -83,17 +83,26 @@ public final class Sandbox: @unchecked Sendable {
     private struct WeakUnixSocket { weak var socket: AnyObject? }
 
     /// Records that `socket` is bound to `name`; EADDRINUSE if a live socket has it.
+    /// (Every strong reference taken from the table leaves the lock before it is dropped: the
+    /// last one would run the socket's deinit, which takes the lock again.)
     func bindUnix(_ name: UnixName, to socket: AnyObject) throws(LinuxErrno) {
+        var holder: AnyObject?
+        defer { holder = nil }
         try monitor.locked { () throws(LinuxErrno) in
-            if unixNames[name]?.socket != nil { throw .EADDRINUSE }
+            holder = unixNames[name]?.socket
+            if holder != nil { throw .EADDRINUSE }
             unixNames[name] = WeakUnixSocket(socket: socket)
         }
     }
 
+    /// Forgets `name` if its socket is gone (called from that socket's deinit).
     func unbindUnix(_ name: UnixName) {
+        var holder: AnyObject?
         monitor.locked {
-            if unixNames[name]?.socket == nil { unixNames[name] = nil }
+            holder = unixNames[name]?.socket
+            if holder == nil { unixNames[name] = nil }
         }
+        holder = nil
     }
 
     /// The socket bound to `name`, if any.

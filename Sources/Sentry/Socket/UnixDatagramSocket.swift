@@ -19,8 +19,9 @@ final class UnixDatagramSocket: FileOperations, @unchecked Sendable {
     let monitor = Monitor()
     private var queue: [Datagram] = []
     private var queued = 0
-    private var peer: UnixDatagramSocket?
-    private(set) var boundPath: [UInt8] = []
+    /// connect(2)'s peer (weak: two sockets connected to each other still go away).
+    private weak var peer: UnixDatagramSocket?
+    private var path: [UInt8] = []
     private var name: UnixName?
 
     init(sandbox: Sandbox, inode: UInt64) {
@@ -38,27 +39,41 @@ final class UnixDatagramSocket: FileOperations, @unchecked Sendable {
             guard self.name == nil else { throw .EINVAL }
             try sandbox.bindUnix(name, to: self)
             self.name = name
-            boundPath = path
+            self.path = path
         }
     }
 
+    /// The sun_path bytes bind(2) gave it (empty: unnamed).
+    var boundPath: [UInt8] { monitor.locked { path } }
+
     /// connect(2): the default destination.
     func connect(to target: UnixDatagramSocket) {
-        monitor.locked { peer = target }
+        monitor.locked {
+            peer = target
+            connected = true
+        }
     }
+    private var connected = false
 
-    var connectedPeer: UnixDatagramSocket? { monitor.locked { peer } }
+    /// The peer connect(2) set: ENOTCONN without one, ECONNREFUSED once it has closed.
+    func connectedPeer() throws(LinuxErrno) -> UnixDatagramSocket {
+        let (target, wasConnected) = monitor.locked { (peer, connected) }
+        guard wasConnected else { throw .ENOTCONN }
+        guard let target else { throw .ECONNREFUSED }
+        return target
+    }
 
     /// Queues a datagram from `sender` (waits for room unless `nonBlocking`: EAGAIN).
     func deliver(_ datagram: Datagram, nonBlocking: Bool) throws(LinuxErrno) {
         guard datagram.bytes.count <= UnixConnection.capacity else { throw .EMSGSIZE }
+        let charge = datagram.bytes.count + UnixConnection.messageOverhead
         let result: Result<Void, LinuxErrno> = monitor.locked {
-            while queued + datagram.bytes.count > UnixConnection.capacity {
+            while queued + charge > UnixConnection.capacity {
                 if nonBlocking { return .failure(.EAGAIN) }
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
             queue.append(datagram)
-            queued += datagram.bytes.count
+            queued += charge
             monitor.broadcast()
             return .success(())
         }
@@ -74,7 +89,7 @@ final class UnixDatagramSocket: FileOperations, @unchecked Sendable {
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
             var datagram = queue.removeFirst()
-            queued -= datagram.bytes.count
+            queued -= datagram.bytes.count + UnixConnection.messageOverhead
             monitor.broadcast()
             let truncated = datagram.bytes.count > count
             datagram.bytes = Array(datagram.bytes.prefix(count))
@@ -96,7 +111,7 @@ final class UnixDatagramSocket: FileOperations, @unchecked Sendable {
     /// write(2) goes to the connected peer (ENOTCONN without one).
     func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int {
         if offset != nil { throw .ESPIPE }
-        guard let peer = connectedPeer else { throw .ENOTCONN }
+        let peer = try connectedPeer()
         try peer.deliver(Datagram(bytes: bytes, files: [], source: boundPath), nonBlocking: nonBlocking)
         return bytes.count
     }

@@ -22,6 +22,8 @@ final class UnixConnection: @unchecked Sendable {
     static let capacity = 212_992
     /// The most files one message carries (SCM_MAX_FD).
     static let maximumFiles = 253
+    /// What a datagram or seqpacket message costs beyond its bytes.
+    static let messageOverhead = 256
 
     let kind: Kind
     let monitor = Monitor()
@@ -63,15 +65,19 @@ final class UnixConnection: @unchecked Sendable {
     func send(from side: Int, _ bytes: [UInt8], files: [FileDescription], nonBlocking: Bool) throws(LinuxErrno) -> Int {
         let peer = 1 - side
         if kind != .stream && bytes.count > Self.capacity { throw .EMSGSIZE }
+        // A stream sends nothing for no bytes (files need at least one).
+        if kind == .stream && bytes.isEmpty { return 0 }
+        // Each message costs a little beyond its bytes, so empty ones cannot queue forever.
+        let charge = kind == .stream ? bytes.count : bytes.count + Self.messageOverhead
         let result: Result<Int, LinuxErrno> = monitor.locked {
             while true {
                 if writeShutdown[side] || !open[peer] || readShutdown[peer] { return .failure(.EPIPE) }
                 let room = Self.capacity - queued[peer]
-                let fits = kind == .stream ? room > 0 : room >= bytes.count
-                if fits || bytes.isEmpty {
+                let fits = kind == .stream ? room > 0 : room >= charge
+                if fits {
                     let taken = kind == .stream ? min(room, bytes.count) : bytes.count
                     queues[peer].append(Message(bytes: Array(bytes.prefix(taken)), files: files))
-                    queued[peer] += taken
+                    queued[peer] += kind == .stream ? taken : charge
                     monitor.broadcast()
                     return .success(taken)
                 }
@@ -97,7 +103,7 @@ final class UnixConnection: @unchecked Sendable {
             defer { monitor.broadcast() }
             if kind != .stream {
                 let message = queues[side].removeFirst()
-                queued[side] -= message.bytes.count
+                queued[side] -= message.bytes.count + Self.messageOverhead
                 return .success((Array(message.bytes.prefix(count)), message.files, message.bytes.count > count))
             }
             var bytes: [UInt8] = []

@@ -139,6 +139,14 @@ final class UnixStreamSocket: FileOperations, @unchecked Sendable {
         }
     }
 
+    /// Whether it is neither listening nor connected (connect(2) may go on).
+    var isUnconnected: Bool {
+        lock.locked {
+            if case .unbound = state { return true }
+            return false
+        }
+    }
+
     /// Becomes connected through `connection` (its side 0).
     func attach(_ connection: UnixConnection) throws(LinuxErrno) {
         try lock.locked { () throws(LinuxErrno) in

@@ -90,8 +90,7 @@ extension Syscalls {
             }
             return target
         }
-        guard let peer = socket.connectedPeer else { throw .ENOTCONN }
-        return peer
+        return try socket.connectedPeer()
     }
 
     /// Writes an AF_UNIX address (`path` as sun_path bytes; empty: unnamed) through the
@@ -233,7 +232,14 @@ extension Syscalls {
             let name = try findUnixName(task, at: arguments[1], length: arguments[2])
             guard let listener = (task.sandbox.unixSocket(name) as? UnixStreamSocket)?.listener else { throw .ECONNREFUSED }
             guard listener.kind == unix.kind else { throw .EPROTOTYPE }
-            try unix.attach(try listener.connect(nonBlocking: described.flags.contains(.nonBlocking)))
+            guard unix.isUnconnected else { throw .EISCONN }
+            let connection = try listener.connect(nonBlocking: described.flags.contains(.nonBlocking))
+            do {
+                try unix.attach(connection)
+            } catch {
+                connection.close(0)  // another thread connected it meanwhile: no phantom peer
+                throw error
+            }
             return .value(0)
         }
         let (socket, file) = try inetSocket(task, arguments[0])
@@ -385,8 +391,26 @@ extension Syscalls {
     /// Implements Linux getsockopt(2) for SO_ERROR (a connect's outcome, reported once),
     /// SO_TYPE, SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF and TCP_NODELAY.
     static func getsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let (socket, _) = try inetSocket(task, arguments[0])
+        let operations = try task.fds.get(fd(arguments[0])).operations
         let value: Int32
+        if !(operations is InetSocket) {
+            // AF_UNIX sockets: their type, no pending error, Linux's default buffer size.
+            let type: Int32
+            switch operations {
+            case let end as UnixSocketEnd: type = end.connection.kind == .stream ? SocketType.stream : end.connection.kind == .datagram ? SocketType.datagram : SocketType.seqpacket
+            case let socket as UnixStreamSocket: type = socket.kind == .stream ? SocketType.stream : SocketType.seqpacket
+            case is UnixDatagramSocket: type = SocketType.datagram
+            default: throw .ENOTSOCK
+            }
+            switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
+            case (SocketLevel.socket, soType): value = type
+            case (SocketLevel.socket, soError): value = 0
+            case (SocketLevel.socket, soSendBuffer), (SocketLevel.socket, soReceiveBuffer): value = Int32(UnixConnection.capacity)
+            default: throw .ENOPROTOOPT
+            }
+            return try storeOption(task, value, at: arguments[3], lengthAt: arguments[4])
+        }
+        let (socket, _) = try inetSocket(task, arguments[0])
         switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
         case (SocketLevel.socket, soError):
             value = ((try socket.service.connectResult(socket.id)) ?? nil).map { $0.rawValue } ?? 0
@@ -397,11 +421,16 @@ extension Syscalls {
         case (SocketLevel.socket, soSendBuffer), (SocketLevel.socket, soReceiveBuffer): value = Int32(TCPConnection.bufferSize)
         default: throw .ENOPROTOOPT
         }
-        let length = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: arguments[4], count: 4) + [0, 0, 0, 0])))
+        return try storeOption(task, value, at: arguments[3], lengthAt: arguments[4])
+    }
+
+    /// Writes an int option value through getsockopt(2)'s in/out length.
+    private static func storeOption(_ task: Task, _ value: Int32, at address: UInt64, lengthAt lengthAddress: UInt64) throws(LinuxErrno) -> SyscallOutcome {
+        let length = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: lengthAddress, count: 4) + [0, 0, 0, 0])))
         guard length >= 0 else { throw .EINVAL }
         let encoded = withUnsafeBytes(of: value.littleEndian) { Array($0) }.prefix(Int(length))
-        try task.mm.copyOut(Array(encoded), to: arguments[3])
-        try task.mm.copyOut(bytes(UInt64(encoded.count)).prefix(4).map { $0 }, to: arguments[4])
+        try task.mm.copyOut(Array(encoded), to: address)
+        try task.mm.copyOut(bytes(UInt64(encoded.count)).prefix(4).map { $0 }, to: lengthAddress)
         return .value(0)
     }
 }

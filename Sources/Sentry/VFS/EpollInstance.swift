@@ -1,3 +1,4 @@
+import HostSys
 import LinuxABI
 import Synchronization
 
@@ -51,9 +52,20 @@ final class EpollInstance: FileOperations, @unchecked Sendable {
         return nested.contains { $0.reaches(other, depth: depth - 1) }
     }
 
-    /// An epoll fd is readable when one of its entries has an event.
+    /// How deep the calling thread is in nested instances' readiness checks.
+    private final class Depth { var value = 0 }
+    private static let nesting = ThreadLocal<Depth>()
+
+    /// An epoll fd is readable when one of its entries has an event. A check nested deeper
+    /// than Linux allows (however the nesting was built) reports nothing, so no chain or race
+    /// can recurse without bound.
     func readiness(_ events: PollEvents) -> PollEvents {
-        collect(maximum: 1, consume: false).isEmpty ? [] : events.intersection(.input)
+        let depth = Self.nesting.value ?? Depth()
+        Self.nesting.value = depth
+        guard depth.value < 5 else { return [] }
+        depth.value += 1
+        defer { depth.value -= 1 }
+        return collect(maximum: 1, consume: false).isEmpty ? [] : events.intersection(.input)
     }
 
     /// The events ready now, at most `maximum`, as (events, data); with `consume`, edge and
