@@ -6,9 +6,11 @@ import Synchronization
 /// asked for and the 64-bit data it gets back. Readiness comes from each file's `readiness`
 /// when the program waits (the Sentry's wake-ups say when to look again).
 ///
-/// Edge-triggered entries (EPOLLET) report a readiness bit when it appears: once reported, a
-/// bit is reported again only after the file has been seen without it (as Linux's
-/// edge-triggered mode, where a file read or written until EAGAIN re-arms it). One-shot
+/// Edge-triggered entries (EPOLLET) report a readiness bit when it appears, and again after
+/// any change in the sandbox since their last report (the Sentry's readiness generation: a
+/// new event on the file is one): never less often than Linux, which reports each event,
+/// sometimes more (a change elsewhere re-reports a bit still set). Between changes, a bit
+/// already reported is not reported again. One-shot
 /// entries (EPOLLONESHOT) are disarmed after one report until EPOLL_CTL_MOD.
 ///
 /// Locks: `entries` (a mutex) guards the interest list; a wait scans a copy.
@@ -17,8 +19,10 @@ final class EpollInstance: FileOperations, @unchecked Sendable {
         weak var file: FileDescription?
         var events: UInt32
         var data: UInt64
-        /// Bits reported to an edge-triggered entry and still set at the last scan.
+        /// Bits reported to an edge-triggered entry and still set at the last scan, and the
+        /// readiness generation of that report.
         var reported: UInt32 = 0
+        var reportedGeneration: UInt64 = 0
         var disarmed = false
     }
 
@@ -72,6 +76,7 @@ final class EpollInstance: FileOperations, @unchecked Sendable {
     /// one-shot entries take note that they were reported. An entry whose open file is gone
     /// (every fd of it closed) is skipped, as Linux drops it then.
     func collect(maximum: Int, consume: Bool) -> [(UInt32, UInt64)] {
+        let generation = Readiness.current()
         let snapshot = entries.withLock { $0 }
         var ready: [(Int32, UInt32, UInt64)] = []
         var seen: [Int32: UInt32] = [:]
@@ -81,7 +86,7 @@ final class EpollInstance: FileOperations, @unchecked Sendable {
             let now = UInt32(UInt16(bitPattern: file.operations.readiness(PollEvents(rawValue: Int16(truncatingIfNeeded: wanted))).rawValue)) & wanted
             seen[fd] = now
             var report = now
-            if entry.events & Self.edgeTriggered != 0 { report &= ~entry.reported }
+            if entry.events & Self.edgeTriggered != 0 && entry.reportedGeneration == generation { report &= ~entry.reported }
             if report != 0 && ready.count < maximum { ready.append((fd, report, entry.data)) }
         }
         if consume {
@@ -93,6 +98,7 @@ final class EpollInstance: FileOperations, @unchecked Sendable {
                     entry.reported &= now
                     if reportedFDs.contains(fd) {
                         entry.reported |= now
+                        entry.reportedGeneration = generation
                         if entry.events & Self.oneShot != 0 { entry.disarmed = true }
                     }
                     list[fd] = entry
