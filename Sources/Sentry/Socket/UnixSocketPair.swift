@@ -38,7 +38,7 @@ final class UnixConnection: @unchecked Sendable {
     init(kind: Kind) { self.kind = kind }
 
     func close(_ side: Int) {
-        let dropped: [Message] = monitor.locked {
+        var dropped: [Message] = monitor.locked {
             open[side] = false
             writeShutdown[side] = true
             readShutdown[side] = true
@@ -46,7 +46,11 @@ final class UnixConnection: @unchecked Sendable {
             monitor.broadcast()
             return queues[side]
         }
-        _ = dropped  // files in unread messages close here, outside the lock
+        // Files in unread messages close outside the lock, one at a time (a socket in one of
+        // them may hold more files in its own queue: see `DeferredRelease`).
+        var files = dropped.flatMap(\.files)
+        dropped.removeAll()
+        DeferredRelease.release(&files)
         Readiness.changed()
     }
 
@@ -194,5 +198,33 @@ final class UnixSocketEnd: FileOperations, @unchecked Sendable {
         guard request == 0x541b else { throw .ENOTTY }
         try mm.copyOut(withUnsafeBytes(of: UInt32(clamping: connection.available(at: side)).littleEndian) { Array($0) }, to: argument)
         return 0
+    }
+}
+
+/// Releases file descriptions carried in socket messages iteratively: closing a socket whose
+/// queue holds another socket, whose queue holds another... would otherwise release them by
+/// nested deinits, one stack frame each, and a long enough chain overflows the stack. The
+/// first release on a thread drains a queue; releases that happen during it join the queue.
+enum DeferredRelease {
+    private final class Queue {
+        var pending: [FileDescription] = []
+        var draining = false
+    }
+    private static let queue = ThreadLocal<Queue>()
+
+    /// Takes every reference out of `files` (leaving it empty) and releases them.
+    static func release(_ files: inout [FileDescription]) {
+        guard !files.isEmpty else { return }
+        let local = queue.value ?? Queue()
+        queue.value = local
+        local.pending += files
+        files.removeAll()
+        guard !local.draining else { return }  // an outer call is draining: it takes these
+        local.draining = true
+        while !local.pending.isEmpty {
+            // Dropping the popped reference may release a socket, whose close comes back here.
+            _ = local.pending.removeLast()
+        }
+        local.draining = false
     }
 }

@@ -169,5 +169,29 @@ int main(void) {
     printf("dgram: \"%s\" from %d, reply %zd \"%s\"\n", datagram, strcmp(from.sun_path, client_name.sun_path) == 0, got_reply, reply);
     unlink(server_name.sun_path);
     unlink(client_name.sun_path);
+
+    // A long chain of sockets, each in the queue of the next: closing the last closes them
+    // all (one after another, not by recursion that could overflow a stack).
+    int previous = -1;
+    for (int i = 0; i < 20000; i++) {
+        int link[2];
+        socketpair(AF_UNIX, SOCK_STREAM, 0, link);
+        if (previous >= 0) {
+            char chain_control[CMSG_SPACE(sizeof(int))];
+            memset(chain_control, 0, sizeof chain_control);
+            struct iovec one = {"x", 1};
+            struct msghdr carrying = {.msg_iov = &one, .msg_iovlen = 1, .msg_control = chain_control, .msg_controllen = sizeof chain_control};
+            struct cmsghdr *rights = CMSG_FIRSTHDR(&carrying);
+            rights->cmsg_level = SOL_SOCKET;
+            rights->cmsg_type = SCM_RIGHTS;
+            rights->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(rights), &previous, sizeof previous);
+            sendmsg(link[0], &carrying, 0);
+            close(previous);
+        }
+        close(link[0]);
+        previous = link[1];
+    }
+    printf("chain: closing the last of 20000 sockets: %d\n", close(previous));
     return 0;
 }
