@@ -370,6 +370,6 @@ struct CSuiteTests {
         let run = try runBoth("threads")
         #expect(run.insideStatus == run.nativeStatus)
         #expect(run.inside == run.native)
-        #expect(run.inside.split(separator: "\n").count == 13, "\(run.inside)")
+        #expect(run.inside.split(separator: "\n").count == 12, "\(run.inside)")
     }
 }
