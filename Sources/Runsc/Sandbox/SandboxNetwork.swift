@@ -30,6 +30,9 @@ final class SandboxNetwork {
 
     /// Picks the /30 (`requested`, or a free one) and a name for the host end.
     init(block requested: IPv4Subnet?) throws {
+        guard access(Self.ipPath, X_OK) == 0 else {
+            throw RuntimeError("--network=sandbox needs iproute2's ip command (apt-get install iproute2), or use --network=none")
+        }
         var generator = SystemRandomNumberGenerator()
         hostInterface = "rsc\(String(UInt32.random(in: 0...UInt32.max, using: &generator), radix: 16))"
         if let requested {
