@@ -93,28 +93,12 @@ extension LinuxStat {
     }
 }
 
-/// The position rules of lseek(2) for a file of `size` bytes: SEEK_SET, SEEK_CUR, SEEK_END;
-/// a negative result is EINVAL, an unknown whence EINVAL.
-func seekPosition(current: Int64, offset: Int64, whence: Int32, size: Int64) throws(LinuxErrno) -> Int64 {
-    let base: Int64
-    switch whence {
-    case 0: base = 0
-    case 1: base = current
-    case 2: base = size
-    default: throw .EINVAL
-    }
-    let (result, overflow) = base.addingReportingOverflow(offset)
-    guard !overflow, result >= 0 else { throw .EINVAL }
-    return result
-}
-
 /// A regular file read through the host fd the gofer donated: reads are host preads, no
 /// lisafs call at all. Keeps the open file's position.
 final class HostFile: FileOperations, @unchecked Sendable {
     let fd: FileDescriptor
     let attributes: LinuxStat
-    /// The file position, shared by the processes that share the open file (fork, dup).
-    private let position = Mutex<Int64>(0)
+    private let position = FilePosition()
 
     init(fd: consuming FileDescriptor, attributes: LinuxStat) {
         self.fd = fd
@@ -124,43 +108,29 @@ final class HostFile: FileOperations, @unchecked Sendable {
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 8)
         defer { buffer.deallocate() }
-        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-        let n: Int
-        if let offset {
-            n = try onBehalfOfGuest { () throws(Errno) in try fd.read(into: target, at: offset) }
-        } else {
-            // Read and advance under the lock, so two sharers never read the same bytes.
-            let result = position.withLock { position in
-                Result { () throws(Errno) in
-                    let n = try fd.read(into: target, at: position)
-                    position += Int64(n)
-                    return n
-                }
-            }
-            n = try result.mapError { $0.linuxErrno }.get()
-        }
-        return Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        let n = try read(into: [UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])], at: offset)
+        return Array(UnsafeRawBufferPointer(rebasing: buffer[0..<(n ?? 0)]))
     }
 
     /// Reads with host preads straight into the program's memory: no copy in the Sentry.
     func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? {
-        func readAll(from start: Int64) throws(Errno) -> Int {
-            var total = 0
-            for buffer in buffers {
-                let n = try fd.read(into: buffer, at: start + Int64(total))
-                total += n
-                if n < buffer.count { break }
+        func readAll(from start: Int64) throws(LinuxErrno) -> Int {
+            try onBehalfOfGuest { () throws(Errno) in
+                var total = 0
+                for buffer in buffers {
+                    let n = try fd.read(into: buffer, at: start + Int64(total))
+                    total += n
+                    if n < buffer.count { break }
+                }
+                return total
             }
-            return total
         }
-        if let offset { return try onBehalfOfGuest { () throws(Errno) in try readAll(from: offset) } }
-        return try position.withLock { position in
-            Result { () throws(Errno) in
-                let n = try readAll(from: position)
-                position += Int64(n)
-                return n
-            }
-        }.mapError { $0.linuxErrno }.get()
+        if let offset { return try readAll(from: offset) }
+        return try position.withLock { (position) throws(LinuxErrno) in
+            let n = try readAll(from: position)
+            position += Int64(n)
+            return n
+        }
     }
 
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
@@ -168,12 +138,7 @@ final class HostFile: FileOperations, @unchecked Sendable {
     func stat() throws(LinuxErrno) -> LinuxStat { attributes }
 
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
-        try position.withLock { position in
-            Result { () throws(LinuxErrno) in
-                position = try seekPosition(current: position, offset: offset, whence: whence, size: attributes.size)
-                return position
-            }
-        }.get()
+        try position.seek(offset: offset, whence: whence, size: attributes.size)
     }
 }
 
@@ -182,8 +147,7 @@ final class GoferFile: FileOperations, @unchecked Sendable {
     let client: LisafsClient
     let openFD: LisafsFDID
     let attributes: LinuxStat
-    /// The file position, shared by the processes that share the open file (fork, dup).
-    private let position = Mutex<Int64>(0)
+    private let position = FilePosition()
 
     init(client: LisafsClient, openFD: LisafsFDID, attributes: LinuxStat) {
         self.client = client
@@ -195,13 +159,11 @@ final class GoferFile: FileOperations, @unchecked Sendable {
 
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
         if let offset { return try client.read(openFD, offset: UInt64(offset), count: count) }
-        return try position.withLock { position in
-            Result { () throws(LinuxErrno) in
-                let data = try client.read(openFD, offset: UInt64(position), count: count)
-                position += Int64(data.count)
-                return data
-            }
-        }.get()
+        return try position.withLock { (position) throws(LinuxErrno) in
+            let data = try client.read(openFD, offset: UInt64(position), count: count)
+            position += Int64(data.count)
+            return data
+        }
     }
 
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
@@ -209,12 +171,7 @@ final class GoferFile: FileOperations, @unchecked Sendable {
     func stat() throws(LinuxErrno) -> LinuxStat { attributes }
 
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
-        try position.withLock { position in
-            Result { () throws(LinuxErrno) in
-                position = try seekPosition(current: position, offset: offset, whence: whence, size: attributes.size)
-                return position
-            }
-        }.get()
+        try position.seek(offset: offset, whence: whence, size: attributes.size)
     }
 }
 

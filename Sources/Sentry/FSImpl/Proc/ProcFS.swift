@@ -1,7 +1,6 @@
 import CShim
 import HostSys
 import LinuxABI
-import Synchronization
 
 /// /proc (proc(5)), the parts programs read: `self`, one directory per process (status,
 /// stat, cmdline, comm, exe, cwd, fd/, maps), and meminfo, cpuinfo, mounts, uptime, loadavg,
@@ -87,7 +86,7 @@ enum ProcFS {
     final class Snapshot: FileOperations, @unchecked Sendable {
         let bytes: [UInt8]
         let attributes: LinuxStat
-        private let position = Mutex<Int64>(0)
+        private let position = FilePosition()
 
         init(_ bytes: [UInt8], attributes: LinuxStat) {
             self.bytes = bytes
@@ -95,7 +94,7 @@ enum ProcFS {
         }
 
         func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
-            position.withLock { position in
+            try position.withLock { position in
                 let start = Int(min(offset ?? position, Int64(bytes.count)))
                 let taken = Array(bytes[start..<min(bytes.count, start + count)])
                 if offset == nil { position += Int64(taken.count) }
@@ -107,14 +106,7 @@ enum ProcFS {
         func stat() throws(LinuxErrno) -> LinuxStat { attributes }
 
         func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
-            let size = Int64(bytes.count)
-            let result: Result<Int64, LinuxErrno> = position.withLock { position in
-                Result { () throws(LinuxErrno) in
-                    position = try seekPosition(current: position, offset: offset, whence: whence, size: size)
-                    return position
-                }
-            }
-            return try result.get()
+            try position.seek(offset: offset, whence: whence, size: Int64(bytes.count))
         }
     }
 

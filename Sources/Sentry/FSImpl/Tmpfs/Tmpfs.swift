@@ -273,7 +273,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
 final class TmpfsFile: FileOperations, @unchecked Sendable {
     let inode: TmpfsInode
     let append: Bool
-    private let position = Mutex<Int64>(0)
+    private let position = FilePosition()
 
     init(_ inode: TmpfsInode, append: Bool) {
         self.inode = inode
@@ -281,7 +281,7 @@ final class TmpfsFile: FileOperations, @unchecked Sendable {
     }
 
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
-        position.withLock { position in
+        try position.withLock { position in
             let start = Int(offset ?? position)
             let bytes: [UInt8] = inode.state.withLock { state in
                 guard case .regular(let contents) = state.contents, start < contents.count else { return [] }
@@ -295,8 +295,8 @@ final class TmpfsFile: FileOperations, @unchecked Sendable {
     /// Writes at the position (or `offset`; at the end with O_APPEND), filling a gap with
     /// zeros. Growing past the volume's space is ENOSPC, as on a full tmpfs.
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
-        let result: Result<Int, LinuxErrno> = position.withLock { position in
-            inode.state.withLock { state in
+        try position.withLock { (position) throws(LinuxErrno) in
+            let result: Result<Int, LinuxErrno> = inode.state.withLock { state in
                 guard case .regular(var contents) = state.contents else { return .success(0) }
                 state.contents = .regular([])  // so that `contents` is the only reference: no copy
                 defer { state.contents = .regular(contents) }
@@ -312,20 +312,13 @@ final class TmpfsFile: FileOperations, @unchecked Sendable {
                 if offset == nil { position = Int64(start + bytes.count) }
                 return .success(bytes.count)
             }
+            return try result.get()
         }
-        return try result.get()
     }
 
     func stat() throws(LinuxErrno) -> LinuxStat { try inode.stat() }
 
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 {
-        let size = try inode.stat().size
-        let result: Result<Int64, LinuxErrno> = position.withLock { position in
-            Result { () throws(LinuxErrno) in
-                position = try seekPosition(current: position, offset: offset, whence: whence, size: size)
-                return position
-            }
-        }
-        return try result.get()
+        try position.seek(offset: offset, whence: whence, size: try inode.stat().size)
     }
 }
