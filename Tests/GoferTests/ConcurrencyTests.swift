@@ -17,7 +17,7 @@ struct ConcurrencyTests {
             OpenCreateAtRequest(
                 dirFD: fixture.client.root.controlFD, name: "big.bin", flags: UInt32(O_RDWR), mode: 0o644, uid: .none, gid: .none))
         #expect(try fixture.client.write(created.openFD, offset: 0, data: data) == size)
-        #expect(try fixture.hostContents(fixture.root + "/big.bin") == data)
+        #expect(try readFile(fixture.root + "/big.bin") == data)
         #expect(try fixture.client.read(created.openFD, offset: 0, count: size + 1000) == data)
         #expect(try fixture.client.read(created.openFD, offset: UInt64(size - 10), count: 100) == Array(data[(size - 10)...]))
     }
@@ -25,7 +25,7 @@ struct ConcurrencyTests {
     @Test("many threads call at once over the channels and the socket")
     func parallelCalls() throws {
         let fixture = try GoferFixture(channels: 2)
-        let expected = try fixture.hostContents(fixture.root + "/dir/nested.bin")
+        let expected = try readFile(fixture.root + "/dir/nested.bin")
         let client = fixture.client
         let failures = Failures()
         DispatchQueue.concurrentPerform(iterations: 8) { worker in

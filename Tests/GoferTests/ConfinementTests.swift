@@ -58,8 +58,8 @@ struct ConfinementTests {
         let created = try fixture.client.call(
             OpenCreateAtRequest(dirFD: root, name: "confined.txt", flags: UInt32(O_RDWR), mode: 0o600, uid: .none, gid: .none))
         _ = try fixture.client.call(PWriteRequest(offset: 0, fd: created.openFD, data: Array("inside".utf8)))
-        #expect(try fixture.hostContents(fixture.root + "/confined.txt") == Array("inside".utf8))
-        let expected = try fixture.hostContents(fixture.root + "/dir/nested.bin")
+        #expect(try readFile(fixture.root + "/confined.txt") == Array("inside".utf8))
+        let expected = try readFile(fixture.root + "/dir/nested.bin")
         let opened = try fixture.client.call(OpenAtRequest(fd: try fixture.walk("dir/nested.bin").controlFD, flags: 0))
         #expect(try fixture.client.call(PReadRequest(offset: 0, fd: opened.openFD, count: 20000)).data == expected)
         let entries = try fixture.client.call(OpenAtRequest(fd: root, flags: UInt32(O_RDONLY | O_DIRECTORY)))

@@ -74,7 +74,7 @@ struct ConformanceTests {
     @Test("reads through PRead and through the donated fd match the host's bytes", arguments: goferModes)
     func reads(confined: Bool) throws {
         let fixture = try GoferFixture(confined: confined)
-        let expected = try fixture.hostContents(fixture.root + "/dir/nested.bin")
+        let expected = try readFile(fixture.root + "/dir/nested.bin")
         let node = try fixture.walk("dir/nested.bin")
         var opened = try fixture.client.callReceivingDescriptors(OpenAtRequest(fd: node.controlFD, flags: UInt32(O_RDONLY)))
         #expect(opened.descriptors.count == 1)
@@ -104,7 +104,7 @@ struct ConformanceTests {
         let payload = Array("written through lisafs".utf8)
         let wrote = try fixture.client.call(PWriteRequest(offset: 0, fd: created.openFD, data: payload))
         #expect(wrote.count == UInt64(payload.count))
-        #expect(try fixture.hostContents(fixture.root + "/new.txt") == payload)
+        #expect(try readFile(fixture.root + "/new.txt") == payload)
         #expect(try fixture.hostStat("new.txt").mode & 0o777 == 0o640 & ~UInt16(umaskValue()))
 
         let directory = try fixture.client.call(MkdirAtRequest(dirFD: root, name: "made", mode: 0o750, uid: .none, gid: .none))
@@ -189,7 +189,7 @@ struct ConformanceTests {
         // Reading still works.
         let opened = try fixture.client.call(OpenAtRequest(fd: file, flags: UInt32(O_RDONLY)))
         #expect(try fixture.client.call(PReadRequest(offset: 0, fd: opened.openFD, count: 64)).data == Array("hello gofer\n".utf8))
-        #expect(try fixture.hostContents(fixture.root + "/file.txt") == Array("hello gofer\n".utf8))
+        #expect(try readFile(fixture.root + "/file.txt") == Array("hello gofer\n".utf8))
     }
 
     @Test("a gofer killed while calls are in flight fails them with EIO within a second", arguments: goferModes)

@@ -76,18 +76,6 @@ final class GoferFixture {
         return try fd.statx()
     }
 
-    /// The host's bytes of `path`.
-    func hostContents(_ path: String) throws -> [UInt8] {
-        let fd = try FileDescriptor.open(path, flags: O_RDONLY)
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try fd.read(into: $0) }
-            if n == 0 { return bytes }
-            bytes += buffer[0..<n]
-        }
-    }
-
     /// Walks `path` (components split at "/") from the root and returns the last inode.
     func walk(_ path: String) throws -> LisafsInode {
         let names = path.split(separator: "/").map { SizedString(String($0))! }

@@ -19,17 +19,6 @@ func buildProgram(_ name: String) throws -> String {
     return output
 }
 
-func readFile(_ path: String) throws -> [UInt8] {
-    let fd = try FileDescriptor.open(path, flags: O_RDONLY)
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = try buffer.withUnsafeMutableBytes { try fd.read(into: $0) }
-        if n == 0 { return bytes }
-        bytes += buffer[0..<n]
-    }
-}
-
 /// Collects what a program writes, from the tracer thread.
 final class OutputBox: @unchecked Sendable {
     var bytes: [UInt8] = []

@@ -12,3 +12,8 @@ public func directoryNames(_ path: String) throws -> [String] {
     }
     return names
 }
+
+/// Every byte of the host file `path`.
+public func readFile(_ path: String) throws -> [UInt8] {
+    try FileDescriptor.open(path, flags: O_RDONLY).readToEnd()
+}
