@@ -8,7 +8,8 @@ public struct ByteReader: Sendable {
     /// The bytes being read.
     public let bytes: [UInt8]
     /// The offset of the next sequential read.
-    public private(set) var readerIndex: Int = 0
+    @inlinable public var readerIndex: Int { nextIndex }
+    @usableFromInline var nextIndex = 0
 
     /// A reader over `bytes`, starting at offset 0.
     public init(_ bytes: [UInt8]) {
@@ -22,18 +23,19 @@ public struct ByteReader: Sendable {
     }
 
     /// The number of bytes left for sequential reads.
-    public var readableBytes: Int { bytes.count - readerIndex }
+    @inlinable public var readableBytes: Int { bytes.count - readerIndex }
 
     /// Whether every byte has been read.
-    public var isAtEnd: Bool { readerIndex == bytes.count }
+    @inlinable public var isAtEnd: Bool { readerIndex == bytes.count }
 
     /// Whether `count` bytes starting at `offset` lie inside `bytes`, computed without overflow.
-    @inline(__always)
+    @usableFromInline @inline(__always)
     func contains(offset: Int, count: Int) -> Bool {
         offset >= 0 && count >= 0 && offset <= bytes.count && count <= bytes.count - offset
     }
 
     /// The little-endian integer at `offset`, or nil if it does not fit.
+    @inlinable
     public func integer<T: FixedWidthInteger>(at offset: Int, as type: T.Type = T.self) -> T? {
         let size = MemoryLayout<T>.size
         guard contains(offset: offset, count: size) else { return nil }
@@ -45,6 +47,7 @@ public struct ByteReader: Sendable {
     }
 
     /// The `count` bytes at `offset`, or nil if they do not fit.
+    @inlinable
     public func bytes(at offset: Int, count: Int) -> ArraySlice<UInt8>? {
         guard contains(offset: offset, count: count) else { return nil }
         return bytes[offset..<(offset + count)]
@@ -52,24 +55,26 @@ public struct ByteReader: Sendable {
 
     /// Reads the next little-endian integer, or returns nil (and consumes nothing) if too few
     /// bytes remain.
+    @inlinable
     public mutating func readInteger<T: FixedWidthInteger>(as type: T.Type = T.self) -> T? {
         guard let value = integer(at: readerIndex, as: T.self) else { return nil }
-        readerIndex += MemoryLayout<T>.size
+        nextIndex += MemoryLayout<T>.size
         return value
     }
 
     /// Reads the next `count` bytes, or returns nil (and consumes nothing) if too few remain.
+    @inlinable
     public mutating func readBytes(count: Int) -> ArraySlice<UInt8>? {
         guard let slice = bytes(at: readerIndex, count: count) else { return nil }
-        readerIndex += count
+        nextIndex += count
         return slice
     }
 
     /// Skips `count` bytes; returns false (and consumes nothing) if too few remain.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func skip(_ count: Int) -> Bool {
         guard contains(offset: readerIndex, count: count) else { return false }
-        readerIndex += count
+        nextIndex += count
         return true
     }
 }
