@@ -161,6 +161,45 @@ struct TCPTests {
         #expect(received == data)
     }
 
+    @Test("a timeout resends only data sent before: with less than an MSS of window, the peer's ACK of it is taken")
+    func retransmissionStaysWithinSent() throws {
+        let hosts = TwoHosts()
+        let (client, server, _) = try establish(hosts)
+        let data = (0..<(TCPConnection.bufferSize + 100_000)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var sent = 0
+        for _ in 0..<64 {
+            sent += try client.write(data[sent...])
+            hosts.run(for: 20 * Duration.millisecond, step: Duration.millisecond)
+        }
+        // The window is closed. Open it by less than an MSS and lose the segment that fills it.
+        var received = try server.read(maximum: 960)
+        var segments: [(sequence: UInt32, length: Int)] = []
+        var dropNext = true
+        hosts.linkA.impairment = { frame in
+            guard let segment = tcpSegment(frame), !segment.payload.isEmpty else { return [frame] }
+            segments.append((segment.sequenceNumber, segment.payload.count))
+            if dropNext {
+                dropNext = false
+                return []
+            }
+            return [frame]
+        }
+        hosts.run(for: 5 * Duration.second, step: 10 * Duration.millisecond)
+        let first = try #require(segments.first)
+        #expect(first.length <= 960)
+        // Every later segment at the same place resends at most what the first carried.
+        for segment in segments.dropFirst() where segment.sequence == first.sequence {
+            #expect(segment.length <= first.length, "a retransmission carried data never sent")
+        }
+        #expect(hosts.run(until: {
+            if sent < data.count { sent += (try? client.write(data[sent...])) ?? 0 }
+            received += (try? server.read(maximum: 1 << 20)) ?? []
+            return received.count == data.count
+        }, limit: 60 * Duration.second))
+        #expect(client.error == nil)
+        #expect(received == data)
+    }
+
     @Test("8 MB arrive intact across 1% loss, reordering and duplication (fast retransmit and timeouts)")
     func impairedTransfer() throws {
         let hosts = TwoHosts()

@@ -644,7 +644,7 @@ public final class TCPConnection {
             return
         }
         let unacknowledged = sendBuffer.count - sendStart
-        let size = min(mss, unacknowledged)
+        let size = firstSegmentSize
         let start = sendStart
         if size > 0 {
             let isFinToo = finSent && size == unacknowledged && sndMax == sndUna + size + 1
@@ -653,6 +653,13 @@ public final class TCPConnection {
             sendSegment(sequence: sndMax + (-1), flags: [.ack, .fin], payload: [])
         }
         rttSample = nil  // Karn: no sample from a retransmitted segment
+    }
+
+    /// The data bytes of the first unacknowledged segment: at most an MSS of what was sent.
+    /// Never data past SND.MAX: the peer's window may not have room for it, and an ACK of it
+    /// would look like an ACK of data never sent, which is dropped (the connection stalled).
+    private var firstSegmentSize: Int {
+        min(mss, sendBuffer.count - sendStart, sndMax - sndUna)
     }
 
     private func armRetransmit() {
@@ -735,7 +742,7 @@ public final class TCPConnection {
             sndNxt = iss + 1
         } else {
             let unacknowledged = sendBuffer.count - sendStart
-            let size = min(mss, unacknowledged)
+            let size = firstSegmentSize
             if finSent && size == unacknowledged {
                 sndNxt = sndMax  // the retransmission carried the FIN too
             } else {
