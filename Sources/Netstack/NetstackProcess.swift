@@ -78,7 +78,7 @@ public enum NetstackProcess {
             // The control socket, flipcall channels and ring, liveness polls.
             .recvmsg, .sendmsg, .close, .read, .write, .futex, .poll, .ppoll, .mmap, .munmap, .mprotect, .madvise,
             // The packet socket on the veth.
-            .recvfrom, .sendto,
+            .recvmmsg, .sendmmsg,
             .mremap, .brk, .fcntl, .fstat, .newfstatat,
             // Threads (one per channel, one for timers) and the runtime.
             .set_robust_list, .rseq, .rt_sigaction, .rt_sigprocmask, .rt_sigreturn, .sigaltstack, .sched_yield,

@@ -88,13 +88,39 @@ int cshim_spawn(const char *path, char *const argv[], char *const envp[], const 
 static inline long cshim_ptrace(int request, pid_t pid, void *addr, void *data) { return syscall(SYS_ptrace, request, pid, addr, data); }
 
 // AF_PACKET on an interface (packet.c). Each returns -errno on failure.
-/// A raw packet socket bound to interface `name`, with its index, MAC address and MTU.
-int cshim_packet_open(const char *name, int *ifindex, unsigned char mac[6], int *mtu);
-/// Receives one frame; `outgoing` says whether it is one this host sent, `checksum_trusted`
-/// whether the kernel says its transport checksum need not be checked (not yet computed for a
-/// packet of the host's own, or already verified).
-ssize_t cshim_packet_receive(int fd, void *buffer, size_t length, int *outgoing, int *checksum_trusted);
-ssize_t cshim_packet_send(int fd, const void *buffer, size_t length);
+/// A raw packet socket bound to interface `name`, with its index, MAC address and MTU. Every
+/// frame in and out carries a virtio-net header (PACKET_VNET_HDR), so the kernel tells which
+/// checksums it vouches for and takes frames whose checksum it is to finish and TCP packets it
+/// is to cut into segments (checksum and segmentation offload). Frames the socket itself sent
+/// are not received back (PACKET_IGNORE_OUTGOING). `buffer_bytes` sizes both socket buffers.
+int cshim_packet_open(const char *name, int buffer_bytes, int *ifindex, unsigned char mac[6], int *mtu);
+
+/// A frame received by cshim_packet_receive_batch.
+struct cshim_packet_in {
+    unsigned int length;
+    /// The kernel vouches for the transport checksum: not yet written (a packet of the host's
+    /// own, checksum offloaded), or already verified.
+    int checksum_trusted;
+};
+/// Waits for at least one frame and takes up to `count` that are waiting (recvmmsg), frame i
+/// into `buffers + i * stride` (`stride` bytes). Returns how many; frames longer than
+/// `stride` are cut short (their length then says so).
+int cshim_packet_receive_batch(int fd, unsigned char *buffers, size_t stride, unsigned int count, struct cshim_packet_in *frames);
+
+/// A frame for cshim_packet_send_batch: `length` bytes at `offset` of the batch's buffer.
+struct cshim_packet_out {
+    size_t offset;
+    unsigned int length;
+    /// Nonzero: the kernel writes the checksum of the transport header at `checksum_start`
+    /// (from the frame's start), whose checksum field is at `checksum_offset` within it and
+    /// holds the pseudo-header's sum.
+    unsigned short checksum_start, checksum_offset;
+    /// Nonzero: an IPv4 TCP packet the kernel cuts into segments of this many payload bytes,
+    /// each with the headers (`header_length` bytes of them, through TCP's).
+    unsigned short segment_size, header_length;
+};
+/// Sends `count` frames with one sendmmsg; returns how many the kernel took.
+int cshim_packet_send_batch(int fd, const unsigned char *buffer, const struct cshim_packet_out *frames, unsigned int count);
 /// Sets interface `name` up (SIOCSIFFLAGS with IFF_UP; needs CAP_NET_ADMIN).
 int cshim_interface_up(const char *name);
 

@@ -89,4 +89,21 @@ extension Array<UInt8> {
         append(UInt8(value >> 8))
         append(UInt8(truncatingIfNeeded: value))
     }
+
+    mutating func appendBigEndian(_ value: UInt32) {
+        appendBigEndian(UInt16(value >> 16))
+        appendBigEndian(UInt16(truncatingIfNeeded: value))
+    }
+
+    /// Overwrites the two bytes at `offset` with `value`, big-endian.
+    mutating func storeBigEndian(_ value: UInt16, at offset: Int) {
+        self[offset] = UInt8(value >> 8)
+        self[offset + 1] = UInt8(truncatingIfNeeded: value)
+    }
+
+    /// Overwrites the four bytes at `offset` with `value`, big-endian.
+    mutating func storeBigEndian(_ value: UInt32, at offset: Int) {
+        storeBigEndian(UInt16(value >> 16), at: offset)
+        storeBigEndian(UInt16(truncatingIfNeeded: value), at: offset + 2)
+    }
 }

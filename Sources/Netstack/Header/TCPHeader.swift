@@ -26,12 +26,29 @@ public struct TCPOptions: Equatable, Sendable {
     public var sackPermitted = false
     /// Timestamp value and echo reply.
     public var timestamp: (value: UInt32, echo: UInt32)?
+    /// SACK blocks (RFC 2018 §3): ranges [left, right) received beyond the acknowledged
+    /// data, at most four.
+    public var sackBlocks: [SACKBlock] = []
+
+    public struct SACKBlock: Equatable, Sendable {
+        public var left: UInt32
+        public var right: UInt32
+        public init(left: UInt32, right: UInt32) {
+            self.left = left
+            self.right = right
+        }
+    }
+
+    /// The most SACK blocks an option carries (2 + 8 × 4 = 34 of the 40 option bytes).
+    public static let maximumSACKBlocks = 4
+    /// The most option bytes a header holds.
+    public static let maximumLength = 40
 
     public init() {}
 
     public static func == (a: TCPOptions, b: TCPOptions) -> Bool {
         a.maximumSegmentSize == b.maximumSegmentSize && a.windowScale == b.windowScale && a.sackPermitted == b.sackPermitted
-            && a.timestamp?.value == b.timestamp?.value && a.timestamp?.echo == b.timestamp?.echo
+            && a.timestamp?.value == b.timestamp?.value && a.timestamp?.echo == b.timestamp?.echo && a.sackBlocks == b.sackBlocks
     }
 
     /// Parses the option bytes; nil if an option runs past the end or has a bad length (Linux
@@ -54,7 +71,11 @@ public struct TCPOptions: Equatable, Sendable {
             case (3, 3): windowScale = min(body.byte(at: 0), 14)
             case (4, 2): sackPermitted = true
             case (8, 10): timestamp = (body.bigEndianUInt32(at: 0), body.bigEndianUInt32(at: 4))
-            case (2, _), (3, _), (4, _), (8, _): return nil
+            case (5, let length) where (length - 2) % 8 == 0 && (1...Self.maximumSACKBlocks).contains((length - 2) / 8):
+                sackBlocks = stride(from: 0, to: length - 2, by: 8).map {
+                    SACKBlock(left: body.bigEndianUInt32(at: $0), right: body.bigEndianUInt32(at: $0 + 4))
+                }
+            case (2, _), (3, _), (4, _), (5, _), (8, _): return nil
             default: break  // unknown options are skipped
             }
             index += length
@@ -72,10 +93,17 @@ public struct TCPOptions: Equatable, Sendable {
         if sackPermitted { bytes += [1, 1, 4, 2] }
         if let timestamp {
             bytes += [1, 1, 8, 10]
-            bytes.appendBigEndian(UInt16(timestamp.value >> 16))
-            bytes.appendBigEndian(UInt16(truncatingIfNeeded: timestamp.value))
-            bytes.appendBigEndian(UInt16(timestamp.echo >> 16))
-            bytes.appendBigEndian(UInt16(truncatingIfNeeded: timestamp.echo))
+            bytes.appendBigEndian(timestamp.value)
+            bytes.appendBigEndian(timestamp.echo)
+        }
+        if !sackBlocks.isEmpty {
+            // Beside timestamps (12 bytes with padding) only three fit.
+            let blocks = sackBlocks.prefix(timestamp == nil ? Self.maximumSACKBlocks : 3)
+            bytes += [1, 1, 5, UInt8(2 + 8 * blocks.count)]
+            for block in blocks {
+                bytes.appendBigEndian(block.left)
+                bytes.appendBigEndian(block.right)
+            }
         }
         while bytes.count % 4 != 0 { bytes.append(1) }
         return bytes
@@ -119,11 +147,12 @@ public struct TCPHeader: Sendable {
         TransportChecksum.sum(source: source, destination: destination, protocol: .tcp, segment: segment) == 0xffff
     }
 
-    /// A whole segment with its checksum.
+    /// A whole segment with its checksum; with `checksumPending`, the checksum field holds
+    /// only the pseudo-header's sum, for a link that finishes it (checksum offload).
     public static func encode(
         sourcePort: UInt16, destinationPort: UInt16, sequenceNumber: UInt32, acknowledgmentNumber: UInt32, flags: TCPFlags,
         window: UInt16, options: TCPOptions = TCPOptions(), payload: some Collection<UInt8>, source: IPv4Address,
-        destination: IPv4Address
+        destination: IPv4Address, checksumPending: Bool = false
     ) -> [UInt8] {
         let optionBytes = options.encoded
         let headerLength = minimumSize + optionBytes.count
@@ -131,18 +160,18 @@ public struct TCPHeader: Sendable {
         bytes.reserveCapacity(headerLength + payload.count)
         bytes.appendBigEndian(sourcePort)
         bytes.appendBigEndian(destinationPort)
-        bytes.appendBigEndian(UInt16(sequenceNumber >> 16))
-        bytes.appendBigEndian(UInt16(truncatingIfNeeded: sequenceNumber))
-        bytes.appendBigEndian(UInt16(acknowledgmentNumber >> 16))
-        bytes.appendBigEndian(UInt16(truncatingIfNeeded: acknowledgmentNumber))
+        bytes.appendBigEndian(sequenceNumber)
+        bytes.appendBigEndian(acknowledgmentNumber)
         bytes += [UInt8(headerLength / 4) << 4, flags.rawValue]
         bytes.appendBigEndian(window)
         bytes += [0, 0, 0, 0]  // checksum, urgent pointer
         bytes += optionBytes
         bytes += payload
-        let sum = ~TransportChecksum.sum(source: source, destination: destination, protocol: .tcp, segment: bytes[...])
-        bytes[16] = UInt8(sum >> 8)
-        bytes[17] = UInt8(truncatingIfNeeded: sum)
+        let field =
+            checksumPending
+            ? TransportChecksum.pseudoHeaderSum(source: source, destination: destination, protocol: .tcp, length: bytes.count)
+            : ~TransportChecksum.sum(source: source, destination: destination, protocol: .tcp, segment: bytes[...])
+        bytes.storeBigEndian(field, at: 16)
         return bytes
     }
 }

@@ -35,7 +35,7 @@ public struct UDPHeader: Sendable {
         bytes.appendBigEndian(sourcePort)
         bytes.appendBigEndian(destinationPort)
         bytes.appendBigEndian(UInt16(size + payload.count))
-        bytes.appendBigEndian(0)
+        bytes.appendBigEndian(UInt16(0))
         bytes += payload
         var sum = ~TransportChecksum.sum(source: source, destination: destination, protocol: .udp, segment: bytes[...])
         if sum == 0 { sum = 0xffff }  // 0 means "no checksum": send its other form
@@ -51,12 +51,17 @@ public enum TransportChecksum {
     /// The folded sum of the pseudo-header and `segment` (0xffff when a received segment's
     /// checksum holds).
     public static func sum(source: IPv4Address, destination: IPv4Address, protocol: IPProtocolNumber, segment: ArraySlice<UInt8>) -> UInt16 {
-        var accumulator = InternetChecksum()
-        accumulator.add(source.bytes)
-        accumulator.add(destination.bytes)
-        accumulator.add(word: UInt16(`protocol`.rawValue))
-        accumulator.add(word: UInt16(truncatingIfNeeded: segment.count))
+        var accumulator = InternetChecksum(initial: pseudoHeaderSum(source: source, destination: destination, protocol: `protocol`, length: segment.count))
         accumulator.add(segment)
         return accumulator.sum
+    }
+
+    /// The folded sum of the pseudo-header alone, for a segment of `length` bytes: what the
+    /// checksum field holds when a link is to finish the checksum (Linux's CHECKSUM_PARTIAL).
+    public static func pseudoHeaderSum(source: IPv4Address, destination: IPv4Address, protocol: IPProtocolNumber, length: Int) -> UInt16 {
+        let addresses = (source.rawValue >> 16) + (source.rawValue & 0xffff) + (destination.rawValue >> 16) + (destination.rawValue & 0xffff)
+        var sum = addresses + UInt32(`protocol`.rawValue) + UInt32(length & 0xffff)
+        while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
+        return UInt16(sum)
     }
 }

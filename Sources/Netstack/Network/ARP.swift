@@ -25,7 +25,7 @@ extension Stack {
         let reply = ARPHeader.encode(
             operation: .reply, senderHardware: mac, senderProtocol: arp.targetProtocol, targetHardware: arp.senderHardware,
             targetProtocol: arp.senderProtocol)
-        enqueue(EthernetHeader.encode(destination: arp.senderHardware, source: mac, etherType: .arp) + reply, on: interface)
+        enqueue(OutboundFrame(EthernetHeader.encode(destination: arp.senderHardware, source: mac, etherType: .arp) + reply), on: interface)
     }
 
     /// The most neighbours one interface remembers (spoofed senders cannot grow it further).
@@ -42,24 +42,24 @@ extension Stack {
         interface.neighbours[address] = (mac, now + Self.neighbourLifetime)
         guard let waiting = interface.pending.removeValue(forKey: address), let own = interface.link.hardwareAddress else { return }
         for packet in waiting.packets {
-            enqueue(EthernetHeader.encode(destination: mac, source: own, etherType: .ipv4) + packet, on: interface)
+            enqueue(packet.behind(EthernetHeader.encode(destination: mac, source: own, etherType: .ipv4)), on: interface)
         }
     }
 
     /// Sends the IPv4 `packet` to `nextHop` on `interface`: at once if the neighbour is known
     /// (or the link has no link layer), else after ARP resolves it.
-    func transmitIPv4(_ packet: [UInt8], to nextHop: IPv4Address, on interface: Interface) {
+    func transmitIPv4(_ packet: OutboundFrame, to nextHop: IPv4Address, on interface: Interface) {
         guard let own = interface.link.hardwareAddress else {
             enqueue(packet, on: interface)
             return
         }
         if interface.subnets.contains(where: { $0.broadcast == nextHop }) || nextHop == IPv4Address(rawValue: .max) {
-            enqueue(EthernetHeader.encode(destination: .broadcast, source: own, etherType: .ipv4) + packet, on: interface)
+            enqueue(packet.behind(EthernetHeader.encode(destination: .broadcast, source: own, etherType: .ipv4)), on: interface)
             return
         }
         let now = clock.now
         if let known = interface.neighbours[nextHop], known.expires > now {
-            enqueue(EthernetHeader.encode(destination: known.mac, source: own, etherType: .ipv4) + packet, on: interface)
+            enqueue(packet.behind(EthernetHeader.encode(destination: known.mac, source: own, etherType: .ipv4)), on: interface)
             return
         }
         if var waiting = interface.pending[nextHop] {
@@ -79,7 +79,7 @@ extension Stack {
         let request = ARPHeader.encode(
             operation: .request, senderHardware: own, senderProtocol: source, targetHardware: MACAddress([0, 0, 0, 0, 0, 0])!,
             targetProtocol: address)
-        enqueue(EthernetHeader.encode(destination: .broadcast, source: own, etherType: .arp) + request, on: interface)
+        enqueue(OutboundFrame(EthernetHeader.encode(destination: .broadcast, source: own, etherType: .arp) + request), on: interface)
     }
 
     /// Repeats due requests; gives up on a next hop after `resolutionAttempts` (its packets

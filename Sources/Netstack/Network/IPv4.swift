@@ -56,11 +56,13 @@ extension Stack {
     /// Sends `payload` of `protocol` from `source` (nil: the route's) to `destination`,
     /// fragmenting it when it is larger than the MTU and `dontFragment` is false. Returns
     /// EHOSTUNREACH when no route leads there and EMSGSIZE for a packet over 64 KiB or one too
-    /// big that must not be fragmented.
+    /// big that must not be fragmented. `checksumPending` and `segmentSize` leave the TCP
+    /// checksum and the cutting into segments to the link (`OutboundFrame`): such a packet
+    /// may be larger than the MTU, up to the link's segmentation limit.
     @discardableResult
     func sendIPv4(
         _ payload: [UInt8], protocol: IPProtocolNumber, from source: IPv4Address? = nil, to destination: IPv4Address,
-        dontFragment: Bool = false, ttl: UInt8 = 64
+        dontFragment: Bool = false, ttl: UInt8 = 64, checksumPending: Bool = false, segmentSize: Int = 0
     ) -> LinuxErrno? {
         guard let route = route(to: destination) else { return .EHOSTUNREACH }
         guard payload.count <= Int(UInt16.max) - IPv4Header.minimumSize else { return .EMSGSIZE }
@@ -68,11 +70,18 @@ extension Stack {
         let identification = nextIdentification
         nextIdentification &+= 1
         let mtu = route.interface.link.mtu
-        if payload.count + IPv4Header.minimumSize <= mtu {
+        let segmented = segmentSize > 0 && payload.count + IPv4Header.minimumSize > mtu
+        if payload.count + IPv4Header.minimumSize <= mtu || segmented {
+            if segmented {
+                precondition(payload.count + IPv4Header.minimumSize <= route.interface.link.offloads.segmentationLimit, "within the link's segmentation limit")
+                // The segments the link cuts take the identifications after this one.
+                nextIdentification &+= UInt16(truncatingIfNeeded: payload.count / segmentSize)
+            }
             let header = IPv4Header.encode(
                 source: from, destination: destination, protocol: `protocol`, payloadLength: payload.count, ttl: ttl,
                 identification: identification, dontFragment: dontFragment)
-            transmitIPv4(header + payload, to: route.nextHop, on: route.interface)
+            let frame = OutboundFrame(header + payload, checksumPending: checksumPending, segmentSize: segmented ? segmentSize : 0)
+            transmitIPv4(frame, to: route.nextHop, on: route.interface)
             return nil
         }
         if dontFragment { return .EMSGSIZE }
@@ -84,7 +93,7 @@ extension Stack {
             let header = IPv4Header.encode(
                 source: from, destination: destination, protocol: `protocol`, payloadLength: end - offset, ttl: ttl,
                 identification: identification, dontFragment: false, fragmentOffset: offset, moreFragments: end < payload.count)
-            transmitIPv4(header + payload[offset..<end], to: route.nextHop, on: route.interface)
+            transmitIPv4(OutboundFrame(header + payload[offset..<end]), to: route.nextHop, on: route.interface)
             offset = end
         }
         return nil

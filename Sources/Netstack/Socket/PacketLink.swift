@@ -2,29 +2,75 @@ import HostSys
 import LinuxABI
 
 /// The link to the sandbox's veth (`--network=sandbox`): an AF_PACKET socket on the
-/// interface. Frames the stack sends go out as they are; a thread of the service reads what
-/// arrives (`SocketService.startReceiving`). A frame the host refuses to send is dropped, as a
-/// full device queue drops one.
+/// interface. The frames of one flush leave in one batch (sendmmsg); a thread of the service
+/// takes what arrives in batches (recvmmsg) and hands each batch to the stack at once
+/// (`SocketService.startReceiving`). The kernel finishes TCP checksums and cuts large TCP
+/// packets into segments (checksum and segmentation offload, through the frames' virtio-net
+/// headers), as it does for a guest's virtio NIC. A frame the host refuses to send is
+/// dropped, as a full device queue drops one.
 public final class PacketLink: LinkEndpoint, @unchecked Sendable {
     let socket: PacketSocket
     public let hardwareAddress: MACAddress?
     public var mtu: Int { socket.mtu }
+    public var offloads: LinkOffloads { LinkOffloads(checksum: true, segmentationLimit: Self.segmentationLimit) }
+    /// The largest TCP packet handed to the kernel to cut (a veth's gso_max_size is 64 KiB).
+    static let segmentationLimit = Int(UInt16.max)
     /// Frames the host refused to send.
     private(set) var sendFailures = 0
     /// Sees every frame sent and received (`--pcap-log`).
     public var capture: PacketCapture?
+    /// Where a batch is laid out for sendmmsg (used under the stack's lock).
+    private var staging: [UInt8] = []
 
     public init(socket: PacketSocket) {
         self.socket = socket
         hardwareAddress = MACAddress(socket.hardwareAddress)
     }
 
-    public func transmit(_ frames: [[UInt8]]) {
-        for frame in frames {
-            capture?.record(frame)
-            let sent = frame.withUnsafeBytes { bytes in Result { () throws(Errno) in try socket.send(bytes) } }
-            if case .failure = sent { sendFailures += 1 }
+    public func transmit(_ frames: [OutboundFrame]) {
+        var batchStart = 0
+        while batchStart < frames.count {
+            let batch = frames[batchStart..<min(batchStart + PacketSocket.batchLimit, frames.count)]
+            batchStart = batch.endIndex
+            staging.removeAll(keepingCapacity: true)
+            var described: [PacketSocket.OutgoingFrame] = []
+            described.reserveCapacity(batch.count)
+            for frame in batch {
+                capture?.record(frame.bytes)
+                described.append(Self.describe(frame, at: staging.count))
+                staging += frame.bytes
+            }
+            var sent = 0
+            while sent < described.count {
+                let taken = staging.withUnsafeBytes { bytes in
+                    Result { () throws(Errno) in try socket.send(Array(described[sent...]), from: bytes) }
+                }
+                guard case .success(let count) = taken, count > 0 else {
+                    // The queue is full or the veth went away: the rest of the batch drops
+                    // (TCP sends it again).
+                    sendFailures += described.count - sent
+                    break
+                }
+                sent += count
+            }
         }
+    }
+
+    /// What the kernel is told of `frame` (at `offset` of the batch): where its TCP checksum
+    /// lies when the checksum is the kernel's to write, and how to cut it.
+    private static func describe(_ frame: OutboundFrame, at offset: Int) -> PacketSocket.OutgoingFrame {
+        var described = PacketSocket.OutgoingFrame(offset: offset, count: frame.bytes.count)
+        guard frame.checksumPending || frame.segmentSize > 0 else { return described }
+        // The stack's own TCP frame: Ethernet, then IPv4 (its header length in the low nibble).
+        let ipStart = EthernetHeader.size
+        guard frame.bytes.count >= ipStart + IPv4Header.minimumSize + TCPHeader.minimumSize else { return described }
+        let tcpStart = ipStart + Int(frame.bytes[ipStart] & 0x0f) * 4
+        guard frame.bytes.count >= tcpStart + TCPHeader.minimumSize else { return described }
+        described.checksum = (tcpStart, 16)
+        if frame.segmentSize > 0 {
+            described.segmentation = (frame.segmentSize, tcpStart + Int(frame.bytes[tcpStart + 12] >> 4) * 4)
+        }
+        return described
     }
 }
 
@@ -39,16 +85,23 @@ extension SocketService {
         return SocketService(stack: stack)
     }
 
+    /// Frames taken from the packet socket in one call, at most.
+    static let receiveBatch = 32
+    /// Room for one received frame: a 64 KiB packet the host did not cut (its TCP segments
+    /// arrive whole over a veth, as GRO would deliver them) and its Ethernet header.
+    static let receiveStride = 65536 + 64
+
     /// Starts the thread that reads frames from `link` (interface `interface` of the stack)
-    /// and hands them to the stack.
+    /// and hands each batch of them to the stack.
     public func startReceiving(from link: PacketLink, interface: Int) throws(Errno) {
         try HostThread.detach { [weak self] in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536 + 64, alignment: 16)
-            defer { buffer.deallocate() }
+            let stride = Self.receiveStride
+            let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: stride * Self.receiveBatch, alignment: 16)
+            defer { buffers.deallocate() }
             while let service = self {
-                let received: (count: Int, checksumTrusted: Bool)
+                let received: [PacketSocket.ReceivedFrame]
                 do throws(Errno) {
-                    received = try link.socket.receive(into: buffer)
+                    received = try link.socket.receive(into: buffers, stride: stride)
                 } catch .EBADF {
                     return
                 } catch {
@@ -56,10 +109,12 @@ extension SocketService {
                     Clock.sleep(nanoseconds: 10_000_000)
                     continue
                 }
-                let (count, trusted) = received
-                let frame = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                link.capture?.record(frame)
-                service.deliver([frame], on: interface, checksumsTrusted: trusted)
+                let frames = received.enumerated().map { index, frame in
+                    let start = index * stride
+                    return (bytes: Array(UnsafeRawBufferPointer(rebasing: buffers[start..<(start + min(frame.count, stride))])), checksumTrusted: frame.checksumTrusted)
+                }
+                if let capture = link.capture { for frame in frames { capture.record(frame.bytes) } }
+                service.deliver(frames, on: interface)
             }
         }
     }

@@ -97,11 +97,11 @@ public final class SocketService: @unchecked Sendable {
         lock.locked { stopped = true }
     }
 
-    /// Hands `frames` that arrived on interface `interface` to the stack (`checksumsTrusted`:
-    /// the link vouches for their transport checksums), and announces the change.
-    func deliver(_ frames: [[UInt8]], on interface: Int, checksumsTrusted: Bool = false) {
+    /// Hands `frames` that arrived on interface `interface` to the stack (each with whether
+    /// the link vouches for its transport checksum), and announces the change.
+    func deliver(_ frames: [(bytes: [UInt8], checksumTrusted: Bool)], on interface: Int) {
         lock.locked {
-            stack.receive(frames, on: interface, checksumsTrusted: checksumsTrusted)
+            stack.receive(frames, on: interface)
             stack.poll()
         }
         onChange?()

@@ -44,7 +44,7 @@ public final class Stack {
         /// ARP: what each neighbour's MAC address is, and when that stops being trusted.
         var neighbours: [IPv4Address: (mac: MACAddress, expires: UInt64)] = [:]
         /// Packets waiting for ARP to resolve their next hop, with the request's retry state.
-        var pending: [IPv4Address: (packets: [[UInt8]], attempts: Int, nextAttempt: UInt64)] = [:]
+        var pending: [IPv4Address: (packets: [OutboundFrame], attempts: Int, nextAttempt: UInt64)] = [:]
 
         init(id: Int, link: any LinkEndpoint) {
             self.id = id
@@ -73,7 +73,7 @@ public final class Stack {
     var tcpListeners: [UInt16: TCPListener] = [:]
     var tcpConnections: [TCPConnection.Key: TCPConnection] = [:]
     /// Frames produced while handling input or timers, sent in one batch per interface.
-    private var outbox: [Int: [[UInt8]]] = [:]
+    private var outbox: [Int: [OutboundFrame]] = [:]
     var random = SystemRandomNumberGenerator()
 
     public init(clock: any StackClock) {
@@ -125,11 +125,16 @@ public final class Stack {
     /// With `checksumsTrusted`, the link vouches for the TCP and UDP checksums (a veth's
     /// packets from the host carry them unwritten: checksum offload); IPv4's is always checked.
     public func receive(_ frames: [[UInt8]], on id: Int, checksumsTrusted: Bool = false) {
-        trustChecksums = checksumsTrusted
+        receive(frames.map { ($0, checksumsTrusted) }, on: id)
+    }
+
+    /// `receive` for frames each with its own word on its checksums, answered in one batch.
+    public func receive(_ frames: [(bytes: [UInt8], checksumTrusted: Bool)], on id: Int) {
         defer { trustChecksums = false }
         guard id < interfaces.count else { return }
         let interface = interfaces[id]
-        for frame in frames {
+        for (frame, trusted) in frames {
+            trustChecksums = trusted
             if interface.link.hardwareAddress == nil {
                 receiveIPv4(frame[...], on: interface)
                 continue
@@ -169,8 +174,13 @@ public final class Stack {
     // MARK: Output
 
     /// Queues `frame` on `interface` for the next flush.
-    func enqueue(_ frame: [UInt8], on interface: Interface) {
+    func enqueue(_ frame: OutboundFrame, on interface: Interface) {
         outbox[interface.id, default: []].append(frame)
+    }
+
+    /// What the link toward `destination` finishes for the stack (none without a route).
+    func offloads(toward destination: IPv4Address) -> LinkOffloads {
+        route(to: destination)?.interface.link.offloads ?? LinkOffloads()
     }
 
     /// Sends the queued frames, one batch per interface.

@@ -4,9 +4,12 @@ import LinuxABI
 /// retransmission with RTO per RFC 6298 (Karn's rule, exponential backoff), congestion
 /// control per RFC 5681 with NewReno fast recovery (RFC 6582), window scaling (RFC 7323),
 /// delayed ACKs, zero-window probes, RST and challenge-ACK rules (RFC 5961), TIME_WAIT.
+/// SACK (RFC 2018) as a receiver: data held out of order is reported in SACK blocks, so the
+/// peer resends only the holes. Segments larger than the MSS go to a link that cuts them
+/// itself (`LinkOffloads`), and checksums are left to a link that writes them.
 ///
-/// SO_KEEPALIVE probes an idle connection. Not yet: SACK (the option is parsed and not
-/// offered), timestamps, Nagle (segments go out as soon as the windows allow, as with
+/// SO_KEEPALIVE probes an idle connection. Not yet: using the peer's SACK blocks (recovery
+/// is NewReno's), timestamps, Nagle (segments go out as soon as the windows allow, as with
 /// TCP_NODELAY).
 ///
 /// Driven by its stack's thread: segments come in through `handle`, timers through
@@ -104,8 +107,15 @@ public final class TCPConnection {
     /// Segments that arrived ahead of rcvNxt, by sequence number.
     private var outOfOrder: [(sequence: SequenceNumber, data: [UInt8])] = []
     private var outOfOrderBytes = 0
+    /// Where the segment held out of order most recently starts: its SACK block goes first.
+    private var latestOutOfOrder: SequenceNumber?
+    /// Both sides offered SACK on their SYNs.
+    private var sackEnabled = false
     private var finReceived = false
-    private var unacknowledgedSegments = 0
+    /// Bytes taken in order since our last ACK.
+    private var unacknowledgedBytes = 0
+    /// The right edge of the window we last advertised (RCV.NXT + RCV.WND as sent).
+    private var advertisedRightEdge = SequenceNumber(0)
     private var delayedAckDeadline: UInt64?
     private var timeWaitDeadline: UInt64?
 
@@ -145,15 +155,13 @@ public final class TCPConnection {
             return []
         }
         let count = min(maximum, available)
-        let wasClosed = receiveWindow == 0
         let bytes = Array(receiveBuffer[receiveStart..<(receiveStart + count)])
         receiveStart += count
         if receiveStart > 1 << 16 && receiveStart * 2 > receiveBuffer.count {
             receiveBuffer.removeFirst(receiveStart)
             receiveStart = 0
         }
-        // Reopening a window the peer saw closed is announced at once (RFC 9293 §3.8.6.2.2).
-        if wasClosed && receiveWindow > 0 {
+        if shouldUpdateWindow {
             sendAck()
             stack?.flush()
         }
@@ -247,11 +255,14 @@ public final class TCPConnection {
         options.maximumSegmentSize = UInt16(min(ourMSS, Int(UInt16.max)))
         // Window scaling only when the peer offered it too (on a SYN-ACK), or first (SYN).
         if peer == nil || peer?.windowScale != nil { options.windowScale = Self.windowShift }
+        options.sackPermitted = peer?.sackPermitted ?? true
         return options
     }
 
-    /// Takes the peer's SYN options: its MSS, and window scaling if both sides offered it.
+    /// Takes the peer's SYN options: its MSS, and window scaling and SACK if both sides
+    /// offered them (ours offers both; a SYN-ACK echoes only what the SYN offered).
     private func adopt(_ options: TCPOptions) {
+        sackEnabled = options.sackPermitted
         if let peerMSS = options.maximumSegmentSize { mss = max(min(Int(peerMSS), ourMSS), 64) } else { mss = min(536, ourMSS) }
         if let shift = options.windowScale {
             sndShift = shift
@@ -503,6 +514,18 @@ public final class TCPConnection {
         max(Self.bufferSize - available, 0)
     }
 
+    /// Whether reading opened the window enough to tell the peer now, as Linux's
+    /// tcp_cleanup_rbuf does: the window the peer knows has shrunk to at most half the buffer
+    /// and what we can offer now is at least twice that, and more by an MSS at least (RFC 9293
+    /// §3.8.6.2.2's receiver side of silly-window avoidance). Without it a peer that filled
+    /// the window waits for its zero-window probe.
+    private var shouldUpdateWindow: Bool {
+        guard [.established, .finWait1, .finWait2].contains(state) else { return false }
+        let known = max(advertisedRightEdge - rcvNxt, 0)
+        let offered = (receiveWindow >> Int(rcvShift)) << Int(rcvShift)
+        return 2 * known <= Self.bufferSize && offered >= 2 * known && offered - known >= ourMSS
+    }
+
     /// The most segments held out of order (their bytes are bounded by the window).
     static let maximumOutOfOrder = 1024
 
@@ -528,8 +551,11 @@ public final class TCPConnection {
             receiveBuffer += data
             rcvNxt += data.count
             drainOutOfOrder()
-            unacknowledgedSegments += 1
-            if unacknowledgedSegments >= 2 || !outOfOrder.isEmpty {
+            unacknowledgedBytes += data.count
+            // Every second full-sized segment is acknowledged at once (RFC 9293 §3.8.6.3),
+            // counted in bytes as Linux does, so a large segment the host's offload made is
+            // acknowledged at once too.
+            if unacknowledgedBytes > mss || !outOfOrder.isEmpty {
                 sendAck()
             } else if delayedAckDeadline == nil {
                 delayedAckDeadline = (stack?.clock.now ?? 0) + Self.delayedACK
@@ -538,6 +564,7 @@ public final class TCPConnection {
             if outOfOrder.count < Self.maximumOutOfOrder, !outOfOrder.contains(where: { $0.sequence == start }) {
                 outOfOrder.append((start, Array(data)))
                 outOfOrderBytes += data.count
+                latestOutOfOrder = start
             }
             sendAck()  // a duplicate ACK tells the sender of the hole at once
         }
@@ -558,6 +585,25 @@ public final class TCPConnection {
             holdOutOfOrderFIN = nil
             takePeerFIN(now: stack?.clock.now ?? 0)
         }
+    }
+
+    /// The SACK blocks to report (RFC 2018 §4): the data held out of order as contiguous
+    /// ranges, the one holding the latest segment first, at most four.
+    private var sackBlocks: [TCPOptions.SACKBlock] {
+        guard sackEnabled, !outOfOrder.isEmpty else { return [] }
+        var ranges: [(left: SequenceNumber, right: SequenceNumber)] = []
+        for piece in outOfOrder.sorted(by: { $0.sequence < $1.sequence }) {
+            let end = piece.sequence + piece.data.count
+            if let last = ranges.last, piece.sequence <= last.right {
+                if end > last.right { ranges[ranges.count - 1].right = end }
+            } else {
+                ranges.append((piece.sequence, end))
+            }
+        }
+        if let latest = latestOutOfOrder, let index = ranges.firstIndex(where: { latest >= $0.left && latest < $0.right }) {
+            ranges.insert(ranges.remove(at: index), at: 0)
+        }
+        return ranges.prefix(TCPOptions.maximumSACKBlocks).map { TCPOptions.SACKBlock(left: $0.left.value, right: $0.right.value) }
     }
 
     /// The peer's FIN, in order: its number is taken, and the state moves on (ESTABLISHED to
@@ -581,6 +627,7 @@ public final class TCPConnection {
     func output() {
         guard [.established, .closeWait, .finWait1, .closing, .lastAck].contains(state) else { return }
         let now = stack?.clock.now ?? 0
+        let chunk = largestSegment
         while true {
             let window = min(sndWnd, cwnd)
             let inFlight = sndNxt - sndUna
@@ -588,7 +635,7 @@ public final class TCPConnection {
             let unsent = sendBuffer.count - sendStart - offset
             let room = window - inFlight
             if unsent > 0 && room > 0 {
-                let size = min(mss, unsent, room)
+                let size = min(chunk, unsent, room)
                 let start = sendStart + offset
                 let isLast = size == unsent
                 let withFin = isLast && finQueued && !finSent && room > size
@@ -623,6 +670,14 @@ public final class TCPConnection {
         }
     }
 
+    /// The most payload one segment handed to the link carries: the MSS, or as many MSS as
+    /// fit under the link's segmentation limit (the link cuts them).
+    private var largestSegment: Int {
+        let limit = stack?.offloads(toward: key.remoteAddress).segmentationLimit ?? 0
+        let headers = IPv4Header.minimumSize + TCPHeader.minimumSize + TCPOptions.maximumLength
+        return max((limit - headers) / mss, 1) * mss
+    }
+
     private func enterFinState() {
         switch state {
         case .established: state = .finWait1
@@ -640,6 +695,7 @@ public final class TCPConnection {
         if state == .synReceived {
             var peer = TCPOptions()
             peer.windowScale = rcvShift != 0 ? sndShift : nil
+            peer.sackPermitted = sackEnabled
             sendSegment(sequence: iss, flags: [.syn, .ack], options: synOptions(peer: peer), payload: [])
             return
         }
@@ -761,13 +817,21 @@ public final class TCPConnection {
         if state != .synSent || flags.contains(.ack) { flags.insert(.ack) }
         if flags.contains(.syn) && state == .synSent { flags.remove(.ack) }
         let window = flags.contains(.syn) ? min(receiveWindow, 65535) : min(receiveWindow >> Int(rcvShift), 65535)
+        var options = options
+        // SACK blocks ride on segments without data (the MSS leaves no room for options
+        // beside a full one); a receiver holding data out of order sends those.
+        if payload.isEmpty && !flags.contains(.syn) { options.sackBlocks = sackBlocks }
+        let offloads = stack.offloads(toward: key.remoteAddress)
         let segment = TCPHeader.encode(
             sourcePort: key.localPort, destinationPort: key.remotePort, sequenceNumber: sequence.value,
             acknowledgmentNumber: flags.contains(.ack) ? rcvNxt.value : 0, flags: flags, window: UInt16(window), options: options,
-            payload: payload, source: key.localAddress, destination: key.remoteAddress)
-        stack.sendIPv4(segment, protocol: .tcp, from: key.localAddress, to: key.remoteAddress, dontFragment: true)
+            payload: payload, source: key.localAddress, destination: key.remoteAddress, checksumPending: offloads.checksum)
+        stack.sendIPv4(
+            segment, protocol: .tcp, from: key.localAddress, to: key.remoteAddress, dontFragment: true, checksumPending: offloads.checksum,
+            segmentSize: payload.count > mss ? mss : 0)
+        if !flags.contains(.syn) { advertisedRightEdge = rcvNxt + (Int(window) << Int(rcvShift)) }
         if flags.contains(.ack) {
-            unacknowledgedSegments = 0
+            unacknowledgedBytes = 0
             delayedAckDeadline = nil
         }
     }
