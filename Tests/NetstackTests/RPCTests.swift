@@ -77,17 +77,17 @@ struct RPCTests {
     func malformed() throws {
         let service = SocketService.loopbackOnly()
         for request: [UInt8] in [[], [99, 0, 0, 0, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0], [7, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3]] {
-            var reply = ByteReader(NetstackServer.answer(ByteReader(request), service))
+            var reply = ByteReader(NetstackServer.answer(request, service))
             #expect(reply.readInteger(as: Int32.self) == LinuxErrno.EINVAL.rawValue, "\(request)")
         }
-        var reply = ByteReader(NetstackServer.answer(ByteReader(SocketRPC.request(.listen, 42) { $0.writeInteger(Int32(1)) }), service))
+        var reply = ByteReader(NetstackServer.answer(SocketRPC.request(.listen, 42) { $0.writeInteger(Int32(1)) }, service))
         #expect(reply.readInteger(as: Int32.self) == LinuxErrno.EBADF.rawValue)
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2000 {
             let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            _ = NetstackServer.answer(ByteReader(bytes), service)
+            _ = NetstackServer.answer(bytes, service)
         }
-        var socket = ByteReader(NetstackServer.answer(ByteReader(SocketRPC.request(.socket, 0) { $0.writeInteger(UInt8(1)) }), service))
+        var socket = ByteReader(NetstackServer.answer(SocketRPC.request(.socket, 0) { $0.writeInteger(UInt8(1)) }, service))
         #expect(socket.readInteger(as: Int32.self) == 0)
     }
 }

@@ -68,6 +68,23 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
     /// Sends `request` on a free channel and returns a reader over the reply's results (after
     /// its errno, which is thrown if not 0).
     private func call(_ request: [UInt8]) throws(LinuxErrno) -> ByteReader {
+        var reader = try exchange(
+            { window in
+                request.withUnsafeBytes { window.copyMemory(from: $0) }
+                return request.count
+            },
+            { reply in ByteReader(copying: reply) })
+        guard let errno = reader.readInteger(as: Int32.self) else { throw .EIO }
+        if errno != 0 { throw SocketRPC.errno(errno) }
+        return reader
+    }
+
+    /// One round trip on a free channel: `fill` writes the request into the window and
+    /// returns its length; `decode` reads the reply in place, before the channel is free
+    /// again. ENETDOWN when the Netstack is gone.
+    private func exchange<Result>(
+        _ fill: (UnsafeMutableRawBufferPointer) -> Int, _ decode: (UnsafeRawBufferPointer) throws(LinuxErrno) -> Result
+    ) throws(LinuxErrno) -> Result {
         let channel = pool.locked {
             while free.isEmpty { pool.wait() }
             return free.removeLast()
@@ -78,18 +95,13 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
                 pool.broadcast()
             }
         }
-        let exchanged = request.withUnsafeBytes { bytes in
-            Result { () throws(FlipcallError) -> ByteReader in
-                try channel.write(bytes)
-                let length = try channel.call(length: bytes.count)
-                return ByteReader(copying: UnsafeRawBufferPointer(rebasing: channel.window[0..<length]))
-            }
+        let length: Int
+        do throws(FlipcallError) {
+            length = try channel.call(length: fill(channel.window))
+        } catch {
+            throw .ENETDOWN
         }
-        guard case .success(let reply) = exchanged else { throw .ENETDOWN }
-        var reader = reply
-        guard let errno = reader.readInteger(as: Int32.self) else { throw .EIO }
-        if errno != 0 { throw SocketRPC.errno(errno) }
-        return reader
+        return try decode(UnsafeRawBufferPointer(rebasing: channel.window[0..<length]))
     }
 
     /// Fails with EIO unless the reply was read to its end.
@@ -134,27 +146,48 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
     }
 
     public func send(_ id: Int32, _ bytes: [UInt8], to destination: SocketService.Address?) throws(LinuxErrno) -> Int {
-        let chunk = bytes.prefix(SocketRPC.maximumData)
-        var reader = try call(
-            SocketRPC.request(.send, id) {
-                $0.writeInteger(UInt8(destination == nil ? 0 : 1))
-                SocketRPC.write(destination ?? .any, to: &$0)
-                $0.writeInteger(UInt32(chunk.count))
-                $0.writeBytes(chunk)
-            })
-        guard let count = reader.readInteger(as: UInt32.self), Int(count) <= chunk.count else { throw .EIO }
+        let count = min(bytes.count, SocketRPC.maximumData)
+        let header = SocketRPC.dataRequest(.send, id, address: destination, count: count)
+        var reader = try exchange(
+            { window in
+                header.withUnsafeBytes { window.copyMemory(from: $0) }
+                bytes.withUnsafeBytes { data in
+                    UnsafeMutableRawBufferPointer(rebasing: window[header.count...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[0..<count]))
+                }
+                return header.count + count
+            },
+            { reply in ByteReader(copying: reply) })
+        guard let errno = reader.readInteger(as: Int32.self) else { throw .EIO }
+        if errno != 0 { throw SocketRPC.errno(errno) }
+        guard let taken = reader.readInteger(as: UInt32.self), Int(taken) <= count else { throw .EIO }
         try finish(reader)
-        return Int(count)
+        return Int(taken)
     }
 
     public func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?) {
         let limit = min(maximum, SocketRPC.maximumData)
-        var reader = try call(SocketRPC.request(.receive, id) { $0.writeInteger(UInt32(limit)) })
-        guard let hasSource = reader.readInteger(as: UInt8.self), let source = SocketRPC.readAddress(&reader),
-            let bytes = SocketRPC.readBytes(&reader, limit: limit)
-        else { throw .EIO }
-        try finish(reader)
-        return (bytes, hasSource == 1 ? source : nil)
+        let request = SocketRPC.dataRequest(.receive, id, address: nil, count: limit)
+        return try exchange(
+            { window in
+                request.withUnsafeBytes { window.copyMemory(from: $0) }
+                return request.count
+            },
+            { (reply) throws(LinuxErrno) in
+                // The header is read from a copy (the Netstack could change the window while
+                // we look); the data is copied out once, after its length was checked.
+                var header = ByteReader(copying: UnsafeRawBufferPointer(rebasing: reply.prefix(SocketRPC.dataReplyHeaderSize)))
+                guard let errno = header.readInteger(as: Int32.self) else { throw .EIO }
+                if errno != 0 {
+                    try finish(header)
+                    throw SocketRPC.errno(errno)
+                }
+                guard let hasSource = header.readInteger(as: UInt8.self), hasSource <= 1, let source = SocketRPC.readAddress(&header),
+                    let count = header.readInteger(as: UInt32.self), Int(count) <= limit,
+                    reply.count == SocketRPC.dataReplyHeaderSize + Int(count)
+                else { throw .EIO }
+                let bytes = Array(UnsafeRawBufferPointer(rebasing: reply[SocketRPC.dataReplyHeaderSize...]))
+                return (bytes, hasSource == 1 ? source : nil)
+            })
     }
 
     public func shutdown(_ id: Int32, read: Bool, write: Bool) throws(LinuxErrno) {

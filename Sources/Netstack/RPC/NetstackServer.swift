@@ -65,23 +65,66 @@ public enum NetstackServer {
         do {
             var length = try endpoint.receive()
             while true {
-                let request = ByteReader(copying: UnsafeRawBufferPointer(rebasing: endpoint.window[0..<length]))
-                let reply = answer(request, service)
-                let sent = reply.withUnsafeBytes { bytes in
-                    Result { () throws(FlipcallError) -> Int in
-                        try endpoint.write(bytes)
-                        return try endpoint.reply(length: bytes.count)
-                    }
-                }
-                length = try sent.get()
+                length = try endpoint.reply(length: answer(in: endpoint.window, length: length, service))
             }
         } catch {
             log.debug("a socket channel ended: \(error)")
         }
     }
 
-    /// Decodes one request, runs it on `service`, and encodes the reply.
-    static func answer(_ request: ByteReader, _ service: SocketService) -> [UInt8] {
+    /// Answers the request of `length` bytes in `window` with a reply in its place; returns
+    /// the reply's length. The data of a send or receive moves between the window and the
+    /// socket without a copy in between; every other call goes through `answerControl`.
+    static func answer(in window: UnsafeMutableRawBufferPointer, length: Int, _ service: SocketService) -> Int {
+        let request = UnsafeRawBufferPointer(rebasing: window[0..<min(max(length, 0), window.count)])
+        let operation = request.first.flatMap(SocketRPC.Operation.init)
+        guard operation == .send || operation == .receive else {
+            let reply = answerControl(ByteReader(copying: request), service)
+            reply.withUnsafeBytes { window.copyMemory(from: $0) }
+            return reply.count
+        }
+        var reply = ByteWriter(capacity: SocketRPC.dataReplyHeaderSize)
+        var received = 0
+        do throws(LinuxErrno) {
+            guard request.count >= SocketRPC.dataRequestSize else { throw .EINVAL }
+            var header = ByteReader(copying: UnsafeRawBufferPointer(rebasing: request[0..<SocketRPC.dataRequestSize]))
+            guard let fields = SocketRPC.readDataRequest(&header) else { throw .EINVAL }
+            if operation == .send {
+                // The data is the rest of the request.
+                let data = UnsafeRawBufferPointer(rebasing: request[SocketRPC.dataRequestSize...])
+                guard Int(fields.count) == data.count, data.count <= SocketRPC.maximumData else { throw .EINVAL }
+                let sent = try service.send(fields.id, data, to: fields.address)
+                reply.writeInteger(Int32(0))
+                reply.writeInteger(UInt32(sent))
+            } else {
+                guard fields.address == nil, request.count == SocketRPC.dataRequestSize else { throw .EINVAL }
+                let start = SocketRPC.dataReplyHeaderSize
+                let room = min(Int(fields.count), SocketRPC.maximumData, window.count - start)
+                let (count, from) = try service.receive(fields.id, into: UnsafeMutableRawBufferPointer(rebasing: window[start..<(start + room)]))
+                SocketRPC.writeDataReplyHeader(&reply, source: from, count: count)
+                received = count
+            }
+        } catch {
+            reply = ByteWriter(capacity: 4)
+            reply.writeInteger(error.rawValue)
+            received = 0
+        }
+        reply.bytes.withUnsafeBytes { window.copyMemory(from: $0) }
+        return reply.count + received
+    }
+
+    /// Answers `request` as a channel would (a scratch window in place of the channel's).
+    static func answer(_ request: [UInt8], _ service: SocketService) -> [UInt8] {
+        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: max(SocketRPC.windowCapacity, request.count), alignment: 16)
+        defer { window.deallocate() }
+        request.withUnsafeBytes { window.copyMemory(from: $0) }
+        let length = answer(in: window, length: request.count, service)
+        return Array(UnsafeRawBufferPointer(rebasing: window[0..<length]))
+    }
+
+    /// Decodes one request other than send and receive, runs it on `service`, and encodes
+    /// the reply.
+    static func answerControl(_ request: ByteReader, _ service: SocketService) -> [UInt8] {
         var reply = ByteWriter(capacity: 64)
         do throws(LinuxErrno) {
             var reader = request
@@ -107,18 +150,8 @@ public enum NetstackServer {
                 let (new, peer) = try service.accept(id)
                 results.writeInteger(new)
                 SocketRPC.write(peer, to: &results)
-            case .send:
-                guard let hasDestination = reader.readInteger(as: UInt8.self), let destination = SocketRPC.readAddress(&reader),
-                    let bytes = SocketRPC.readBytes(&reader, limit: SocketRPC.maximumData)
-                else { throw .EINVAL }
-                results.writeInteger(UInt32(try service.send(id, bytes, to: hasDestination == 1 ? destination : nil)))
-            case .receive:
-                guard let maximum = reader.readInteger(as: UInt32.self) else { throw .EINVAL }
-                let (bytes, from) = try service.receive(id, maximum: min(Int(maximum), SocketRPC.maximumData))
-                results.writeInteger(UInt8(from == nil ? 0 : 1))
-                SocketRPC.write(from ?? .any, to: &results)
-                results.writeInteger(UInt32(bytes.count))
-                results.writeBytes(bytes)
+            case .send, .receive:
+                throw .EINVAL  // answered in place by `answer(in:length:_:)`
             case .shutdown:
                 guard let read = reader.readInteger(as: UInt8.self), let write = reader.readInteger(as: UInt8.self) else { throw .EINVAL }
                 try service.shutdown(id, read: read != 0, write: write != 0)

@@ -38,7 +38,7 @@ enum SocketRPC {
     }
 
     /// The most payload bytes one send or receive carries; larger ones take several calls.
-    static let maximumData = 64 * 1024
+    static let maximumData = SocketService.largestTransfer
     /// The window every channel needs: the largest message and its headers.
     static let windowCapacity = maximumData + 64
 
@@ -49,6 +49,38 @@ enum SocketRPC {
         writer.writeInteger(id)
         fields(&writer)
         return writer.bytes
+    }
+
+    /// A send or receive request: the header, whether an address follows (1) or not (0),
+    /// the address (zero when none), and a count: the data's length (send; the data
+    /// follows) or the most bytes to receive.
+    static let dataRequestSize = 8 + 1 + 6 + 4
+    /// A receive's reply before its data: errno 0, whether a source address follows, the
+    /// address, and the data's length.
+    static let dataReplyHeaderSize = 4 + 1 + 6 + 4
+
+    static func dataRequest(_ operation: Operation, _ id: Int32, address: SocketService.Address?, count: Int) -> [UInt8] {
+        request(operation, id) {
+            $0.writeInteger(UInt8(address == nil ? 0 : 1))
+            write(address ?? .any, to: &$0)
+            $0.writeInteger(UInt32(count))
+        }
+    }
+
+    /// The fields of a send or receive request after its operation.
+    static func readDataRequest(_ reader: inout ByteReader) -> (id: Int32, address: SocketService.Address?, count: UInt32)? {
+        guard reader.readInteger(as: UInt8.self) != nil, reader.readBytes(count: 3) != nil, let id = reader.readInteger(as: Int32.self),
+            let hasAddress = reader.readInteger(as: UInt8.self), hasAddress <= 1, let address = readAddress(&reader),
+            let count = reader.readInteger(as: UInt32.self)
+        else { return nil }
+        return (id, hasAddress == 1 ? address : nil, count)
+    }
+
+    static func writeDataReplyHeader(_ writer: inout ByteWriter, source: SocketService.Address?, count: Int) {
+        writer.writeInteger(Int32(0))
+        writer.writeInteger(UInt8(source == nil ? 0 : 1))
+        write(source ?? .any, to: &writer)
+        writer.writeInteger(UInt32(count))
     }
 
     static func write(_ address: SocketService.Address, to writer: inout ByteWriter) {

@@ -11,6 +11,9 @@ import LinuxABI
 ///
 /// Locks: `lock` guards the stack and the socket table. `onChange` is called without it.
 public final class SocketService: @unchecked Sendable {
+    /// The most bytes one send or receive moves (a larger write takes several).
+    public static let largestTransfer = 256 * 1024
+
     public enum Kind: Sendable {
         case stream, datagram
     }
@@ -108,12 +111,17 @@ public final class SocketService: @unchecked Sendable {
     }
 
     /// Runs `body` on the stack, delivers the loopback's packets, and announces the change.
-    private func call<Result>(_ body: () throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
+    /// A call that only moves data (`announcing` false) is announced only when packets moved
+    /// on the loopback: its caller has its answer, and the only other sockets it can make
+    /// ready are the loopback peers (a send or receive on a real link is announced when the
+    /// peer's answer arrives). Announcing each one would wake the Sentry for every read.
+    private func call<Result>(announcing: Bool = true, _ body: () throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
+        var moved = false
         let result: Result = try lock.locked { () throws(LinuxErrno) -> Result in
-            defer { stack.poll() }
+            defer { moved = stack.poll() }
             return try body()
         }
-        onChange?()
+        if announcing || moved { onChange?() }
         return result
     }
 
@@ -230,7 +238,13 @@ public final class SocketService: @unchecked Sendable {
 
     /// send(2)/sendto(2): bytes taken (a stream takes what fits: EAGAIN when none does).
     public func send(_ id: Int32, _ bytes: [UInt8], to destination: Address? = nil) throws(LinuxErrno) -> Int {
-        try call { () throws(LinuxErrno) -> Int in
+        let sent = bytes.withUnsafeBytes { buffer in Result { () throws(LinuxErrno) in try send(id, buffer, to: destination) } }
+        return try sent.get()
+    }
+
+    /// `send` from memory the caller holds (the RPC's window, without a copy first).
+    public func send(_ id: Int32, _ bytes: UnsafeRawBufferPointer, to destination: Address? = nil) throws(LinuxErrno) -> Int {
+        try call(announcing: false) { () throws(LinuxErrno) -> Int in
             guard let socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .connection(let connection):
@@ -239,13 +253,13 @@ public final class SocketService: @unchecked Sendable {
                 return taken
             case .datagram(let endpoint, let peer):
                 guard let target = destination ?? peer else { throw .EDESTADDRREQ }
-                try endpoint.send(bytes, to: target.address, port: target.port)
+                try endpoint.send(Array(bytes), to: target.address, port: target.port)
                 return bytes.count
             case .unbound(.datagram, _):
                 guard let destination else { throw .EDESTADDRREQ }
                 let endpoint = try stack.bindUDP()
                 sockets[id]?.endpoint = .datagram(endpoint, peer: nil)
-                try endpoint.send(bytes, to: destination.address, port: destination.port)
+                try endpoint.send(Array(bytes), to: destination.address, port: destination.port)
                 return bytes.count
             default:
                 throw .ENOTCONN
@@ -256,19 +270,36 @@ public final class SocketService: @unchecked Sendable {
     /// recv(2)/recvfrom(2): up to `maximum` bytes and where they came from. A stream at end
     /// of file gives no bytes; EAGAIN when nothing waits.
     public func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: Address?) {
-        try call { () throws(LinuxErrno) -> (bytes: [UInt8], from: Address?) in
+        var result: Result<Address?, LinuxErrno> = .success(nil)
+        let bytes = [UInt8](unsafeUninitializedCapacity: maximum) { buffer, count in
+            result = Result { () throws(LinuxErrno) in
+                let (taken, from) = try receive(id, into: UnsafeMutableRawBufferPointer(buffer))
+                count = taken
+                return from
+            }
+            if case .failure = result { count = 0 }
+        }
+        return (bytes, try result.get())
+    }
+
+    /// `receive` into memory the caller holds (the RPC's window, without a copy after):
+    /// returns how many bytes it took, and where they came from.
+    public func receive(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> (count: Int, from: Address?) {
+        try call(announcing: false) { () throws(LinuxErrno) -> (count: Int, from: Address?) in
             guard let socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .connection(let connection):
-                if socket.readShutdown || maximum == 0 { return ([], nil) }
-                let bytes = try connection.read(maximum: maximum)
-                if bytes.isEmpty && !connection.isAtEndOfStream && connection.state != .closed { throw .EAGAIN }
-                return (bytes, Address(connection.key.remoteAddress, connection.key.remotePort))
+                if socket.readShutdown || buffer.isEmpty { return (0, nil) }
+                let count = try connection.read(into: buffer)
+                if count == 0 && !connection.isAtEndOfStream && connection.state != .closed { throw .EAGAIN }
+                return (count, Address(connection.key.remoteAddress, connection.key.remotePort))
             case .datagram(let endpoint, let peer):
                 // A connected UDP socket takes datagrams from its peer only (as Linux's).
                 while let datagram = endpoint.receive() {
                     if let peer, peer.address != datagram.source || peer.port != datagram.sourcePort { continue }
-                    return (Array(datagram.payload.prefix(maximum)), Address(datagram.source, datagram.sourcePort))
+                    let count = min(buffer.count, datagram.payload.count)
+                    datagram.payload.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+                    return (count, Address(datagram.source, datagram.sourcePort))
                 }
                 throw .EAGAIN
             case .unbound(.datagram, _):

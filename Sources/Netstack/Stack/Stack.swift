@@ -156,8 +156,11 @@ public final class Stack {
         flush()
     }
 
-    /// Moves the loopback's packets back in until it is quiet (at most `rounds` rounds).
-    public func poll(rounds: Int = 64) {
+    /// Moves the loopback's packets back in until it is quiet (at most `rounds` rounds);
+    /// returns whether any moved.
+    @discardableResult
+    public func poll(rounds: Int = 64) -> Bool {
+        var movedAny = false
         for _ in 0..<rounds {
             var moved = false
             for interface in interfaces {
@@ -167,8 +170,10 @@ public final class Stack {
                 // again (Linux marks them CHECKSUM_UNNECESSARY).
                 receive(loopback.drain(), on: interface.id, checksumsTrusted: true)
             }
-            if !moved { return }
+            if !moved { break }
+            movedAny = true
         }
+        return movedAny
     }
 
     // MARK: Output

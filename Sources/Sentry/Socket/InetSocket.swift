@@ -65,7 +65,7 @@ final class InetSocket: FileOperations, @unchecked Sendable {
                 sent += try Self.waiting(nonBlocking: nonBlocking || sent > 0 && kind == .datagram) { () throws(LinuxErrno) in
                     // One RPC's worth at a time: copying the whole rest each time would be
                     // quadratic in a large write.
-                    try service.send(id, Array(bytes[sent..<min(bytes.count, sent + (1 << 16))]), to: nil)
+                    try service.send(id, Array(bytes[sent..<min(bytes.count, sent + SocketService.largestTransfer)]), to: nil)
                 }
             } catch {
                 if sent > 0 { return sent }  // a partial write reports what went

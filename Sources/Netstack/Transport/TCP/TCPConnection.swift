@@ -150,12 +150,30 @@ public final class TCPConnection {
     /// empty without it means "nothing yet" (EAGAIN). Throws the connection's error once the
     /// data before it is read.
     public func read(maximum: Int) throws(LinuxErrno) -> [UInt8] {
+        var failure: LinuxErrno?
+        let bytes = [UInt8](unsafeUninitializedCapacity: min(maximum, available)) { buffer, count in
+            do throws(LinuxErrno) {
+                count = try read(into: UnsafeMutableRawBufferPointer(buffer))
+            } catch {
+                failure = error
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    /// `read(maximum:)` into `buffer`: returns how many bytes it took (0: nothing yet, or end
+    /// of stream, as `read(maximum:)`'s empty answer).
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> Int {
         if available == 0 {
             if let error { throw error }
-            return []
+            return 0
         }
-        let count = min(maximum, available)
-        let bytes = Array(receiveBuffer[receiveStart..<(receiveStart + count)])
+        let count = min(buffer.count, available)
+        receiveBuffer.withUnsafeBytes { bytes in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[receiveStart..<(receiveStart + count)]))
+        }
         receiveStart += count
         if receiveStart > 1 << 16 && receiveStart * 2 > receiveBuffer.count {
             receiveBuffer.removeFirst(receiveStart)
@@ -165,7 +183,7 @@ public final class TCPConnection {
             sendAck()
             stack?.flush()
         }
-        return bytes
+        return count
     }
 
     /// Whether the peer has closed its side and everything it sent has been read.
