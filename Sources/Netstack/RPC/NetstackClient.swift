@@ -28,7 +28,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
             for _ in 0..<channelCount {
                 let pair = try Endpoint.makeChannel(capacity: SocketRPC.windowCapacity)
                 try Self.send(NetstackServer.channelMessage, pair.remote, on: control)
-                opened.append(try Endpoint(files: pair.local, side: .client))
+                opened.append(try Endpoint(files: pair.local, side: .client, policy: .socketCalls))
             }
             let ringPair = try Ring.make(slotCount: 64, slotSize: 16)
             try Self.send(NetstackServer.ringMessage, ringPair.remote, on: control)
@@ -237,4 +237,12 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         guard var reader = try? call(SocketRPC.request(.available, id)), let count = reader.readInteger(as: UInt32.self) else { return 0 }
         return Int(count)
     }
+}
+
+extension WaitPolicy {
+    /// The Sentry's side of a socket call: spin about as long as a quick call takes before
+    /// sleeping, so that the answer does not cost the Netstack a futex wake and the caller a
+    /// cross-CPU wake-up. The Netstack's side sleeps at once: it waits for calls, which may
+    /// be far apart, and spinning there took the CPU the program needs.
+    static let socketCalls = WaitPolicy(spinIterations: 4000)
 }
