@@ -73,6 +73,53 @@ struct RPCTests {
         client.close(listener)
     }
 
+    @Test("readiness comes from the change ring once known: data and the peer's FIN show without a call, a receive's reply drains it")
+    func readinessFromRing() throws {
+        let pair = try RPCPair()
+        let client = pair.client
+        let listener = try client.socket(.stream)
+        try client.bind(listener, to: SocketService.Address(IPv4Address(127, 0, 0, 1), 0))
+        try client.listen(listener, backlog: 4)
+        let connecting = try client.socket(.stream)
+        #expect(throws: LinuxErrno.EINPROGRESS) {
+            try client.connect(connecting, to: SocketService.Address(IPv4Address(127, 0, 0, 1), try client.localAddress(listener).port))
+        }
+        let (accepted, _) = try pair.eventually { try client.accept(listener) }
+        // Known from here on (this lookup asks): nothing to read yet.
+        #expect(!client.readiness(accepted).contains(.input))
+        func eventually(_ condition: () -> Bool) -> Bool {
+            for _ in 0..<2000 where !condition() { Clock.sleep(nanoseconds: 1_000_000) }
+            return condition()
+        }
+        // Only the ring can tell the client that data arrived: the table holds a report.
+        _ = try pair.eventually { try client.send(connecting, [1, 2, 3], to: nil) }
+        #expect(eventually { client.readiness(accepted).contains(.input) })
+        #expect(try client.receive(accepted, maximum: 10).bytes == [1, 2, 3])
+        #expect(!client.readiness(accepted).contains(.input))  // the reply's report
+        client.close(connecting)
+        #expect(eventually { client.readiness(accepted).contains(.readHangUp) })
+        client.close(accepted)
+        client.close(listener)
+    }
+
+    @Test("the readiness table keeps the latest report of each open socket and forgets closed ones")
+    func readinessTable() {
+        var table = ReadinessTable()
+        table.record(7, .input, 5)
+        #expect(table.lookup(7) == .unknown)  // not open: a closed socket's late report
+        table.open.insert(7)
+        table.record(7, .input, 5)
+        table.record(7, .output, 4)  // older: ignored
+        #expect(table.lookup(7) == .known(.input))
+        table.record(7, .output, 6)
+        #expect(table.lookup(7) == .known(.output))
+        table.forget(7)
+        table.record(7, .input, 9)
+        #expect(table.lookup(7) == .unknown)
+        table.down = true
+        #expect(table.lookup(8) == .down)
+    }
+
     @Test("malformed requests get EINVAL; unknown sockets EBADF; the server keeps serving")
     func malformed() throws {
         let service = SocketService.loopbackOnly()

@@ -1,16 +1,25 @@
 import Flipcall
 import HostSys
 import LinuxABI
+import Synchronization
 
 /// The Sentry's side of the socket RPC: `SocketCalls` over a pool of Flipcall channels to the
 /// `runsc netstack` process (one call per channel at a time; a caller waits for a free one),
 /// and a thread that turns the Netstack's change ring into `onChange` calls.
 ///
-/// Nothing the Netstack answers is trusted: replies are decoded with checked readers, a
-/// malformed one fails the call with EIO, and a Netstack that is gone (its channels hang up)
-/// fails every call with ENETDOWN at once.
+/// Readiness is known here without a call: the change ring reports every socket a packet or
+/// a timer moved, with its readiness, and the replies to send and receive report their
+/// socket's; each report carries a stamp, and the latest one wins (`SocketService.Change`).
+/// poll(2) and select(2) over Netstack sockets therefore cost no round trip once a socket
+/// has been asked about once.
 ///
-/// Locks: `pool` guards the free channels; it is never held across a call.
+/// Nothing the Netstack answers is trusted: replies are decoded with checked readers, a
+/// malformed one fails the call with EIO, and a Netstack that is gone (its channels hang up,
+/// or its ring does) fails every call with ENETDOWN at once, and every socket reads as in
+/// error and hung up.
+///
+/// Locks: `pool` guards the free channels; it is never held across a call. `known` guards
+/// the readiness table.
 public final class NetstackClient: SocketCalls, @unchecked Sendable {
     private let channels: [Endpoint]
     private var free: [Endpoint]
@@ -18,6 +27,8 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
     private let ring: RingConsumer
     /// Called for every change the Netstack announces.
     public var onChange: (@Sendable () -> Void)?
+    /// The latest readiness report of each open socket asked about, and the open sockets.
+    private let known = Mutex<ReadinessTable>(ReadinessTable())
 
     /// Opens `channelCount` channels and the change ring, and sends the Netstack its ends over
     /// `control` (see `NetstackServer.serve`).
@@ -30,7 +41,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
                 try Self.send(NetstackServer.channelMessage, pair.remote, on: control)
                 opened.append(try Endpoint(files: pair.local, side: .client, policy: .socketCalls))
             }
-            let ringPair = try Ring.make(slotCount: 64, slotSize: 16)
+            let ringPair = try Ring.make(slotCount: 256, slotSize: 32)
             try Self.send(NetstackServer.ringMessage, ringPair.remote, on: control)
             ring = try RingConsumer(files: ringPair.local)
         } catch {
@@ -59,8 +70,16 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         let ring = self.ring
         try HostThread.detach { [weak self] in
             while true {
-                guard (try? ring.consume({ _ in })) != nil else { return }
-                self?.onChange?()
+                var changes: [SocketService.Change] = []
+                guard (try? ring.consume({ entry in SocketRPC.decodeChange(entry).map { changes.append($0) } })) != nil else {
+                    // The Netstack is gone: every socket is in error from now on.
+                    self?.known.withLock { $0.down = true }
+                    self?.onChange?()
+                    return
+                }
+                guard let self else { return }
+                known.withLock { table in for change in changes { table.record(change.id, change.events, change.stamp) } }
+                onChange?()
             }
         }
     }
@@ -99,6 +118,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         do throws(FlipcallError) {
             length = try channel.call(length: fill(channel.window))
         } catch {
+            known.withLock { $0.down = true }
             throw .ENETDOWN
         }
         return try decode(UnsafeRawBufferPointer(rebasing: channel.window[0..<length]))
@@ -115,6 +135,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         var reader = try call(SocketRPC.request(.socket, 0) { $0.writeInteger(UInt8(kind == .stream ? 0 : 1)) })
         guard let id = reader.readInteger(as: Int32.self) else { throw .EIO }
         try finish(reader)
+        known.withLock { _ = $0.open.insert(id) }
         return id
     }
 
@@ -142,6 +163,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         var reader = try call(SocketRPC.request(.accept, id))
         guard let new = reader.readInteger(as: Int32.self), let peer = SocketRPC.readAddress(&reader) else { throw .EIO }
         try finish(reader)
+        known.withLock { _ = $0.open.insert(new) }
         return (new, peer)
     }
 
@@ -159,8 +181,10 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
             { reply in ByteReader(copying: reply) })
         guard let errno = reader.readInteger(as: Int32.self) else { throw .EIO }
         if errno != 0 { throw SocketRPC.errno(errno) }
-        guard let taken = reader.readInteger(as: UInt32.self), Int(taken) <= count else { throw .EIO }
+        guard let taken = reader.readInteger(as: UInt32.self), Int(taken) <= count, let readiness = SocketRPC.readReadiness(&reader)
+        else { throw .EIO }
         try finish(reader)
+        known.withLock { $0.record(id, readiness.events, readiness.stamp) }
         return Int(taken)
     }
 
@@ -182,9 +206,10 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
                     throw SocketRPC.errno(errno)
                 }
                 guard let hasSource = header.readInteger(as: UInt8.self), hasSource <= 1, let source = SocketRPC.readAddress(&header),
-                    let count = header.readInteger(as: UInt32.self), Int(count) <= limit,
+                    let count = header.readInteger(as: UInt32.self), Int(count) <= limit, let readiness = SocketRPC.readReadiness(&header),
                     reply.count == SocketRPC.dataReplyHeaderSize + Int(count)
                 else { throw .EIO }
+                known.withLock { $0.record(id, readiness.events, readiness.stamp) }
                 let bytes = Array(UnsafeRawBufferPointer(rebasing: reply[SocketRPC.dataReplyHeaderSize...]))
                 return (bytes, hasSource == 1 ? source : nil)
             })
@@ -200,6 +225,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
     }
 
     public func close(_ id: Int32) {
+        known.withLock { $0.forget(id) }
         _ = try? call(SocketRPC.request(.close, id))
     }
 
@@ -217,11 +243,18 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         return address
     }
 
-    /// A socket whose Netstack is gone reads as in error and hung up.
+    /// The latest report of the socket's readiness; a call for the first one. A socket whose
+    /// Netstack is gone reads as in error and hung up.
     public func readiness(_ id: Int32) -> PollEvents {
-        guard var reader = try? call(SocketRPC.request(.readiness, id)), let events = reader.readInteger(as: Int16.self), reader.isAtEnd
+        switch known.withLock({ $0.lookup(id) }) {
+        case .down: return [.error, .hangUp]
+        case .known(let events): return events
+        case .unknown: break
+        }
+        guard var reader = try? call(SocketRPC.request(.readiness, id)), let readiness = SocketRPC.readReadiness(&reader), reader.isAtEnd
         else { return [.error, .hangUp] }
-        return PollEvents(rawValue: events)
+        known.withLock { $0.record(id, readiness.events, readiness.stamp) }
+        return readiness.events
     }
 
     public func setOption(_ id: Int32, _ option: SocketService.Option, _ value: Bool) throws(LinuxErrno) {
@@ -236,6 +269,38 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
     public func available(_ id: Int32) -> Int {
         guard var reader = try? call(SocketRPC.request(.available, id)), let count = reader.readInteger(as: UInt32.self) else { return 0 }
         return Int(count)
+    }
+}
+
+/// The readiness reports the client keeps (`NetstackClient`): for each open socket, the one
+/// with the highest stamp.
+struct ReadinessTable {
+    enum Lookup: Equatable {
+        case known(PollEvents)
+        case unknown
+        case down
+    }
+
+    /// Sockets opened and not yet closed: reports of others (closed ones) are dropped.
+    var open: Set<Int32> = []
+    private var reports: [Int32: (events: PollEvents, stamp: UInt64)] = [:]
+    /// The Netstack is gone.
+    var down = false
+
+    /// Keeps `events` for `id` unless a later report is kept already.
+    mutating func record(_ id: Int32, _ events: PollEvents, _ stamp: UInt64) {
+        guard open.contains(id), stamp > reports[id]?.stamp ?? 0 else { return }
+        reports[id] = (events, stamp)
+    }
+
+    func lookup(_ id: Int32) -> Lookup {
+        if down { return .down }
+        return reports[id].map { .known($0.events) } ?? .unknown
+    }
+
+    mutating func forget(_ id: Int32) {
+        open.remove(id)
+        reports[id] = nil
     }
 }
 

@@ -36,11 +36,20 @@ public enum NetstackServer {
                 }
                 guard kind == ringMessage, !endpoints.isEmpty else { throw .shutdown }
                 let ring = try RingProducer(files: files)
+                guard ring.maximumMessageSize >= SocketRPC.changeEntrySize else { throw .shutdown }
                 let ringLock = Monitor()
-                service.onChange = {
+                service.onChange = { changes in
+                    // A full ring waits for the Sentry to take what it holds; a Sentry that is
+                    // gone fails the ring, and the changes are dropped with it.
                     ringLock.locked {
-                        var byte: UInt8 = 1
-                        _ = withUnsafeBytes(of: &byte) { try? ring.write($0) }
+                        for change in changes {
+                            let entry = SocketRPC.encode(change)
+                            let staged = entry.withUnsafeBytes { (try? ring.write($0)) ?? false }
+                            if !staged {
+                                try? ring.publish()
+                                entry.withUnsafeBytes { try? ring.push($0) }
+                            }
+                        }
                         try? ring.publish()
                     }
                 }
@@ -96,12 +105,13 @@ public enum NetstackServer {
                 let sent = try service.send(fields.id, data, to: fields.address)
                 reply.writeInteger(Int32(0))
                 reply.writeInteger(UInt32(sent))
+                SocketRPC.write(service.stampedReadiness(fields.id), to: &reply)
             } else {
                 guard fields.address == nil, request.count == SocketRPC.dataRequestSize else { throw .EINVAL }
                 let start = SocketRPC.dataReplyHeaderSize
                 let room = min(Int(fields.count), SocketRPC.maximumData, window.count - start)
                 let (count, from) = try service.receive(fields.id, into: UnsafeMutableRawBufferPointer(rebasing: window[start..<(start + room)]))
-                SocketRPC.writeDataReplyHeader(&reply, source: from, count: count)
+                SocketRPC.writeDataReplyHeader(&reply, source: from, count: count, readiness: service.stampedReadiness(fields.id))
                 received = count
             }
         } catch {
@@ -162,7 +172,7 @@ public enum NetstackServer {
             case .peerAddress:
                 SocketRPC.write(try service.peerAddress(id), to: &results)
             case .readiness:
-                results.writeInteger(service.readiness(id).rawValue)
+                SocketRPC.write(service.stampedReadiness(id), to: &results)
             case .available:
                 results.writeInteger(UInt32(clamping: service.available(id)))
             case .setOption:

@@ -56,8 +56,9 @@ enum SocketRPC {
     /// follows) or the most bytes to receive.
     static let dataRequestSize = 8 + 1 + 6 + 4
     /// A receive's reply before its data: errno 0, whether a source address follows, the
-    /// address, and the data's length.
-    static let dataReplyHeaderSize = 4 + 1 + 6 + 4
+    /// address, the data's length, and the socket's readiness after the call (events and
+    /// stamp, `SocketService.Change`).
+    static let dataReplyHeaderSize = 4 + 1 + 6 + 4 + 2 + 8
 
     static func dataRequest(_ operation: Operation, _ id: Int32, address: SocketService.Address?, count: Int) -> [UInt8] {
         request(operation, id) {
@@ -76,11 +77,49 @@ enum SocketRPC {
         return (id, hasAddress == 1 ? address : nil, count)
     }
 
-    static func writeDataReplyHeader(_ writer: inout ByteWriter, source: SocketService.Address?, count: Int) {
+    static func writeDataReplyHeader(
+        _ writer: inout ByteWriter, source: SocketService.Address?, count: Int, readiness: (events: PollEvents, stamp: UInt64)
+    ) {
         writer.writeInteger(Int32(0))
         writer.writeInteger(UInt8(source == nil ? 0 : 1))
         write(source ?? .any, to: &writer)
         writer.writeInteger(UInt32(count))
+        write(readiness, to: &writer)
+    }
+
+    /// A socket's readiness and its stamp (a readiness reply, and the tail of a send's or
+    /// receive's).
+    static func write(_ readiness: (events: PollEvents, stamp: UInt64), to writer: inout ByteWriter) {
+        writer.writeInteger(readiness.events.rawValue)
+        writer.writeInteger(readiness.stamp)
+    }
+
+    static func readReadiness(_ reader: inout ByteReader) -> (events: PollEvents, stamp: UInt64)? {
+        guard let events = reader.readInteger(as: Int16.self), let stamp = reader.readInteger(as: UInt64.self) else { return nil }
+        return (PollEvents(rawValue: events), stamp)
+    }
+
+    /// One entry of the change ring: a `SocketService.Change` in a 16-byte slot (id, events,
+    /// two zero bytes, stamp).
+    static let changeEntrySize = 16
+
+    static func encode(_ change: SocketService.Change) -> [UInt8] {
+        var writer = ByteWriter(capacity: changeEntrySize)
+        writer.writeInteger(change.id)
+        writer.writeInteger(change.events.rawValue)
+        writer.writeZeros(2)
+        writer.writeInteger(change.stamp)
+        return writer.bytes
+    }
+
+    /// A change-ring entry, or nil if it is not one.
+    static func decodeChange(_ bytes: UnsafeRawBufferPointer) -> SocketService.Change? {
+        guard bytes.count == changeEntrySize else { return nil }
+        var reader = ByteReader(copying: bytes)
+        guard let id = reader.readInteger(as: Int32.self), let events = reader.readInteger(as: Int16.self),
+            reader.readBytes(count: 2) != nil, let stamp = reader.readInteger(as: UInt64.self)
+        else { return nil }
+        return SocketService.Change(id: id, events: PollEvents(rawValue: events), stamp: stamp)
     }
 
     static func write(_ address: SocketService.Address, to writer: inout ByteWriter) {

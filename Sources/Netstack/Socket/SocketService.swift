@@ -3,8 +3,13 @@ import LinuxABI
 
 /// The socket calls of the Sentry's AF_INET sockets, served by one stack (DESIGN.md: the
 /// Netstack's socket RPC). Every call is non-blocking: one that would wait answers EAGAIN,
-/// and the caller sleeps until `onChange` announces that some socket's state moved (then
+/// and the caller sleeps until `onChange` announces that the socket's state moved (then
 /// tries again). A socket is a number the service hands out.
+///
+/// `onChange` names the sockets whose state a packet, a timer or a call moved, each with
+/// what poll(2) reports for it now and a stamp that orders every such report (and those of
+/// `stampedReadiness`): a caller that keeps the report with the highest stamp knows each
+/// socket's readiness without asking.
 ///
 /// The stack is single-threaded: the service runs every call, and its timer thread, under
 /// one lock; the loopback's packets are delivered before a call returns.
@@ -54,13 +59,28 @@ public final class SocketService: @unchecked Sendable {
     private var sockets: [Int32: Socket] = [:]
     private var nextID: Int32 = 1
     private var stopped = false
-    /// Called after every change of the stack (a call, a timer, a packet): a sleeper retries.
-    /// Set from any thread (under the lock), called without it.
-    public var onChange: (@Sendable () -> Void)? {
+    /// A socket whose state moved: what poll(2) reports for it now, and when (`stamp` grows
+    /// with every report the service makes).
+    public struct Change: Equatable, Sendable {
+        public var id: Int32
+        public var events: PollEvents
+        public var stamp: UInt64
+        public init(id: Int32, events: PollEvents, stamp: UInt64) {
+            self.id = id
+            self.events = events
+            self.stamp = stamp
+        }
+    }
+
+    /// Called after a call, a timer or a packet moved some sockets' state, with those sockets:
+    /// a sleeper retries. Set from any thread (under the lock), called without it.
+    public var onChange: (@Sendable ([Change]) -> Void)? {
         get { lock.locked { changeHandler } }
         set { lock.locked { changeHandler = newValue } }
     }
-    private var changeHandler: (@Sendable () -> Void)?
+    private var changeHandler: (@Sendable ([Change]) -> Void)?
+    /// The last stamp handed out.
+    private var stamp: UInt64 = 0
 
     /// A service over `stack`, whose timers a thread of the service runs from now on.
     public init(stack: Stack) {
@@ -82,15 +102,15 @@ public final class SocketService: @unchecked Sendable {
     public func start() throws(Errno) {
         try HostThread.detach { [weak self] in
             while let service = self {
-                let idle = service.lock.locked { () -> Bool? in
+                let ran = service.lock.locked { () -> (idle: Bool, changes: [Change])? in
                     if service.stopped { return nil }
                     service.stack.runTimers()
                     service.stack.poll()
-                    return service.stack.nextDeadline == nil
+                    return (service.stack.nextDeadline == nil, service.takeChanges(also: nil))
                 }
-                guard let idle else { return }
-                service.onChange?()
-                Clock.sleep(nanoseconds: idle ? 50_000_000 : 10_000_000)
+                guard let ran else { return }
+                service.announce(ran.changes)
+                Clock.sleep(nanoseconds: ran.idle ? 50_000_000 : 10_000_000)
             }
         }
     }
@@ -103,26 +123,57 @@ public final class SocketService: @unchecked Sendable {
     /// Hands `frames` that arrived on interface `interface` to the stack (each with whether
     /// the link vouches for its transport checksum), and announces the change.
     func deliver(_ frames: [(bytes: [UInt8], checksumTrusted: Bool)], on interface: Int) {
-        lock.locked {
+        let changes = lock.locked {
             stack.receive(frames, on: interface)
             stack.poll()
+            return takeChanges(also: nil)
         }
-        onChange?()
+        announce(changes)
     }
 
-    /// Runs `body` on the stack, delivers the loopback's packets, and announces the change.
-    /// A call that only moves data (`announcing` false) is announced only when packets moved
-    /// on the loopback: its caller has its answer, and the only other sockets it can make
-    /// ready are the loopback peers (a send or receive on a real link is announced when the
-    /// peer's answer arrives). Announcing each one would wake the Sentry for every read.
-    private func call<Result>(announcing: Bool = true, _ body: () throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
-        var moved = false
-        let result: Result = try lock.locked { () throws(LinuxErrno) -> Result in
-            defer { moved = stack.poll() }
-            return try body()
+    /// Runs `body` on the stack for socket `id`, delivers the loopback's packets, and
+    /// announces the sockets that moved. A call that only moves data (`announcing` false)
+    /// does not announce its own socket: its caller has the answer, and reading or writing
+    /// makes no socket of its own more ready. Its loopback peers are announced as they move.
+    /// A call that fails (EAGAIN, EINPROGRESS) leaves its own socket no more ready than it
+    /// was, so it does not announce it (else a caller waiting for a change would be woken by
+    /// its own retries); what it moved on the loopback is announced all the same.
+    private func call<Value>(_ id: Int32, announcing: Bool = true, _ body: () throws(LinuxErrno) -> Value) throws(LinuxErrno) -> Value {
+        let (outcome, changes) = lock.locked { () -> (Result<Value, LinuxErrno>, [Change]) in
+            let outcome = Result { () throws(LinuxErrno) -> Value in try body() }
+            stack.poll()
+            let succeeded = (try? outcome.get()) != nil
+            return (outcome, takeChanges(also: announcing && succeeded ? id : nil))
         }
-        if announcing || moved { onChange?() }
-        return result
+        announce(changes)
+        return try outcome.get()
+    }
+
+    /// The reports of the sockets the stack changed, and of `also` (under the lock).
+    private func takeChanges(also: Int32?) -> [Change] {
+        var ids = stack.takeChanged()
+        if let also { ids.insert(also) }
+        return ids.sorted().map { Change(id: $0, events: readinessLocked($0), stamp: nextStamp()) }
+    }
+
+    private func nextStamp() -> UInt64 {
+        stamp += 1
+        return stamp
+    }
+
+    private func announce(_ changes: [Change]) {
+        if !changes.isEmpty { onChange?(changes) }
+    }
+
+    /// Names `endpoint` after socket `id`, so the stack reports its changes under that id.
+    private func tagged(_ endpoint: Endpoint, _ id: Int32) -> Endpoint {
+        switch endpoint {
+        case .unbound: break
+        case .listener(let listener): listener.tag = id
+        case .connection(let connection): connection.tag = id
+        case .datagram(let datagram, _): datagram.tag = id
+        }
+        return endpoint
     }
 
     // MARK: Calls
@@ -147,12 +198,12 @@ public final class SocketService: @unchecked Sendable {
     /// bind(2): EINVAL if already bound, EADDRINUSE if taken, EADDRNOTAVAIL for an address
     /// the stack does not have.
     public func bind(_ id: Int32, to address: Address) throws(LinuxErrno) {
-        try call { () throws(LinuxErrno) in
+        try call(id) { () throws(LinuxErrno) in
             guard var socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .unbound(.datagram, nil):
                 let endpoint = try stack.bindUDP(port: address.port, address: address.address.rawValue == 0 ? nil : address.address)
-                socket.endpoint = .datagram(endpoint, peer: nil)
+                socket.endpoint = tagged(.datagram(endpoint, peer: nil), id)
             case .unbound(.stream, nil):
                 if address.address.rawValue != 0 && !stack.isLocal(address.address) { throw .EADDRNOTAVAIL }
                 var chosen = address
@@ -168,12 +219,12 @@ public final class SocketService: @unchecked Sendable {
 
     /// listen(2) on a stream socket (bound or not: an unbound one gets an ephemeral port).
     public func listen(_ id: Int32, backlog: Int) throws(LinuxErrno) {
-        try call { () throws(LinuxErrno) in
+        try call(id) { () throws(LinuxErrno) in
             guard var socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .unbound(.stream, let local):
                 let address = local.flatMap { $0.address.rawValue == 0 ? nil : $0.address }
-                socket.endpoint = .listener(try stack.listenTCP(port: local?.port ?? 0, address: address, backlog: backlog))
+                socket.endpoint = tagged(.listener(try stack.listenTCP(port: local?.port ?? 0, address: address, backlog: backlog)), id)
             case .listener:
                 return  // a second listen changes only the backlog on Linux
             default:
@@ -186,12 +237,12 @@ public final class SocketService: @unchecked Sendable {
     /// connect(2): a stream socket starts its handshake (EINPROGRESS; `connectResult` tells
     /// the outcome once it is writable); a datagram socket records its peer.
     public func connect(_ id: Int32, to address: Address) throws(LinuxErrno) {
-        try call { () throws(LinuxErrno) in
+        try call(id) { () throws(LinuxErrno) in
             guard var socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .unbound(.stream, let local):
                 let connection = try stack.connectTCP(to: address.address, port: address.port, from: local?.port ?? 0)
-                socket.endpoint = .connection(connection)
+                socket.endpoint = tagged(.connection(connection), id)
                 apply(socket, to: connection)
                 socket.connecting = true
                 sockets[id] = socket
@@ -201,9 +252,9 @@ public final class SocketService: @unchecked Sendable {
                 throw .EISCONN
             case .unbound(.datagram, _):
                 let endpoint = try stack.bindUDP()
-                socket.endpoint = .datagram(endpoint, peer: address)
+                socket.endpoint = tagged(.datagram(endpoint, peer: address), id)
             case .datagram(let endpoint, _):
-                socket.endpoint = .datagram(endpoint, peer: address)
+                socket.endpoint = tagged(.datagram(endpoint, peer: address), id)
             default:
                 throw .EINVAL
             }
@@ -226,12 +277,12 @@ public final class SocketService: @unchecked Sendable {
 
     /// accept(2): an established connection as a new socket with its peer; EAGAIN if none waits.
     public func accept(_ id: Int32) throws(LinuxErrno) -> (Int32, Address) {
-        try call { () throws(LinuxErrno) -> (Int32, Address) in
+        try call(id) { () throws(LinuxErrno) -> (Int32, Address) in
             guard let socket = sockets[id] else { throw .EBADF }
             guard case .listener(let listener) = socket.endpoint else { throw .EINVAL }
             guard let connection = listener.accept() else { throw .EAGAIN }
             let new = freshID()
-            sockets[new] = Socket(endpoint: .connection(connection))
+            sockets[new] = Socket(endpoint: tagged(.connection(connection), new))
             return (new, Address(connection.key.remoteAddress, connection.key.remotePort))
         }
     }
@@ -244,7 +295,7 @@ public final class SocketService: @unchecked Sendable {
 
     /// `send` from memory the caller holds (the RPC's window, without a copy first).
     public func send(_ id: Int32, _ bytes: UnsafeRawBufferPointer, to destination: Address? = nil) throws(LinuxErrno) -> Int {
-        try call(announcing: false) { () throws(LinuxErrno) -> Int in
+        try call(id, announcing: false) { () throws(LinuxErrno) -> Int in
             guard let socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .connection(let connection):
@@ -258,7 +309,7 @@ public final class SocketService: @unchecked Sendable {
             case .unbound(.datagram, _):
                 guard let destination else { throw .EDESTADDRREQ }
                 let endpoint = try stack.bindUDP()
-                sockets[id]?.endpoint = .datagram(endpoint, peer: nil)
+                sockets[id]?.endpoint = tagged(.datagram(endpoint, peer: nil), id)
                 try endpoint.send(Array(bytes), to: destination.address, port: destination.port)
                 return bytes.count
             default:
@@ -285,7 +336,7 @@ public final class SocketService: @unchecked Sendable {
     /// `receive` into memory the caller holds (the RPC's window, without a copy after):
     /// returns how many bytes it took, and where they came from.
     public func receive(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> (count: Int, from: Address?) {
-        try call(announcing: false) { () throws(LinuxErrno) -> (count: Int, from: Address?) in
+        try call(id, announcing: false) { () throws(LinuxErrno) -> (count: Int, from: Address?) in
             guard let socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .connection(let connection):
@@ -312,7 +363,7 @@ public final class SocketService: @unchecked Sendable {
 
     /// shutdown(2): `read`, `write` or both.
     public func shutdown(_ id: Int32, read: Bool, write: Bool) throws(LinuxErrno) {
-        try call { () throws(LinuxErrno) in
+        try call(id) { () throws(LinuxErrno) in
             guard var socket = sockets[id] else { throw .EBADF }
             guard case .connection(let connection) = socket.endpoint else { throw .ENOTCONN }
             if write { connection.shutdownWrite() }
@@ -324,7 +375,7 @@ public final class SocketService: @unchecked Sendable {
     /// close(2) of the last fd: a connection sends its FIN (or RST with unread data), a
     /// listener resets what was not accepted, a datagram socket frees its port.
     public func close(_ id: Int32) {
-        _ = try? call { () throws(LinuxErrno) in
+        _ = try? call(id) { () throws(LinuxErrno) in
             guard let socket = sockets.removeValue(forKey: id) else { return }
             switch socket.endpoint {
             case .connection(let connection): connection.close()
@@ -363,22 +414,29 @@ public final class SocketService: @unchecked Sendable {
 
     /// What poll(2) would report for the socket now.
     public func readiness(_ id: Int32) -> PollEvents {
-        lock.locked {
-            guard let socket = sockets[id] else { return .error }
-            switch socket.endpoint {
-            case .unbound(.stream, _): return [.output, .hangUp]
-            case .unbound(.datagram, _): return .output
-            case .listener(let listener): return listener.isReadable ? .input : []
-            case .datagram(let endpoint, _): return endpoint.isReadable ? [.input, .output] : .output
-            case .connection(let connection):
-                var events: PollEvents = []
-                if connection.isReadable || socket.readShutdown { events.insert(.input) }
-                if connection.isAtEndOfStream { events.insert(.readHangUp) }
-                if connection.isWritable { events.insert(.output) }
-                if connection.error != nil { events.formUnion([.error, .hangUp]) }
-                if connection.state == .closed && connection.error == nil { events.insert(.hangUp) }
-                return events
-            }
+        lock.locked { readinessLocked(id) }
+    }
+
+    /// `readiness` with the stamp that orders it among `onChange`'s reports.
+    public func stampedReadiness(_ id: Int32) -> (events: PollEvents, stamp: UInt64) {
+        lock.locked { (readinessLocked(id), nextStamp()) }
+    }
+
+    private func readinessLocked(_ id: Int32) -> PollEvents {
+        guard let socket = sockets[id] else { return .error }
+        switch socket.endpoint {
+        case .unbound(.stream, _): return [.output, .hangUp]
+        case .unbound(.datagram, _): return .output
+        case .listener(let listener): return listener.isReadable ? .input : []
+        case .datagram(let endpoint, _): return endpoint.isReadable ? [.input, .output] : .output
+        case .connection(let connection):
+            var events: PollEvents = []
+            if connection.isReadable || socket.readShutdown { events.insert(.input) }
+            if connection.isAtEndOfStream { events.insert(.readHangUp) }
+            if connection.isWritable { events.insert(.output) }
+            if connection.error != nil { events.formUnion([.error, .hangUp]) }
+            if connection.state == .closed && connection.error == nil { events.insert(.hangUp) }
+            return events
         }
     }
 
@@ -386,7 +444,7 @@ public final class SocketService: @unchecked Sendable {
     /// socket not yet connected it is kept for the connection. Datagram sockets take and
     /// ignore it, as Linux's UDP does.
     public func setOption(_ id: Int32, _ option: Option, _ value: Bool) throws(LinuxErrno) {
-        try call { () throws(LinuxErrno) in
+        try call(id) { () throws(LinuxErrno) in
             guard var socket = sockets[id] else { throw .EBADF }
             switch option {
             case .keepalive: socket.keepalive = value

@@ -75,6 +75,9 @@ public final class Stack {
     /// Frames produced while handling input or timers, sent in one batch per interface.
     private var outbox: [Int: [OutboundFrame]] = [:]
     var random = SystemRandomNumberGenerator()
+    /// The tags (`TCPConnection.tag` and the like) of the endpoints whose state a packet or a timer changed
+    /// since `takeChanged` last ran: whose readiness may differ.
+    private var changedTags: Set<Int32> = []
 
     public init(clock: any StackClock) {
         self.clock = clock
@@ -213,6 +216,17 @@ public final class Stack {
         reassembly.expire(now: now)
         for connection in Array(tcpConnections.values) { connection.runTimers(now: now) }
         flush()
+    }
+
+    /// Notes that the endpoint tagged `tag` (if tagged) changed.
+    func noteChange(_ tag: Int32?) {
+        if let tag { changedTags.insert(tag) }
+    }
+
+    /// The tags of the endpoints that changed since the last call.
+    public func takeChanged() -> Set<Int32> {
+        defer { changedTags = [] }
+        return changedTags
     }
 
     /// A random 32-bit number (initial sequence numbers, ephemeral ports).

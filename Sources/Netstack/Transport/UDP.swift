@@ -14,6 +14,8 @@ public final class UDPEndpoint {
     /// The local address it is bound to; nil for INADDR_ANY.
     public let address: IPv4Address?
     weak var stack: Stack?
+    /// The owner's name for it (see `TCPConnection.tag`): a datagram arriving changes it.
+    public var tag: Int32?
     private(set) var queue: [Datagram] = []
     static let queueLimit = 256
 
@@ -36,6 +38,7 @@ public final class UDPEndpoint {
     func deliver(_ datagram: Datagram) -> Bool {
         guard queue.count < Self.queueLimit else { return false }
         queue.append(datagram)
+        stack?.noteChange(tag)
         return true
     }
 

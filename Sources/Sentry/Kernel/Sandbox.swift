@@ -70,7 +70,7 @@ public final class Sandbox: @unchecked Sendable {
         try monitor.locked { () throws(LinuxErrno) -> any SocketCalls in
             if let networkService { return networkService }
             let service = SocketService.loopbackOnly()
-            service.onChange = { Readiness.changed() }
+            service.onChange = { _ in Readiness.changed() }
             try onBehalfOfGuest { () throws(Errno) in try service.start() }
             networkService = service
             return service

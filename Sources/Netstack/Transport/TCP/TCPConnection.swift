@@ -61,6 +61,9 @@ public final class TCPConnection {
     /// The listener that made it (passive open), until it is accepted.
     weak var listener: TCPListener?
     public private(set) var state: State
+    /// The owner's name for it (its socket's id), reported by `Stack.takeChanged` when a
+    /// segment or a timer changes it.
+    public var tag: Int32?
     /// Why the connection failed (ECONNREFUSED, ECONNRESET, ETIMEDOUT), once it has.
     public private(set) var error: LinuxErrno?
 
@@ -292,6 +295,7 @@ public final class TCPConnection {
     // MARK: Input (RFC 9293 §3.10.7)
 
     func handle(_ segment: TCPHeader) {
+        stack?.noteChange(tag)
         let now = stack?.clock.now ?? 0
         let flags = segment.flags
         let sequence = SequenceNumber(segment.sequenceNumber)
@@ -767,6 +771,7 @@ public final class TCPConnection {
     }
 
     func runTimers(now: UInt64) {
+        if let deadline = nextDeadline, deadline <= now { stack?.noteChange(tag) }
         if let deadline = timeWaitDeadline, deadline <= now {
             finish(nil)
             return
@@ -868,6 +873,7 @@ public final class TCPConnection {
 
     /// Ends the connection with `error` (nil: an orderly end) and forgets it.
     private func finish(_ error: LinuxErrno?) {
+        stack?.noteChange(tag)
         if let error, self.error == nil { self.error = error }
         state = .closed
         retransmitDeadline = nil

@@ -10,6 +10,9 @@ public final class TCPListener {
     public let address: IPv4Address?
     public private(set) var backlog: Int
     weak var stack: Stack?
+    /// The owner's name for it (see `TCPConnection.tag`): a connection ready to accept
+    /// changes it.
+    public var tag: Int32?
     private var ready: [TCPConnection] = []
     private var handshaking: [ObjectIdentifier: TCPConnection] = [:]
 
@@ -41,6 +44,7 @@ public final class TCPListener {
     func established(_ connection: TCPConnection) {
         handshaking[ObjectIdentifier(connection)] = nil
         ready.append(connection)
+        stack?.noteChange(tag)
     }
 
     func forget(_ connection: TCPConnection) {
