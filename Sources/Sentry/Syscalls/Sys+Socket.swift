@@ -257,22 +257,34 @@ extension Syscalls {
         }
     }
 
+    /// Runs a send: on EPIPE (the stream's sending side is shut down or reset) the sender
+    /// gets SIGPIPE first, as with write(2), unless the call said MSG_NOSIGNAL.
+    static func sending(_ task: Task, _ flags: MessageFlags, _ body: () throws(LinuxErrno) -> Int64) throws(LinuxErrno) -> SyscallOutcome {
+        if flags.contains(.noSignal) { return .value(try body()) }
+        return try brokenPipe(task, body)
+    }
+
     /// Implements Linux sendto(2) (and send(2)): a destination only for datagram sockets
-    /// (a stream ignores it, as Linux does once connected).
+    /// (a stream ignores it, as Linux does once connected). EPIPE raises SIGPIPE unless
+    /// MSG_NOSIGNAL.
     static func sendto(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
+        return try sending(task, flags) { () throws(LinuxErrno) -> Int64 in try sendtoCount(task, arguments, flags) }
+    }
+
+    private static func sendtoCount(_ task: Task, _ arguments: SyscallArguments, _ flags: MessageFlags) throws(LinuxErrno) -> Int64 {
+        let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
         let described = try task.fds.get(fd(arguments[0]))
         if let unix = described.operations as? UnixDatagramSocket {
             let target = try unixDestination(task, unix, at: arguments[4], length: arguments[5])
             let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
             try target.deliver(UnixDatagramSocket.Datagram(bytes: bytes, files: [], source: unix.boundPath), nonBlocking: nonBlocking)
-            return .value(Int64(bytes.count))
+            return Int64(bytes.count)
         }
         if let unix = unixEnd(described.operations) {
             // A connected pair: a destination is EISCONN, as Linux answers.
             guard arguments[4] == 0 else { throw .EISCONN }
-            return .value(Int64(try unix.send(bytes, files: [], nonBlocking: described.flags.contains(.nonBlocking) || flags.contains(.dontWait))))
+            return Int64(try unix.send(bytes, files: [], nonBlocking: described.flags.contains(.nonBlocking) || flags.contains(.dontWait)))
         }
         let (socket, file) = try inetSocket(task, arguments[0])
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
@@ -281,9 +293,9 @@ extension Syscalls {
             let sent = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
                 try socket.service.send(socket.id, bytes, to: destination)
             }
-            return .value(Int64(sent))
+            return Int64(sent)
         }
-        return .value(Int64(try socket.write(bytes, at: nil, nonBlocking: nonBlocking)))
+        return Int64(try socket.write(bytes, at: nil, nonBlocking: nonBlocking))
     }
 
     /// Implements Linux recvfrom(2) (and recv(2)) with MSG_DONTWAIT; MSG_PEEK and the other
@@ -487,11 +499,15 @@ extension Syscalls {
 
     /// Implements Linux sendmsg(2): the iovecs' bytes, and for AF_UNIX sockets the files of an
     /// SCM_RIGHTS control message; for AF_INET datagram sockets, the destination in msg_name.
-    /// Other control messages are EINVAL.
+    /// Other control messages are EINVAL. EPIPE raises SIGPIPE unless MSG_NOSIGNAL.
     static func sendmsg(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[2]))
+        return try sending(task, flags) { () throws(LinuxErrno) -> Int64 in try sendmsgCount(task, arguments, flags) }
+    }
+
+    private static func sendmsgCount(_ task: Task, _ arguments: SyscallArguments, _ flags: MessageFlags) throws(LinuxErrno) -> Int64 {
         let file = try task.fds.get(fd(arguments[0]))
         let header = try task.mm.copyIn(from: arguments[1], count: 56)
-        let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[2]))
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
         var payload: [UInt8] = []
         for (base, length) in try messageVectors(task, header) where length > 0 { payload += try task.mm.copyIn(from: base, count: length) }
@@ -514,22 +530,22 @@ extension Syscalls {
             offset += (length + 7) & ~7
         }
         if let unix = unixEnd(file.operations) {
-            return .value(Int64(try unix.send(payload, files: files, nonBlocking: nonBlocking)))
+            return Int64(try unix.send(payload, files: files, nonBlocking: nonBlocking))
         }
         if let unix = file.operations as? UnixDatagramSocket {
             let target = try unixDestination(task, unix, at: word(Array(header[0..<8])), length: word(Array(header[8..<12]) + [0, 0, 0, 0]))
             try target.deliver(UnixDatagramSocket.Datagram(bytes: payload, files: files, source: unix.boundPath), nonBlocking: nonBlocking)
-            return .value(Int64(payload.count))
+            return Int64(payload.count)
         }
         guard let socket = file.operations as? InetSocket else { throw .ENOTSOCK }
         let (name, nameLength) = (word(Array(header[0..<8])), word(Array(header[8..<12]) + [0, 0, 0, 0]))
         if socket.kind == .datagram, name != 0 {
             let destination = try socketAddress(task, at: name, length: nameLength)
-            return .value(Int64(try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
+            return Int64(try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
                 try socket.service.send(socket.id, payload, to: destination)
-            }))
+            })
         }
-        return .value(Int64(try socket.write(payload, at: nil, nonBlocking: nonBlocking)))
+        return Int64(try socket.write(payload, at: nil, nonBlocking: nonBlocking))
     }
 
     /// Implements Linux recvmsg(2): scatters into the iovecs; for AF_UNIX sockets, received

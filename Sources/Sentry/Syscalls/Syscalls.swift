@@ -73,7 +73,7 @@ enum Syscalls {
         (.accept, .supported, accept),
         (.accept4, .supported, accept4),
         (.connect, .supported, connect),
-        (.sendto, .partial(note: "MSG_DONTWAIT and MSG_NOSIGNAL; EPIPE raises no SIGPIPE yet"), sendto),
+        (.sendto, .partial(note: "MSG_DONTWAIT and MSG_NOSIGNAL"), sendto),
         (.recvfrom, .partial(note: "MSG_DONTWAIT; MSG_PEEK and other flags are EOPNOTSUPP"), recvfrom),
         (.shutdown, .supported, shutdown),
         (.getsockname, .supported, getsockname),

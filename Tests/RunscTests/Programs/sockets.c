@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,12 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t broken_pipes;
+static void count_broken_pipe(int signal) {
+    (void)signal;
+    broken_pipes++;
+}
 
 static struct sockaddr_in loopback(int port) {
     struct sockaddr_in address;
@@ -131,5 +138,32 @@ int main(void) {
            ntohs(source.sin_port) == port_of(sender));
     char nothing[8];
     printf("udp: nothing more, MSG_DONTWAIT errno %d\n", recv(server, nothing, sizeof nothing, MSG_DONTWAIT) == -1 ? errno : 0);
+
+    // A send on a stream whose sending side is shut: EPIPE, and SIGPIPE unless MSG_NOSIGNAL.
+    signal(SIGPIPE, count_broken_pipe);
+    int shut = socket(AF_INET, SOCK_STREAM, 0);
+    int shut_listener = socket(AF_INET, SOCK_STREAM, 0);
+    address = loopback(0);
+    bind(shut_listener, (struct sockaddr *)&address, sizeof address);
+    listen(shut_listener, 1);
+    address = loopback(port_of(shut_listener));
+    connect(shut, (struct sockaddr *)&address, sizeof address);
+    shutdown(shut, SHUT_WR);
+    ssize_t plain = send(shut, "x", 1, 0);
+    int plain_errno = errno;
+    int after_plain = broken_pipes;
+    ssize_t quiet = send(shut, "x", 1, MSG_NOSIGNAL);
+    int quiet_errno = errno;
+    struct iovec byte = {"x", 1};
+    struct msghdr message = {.msg_iov = &byte, .msg_iovlen = 1};
+    ssize_t by_message = sendmsg(shut, &message, 0);
+    int message_errno = errno;
+    printf("sigpipe: send %zd errno %d signals %d; MSG_NOSIGNAL %zd errno %d signals %d; sendmsg %zd errno %d signals %d\n", plain,
+           plain_errno, after_plain, quiet, quiet_errno, after_plain, by_message, message_errno, broken_pipes);
+    int pair[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+    close(pair[1]);
+    ssize_t unix_sent = send(pair[0], "x", 1, 0);
+    printf("sigpipe: AF_UNIX send %zd errno %d signals %d\n", unix_sent, errno, broken_pipes);
     return 0;
 }
