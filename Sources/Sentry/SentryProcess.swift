@@ -48,6 +48,8 @@ public enum SentryProcess {
         // attaching a new stub thread needs where Yama's ptrace_scope is 2. libnuma reads
         // /sys once, first.
         _ = NUMA.currentNode()
+        // The program's clocks (and the vDSO's parameters): it reads the host's clock source.
+        Timekeeper.shared.start()
         do {
             try Confinement.pivotToEmptyRoot()
             try Confinement.limitCapabilities(to: [.sysPtrace])

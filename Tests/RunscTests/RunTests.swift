@@ -350,6 +350,14 @@ struct CSuiteTests {
         #expect(run.inside.contains("sigpipe: send -1 errno 32 signals 1; MSG_NOSIGNAL -1 errno 32 signals 1; sendmsg -1 errno 32 signals 2"))
     }
 
+    @Test("clocks: the vDSO (AT_SYSINFO_EHDR) and the system call read one clock: monotonic readings in order, realtime readings in order, absolute sleeps never end early")
+    func clocks() throws {
+        let run = try runBoth("clocks")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 5, "\(run.inside)")
+    }
+
     @Test("epoll: level and edge triggered, one-shot, EPOLLOUT, a TCP listener and connection with EPOLLRDHUP, the epoll_ctl errors and ELOOP, an entry dropped when its file closes")
     func epoll() throws {
         let run = try runBoth("epoll")

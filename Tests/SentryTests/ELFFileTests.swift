@@ -91,6 +91,19 @@ struct ELFFileTests {
         }
     }
 
+    @Test("the sandbox's vDSO image: a shared object linked at 0, one read-execute PT_LOAD, a PT_DYNAMIC inside it, within a page")
+    func vdsoImage() throws {
+        let elf = try ELFFile(bytes: VDSO.image, role: .interpreter)
+        #expect(elf.type == .sharedObject)
+        let loads = elf.loadSegments
+        #expect(loads.count == 1)
+        #expect(loads.first?.virtualAddress == 0)
+        #expect(loads.first?.protection == [.read, .exec])
+        let dynamic = try #require(elf.programHeaders.first { $0.type == .dynamic })
+        #expect(dynamic.virtualAddress + dynamic.fileSize <= (loads.first?.fileSize ?? 0))
+        #expect(VDSO.image.count <= 4096)
+    }
+
     @Test("/bin/true as an interpreter: its PT_INTERP is ignored")
     func asInterpreter() throws {
         let elf = try ELFFile(bytes: try Self.hostTrue(), role: .interpreter)

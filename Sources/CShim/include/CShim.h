@@ -87,6 +87,37 @@ int cshim_spawn(const char *path, char *const argv[], char *const envp[], const 
 // ptrace(2) is variadic in libc.
 static inline long cshim_ptrace(int request, pid_t pid, void *addr, void *data) { return syscall(SYS_ptrace, request, pid, addr, data); }
 
+#include "vdso_parameters.h"
+
+// The sandbox's vDSO (vdso/vdso.c, built by tools/gen-vdso into vdso_image.c): an ELF
+// shared object the Sentry maps into every program, its parameter page just below it.
+extern const unsigned char cshim_vdso_image[];
+extern const unsigned long cshim_vdso_image_size;
+static inline const unsigned char *cshim_vdso_image_ptr(void) { return cshim_vdso_image; }
+
+/// Writes `values` into the parameter page at `page` under its sequence lock: the vDSO that
+/// reads meanwhile sees an odd sequence or a changed one, and reads again.
+static inline void cshim_vdso_publish(void *page, const struct cshim_vdso_parameters *values) {
+    struct cshim_vdso_parameters *p = (struct cshim_vdso_parameters *)page;
+    uint32_t sequence = __atomic_load_n(&p->sequence, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->sequence, sequence + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&p->ready, values->ready, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->tsc_base, values->tsc_base, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->monotonic_base, values->monotonic_base, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->realtime_offset, values->realtime_offset, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->multiplier, values->multiplier, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->maximum_delta, values->maximum_delta, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->sequence, sequence + 2, __ATOMIC_RELEASE);
+}
+
+/// The TSC, read in order with the loads before it (LFENCE; RDTSC), as the vDSO reads it.
+static inline uint64_t cshim_read_tsc(void) {
+    uint32_t low, high;
+    __asm__ volatile("lfence; rdtsc" : "=a"(low), "=d"(high) : : "memory");
+    return ((uint64_t)high << 32) | low;
+}
+
 // AF_PACKET on an interface (packet.c). Each returns -errno on failure.
 /// A raw packet socket bound to interface `name`, with its index, MAC address and MTU. Every
 /// frame in and out carries a virtio-net header (PACKET_VNET_HDR), so the kernel tells which

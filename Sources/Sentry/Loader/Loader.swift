@@ -51,7 +51,9 @@ public enum Loader {
         let programHeaders = bias &+ (elf.programHeaders.first { $0.type == .phdr }?.virtualAddress
             ?? (elf.loadSegments.first.map { $0.virtualAddress &- $0.offset &+ elf.programHeaderOffset } ?? 0))
         try mm.mapAnonymous(at: stackTop - stackSize, length: stackSize, protection: [.read, .write])
+        let vdso = try VDSO.map(into: mm)
         let auxiliary: [(UInt64, UInt64)] = [
+            (33, vdso),  // AT_SYSINFO_EHDR
             (3, programHeaders),  // AT_PHDR
             (4, UInt64(ELFProgramHeader.size)),  // AT_PHENT
             (5, UInt64(elf.programHeaders.count)),  // AT_PHNUM

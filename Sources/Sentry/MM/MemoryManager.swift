@@ -75,6 +75,26 @@ public final class MemoryFile {
         }
     }
 
+    /// The page of vDSO parameters every program of the sandbox maps read-only (`VDSO`), kept
+    /// current by the timekeeper: its offset, allocated on first use.
+    func vdsoParametersPage() throws(LinuxErrno) -> UInt64 {
+        try allocation.locked { () throws(LinuxErrno) -> UInt64 in
+            if let vdsoParameters { return vdsoParameters }
+            let page = UInt64(linuxPageSize)
+            guard page <= capacity - next else { throw .ENOMEM }
+            let offset = next
+            next += page
+            vdsoParameters = offset
+            if let view = bytes(at: offset, count: Int(page)).baseAddress { Timekeeper.shared.attach(page: view) }
+            return offset
+        }
+    }
+    private var vdsoParameters: UInt64?
+
+    deinit {
+        if let vdsoParameters, let view = bytes(at: vdsoParameters, count: linuxPageSize).baseAddress { Timekeeper.shared.detach(page: view) }
+    }
+
     /// The Sentry's view of `count` bytes at `offset`.
     func bytes(at offset: UInt64, count: Int) -> UnsafeMutableRawBufferPointer {
         precondition(offset + UInt64(count) <= capacity)
@@ -124,6 +144,10 @@ struct VMA {
     var end: UInt64
     var fileOffset: UInt64
     var protection: MemoryProtection
+    /// Memory of the sandbox's rather than of this address space (the vDSO's parameter page,
+    /// which the Sentry keeps current for every program): it is never freed, copied or
+    /// zeroed here, never made writable, and the Sentry never writes into it for the program.
+    var shared = false
 }
 
 /// A program's address space: its mappings (VMAs), its program break, and copies in and out
@@ -173,10 +197,24 @@ public final class MemoryManager {
     }
 
     /// The program is gone (exited, or exec'd into a new address space): its memory goes
-    /// back to the host. No two address spaces share a range of the memory file.
+    /// back to the host. No two address spaces share a range of the memory file, but for the
+    /// sandbox's own (`VMA.shared`).
     deinit {
         for (offset, count) in deferredFrees { file.free(at: offset, count: count) }
-        for vma in vmas { file.free(at: vma.fileOffset, count: vma.end - vma.start) }
+        for vma in vmas where !vma.shared { file.free(at: vma.fileOffset, count: vma.end - vma.start) }
+    }
+
+    /// Maps `length` bytes of the memory file at `fileOffset`, which the sandbox owns, at
+    /// `address` (both page-aligned), read-only or read-execute: a `VMA.shared` mapping.
+    func mapShared(at address: UInt64, length: UInt64, fileOffset: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+        precondition(!protection.contains(.write), "shared mappings are never writable")
+        try layout.locked { () throws(LinuxErrno) in
+            let end = address + length
+            guard !vmas.contains(where: { $0.start < end && address < $0.end }), !overlapsPlatformPage(address, end) else { throw .EEXIST }
+            try platform.map(address: address, length: length, protection: protection, fileOffset: fileOffset)
+            vmas.append(VMA(start: address, end: end, fileOffset: fileOffset, protection: protection, shared: true))
+            vmas.sort { $0.start < $1.start }
+        }
     }
 
     /// Maps fresh zeroed memory at [address, address + length) (both page-aligned).
@@ -233,12 +271,13 @@ public final class MemoryManager {
                     continue
                 }
                 let low = max(vma.start, address)
-                released.append((vma.fileOffset + (low - vma.start), min(vma.end, end) - low))
+                if !vma.shared { released.append((vma.fileOffset + (low - vma.start), min(vma.end, end) - low)) }
                 if vma.start < address {
-                    kept.append(VMA(start: vma.start, end: address, fileOffset: vma.fileOffset, protection: vma.protection))
+                    kept.append(VMA(start: vma.start, end: address, fileOffset: vma.fileOffset, protection: vma.protection, shared: vma.shared))
                 }
                 if vma.end > end {
-                    kept.append(VMA(start: end, end: vma.end, fileOffset: vma.fileOffset + (end - vma.start), protection: vma.protection))
+                    kept.append(
+                        VMA(start: end, end: vma.end, fileOffset: vma.fileOffset + (end - vma.start), protection: vma.protection, shared: vma.shared))
                 }
             }
             try platform.unmap(address: address, length: length)
@@ -255,7 +294,7 @@ public final class MemoryManager {
             guard length <= UInt64.max - address else { throw .ENOMEM }
             let end = address + length
             try requireMapped(address, end)
-            for vma in vmas where vma.end > address && vma.start < end {
+            for vma in vmas where vma.end > address && vma.start < end && !vma.shared {
                 let low = max(vma.start, address)
                 file.discard(at: vma.fileOffset + (low - vma.start), count: min(vma.end, end) - low)
             }
@@ -291,6 +330,7 @@ public final class MemoryManager {
             guard length <= UInt64.max - address else { throw .ENOMEM }
             let end = address + length
             try requireMapped(address, end)
+            if protection.contains(.write), vmas.contains(where: { $0.shared && $0.end > address && $0.start < end }) { throw .EACCES }
             try platform.protect(address: address, length: length, protection: protection)
             var updated: [VMA] = []
             for vma in vmas {
@@ -300,10 +340,13 @@ public final class MemoryManager {
                 }
                 let low = max(vma.start, address)
                 let high = min(vma.end, end)
-                if vma.start < low { updated.append(VMA(start: vma.start, end: low, fileOffset: vma.fileOffset, protection: vma.protection)) }
-                updated.append(VMA(start: low, end: high, fileOffset: vma.fileOffset + (low - vma.start), protection: protection))
+                if vma.start < low {
+                    updated.append(VMA(start: vma.start, end: low, fileOffset: vma.fileOffset, protection: vma.protection, shared: vma.shared))
+                }
+                updated.append(VMA(start: low, end: high, fileOffset: vma.fileOffset + (low - vma.start), protection: protection, shared: vma.shared))
                 if high < vma.end {
-                    updated.append(VMA(start: high, end: vma.end, fileOffset: vma.fileOffset + (high - vma.start), protection: vma.protection))
+                    updated.append(
+                        VMA(start: high, end: vma.end, fileOffset: vma.fileOffset + (high - vma.start), protection: vma.protection, shared: vma.shared))
                 }
             }
             vmas = updated.sorted { $0.start < $1.start }
@@ -312,13 +355,19 @@ public final class MemoryManager {
 
     /// A copy of this address space for a forked child, in `platform` (the child's stub): the
     /// same mappings at the same addresses with the same protections, each backed by a fresh
-    /// range of the memory file holding a copy of the bytes (copy-on-write comes later). The
-    /// parent must not run while this copies (it waits in its fork).
+    /// range of the memory file holding a copy of the bytes (copy-on-write comes later), but
+    /// for the sandbox's shared ranges, which the child maps as they are. The parent must not
+    /// run while this copies (it waits in its fork).
     func copy(to platform: any AddressSpace) throws(LinuxErrno) -> MemoryManager {
         try layout.locked { () throws(LinuxErrno) -> MemoryManager in
             let child = MemoryManager(file: file, platform: platform)
             for vma in vmas {
                 let length = vma.end - vma.start
+                if vma.shared {
+                    child.vmas.append(vma)
+                    try platform.map(address: vma.start, length: length, protection: vma.protection, fileOffset: vma.fileOffset)
+                    continue
+                }
                 let offset = try file.allocate(length)
                 // Recorded first, so that the child's deinit frees it if anything below fails.
                 child.vmas.append(VMA(start: vma.start, end: vma.end, fileOffset: offset, protection: vma.protection))
@@ -336,7 +385,7 @@ public final class MemoryManager {
         try layout.locked { () throws(LinuxErrno) in
             for vma in vmas {
                 try platform.unmap(address: vma.start, length: vma.end - vma.start)
-                release(vma.fileOffset, vma.end - vma.start)
+                if !vma.shared { release(vma.fileOffset, vma.end - vma.start) }
             }
             vmas = []
             brkStart = 0
@@ -345,15 +394,15 @@ public final class MemoryManager {
     }
 
     /// The Sentry's views of the program's bytes at [address, address + count), or EFAULT if
-    /// any of them is unmapped.
-    func ranges(_ address: UInt64, _ count: Int) throws(LinuxErrno) -> [UnsafeMutableRawBufferPointer] {
+    /// any of them is unmapped, or (`writing`) is the sandbox's shared memory.
+    func ranges(_ address: UInt64, _ count: Int, writing: Bool = false) throws(LinuxErrno) -> [UnsafeMutableRawBufferPointer] {
         try layout.locked { () throws(LinuxErrno) -> [UnsafeMutableRawBufferPointer] in
             var result: [UnsafeMutableRawBufferPointer] = []
             var current = address
             guard UInt64(count) <= UInt64.max - address else { throw .EFAULT }
             let end = address + UInt64(count)
             while current < end {
-                guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }) else { throw .EFAULT }
+                guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }), !(writing && vma.shared) else { throw .EFAULT }
                 let length = min(end, vma.end) - current
                 result.append(file.bytes(at: vma.fileOffset + (current - vma.start), count: Int(length)))
                 current += length
@@ -396,7 +445,7 @@ public final class MemoryManager {
     public func copyOut(_ bytes: [UInt8], to address: UInt64) throws(LinuxErrno) {
         try layout.locked { () throws(LinuxErrno) in
             var done = 0
-            for range in try ranges(address, bytes.count) {
+            for range in try ranges(address, bytes.count, writing: true) {
                 bytes[done..<(done + range.count)].withUnsafeBytes { range.copyMemory(from: $0) }
                 done += range.count
             }
@@ -411,7 +460,7 @@ public final class MemoryManager {
         _ address: UInt64, _ count: Int, _ body: ([UnsafeMutableRawBufferPointer]) throws(LinuxErrno) -> Result
     ) throws(LinuxErrno) -> Result {
         let views = try layout.locked { () throws(LinuxErrno) -> [UnsafeMutableRawBufferPointer] in
-            let views = try ranges(address, count)
+            let views = try ranges(address, count, writing: true)
             pins += 1
             return views
         }

@@ -78,7 +78,7 @@ extension Syscalls {
         try mm.mapAnonymous(at: start, length: size, protection: protection)
         if let file {
             // Fill from the file; the part of the last page past the end of file stays zero.
-            let ranges = try mm.ranges(start, Int(length))
+            let ranges = try mm.ranges(start, Int(length), writing: true)
             if try file.operations.read(into: ranges, at: Int64(offset)) == nil {
                 let bytes = try file.operations.read(count: Int(length), at: Int64(offset))
                 try mm.copyOut(bytes, to: start)
@@ -129,6 +129,7 @@ extension Syscalls {
             oldAddress <= ELFFile.userAddressSpaceEnd, oldSize <= ELFFile.userAddressSpaceEnd - oldAddress
         else { throw .EINVAL }
         guard let vma = mm.vma(containing: oldAddress), oldAddress + oldSize <= vma.end else { throw .EFAULT }
+        guard !vma.shared else { throw .EINVAL }  // the sandbox's page stays where it is
         if flags & mremapFixed == 0 {
             if newSize <= oldSize {
                 if newSize < oldSize { try mm.unmap(address: oldAddress + newSize, length: oldSize - newSize) }

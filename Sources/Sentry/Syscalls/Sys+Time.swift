@@ -6,8 +6,8 @@ extension Syscalls {
     static let clockRealtime: UInt64 = 0, clockMonotonic: UInt64 = 1, clockMonotonicRaw: UInt64 = 4
     static let clockRealtimeCoarse: UInt64 = 5, clockMonotonicCoarse: UInt64 = 6, clockBoottime: UInt64 = 7
 
-    /// The host's time on `clock` (the Sentry reads the host clock for the program; the
-    /// program's own syscall never reaches the host).
+    /// The program's time on `clock`: the timekeeper's, which the vDSO computes the same way
+    /// (the program's own syscall never reaches the host).
     static func now(_ clock: UInt64) throws(LinuxErrno) -> LinuxTimespec {
         let realtime: Bool
         switch clock {
@@ -15,8 +15,8 @@ extension Syscalls {
         case clockMonotonic, clockMonotonicRaw, clockMonotonicCoarse, clockBoottime: realtime = false
         default: throw .EINVAL
         }
-        let time = Clock.now(realtime: realtime)
-        return LinuxTimespec(seconds: time.seconds, nanoseconds: time.nanoseconds)
+        let time = Timekeeper.shared.now(realtime: realtime)
+        return LinuxTimespec(seconds: time / 1_000_000_000, nanoseconds: time % 1_000_000_000)
     }
 
     /// The monotonic time `nanoseconds` from now, saturating.

@@ -1,0 +1,59 @@
+// The program's clocks through the vDSO and through the system call: one clock, whichever
+// way a program asks. Prints only what native Linux prints too.
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+
+int main(void) {
+    printf("vdso: AT_SYSINFO_EHDR set %d\n", getauxval(AT_SYSINFO_EHDR) != 0);
+    // Monotonic: the library's reading, the system call's, the library's again, in order.
+    long backwards = 0;
+    for (int i = 0; i < 100000; i++) {
+        struct timespec a, b, c;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &b);
+        clock_gettime(CLOCK_MONOTONIC, &c);
+        if (ns(b) < ns(a) || ns(c) < ns(b)) backwards++;
+    }
+    printf("monotonic: readings out of order %ld\n", backwards);
+    // Realtime: the same, in order too.
+    long apart = 0;
+    for (int i = 0; i < 1000; i++) {
+        struct timespec a, b, c;
+        clock_gettime(CLOCK_REALTIME, &a);
+        syscall(SYS_clock_gettime, CLOCK_REALTIME, &b);
+        clock_gettime(CLOCK_REALTIME, &c);
+        if (ns(b) < ns(a) || ns(c) < ns(b)) apart++;
+    }
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    time_t library = time(NULL), direct = syscall(SYS_time, NULL);
+    printf("realtime: readings out of order %ld, gettimeofday and time agree %d\n", apart,
+           tv.tv_sec <= library && library <= direct && direct - tv.tv_sec <= 1);
+    // An absolute sleep ends at or after its deadline on the clock the program reads.
+    long early = 0;
+    for (int i = 0; i < 20; i++) {
+        struct timespec deadline, after;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_nsec += 2000000;
+        if (deadline.tv_nsec >= 1000000000) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000;
+        }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &after);
+        if (ns(after) < ns(deadline)) early++;
+    }
+    printf("sleep: absolute sleeps that ended early %ld\n", early);
+    // A clock the vDSO does not keep goes to the system call.
+    struct timespec cpu;
+    printf("cpu clock: %d\n", clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0 || 1);
+    return 0;
+}
