@@ -33,6 +33,8 @@ public final class Endpoint: @unchecked Sendable {
     private let stateWord: UnsafeMutablePointer<UInt32>
     private let lengthWord: UnsafeAtomic<UInt32>
     private let waiter: Waiter
+    /// The next wait's spin, when the policy adapts it (one waiter at a time per side).
+    private var spins: Int
     private let mine: UInt32
     private let peers: UInt32
     /// Set by `shutdown()` and by any failure, here in private memory: a peer can clear the
@@ -80,6 +82,7 @@ public final class Endpoint: @unchecked Sendable {
         self.stateWord = memory.word(at: EndpointLayout.stateOffset)
         self.lengthWord = memory.atomic(at: EndpointLayout.lengthOffset)
         self.waiter = Waiter(policy: policy, liveness: socket.rawValue)
+        self.spins = policy.spinIterations
         self.socket = socket
         (mine, peers) =
             side == .client
@@ -211,7 +214,8 @@ public final class Endpoint: @unchecked Sendable {
         let state = self.state
         let stateWord = self.stateWord
         let locallyShutDown = self.locallyShutDown
-        try waiter.wait(
+        let spun = try waiter.wait(
+            spins: spins,
             isDone: {
                 let value = state.load(ordering: .acquiring)
                 return value & EndpointLayout.ownerMask == mine && value & EndpointLayout.shutdownBit == 0
@@ -230,6 +234,10 @@ public final class Endpoint: @unchecked Sendable {
                     expected: value, desired: desired, ordering: .sequentiallyConsistent)
                 return exchanged ? SleepTarget(word: stateWord, expected: desired) : nil
             })
+        if waiter.policy.adaptive {
+            let most = waiter.policy.spinIterations
+            spins = spun ? min(most, max(spins * 2, 1)) : max(most / 16, spins / 2)
+        }
         let length = lengthWord.load(ordering: .relaxed)
         guard length <= UInt32(capacity) else { throw .badLength(length) }
         return Int(length)

@@ -42,10 +42,16 @@ public struct WaitPolicy: Sendable, Equatable {
     /// Longest single futex sleep. Between sleeps the peer's liveness is checked, so a peer
     /// that died is noticed within about this long.
     public var sliceNanoseconds: Int64
+    /// Spin only as long as spinning pays: each wait the peer ends while we spin doubles the
+    /// next spin (up to `spinIterations`), each that outlasts the spin halves it (down to a
+    /// sixteenth), as an adaptive mutex does. A peer that answers quickly is waited for
+    /// without a futex; one that takes long does not cost a CPU spent spinning.
+    public var adaptive: Bool
 
-    public init(spinIterations: Int = 0, sliceNanoseconds: Int64 = 100_000_000) {
+    public init(spinIterations: Int = 0, sliceNanoseconds: Int64 = 100_000_000, adaptive: Bool = false) {
         self.spinIterations = spinIterations
         self.sliceNanoseconds = sliceNanoseconds
+        self.adaptive = adaptive
     }
 
     /// Sleep on the futex at once: lowest CPU use, a syscall per wake-up.

@@ -73,22 +73,24 @@ struct Waiter {
     static let contentionLimit = 64
     static let contentionSleepNanoseconds: UInt64 = 1_000_000
 
-    /// Waits until `isDone()`, or throws `shutdown` once `isShutdown()`. Spins
-    /// `policy.spinIterations` times, then sleeps: `prepareSleep()` publishes that this side
-    /// sleeps (so the other side knows to wake it) and returns where to sleep, or nil if
-    /// anything changed meanwhile (look again). Each sleep lasts at most one slice; whenever a
-    /// slice has passed since the last check, the peer's liveness is checked, however the
-    /// sleeps ended (a stream of signals must not hide a dead peer).
-    func wait(isDone: () -> Bool, isShutdown: () -> Bool, prepareSleep: () -> SleepTarget?) throws(FlipcallError) {
-        for _ in 0..<max(0, policy.spinIterations) {
-            if isDone() { return }
+    /// Waits until `isDone()`, or throws `shutdown` once `isShutdown()`. Spins `spins` times
+    /// (`policy.spinIterations` unless told), then sleeps: `prepareSleep()` publishes that
+    /// this side sleeps (so the other side knows to wake it) and returns where to sleep, or
+    /// nil if anything changed meanwhile (look again). Each sleep lasts at most one slice;
+    /// whenever a slice has passed since the last check, the peer's liveness is checked,
+    /// however the sleeps ended (a stream of signals must not hide a dead peer). Returns
+    /// whether the wait ended while spinning.
+    @discardableResult
+    func wait(spins: Int? = nil, isDone: () -> Bool, isShutdown: () -> Bool, prepareSleep: () -> SleepTarget?) throws(FlipcallError) -> Bool {
+        for _ in 0..<max(0, spins ?? policy.spinIterations) {
+            if isDone() { return true }
             if isShutdown() { throw .shutdown }
             cshim_cpu_relax()
         }
         var lastCheck = Clock.monotonicNanoseconds()
         var misses = 0
         while true {
-            if isDone() { return }
+            if isDone() { return false }
             if isShutdown() { throw .shutdown }
             if let target = prepareSleep() {
                 misses = 0

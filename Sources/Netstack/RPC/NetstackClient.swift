@@ -307,7 +307,9 @@ struct ReadinessTable {
 extension WaitPolicy {
     /// The Sentry's side of a socket call: spin about as long as a quick call takes before
     /// sleeping, so that the answer does not cost the Netstack a futex wake and the caller a
-    /// cross-CPU wake-up. The Netstack's side sleeps at once: it waits for calls, which may
-    /// be far apart, and spinning there took the CPU the program needs.
-    static let socketCalls = WaitPolicy(spinIterations: 4000)
+    /// cross-CPU wake-up; adaptively, so that calls that take long (a large loopback write
+    /// the Netstack carries through its TCP) do not cost a CPU spent spinning. The Netstack's
+    /// side sleeps at once: it waits for calls, which may be far apart, and spinning there took
+    /// the CPU the program needs.
+    static let socketCalls = WaitPolicy(spinIterations: 4000, adaptive: true)
 }
