@@ -117,9 +117,16 @@ public final class Endpoint: @unchecked Sendable {
     /// for the next request and returns its length. A reply followed at once by `shutdown()`
     /// may or may not reach the client.
     public func reply(length: Int) throws(FlipcallError) -> Int {
+        try reply(length: length, beforeWaiting: {})
+    }
+
+    /// `reply(length:)` that runs `work` once the reply is on its way, before waiting: what
+    /// the server still has to do for the call that the client need not wait for.
+    public func reply(length: Int, beforeWaiting work: () -> Void) throws(FlipcallError) -> Int {
         precondition(side == .server, "reply is the server's")
         return try failing { () throws(FlipcallError) in
             try flip(length: length)
+            work()
             return try waitForWindow()
         }
     }

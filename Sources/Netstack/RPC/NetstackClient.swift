@@ -189,6 +189,21 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
     }
 
     public func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?) {
+        try receive(id, limit: maximum) { data in Array(data) }
+    }
+
+    public func receive(_ id: Int32, into buffers: [UnsafeMutableRawBufferPointer]) throws(LinuxErrno) -> (count: Int, from: SocketService.Address?) {
+        let (count, from) = try receive(id, limit: buffers.reduce(0) { $0 + $1.count }) { data in
+            scatter(data, into: buffers)
+            return data.count
+        }
+        return (count, from)
+    }
+
+    /// A receive of at most `maximum` bytes, whose data `take` copies out of the window.
+    private func receive<Taken>(
+        _ id: Int32, limit maximum: Int, take: (UnsafeRawBufferPointer) -> Taken
+    ) throws(LinuxErrno) -> (Taken, from: SocketService.Address?) {
         let limit = min(maximum, SocketRPC.maximumData)
         let request = SocketRPC.dataRequest(.receive, id, address: nil, count: limit)
         return try exchange(
@@ -210,8 +225,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
                     reply.count == SocketRPC.dataReplyHeaderSize + Int(count)
                 else { throw .EIO }
                 known.withLock { $0.record(id, readiness.events, readiness.stamp) }
-                let bytes = Array(UnsafeRawBufferPointer(rebasing: reply[SocketRPC.dataReplyHeaderSize...]))
-                return (bytes, hasSource == 1 ? source : nil)
+                return (take(UnsafeRawBufferPointer(rebasing: reply[SocketRPC.dataReplyHeaderSize...])), hasSource == 1 ? source : nil)
             })
     }
 

@@ -38,6 +38,10 @@ public enum NetstackServer {
                 let ring = try RingProducer(files: files)
                 guard ring.maximumMessageSize >= SocketRPC.changeEntrySize else { throw .shutdown }
                 let ringLock = Monitor()
+                // The client keeps every report (`NetstackClient`): only changes need telling.
+                service.reportsOnlyChanges = true
+                // Replies go before the frames their calls made (`serveChannel`).
+                service.holdsCallOutput = true
                 service.onChange = { changes in
                     // A full ring waits for the Sentry to take what it holds; a Sentry that is
                     // gone fails the ring, and the changes are dropped with it.
@@ -74,9 +78,10 @@ public enum NetstackServer {
         do {
             var length = try endpoint.receive()
             while true {
-                length = try endpoint.reply(length: answer(in: endpoint.window, length: length, service))
+                length = try endpoint.reply(length: answer(in: endpoint.window, length: length, service)) { service.releaseOutput() }
             }
         } catch {
+            service.releaseOutput()
             log.debug("a socket channel ended: \(error)")
         }
     }

@@ -15,6 +15,9 @@ public protocol SocketCalls: AnyObject, Sendable {
     func accept(_ id: Int32) throws(LinuxErrno) -> (Int32, SocketService.Address)
     func send(_ id: Int32, _ bytes: [UInt8], to destination: SocketService.Address?) throws(LinuxErrno) -> Int
     func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?)
+    /// `receive` into `buffers` in order (the program's memory, without a copy between):
+    /// how many bytes, and where they came from.
+    func receive(_ id: Int32, into buffers: [UnsafeMutableRawBufferPointer]) throws(LinuxErrno) -> (count: Int, from: SocketService.Address?)
     func shutdown(_ id: Int32, read: Bool, write: Bool) throws(LinuxErrno)
     func close(_ id: Int32)
     func localAddress(_ id: Int32) throws(LinuxErrno) -> SocketService.Address
@@ -142,5 +145,15 @@ enum SocketRPC {
     /// An errno as it travels: one the Sentry knows, or EIO for anything else.
     static func errno(_ raw: Int32) -> LinuxErrno {
         raw > 0 && raw < 4096 ? LinuxErrno(raw) : .EIO
+    }
+}
+
+/// Copies `data` into `buffers` in order, as far as they reach.
+func scatter(_ data: UnsafeRawBufferPointer, into buffers: [UnsafeMutableRawBufferPointer]) {
+    var done = 0
+    for buffer in buffers where done < data.count {
+        let count = min(buffer.count, data.count - done)
+        UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[done..<(done + count)]))
+        done += count
     }
 }

@@ -96,25 +96,27 @@ extension SocketService {
     public func startReceiving(from link: PacketLink, interface: Int) throws(Errno) {
         try HostThread.detach { [weak self] in
             let stride = Self.receiveStride
-            let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: stride * Self.receiveBatch, alignment: 16)
-            defer { buffers.deallocate() }
+            // The frames are handed to the stack as views into this buffer (no copy each):
+            // the stack keeps nothing of them, so the buffer is ours again for the next batch.
+            var buffer = [UInt8](repeating: 0, count: stride * Self.receiveBatch)
             while let service = self {
-                let received: [PacketSocket.ReceivedFrame]
-                do throws(Errno) {
-                    received = try link.socket.receive(into: buffers, stride: stride)
-                } catch .EBADF {
-                    return
-                } catch {
+                let received = buffer.withUnsafeMutableBytes { bytes in
+                    Result { () throws(Errno) in try link.socket.receive(into: bytes, stride: stride) }
+                }
+                let frames: [PacketSocket.ReceivedFrame]
+                switch received {
+                case .success(let taken): frames = taken
+                case .failure(.EBADF): return
+                case .failure:
                     // A transient failure (ENOBUFS, ENETDOWN while the veth goes down): go on.
                     Clock.sleep(nanoseconds: 10_000_000)
                     continue
                 }
-                let frames = received.enumerated().map { index, frame in
-                    let start = index * stride
-                    return (bytes: Array(UnsafeRawBufferPointer(rebasing: buffers[start..<(start + min(frame.count, stride))])), checksumTrusted: frame.checksumTrusted)
+                let views = frames.enumerated().map { index, frame in
+                    (bytes: buffer[(index * stride)..<(index * stride + min(frame.count, stride))], checksumTrusted: frame.checksumTrusted)
                 }
-                if let capture = link.capture { for frame in frames { capture.record(frame.bytes) } }
-                service.deliver(frames, on: interface)
+                if let capture = link.capture { for view in views { capture.record(Array(view.bytes)) } }
+                service.deliver(views, on: interface)
             }
         }
     }

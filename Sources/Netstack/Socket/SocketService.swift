@@ -81,6 +81,26 @@ public final class SocketService: @unchecked Sendable {
     private var changeHandler: (@Sendable ([Change]) -> Void)?
     /// The last stamp handed out.
     private var stamp: UInt64 = 0
+    /// With `reportsOnlyChanges`: what each socket's last report said.
+    private var reported: [Int32: PollEvents] = [:]
+    /// Announce a socket only when its readiness differs from its last report (`onChange`'s
+    /// or `stampedReadiness`'s), for a caller that keeps every report and asks through
+    /// `stampedReadiness` (the Netstack's client): a stream of data into a socket that is
+    /// readable already then wakes no one. Off for a caller that is told only "something
+    /// changed" and looks again itself.
+    public var reportsOnlyChanges: Bool {
+        get { lock.locked { onlyChanges } }
+        set { lock.locked { onlyChanges = newValue } }
+    }
+    private var onlyChanges = false
+    /// Frames a call makes wait until `releaseOutput`: the Netstack answers the Sentry first
+    /// and sends them after (a read's window update costs the host's TCP its whole reaction,
+    /// in the thread that sends it).
+    public var holdsCallOutput: Bool {
+        get { lock.locked { holdCalls } }
+        set { lock.locked { holdCalls = newValue } }
+    }
+    private var holdCalls = false
 
     /// A service over `stack`, whose timers a thread of the service runs from now on.
     public init(stack: Stack) {
@@ -122,7 +142,7 @@ public final class SocketService: @unchecked Sendable {
 
     /// Hands `frames` that arrived on interface `interface` to the stack (each with whether
     /// the link vouches for its transport checksum), and announces the change.
-    func deliver(_ frames: [(bytes: [UInt8], checksumTrusted: Bool)], on interface: Int) {
+    func deliver(_ frames: [(bytes: ArraySlice<UInt8>, checksumTrusted: Bool)], on interface: Int) {
         let changes = lock.locked {
             stack.receive(frames, on: interface)
             stack.poll()
@@ -140,6 +160,7 @@ public final class SocketService: @unchecked Sendable {
     /// its own retries); what it moved on the loopback is announced all the same.
     private func call<Value>(_ id: Int32, announcing: Bool = true, _ body: () throws(LinuxErrno) -> Value) throws(LinuxErrno) -> Value {
         let (outcome, changes) = lock.locked { () -> (Result<Value, LinuxErrno>, [Change]) in
+            if holdCalls { stack.holdingOutput = true }
             let outcome = Result { () throws(LinuxErrno) -> Value in try body() }
             stack.poll()
             let succeeded = (try? outcome.get()) != nil
@@ -149,11 +170,31 @@ public final class SocketService: @unchecked Sendable {
         return try outcome.get()
     }
 
+    /// Sends the frames calls held (`holdsCallOutput`), delivers what they carry on the
+    /// loopback, and announces the sockets that moved.
+    public func releaseOutput() {
+        let changes = lock.locked { () -> [Change] in
+            guard stack.holdingOutput else { return [] }
+            stack.holdingOutput = false
+            stack.flush()
+            stack.poll()
+            return takeChanges(also: nil)
+        }
+        announce(changes)
+    }
+
     /// The reports of the sockets the stack changed, and of `also` (under the lock).
     private func takeChanges(also: Int32?) -> [Change] {
         var ids = stack.takeChanged()
         if let also { ids.insert(also) }
-        return ids.sorted().map { Change(id: $0, events: readinessLocked($0), stamp: nextStamp()) }
+        return ids.sorted().compactMap { id in
+            let events = readinessLocked(id)
+            if onlyChanges {
+                if reported[id] == events { return nil }
+                reported[id] = sockets[id] == nil ? nil : events
+            }
+            return Change(id: id, events: events, stamp: nextStamp())
+        }
     }
 
     private func nextStamp() -> UInt64 {
@@ -333,6 +374,13 @@ public final class SocketService: @unchecked Sendable {
         return (bytes, try result.get())
     }
 
+    /// `receive` scattered into `buffers` (for the Sentry's own stack: through one copy).
+    public func receive(_ id: Int32, into buffers: [UnsafeMutableRawBufferPointer]) throws(LinuxErrno) -> (count: Int, from: Address?) {
+        let (bytes, from) = try receive(id, maximum: buffers.reduce(0) { $0 + $1.count })
+        bytes.withUnsafeBytes { scatter($0, into: buffers) }
+        return (bytes.count, from)
+    }
+
     /// `receive` into memory the caller holds (the RPC's window, without a copy after):
     /// returns how many bytes it took, and where they came from.
     public func receive(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> (count: Int, from: Address?) {
@@ -377,6 +425,7 @@ public final class SocketService: @unchecked Sendable {
     public func close(_ id: Int32) {
         _ = try? call(id) { () throws(LinuxErrno) in
             guard let socket = sockets.removeValue(forKey: id) else { return }
+            reported[id] = nil
             switch socket.endpoint {
             case .connection(let connection): connection.close()
             case .listener(let listener): listener.close()
@@ -419,7 +468,11 @@ public final class SocketService: @unchecked Sendable {
 
     /// `readiness` with the stamp that orders it among `onChange`'s reports.
     public func stampedReadiness(_ id: Int32) -> (events: PollEvents, stamp: UInt64) {
-        lock.locked { (readinessLocked(id), nextStamp()) }
+        lock.locked {
+            let events = readinessLocked(id)
+            if onlyChanges && sockets[id] != nil { reported[id] = events }
+            return (events, nextStamp())
+        }
     }
 
     private func readinessLocked(_ id: Int32) -> PollEvents {

@@ -128,18 +128,19 @@ public final class Stack {
     /// With `checksumsTrusted`, the link vouches for the TCP and UDP checksums (a veth's
     /// packets from the host carry them unwritten: checksum offload); IPv4's is always checked.
     public func receive(_ frames: [[UInt8]], on id: Int, checksumsTrusted: Bool = false) {
-        receive(frames.map { ($0, checksumsTrusted) }, on: id)
+        receive(frames.map { ($0[...], checksumsTrusted) }, on: id)
     }
 
     /// `receive` for frames each with its own word on its checksums, answered in one batch.
-    public func receive(_ frames: [(bytes: [UInt8], checksumTrusted: Bool)], on id: Int) {
+    /// The frames may be views into one buffer: nothing keeps them past the call.
+    public func receive(_ frames: [(bytes: ArraySlice<UInt8>, checksumTrusted: Bool)], on id: Int) {
         defer { trustChecksums = false }
         guard id < interfaces.count else { return }
         let interface = interfaces[id]
         for (frame, trusted) in frames {
             trustChecksums = trusted
             if interface.link.hardwareAddress == nil {
-                receiveIPv4(frame[...], on: interface)
+                receiveIPv4(frame, on: interface)
                 continue
             }
             guard let ethernet = EthernetHeader(frame) else {
@@ -191,8 +192,12 @@ public final class Stack {
         route(to: destination)?.interface.link.offloads ?? LinkOffloads()
     }
 
-    /// Sends the queued frames, one batch per interface.
+    /// While set, `flush` leaves the queued frames for later (`SocketService.releaseOutput`).
+    var holdingOutput = false
+
+    /// Sends the queued frames, one batch per interface (unless `holdingOutput`).
     func flush() {
+        guard !holdingOutput else { return }
         let batches = outbox
         outbox = [:]
         for (id, frames) in batches.sorted(by: { $0.key < $1.key }) { interfaces[id].link.transmit(frames) }

@@ -51,6 +51,13 @@ final class InetSocket: FileOperations, @unchecked Sendable {
         return try Self.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in try service.receive(id, maximum: count).bytes }
     }
 
+    /// A read straight into the program's memory (no copy between the Netstack's answer and
+    /// the program), waiting as `read` does.
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int? {
+        if offset != nil { throw .ESPIPE }
+        return try Self.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in try service.receive(id, into: buffers).count }
+    }
+
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {
         try write(bytes, at: offset, nonBlocking: false)
     }

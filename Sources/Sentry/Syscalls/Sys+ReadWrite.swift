@@ -33,11 +33,11 @@ extension Syscalls {
     }
 
     /// Reads `count` bytes of `file` into the program's memory at `address`: straight into it
-    /// when the file can (a donated host fd; the range stays pinned while the read runs),
-    /// else through a copy.
+    /// when the file can (a donated host fd, a Netstack socket; the range stays pinned while
+    /// the read runs, waits included), else through a copy.
     static func read(_ task: Task, _ file: FileDescription, into address: UInt64, count: Int, at offset: Int64?) throws(LinuxErrno) -> Int {
         if count > 0, (try? task.mm.requireMapped(address, address &+ UInt64(count))) != nil,
-            let n = try task.mm.withPinnedRanges(address, count, { (ranges) throws(LinuxErrno) in try file.operations.read(into: ranges, at: offset) })
+            let n = try task.mm.withPinnedRanges(address, count, { (ranges) throws(LinuxErrno) in try file.read(into: ranges, at: offset) })
         {
             return n
         }

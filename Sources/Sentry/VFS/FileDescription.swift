@@ -27,6 +27,8 @@ public protocol FileOperations: AnyObject {
     /// `read(count:at:)` for an open file description with O_NONBLOCK: a read that would
     /// wait fails with EAGAIN instead. Files whose reads never wait keep the default.
     func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8]
+    /// `read(into:at:)` with O_NONBLOCK, as `read(count:at:nonBlocking:)`.
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int?
     /// `write(_:at:)` with O_NONBLOCK: what fits is written, and a write that could take
     /// nothing fails with EAGAIN.
     func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int
@@ -39,6 +41,9 @@ extension FileOperations {
     public func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? { nil }
     public func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8] {
         try read(count: count, at: offset)
+    }
+    public func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int? {
+        try read(into: buffers, at: offset)
     }
     public func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int {
         try write(bytes, at: offset)
@@ -70,6 +75,12 @@ public final class FileDescription: @unchecked Sendable {
     /// Reads with the description's O_NONBLOCK (read(2), readv(2)).
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
         try operations.read(count: count, at: offset, nonBlocking: flags.contains(.nonBlocking))
+    }
+
+    /// Reads straight into the program's memory with the description's O_NONBLOCK; nil if
+    /// the file has no such path.
+    func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?) throws(LinuxErrno) -> Int? {
+        try operations.read(into: buffers, at: offset, nonBlocking: flags.contains(.nonBlocking))
     }
 
     /// Writes with the description's O_NONBLOCK (write(2), writev(2)).
