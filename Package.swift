@@ -108,7 +108,7 @@ let package = Package(
             exclude: ["Programs"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "RunscTests", dependencies: ["Runsc", "Sentry", "HostSys", "LinuxABI", "TestSupport"], exclude: ["Programs"],
+            name: "RunscTests", dependencies: ["Runsc", "Sentry", "Netstack", "HostSys", "LinuxABI", "TestSupport"], exclude: ["Programs"],
             swiftSettings: swiftSettings),
     ]
 )

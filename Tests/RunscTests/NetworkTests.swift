@@ -1,6 +1,7 @@
 import Glibc
 import HostSys
 import LinuxABI
+import Netstack
 import TestSupport
 import Testing
 
@@ -17,16 +18,45 @@ struct NetworkTests {
         return (run.status, String(decoding: run.output, as: UTF8.self))
     }
 
-    @Test("a host server is reached from the sandbox and a sandbox server from the host, byte for byte; tcpdump on the host's veth sees the handshake and the FIN; the Netstack answers ping; --pcap-log records its frames")
-    func veth() throws {
-        // A /30 of 198.18.0.0/15 of this test run's own.
-        let block = UInt32(getpid() % 4000) * 4 + 0x1000
+    /// A /30 of 198.18.0.0/15 of this test run's own (`salt` keeps two tests apart): the
+    /// host's end (.1 of it) and the sandbox's (.2), and the block's first address.
+    func addresses(salt: UInt32) -> (block: String, gateway: String, sandbox: String) {
+        let block = (UInt32(getpid() % 2000) * 2 + salt) * 4 + 0x1000
         let base = (UInt32(198) << 24 | UInt32(19) << 16) + block
         func address(_ offset: UInt32) -> String {
             let value = base + offset
             return "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)"
         }
-        let (gateway, sandbox) = (address(1), address(2))
+        return (address(0), address(1), address(2))
+    }
+
+    /// The host's end of the veth that holds `gateway`, once runsc has made it (bounded wait).
+    func hostInterface(holding gateway: String) throws -> String {
+        var interface = ""
+        for _ in 0..<100 where interface.isEmpty {
+            let listing = try host("/usr/sbin/ip", ["-o", "-4", "addr", "show", "to", "\(gateway)/32"]).output
+            interface = listing.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+            if interface.isEmpty { Clock.sleep(nanoseconds: 20_000_000) }
+        }
+        return interface
+    }
+
+    /// Fetches `url` from the host with busybox wget, retried while the sandbox's server starts
+    /// (for at most 5 s).
+    func fetch(_ url: String) throws -> String {
+        var fetched = ""
+        let start = Clock.monotonicNanoseconds()
+        while fetched.isEmpty && Clock.monotonicNanoseconds() - start < 5_000_000_000 {
+            // (Debian's busybox wget crashes with -T: timeout(1) bounds it instead.)
+            fetched = try host("/usr/bin/timeout", ["5", "/bin/busybox", "wget", "-q", "-O", "-", url]).output
+            if fetched.isEmpty { Clock.sleep(nanoseconds: 100_000_000) }
+        }
+        return fetched
+    }
+
+    @Test("a host server is reached from the sandbox and a sandbox server from the host, byte for byte, by wget and by nc; tcpdump on the host's veth sees the handshake and the FIN; the Netstack answers ping; --pcap-log records its frames")
+    func veth() throws {
+        let (block, gateway, sandbox) = addresses(salt: 0)
         let hostPort = 20000 + Int(getpid() % 20000)
 
         // The host's server, on every address (the veth's appears once runsc makes it).
@@ -43,10 +73,24 @@ struct NetworkTests {
             _ = try? hostServer.wait()
         }
 
-        // The sandbox: its own server, and a fetch from the host's once the host has looked.
-        let script = """
-            httpd -f -p 8080 -h /www & sleep 1.5; wget -q -O - http://\(gateway):\(hostPort)/host.txt; sleep 4; kill $!
-            """
+        // The host's nc listener, for the sandbox's nc.
+        var hostListener = try ChildProcess.spawn(
+            path: "/bin/sh", arguments: ["sh", "-c", "exec timeout 20 busybox nc -l -p \(hostPort + 1) > \(hostDirectory)/nc.txt"],
+            environment: ["PATH=/usr/bin:/bin"])
+        var listenerDone = false
+        defer {
+            if !listenerDone {
+                try? hostListener.kill(.SIGKILL)
+                _ = try? hostListener.wait()
+            }
+        }
+
+        // The sandbox: its own servers (httpd; nc, whose bytes it keeps), a fetch from the
+        // host's once the host has looked, and a line to the host's nc.
+        let script = [
+            "httpd -f -p 8080 -h /www & web=$!; nc -l -p 8081 > /tmp/nc.txt & sleep 1.5; wget -q -O - http://\(gateway):\(hostPort)/host.txt",
+            "printf 'from the sandbox by nc\\n' | nc \(gateway) \(hostPort + 1); sleep 4; kill $web; echo; cat /tmp/nc.txt",
+        ].joined(separator: "; ")
         let bundle = try BusyboxBundle(arguments: ["sh", "-c", script])
         mkdir(bundle.path + "/rootfs/www", 0o755)
         let sandboxPage = (0..<3000).map { "sandbox line \($0)\n" }.joined()
@@ -54,37 +98,29 @@ struct NetworkTests {
         let stackCapture = hostDirectory + "/netstack.pcap"
         let runsc = try Helper.startExecutable(
             "runsc",
-            ["run", "--network-address", "\(address(0))/30", "--pcap-log", stackCapture, "--bundle", bundle.path, "net-\(getpid())"])
-
-        // The host's end of the veth, once runsc has made it (bounded wait).
-        var interface = ""
-        for _ in 0..<100 where interface.isEmpty {
-            let listing = try host("/usr/sbin/ip", ["-o", "-4", "addr", "show", "to", "\(gateway)/32"]).output
-            interface = listing.split(separator: " ").dropFirst().first.map(String.init) ?? ""
-            if interface.isEmpty { Clock.sleep(nanoseconds: 20_000_000) }
-        }
+            ["run", "--network-address", "\(block)/30", "--pcap-log", stackCapture, "--bundle", bundle.path, "net-\(getpid())"])
+        let interface = try hostInterface(holding: gateway)
         #expect(!interface.isEmpty)
         let capture = hostDirectory + "/veth.pcap"
         var tcpdump = try ChildProcess.spawn(
             path: "/usr/bin/tcpdump", arguments: ["tcpdump", "-i", interface, "-U", "-w", capture, "tcp port 8080"])
         Clock.sleep(nanoseconds: 500_000_000)
 
-        // Host → sandbox, retried while the sandbox's server starts (for at most 5 s).
-        var fetched = ""
-        let start = Clock.monotonicNanoseconds()
-        while fetched.isEmpty && Clock.monotonicNanoseconds() - start < 5_000_000_000 {
-            // (Debian's busybox wget crashes with -T: timeout(1) bounds it instead.)
-            fetched = try host("/usr/bin/timeout", ["5", "/bin/busybox", "wget", "-q", "-O", "-", "http://\(sandbox):8080/sandbox.txt"]).output
-            if fetched.isEmpty { Clock.sleep(nanoseconds: 100_000_000) }
-        }
-        #expect(fetched == sandboxPage)
+        // Host → sandbox: httpd, then nc.
+        #expect(try fetch("http://\(sandbox):8080/sandbox.txt") == sandboxPage)
+        let sent = try host("/bin/sh", ["-c", "printf 'from the host by nc\\n' | timeout 5 busybox nc \(sandbox) 8081"])
+        #expect(sent.status == .exited(0))
         let ping = try host("/usr/bin/ping", ["-c", "2", "-W", "2", sandbox])
         #expect(ping.output.contains("2 received"), "\(ping.output)")
 
-        // Sandbox → host.
+        // Sandbox → host; and what each nc received.
         let output = try runsc.readAll()
         #expect(try runsc.wait() == .exited(0))
-        #expect(output == hostPage)
+        #expect(output == hostPage + "\nfrom the host by nc\n")
+        _ = try hostListener.wait()
+        listenerDone = true
+        let received = String(decoding: try readFile(hostDirectory + "/nc.txt"), as: UTF8.self)
+        #expect(received == "from the sandbox by nc\n")
 
         try tcpdump.kill(.SIGINT)
         _ = try tcpdump.wait()
@@ -97,6 +133,88 @@ struct NetworkTests {
         #expect(logged.contains { $0.contains("\(sandbox).8080 > ") && $0.contains("Flags [S.],") }, "\(logged.prefix(5))")
         #expect(logged.contains { $0.contains("ICMP echo reply") })
         // Nothing of the sandbox's network is left.
+        #expect(try host("/usr/sbin/ip", ["-o", "-4", "addr", "show", "to", "\(gateway)/32"]).output.isEmpty)
+    }
+
+    @Test("malformed frames sent into the veth (truncated headers, bad checksums, lying lengths, overlapping fragments, TCP with every flag combination, random bytes) are dropped or answered; the Netstack keeps serving")
+    func malformedFrames() throws {
+        let (block, gateway, sandbox) = addresses(salt: 1)
+        let bundle = try BusyboxBundle(arguments: ["sh", "-c", "httpd -f -p 8080 -h /www & sleep 8; kill $!"])
+        mkdir(bundle.path + "/rootfs/www", 0o755)
+        let page = (0..<500).map { "line \($0)\n" }.joined()
+        try bundle.write(bundle.path + "/rootfs/www/page.txt", page)
+        let runsc = try Helper.startExecutable("runsc", ["run", "--network-address", "\(block)/30", "--bundle", bundle.path, "bad-\(getpid())"])
+        let interface = try hostInterface(holding: gateway)
+        #expect(!interface.isEmpty)
+        #expect(try fetch("http://\(sandbox):8080/page.txt") == page)
+
+        // The sandbox's MAC, which the fetch taught the host.
+        let neighbour = try host("/usr/sbin/ip", ["neigh", "show", sandbox, "dev", interface]).output
+        let words = neighbour.split(separator: " ")
+        let lladdr = try #require(words.firstIndex(of: "lladdr").map { words[$0 + 1] })
+        let mac = try #require(MACAddress(lladdr.split(separator: ":").compactMap { UInt8($0, radix: 16) }))
+        let socket = try PacketSocket(interface: interface)
+        let own = try #require(MACAddress(socket.hardwareAddress))
+        let (from, to) = (try #require(IPv4Address(parsing: gateway)), try #require(IPv4Address(parsing: sandbox)))
+        func ethernet(_ packet: [UInt8]) -> [UInt8] { EthernetHeader.encode(destination: mac, source: own, etherType: .ipv4) + packet }
+        func ipv4(_ payload: [UInt8], protocol: IPProtocolNumber, identification: UInt16 = 7, fragmentOffset: Int = 0, more: Bool = false) -> [UInt8] {
+            IPv4Header.encode(
+                source: from, destination: to, protocol: `protocol`, payloadLength: payload.count, identification: identification,
+                dontFragment: false, fragmentOffset: fragmentOffset, moreFragments: more) + payload
+        }
+        func tcp(_ flags: TCPFlags, port: UInt16 = 8080, from sourcePort: UInt16) -> [UInt8] {
+            TCPHeader.encode(
+                sourcePort: sourcePort, destinationPort: port, sequenceNumber: 1000, acknowledgmentNumber: 1, flags: flags, window: 512,
+                payload: [UInt8]("x".utf8), source: from, destination: to)
+        }
+        // (A frame shorter than an Ethernet header cannot be sent into a veth at all.)
+        var frames: [[UInt8]] = [ethernet([]), ethernet([0x45, 0, 0])]
+        var badChecksum = ipv4(tcp(.syn, from: 41000), protocol: .tcp)
+        badChecksum[10] ^= 0xff
+        frames.append(ethernet(badChecksum))
+        var lying = ipv4(tcp(.syn, from: 41001), protocol: .tcp)
+        lying[2] = 0x10  // a total length of 4 KiB in a short frame
+        frames.append(ethernet(lying))
+        var badTCP = tcp(.syn, from: 41002)
+        badTCP[16] ^= 0x55
+        frames.append(ethernet(ipv4(badTCP, protocol: .tcp)))
+        var shortUDP = UDPHeader.encode(sourcePort: 5, destinationPort: 9, payload: [1, 2, 3], source: from, destination: to)
+        shortUDP[4] = 0xff  // a UDP length past the packet
+        frames.append(ethernet(ipv4(shortUDP, protocol: .udp)))
+        frames.append(ethernet(ipv4([8, 0], protocol: .icmp)))  // a truncated echo request
+        // Two fragments that overlap, then the tail of another datagram alone.
+        let datagram = UDPHeader.encode(sourcePort: 5, destinationPort: 9, payload: [UInt8](repeating: 7, count: 40), source: from, destination: to)
+        frames.append(ethernet(ipv4(Array(datagram[0..<24]), protocol: .udp, identification: 99, more: true)))
+        frames.append(ethernet(ipv4(Array(datagram[16...]), protocol: .udp, identification: 99, fragmentOffset: 16)))
+        frames.append(ethernet(ipv4(Array(datagram[24...]), protocol: .udp, identification: 100, fragmentOffset: 24)))
+        // TCP with every combination of the six flags, to the listener and to a closed port.
+        for bits in 0..<64 {
+            frames.append(ethernet(ipv4(tcp(TCPFlags(rawValue: UInt8(bits)), from: UInt16(42000 + bits)), protocol: .tcp)))
+            frames.append(ethernet(ipv4(tcp(TCPFlags(rawValue: UInt8(bits)), port: 9, from: UInt16(43000 + bits)), protocol: .tcp)))
+        }
+        // Random bytes behind a valid Ethernet header, and bare.
+        var random = SystemRandomNumberGenerator()
+        for index in 0..<200 {
+            let noise = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            frames.append(index % 2 == 0 ? ethernet(noise) : mac.bytes + noise + [UInt8](repeating: 0, count: 8))
+        }
+        for batch in stride(from: 0, to: frames.count, by: PacketSocket.batchLimit) {
+            let slice = frames[batch..<min(batch + PacketSocket.batchLimit, frames.count)]
+            var buffer: [UInt8] = []
+            var described: [PacketSocket.OutgoingFrame] = []
+            for frame in slice {
+                described.append(PacketSocket.OutgoingFrame(offset: buffer.count, count: frame.count))
+                buffer += frame
+            }
+            #expect(try buffer.withUnsafeBytes { try socket.send(described, from: $0) } == described.count)
+        }
+
+        // Still serving, byte for byte; still answering ping; and the sandbox ends normally.
+        #expect(try fetch("http://\(sandbox):8080/page.txt") == page)
+        let ping = try host("/usr/bin/ping", ["-c", "1", "-W", "2", sandbox])
+        #expect(ping.output.contains("1 received"), "\(ping.output)")
+        _ = try runsc.readAll()
+        #expect(try runsc.wait() == .exited(0))
         #expect(try host("/usr/sbin/ip", ["-o", "-4", "addr", "show", "to", "\(gateway)/32"]).output.isEmpty)
     }
 }
