@@ -17,8 +17,9 @@ final class TwoHosts {
     private(set) var deliveredToB: [[UInt8]] = []
     private(set) var deliveredToA: [[UInt8]] = []
 
-    init(mtu: Int = 1500) {
-        (linkA, linkB) = ChannelLink.pair(mtu: mtu)
+    /// `mtuB`: a smaller MTU on b's end (its MSS follows), for a peer that takes less.
+    init(mtu: Int = 1500, mtuB: Int? = nil) {
+        (linkA, linkB) = ChannelLink.pair(mtu: mtu, mtuB: mtuB)
         a = Stack(clock: clock)
         b = Stack(clock: clock)
         a.addInterface(linkA, subnets: [IPv4Subnet(Self.addressA, prefixLength: 24)])

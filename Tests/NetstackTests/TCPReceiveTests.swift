@@ -1,4 +1,5 @@
 import LinuxABI
+import Synchronization
 import Testing
 
 @testable import Netstack
@@ -116,5 +117,47 @@ struct TCPReceiveTests {
         let finished = SoftwareOffload.finish(OutboundFrame(frame, checksumPending: true), linkHeaderLength: EthernetHeader.size)
         #expect(finished.count == 1)
         #expect(Array(finished[0][(EthernetHeader.size + IPv4Header.minimumSize)...]) == segment(pending: false))
+    }
+
+    @Test("with segmentation offload, segments never exceed the peer's MSS, even when it is below what the MTU allows")
+    func segmentsWithinPeerMSS() throws {
+        let hosts = TwoHosts(mtu: 1500, mtuB: 576)  // b announces an MSS of 536
+        hosts.linkA.offloads = LinkOffloads(checksum: true, segmentationLimit: Int(UInt16.max))
+        let (client, server, _) = try establish(hosts)
+        let data = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 11) }
+        #expect(try transfer(data, from: client, to: server, through: hosts, limit: 10 * Duration.second) == data)
+        let largest = hosts.deliveredToB.compactMap { tcpSegment($0)?.payload.count }.max() ?? 0
+        #expect(largest == 536, "\(largest)")
+        #expect(hosts.linkA.largestTransmitted > 1500)  // handed to the link whole, cut there
+    }
+
+    @Test("a connection reset before it was accepted is a change of its listener's readiness")
+    func listenerLosesReadyConnection() throws {
+        let hosts = TwoHosts()
+        let listener = try hosts.b.listenTCP(port: 8080)
+        listener.tag = 7
+        let client = try hosts.a.connectTCP(to: TwoHosts.addressB, port: 8080)
+        #expect(hosts.run(until: { listener.isReadable && client.state == .established }, limit: 10 * Duration.second))
+        _ = hosts.b.takeChanged()
+        client.abort()
+        hosts.pump()
+        #expect(!listener.isReadable)
+        #expect(hosts.b.takeChanged().contains(7))
+    }
+
+    @Test("with reports only on change, a connect that answers EINPROGRESS reports its socket (POLLOUT gone) though no packet has come back")
+    func connectInProgressIsReported() throws {
+        let (link, _) = ChannelLink.pair()
+        let stack = Stack(clock: ManualClock())
+        stack.addInterface(link, subnets: [IPv4Subnet(IPv4Address(198, 18, 0, 1), prefixLength: 24)])
+        let service = SocketService(stack: stack)
+        service.reportsOnlyChanges = true
+        let reports = Mutex<[SocketService.Change]>([])
+        service.onChange = { changes in reports.withLock { $0 += changes } }
+        let id = service.socket(.stream)
+        #expect(service.stampedReadiness(id).events == [.output, .hangUp])
+        #expect(throws: LinuxErrno.EINPROGRESS) { try service.connect(id, to: SocketService.Address(IPv4Address(198, 18, 0, 2), 80)) }
+        let mine = reports.withLock { $0 }.filter { $0.id == id }
+        #expect(mine.last?.events == [], "\(mine)")
     }
 }

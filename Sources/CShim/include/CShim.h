@@ -95,20 +95,31 @@ extern const unsigned char cshim_vdso_image[];
 extern const unsigned long cshim_vdso_image_size;
 static inline const unsigned char *cshim_vdso_image_ptr(void) { return cshim_vdso_image; }
 
-/// Writes `values` into the parameter page at `page` under its sequence lock: the vDSO that
-/// reads meanwhile sees an odd sequence or a changed one, and reads again.
-static inline void cshim_vdso_publish(void *page, const struct cshim_vdso_parameters *values) {
+/// Opens a write of the parameter page at `page`: its sequence goes odd, and the vDSO reads
+/// nothing from it (it retries, then makes the system call) until `cshim_vdso_publish`.
+/// The fence orders the odd sequence before the TSC reads that follow.
+static inline void cshim_vdso_begin(void *page) {
     struct cshim_vdso_parameters *p = (struct cshim_vdso_parameters *)page;
     uint32_t sequence = __atomic_load_n(&p->sequence, __ATOMIC_RELAXED);
+    if (sequence & 1) return;
     __atomic_store_n(&p->sequence, sequence + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/// Writes `values` into the parameter page at `page` (opened by `cshim_vdso_begin`, or not)
+/// and closes the write: the vDSO that read meanwhile sees an odd sequence or a changed
+/// one, and reads again.
+static inline void cshim_vdso_publish(void *page, const struct cshim_vdso_parameters *values) {
+    struct cshim_vdso_parameters *p = (struct cshim_vdso_parameters *)page;
+    cshim_vdso_begin(page);
+    uint32_t sequence = __atomic_load_n(&p->sequence, __ATOMIC_RELAXED);
     __atomic_store_n(&p->ready, values->ready, __ATOMIC_RELAXED);
     __atomic_store_n(&p->tsc_base, values->tsc_base, __ATOMIC_RELAXED);
     __atomic_store_n(&p->monotonic_base, values->monotonic_base, __ATOMIC_RELAXED);
     __atomic_store_n(&p->realtime_offset, values->realtime_offset, __ATOMIC_RELAXED);
     __atomic_store_n(&p->multiplier, values->multiplier, __ATOMIC_RELAXED);
     __atomic_store_n(&p->maximum_delta, values->maximum_delta, __ATOMIC_RELAXED);
-    __atomic_store_n(&p->sequence, sequence + 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->sequence, sequence + 1, __ATOMIC_RELEASE);
 }
 
 /// The TSC, read in order with the loads before it (LFENCE; RDTSC), as the vDSO reads it.

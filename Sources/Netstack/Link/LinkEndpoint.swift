@@ -101,10 +101,11 @@ public final class ChannelLink: LinkEndpoint {
         self.hardwareAddress = address
     }
 
-    /// Two connected ends with MAC addresses 02:00:00:00:00:01 and :02.
-    public static func pair(mtu: Int = 1500) -> (ChannelLink, ChannelLink) {
+    /// Two connected ends with MAC addresses 02:00:00:00:00:01 and :02 (the second with MTU
+    /// `mtuB` when given).
+    public static func pair(mtu: Int = 1500, mtuB: Int? = nil) -> (ChannelLink, ChannelLink) {
         let a = ChannelLink(mtu: mtu, address: MACAddress([2, 0, 0, 0, 0, 1])!)
-        let b = ChannelLink(mtu: mtu, address: MACAddress([2, 0, 0, 0, 0, 2])!)
+        let b = ChannelLink(mtu: mtuB ?? mtu, address: MACAddress([2, 0, 0, 0, 0, 2])!)
         a.peer = b
         b.peer = a
         return (a, b)

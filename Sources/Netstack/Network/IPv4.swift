@@ -70,7 +70,9 @@ extension Stack {
         let identification = nextIdentification
         nextIdentification &+= 1
         let mtu = route.interface.link.mtu
-        let segmented = segmentSize > 0 && payload.count + IPv4Header.minimumSize > mtu
+        // The caller asks for segments when its payload exceeds the peer's MSS, which may be
+        // below what the MTU allows.
+        let segmented = segmentSize > 0
         if payload.count + IPv4Header.minimumSize <= mtu || segmented {
             if segmented {
                 precondition(payload.count + IPv4Header.minimumSize <= route.interface.link.offloads.segmentationLimit, "within the link's segmentation limit")

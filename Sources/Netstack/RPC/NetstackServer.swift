@@ -5,8 +5,8 @@ import Logging
 
 /// The Netstack's side of the socket RPC (the `runsc netstack` process): it takes the
 /// Sentry's Flipcall channels from the control socket, serves `SocketCalls` on each from its
-/// own thread, and tells the Sentry of changes on a ring (one byte per change; a full ring
-/// drops the byte, as the Sentry re-checks everything it waits for on any change).
+/// own thread, and tells the Sentry of changes on a ring (a socket's new readiness and its
+/// stamp per entry, `SocketService.Change`; a full ring waits for the Sentry to drain it).
 ///
 /// Setup on the control socket: the Sentry sends one message per channel (the byte
 /// `channelMessage` with the channel's memfd and socket), 1 to `maximumChannels` of them, then

@@ -46,10 +46,12 @@ public final class PacketLink: LinkEndpoint, @unchecked Sendable {
                     Result { () throws(Errno) in try socket.send(Array(described[sent...]), from: bytes) }
                 }
                 guard case .success(let count) = taken, count > 0 else {
-                    // The queue is full or the veth went away: the rest of the batch drops
-                    // (TCP sends it again).
-                    sendFailures += described.count - sent
-                    break
+                    // The kernel refused the next frame (a full queue, a veth going away, a
+                    // frame it will not take): that one drops (TCP sends it again), the rest
+                    // of the batch still goes.
+                    sendFailures += 1
+                    sent += 1
+                    continue
                 }
                 sent += count
             }

@@ -157,14 +157,17 @@ public final class SocketService: @unchecked Sendable {
     /// makes no socket of its own more ready. Its loopback peers are announced as they move.
     /// A call that fails (EAGAIN, EINPROGRESS) leaves its own socket no more ready than it
     /// was, so it does not announce it (else a caller waiting for a change would be woken by
-    /// its own retries); what it moved on the loopback is announced all the same.
+    /// its own retries), unless reports go out only on a change (`reportsOnlyChanges`): then
+    /// it is announced if it changed (a connect's EINPROGRESS takes its POLLOUT away), and a
+    /// retry that changes nothing wakes no one. What it moved on the loopback is announced
+    /// all the same.
     private func call<Value>(_ id: Int32, announcing: Bool = true, _ body: () throws(LinuxErrno) -> Value) throws(LinuxErrno) -> Value {
         let (outcome, changes) = lock.locked { () -> (Result<Value, LinuxErrno>, [Change]) in
             if holdCalls { stack.holdingOutput = true }
             let outcome = Result { () throws(LinuxErrno) -> Value in try body() }
             stack.poll()
             let succeeded = (try? outcome.get()) != nil
-            return (outcome, takeChanges(also: announcing && succeeded ? id : nil))
+            return (outcome, takeChanges(also: announcing && (succeeded || onlyChanges) ? id : nil))
         }
         announce(changes)
         return try outcome.get()
@@ -426,10 +429,17 @@ public final class SocketService: @unchecked Sendable {
         _ = try? call(id) { () throws(LinuxErrno) in
             guard let socket = sockets.removeValue(forKey: id) else { return }
             reported[id] = nil
+            // What the endpoint does from here on (a FIN exchange) concerns no socket.
             switch socket.endpoint {
-            case .connection(let connection): connection.close()
-            case .listener(let listener): listener.close()
-            case .datagram(let endpoint, _): endpoint.close()
+            case .connection(let connection):
+                connection.tag = nil
+                connection.close()
+            case .listener(let listener):
+                listener.tag = nil
+                listener.close()
+            case .datagram(let endpoint, _):
+                endpoint.tag = nil
+                endpoint.close()
             case .unbound: break
             }
         }

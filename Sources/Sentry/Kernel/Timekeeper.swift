@@ -8,11 +8,12 @@ import HostSys
 /// the program sees one clock whichever way it asks (gVisor's timekeeper and vDSO do the same).
 ///
 /// The parameters follow the host's clocks. Every `interval` the timekeeper samples the host's
-/// monotonic clock with the TSC, takes the TSC's rate over all the time since it started, and
-/// steers the program's clock to run `lead` ahead of the host's by the next update: without a
-/// step back (each update starts where the last one's line is), the rate changed by at most
-/// `maximumCorrection`. Ahead, not behind: a sleep the Sentry ends by the host's clock (an
-/// absolute deadline the program gave) then never ends before the program's clock reaches it.
+/// monotonic clock with the TSC, takes the TSC's rate over the last `rateWindow` (so it follows
+/// the host's clock as NTP slews it), and steers the program's clock to run `lead` ahead of the
+/// host's: without a step back (each update starts where the last one's line stands), faster
+/// than the host's by at most `maximumCorrection` and never slower. Ahead, not behind: a sleep
+/// the Sentry ends by the host's clock (an absolute deadline the program gave) then never ends
+/// before the program's clock reaches it.
 /// Parameters older than `maximumAge` are stale: the vDSO makes the system call, and the
 /// Sentry updates them first.
 ///
@@ -26,6 +27,7 @@ final class Timekeeper: @unchecked Sendable {
     static let maximumAge: UInt64 = 250_000_000
     static let lead: Int64 = 50_000
     static let maximumCorrection = 500e-6
+    static let rateWindow: Int64 = 10_000_000_000
 
     /// The conversion from the TSC to the program's monotonic clock.
     struct Parameters: Equatable {
@@ -39,7 +41,12 @@ final class Timekeeper: @unchecked Sendable {
         /// The monotonic time at `tsc`, or nil if `tsc` lies before the base or too far past it.
         func monotonic(at tsc: UInt64) -> Int64? {
             guard tsc >= tscBase, tsc - tscBase <= maximumDelta else { return nil }
-            let (high, low) = (tsc - tscBase).multipliedFullWidth(by: multiplier)
+            return value(at: tsc)
+        }
+
+        /// The line's value at `tsc` (not before the base), stale or not.
+        func value(at tsc: UInt64) -> Int64 {
+            let (high, low) = (max(tsc, tscBase) - tscBase).multipliedFullWidth(by: multiplier)
             return monotonicBase + Int64(truncatingIfNeeded: high << 32 | low >> 32)
         }
     }
@@ -48,8 +55,9 @@ final class Timekeeper: @unchecked Sendable {
         var enabled = false
         var started = false
         var parameters: Parameters?
-        /// The first sample: the TSC's rate is measured from it.
-        var origin: Sample?
+        /// Samples of the last `rateWindow`, oldest first: the TSC's rate is measured from the
+        /// oldest.
+        var history: [Sample] = []
         /// The Sentry's views of the parameter pages to keep current (one per memory file).
         var pages: [UnsafeMutableRawPointer] = []
     }
@@ -73,7 +81,7 @@ final class Timekeeper: @unchecked Sendable {
             guard !state.started else { return false }
             state.started = true
             state.enabled = true
-            state.origin = Self.sample()
+            state.history = [Self.sample()]
             return true
         }
         guard begin else { return }
@@ -115,27 +123,35 @@ final class Timekeeper: @unchecked Sendable {
     }
 
     /// Takes a sample and moves the parameters to it (see the type's comment). Under `lock`.
+    ///
+    /// The new line starts where the old one stands at the moment of the switch, or at the
+    /// host's time plus `lead` if that is later (the old line fell behind, or went stale):
+    /// never below any time the old one can have shown (the vDSO and `now` refuse a stale
+    /// line, so that is its value at its `maximumDelta`). The vDSO stays off the page between
+    /// that moment and the publication, so no reading extends the old line past it. The rate
+    /// is the host's over the last `rateWindow`, sped up to close the lead's shortfall, never
+    /// slowed: a program timing a sleep on its clock never finds it shorter than asked.
     private func update() {
-        guard state.enabled, let origin = state.origin else { return }
+        guard state.enabled else { return }
         let sample = Self.sample()
-        let cycles = sample.tsc &- origin.tsc
-        let nanoseconds = sample.monotonic - origin.monotonic
-        // Too soon after the start to know the rate to a few ppm.
-        guard sample.tsc > origin.tsc, nanoseconds >= Int64(Self.interval / 4) else { return }
-        let hostRate = Double(nanoseconds) / Double(cycles)  // ns per cycle
-        var base = sample.monotonic + Self.lead
-        var correction = 0.0
-        if let current = state.parameters?.monotonic(at: sample.tsc) {
-            // Continue the current line; steer its lead over the host's toward `lead`.
-            let lead = current - sample.monotonic
-            if lead >= 0 {
-                base = current
-                correction = max(-Self.maximumCorrection, min(Self.maximumCorrection, Double(Self.lead - lead) / Double(Self.interval)))
-            }
-            // Behind the host (the updates stalled): step forward to the lead.
+        state.history.append(sample)
+        state.history.removeAll { sample.monotonic - $0.monotonic > Self.rateWindow }
+        guard let baseline = state.history.first, sample.tsc > baseline.tsc,
+            sample.monotonic - baseline.monotonic >= Int64(Self.interval / 4)
+        else { return }
+        let hostRate = Double(sample.monotonic - baseline.monotonic) / Double(sample.tsc - baseline.tsc)  // ns per cycle
+        for page in state.pages { cshim_vdso_begin(page) }
+        let tsc = cshim_read_tsc()
+        let host = sample.monotonic + Int64(Double(tsc &- sample.tsc) * hostRate)
+        var base = host + Self.lead
+        if let old = state.parameters {
+            let shown = old.value(at: min(tsc, old.tscBase &+ old.maximumDelta))
+            if shown >= host { base = shown }
         }
+        let shortfall = Self.lead - (base - host)
+        let correction = max(0, min(Self.maximumCorrection, Double(shortfall) / Double(Self.interval)))
         state.parameters = Parameters(
-            tscBase: sample.tsc, monotonicBase: base, realtimeOffset: sample.realtimeOffset,
+            tscBase: tsc, monotonicBase: base, realtimeOffset: sample.realtimeOffset,
             multiplier: UInt64(hostRate * (1 + correction) * 4_294_967_296), maximumDelta: UInt64(Double(Self.maximumAge) / hostRate))
         for page in state.pages { Self.publish(state.parameters, enabled: true, to: page) }
     }

@@ -52,10 +52,16 @@ final class InetSocket: FileOperations, @unchecked Sendable {
     }
 
     /// A read straight into the program's memory (no copy between the Netstack's answer and
-    /// the program), waiting as `read` does.
+    /// the program) when data waits. One that would wait answers nil instead, and the
+    /// caller waits in `read(count:at:nonBlocking:)`: the program's memory must not stay
+    /// pinned (its munmaps deferred) while a read waits, maybe for good.
     func read(into buffers: [UnsafeMutableRawBufferPointer], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int? {
         if offset != nil { throw .ESPIPE }
-        return try Self.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in try service.receive(id, into: buffers).count }
+        do {
+            return try service.receive(id, into: buffers).count
+        } catch .EAGAIN where !nonBlocking {
+            return nil
+        }
     }
 
     func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int {

@@ -49,7 +49,10 @@ public final class TCPListener {
 
     func forget(_ connection: TCPConnection) {
         handshaking[ObjectIdentifier(connection)] = nil
+        let waited = ready.count
         ready.removeAll { $0 === connection }
+        // A connection reset before it was accepted: the listener may be readable no more.
+        if ready.count != waited { stack?.noteChange(tag) }
     }
 
     /// Stops listening: connections not yet accepted are reset, as Linux resets them.
