@@ -188,12 +188,12 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         return Int(taken)
     }
 
-    public func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?) {
-        try receive(id, limit: maximum) { data in Array(data) }
+    public func receive(_ id: Int32, maximum: Int, peek: Bool = false) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?) {
+        try receive(id, limit: maximum, peek: peek) { data in Array(data) }
     }
 
     public func receive(_ id: Int32, into buffers: [UnsafeMutableRawBufferPointer]) throws(LinuxErrno) -> (count: Int, from: SocketService.Address?) {
-        let (count, from) = try receive(id, limit: buffers.reduce(0) { $0 + $1.count }) { data in
+        let (count, from) = try receive(id, limit: buffers.reduce(0) { $0 + $1.count }, peek: false) { data in
             scatter(data, into: buffers)
             return data.count
         }
@@ -202,10 +202,10 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
 
     /// A receive of at most `maximum` bytes, whose data `take` copies out of the window.
     private func receive<Taken>(
-        _ id: Int32, limit maximum: Int, take: (UnsafeRawBufferPointer) -> Taken
+        _ id: Int32, limit maximum: Int, peek: Bool, take: (UnsafeRawBufferPointer) -> Taken
     ) throws(LinuxErrno) -> (Taken, from: SocketService.Address?) {
         let limit = min(maximum, SocketRPC.maximumData)
-        let request = SocketRPC.dataRequest(.receive, id, address: nil, count: limit)
+        let request = SocketRPC.dataRequest(.receive, id, address: nil, count: limit, flags: peek ? SocketRPC.peekFlag : 0)
         return try exchange(
             { window in
                 request.withUnsafeBytes { window.copyMemory(from: $0) }

@@ -106,7 +106,7 @@ public enum NetstackServer {
             if operation == .send {
                 // The data is the rest of the request.
                 let data = UnsafeRawBufferPointer(rebasing: request[SocketRPC.dataRequestSize...])
-                guard Int(fields.count) == data.count, data.count <= SocketRPC.maximumData else { throw .EINVAL }
+                guard Int(fields.count) == data.count, data.count <= SocketRPC.maximumData, fields.flags == 0 else { throw .EINVAL }
                 let sent = try service.send(fields.id, data, to: fields.address)
                 reply.writeInteger(Int32(0))
                 reply.writeInteger(UInt32(sent))
@@ -115,7 +115,8 @@ public enum NetstackServer {
                 guard fields.address == nil, request.count == SocketRPC.dataRequestSize else { throw .EINVAL }
                 let start = SocketRPC.dataReplyHeaderSize
                 let room = min(Int(fields.count), SocketRPC.maximumData, window.count - start)
-                let (count, from) = try service.receive(fields.id, into: UnsafeMutableRawBufferPointer(rebasing: window[start..<(start + room)]))
+                let (count, from) = try service.receive(
+                    fields.id, into: UnsafeMutableRawBufferPointer(rebasing: window[start..<(start + room)]), peek: fields.flags & SocketRPC.peekFlag != 0)
                 SocketRPC.writeDataReplyHeader(&reply, source: from, count: count, readiness: service.stampedReadiness(fields.id))
                 received = count
             }

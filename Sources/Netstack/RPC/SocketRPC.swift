@@ -14,7 +14,8 @@ public protocol SocketCalls: AnyObject, Sendable {
     func connectResult(_ id: Int32) throws(LinuxErrno) -> LinuxErrno??
     func accept(_ id: Int32) throws(LinuxErrno) -> (Int32, SocketService.Address)
     func send(_ id: Int32, _ bytes: [UInt8], to destination: SocketService.Address?) throws(LinuxErrno) -> Int
-    func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?)
+    /// `peek` (MSG_PEEK): the bytes stay, and the next receive gets them again.
+    func receive(_ id: Int32, maximum: Int, peek: Bool) throws(LinuxErrno) -> (bytes: [UInt8], from: SocketService.Address?)
     /// `receive` into `buffers` in order (the program's memory, without a copy between):
     /// how many bytes, and where they came from.
     func receive(_ id: Int32, into buffers: [UnsafeMutableRawBufferPointer]) throws(LinuxErrno) -> (count: Int, from: SocketService.Address?)
@@ -55,29 +56,31 @@ enum SocketRPC {
     }
 
     /// A send or receive request: the header, whether an address follows (1) or not (0),
-    /// the address (zero when none), and a count: the data's length (send; the data
-    /// follows) or the most bytes to receive.
-    static let dataRequestSize = 8 + 1 + 6 + 4
+    /// the address (zero when none), a count (the data's length for a send, whose data
+    /// follows; the most bytes to receive), and flags (`peekFlag` for a receive; 0 else).
+    static let dataRequestSize = 8 + 1 + 6 + 4 + 1
+    static let peekFlag: UInt8 = 1
     /// A receive's reply before its data: errno 0, whether a source address follows, the
     /// address, the data's length, and the socket's readiness after the call (events and
     /// stamp, `SocketService.Change`).
     static let dataReplyHeaderSize = 4 + 1 + 6 + 4 + 2 + 8
 
-    static func dataRequest(_ operation: Operation, _ id: Int32, address: SocketService.Address?, count: Int) -> [UInt8] {
+    static func dataRequest(_ operation: Operation, _ id: Int32, address: SocketService.Address?, count: Int, flags: UInt8 = 0) -> [UInt8] {
         request(operation, id) {
             $0.writeInteger(UInt8(address == nil ? 0 : 1))
             write(address ?? .any, to: &$0)
             $0.writeInteger(UInt32(count))
+            $0.writeInteger(flags)
         }
     }
 
     /// The fields of a send or receive request after its operation.
-    static func readDataRequest(_ reader: inout ByteReader) -> (id: Int32, address: SocketService.Address?, count: UInt32)? {
+    static func readDataRequest(_ reader: inout ByteReader) -> (id: Int32, address: SocketService.Address?, count: UInt32, flags: UInt8)? {
         guard reader.readInteger(as: UInt8.self) != nil, reader.readBytes(count: 3) != nil, let id = reader.readInteger(as: Int32.self),
             let hasAddress = reader.readInteger(as: UInt8.self), hasAddress <= 1, let address = readAddress(&reader),
-            let count = reader.readInteger(as: UInt32.self)
+            let count = reader.readInteger(as: UInt32.self), let flags = reader.readInteger(as: UInt8.self), flags & ~peekFlag == 0
         else { return nil }
-        return (id, hasAddress == 1 ? address : nil, count)
+        return (id, hasAddress == 1 ? address : nil, count, flags)
     }
 
     static func writeDataReplyHeader(

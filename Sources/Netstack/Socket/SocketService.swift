@@ -364,11 +364,11 @@ public final class SocketService: @unchecked Sendable {
 
     /// recv(2)/recvfrom(2): up to `maximum` bytes and where they came from. A stream at end
     /// of file gives no bytes; EAGAIN when nothing waits.
-    public func receive(_ id: Int32, maximum: Int) throws(LinuxErrno) -> (bytes: [UInt8], from: Address?) {
+    public func receive(_ id: Int32, maximum: Int, peek: Bool = false) throws(LinuxErrno) -> (bytes: [UInt8], from: Address?) {
         var result: Result<Address?, LinuxErrno> = .success(nil)
         let bytes = [UInt8](unsafeUninitializedCapacity: maximum) { buffer, count in
             result = Result { () throws(LinuxErrno) in
-                let (taken, from) = try receive(id, into: UnsafeMutableRawBufferPointer(buffer))
+                let (taken, from) = try receive(id, into: UnsafeMutableRawBufferPointer(buffer), peek: peek)
                 count = taken
                 return from
             }
@@ -386,19 +386,24 @@ public final class SocketService: @unchecked Sendable {
 
     /// `receive` into memory the caller holds (the RPC's window, without a copy after):
     /// returns how many bytes it took, and where they came from.
-    public func receive(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> (count: Int, from: Address?) {
+    /// With `peek` (MSG_PEEK) the bytes stay for the next receive.
+    public func receive(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer, peek: Bool = false) throws(LinuxErrno) -> (count: Int, from: Address?) {
         try call(id, announcing: false) { () throws(LinuxErrno) -> (count: Int, from: Address?) in
             guard let socket = sockets[id] else { throw .EBADF }
             switch socket.endpoint {
             case .connection(let connection):
                 if socket.readShutdown || buffer.isEmpty { return (0, nil) }
-                let count = try connection.read(into: buffer)
+                let count = try peek ? connection.peek(into: buffer) : connection.read(into: buffer)
                 if count == 0 && !connection.isAtEndOfStream && connection.state != .closed { throw .EAGAIN }
                 return (count, Address(connection.key.remoteAddress, connection.key.remotePort))
             case .datagram(let endpoint, let peer):
                 // A connected UDP socket takes datagrams from its peer only (as Linux's).
-                while let datagram = endpoint.receive() {
-                    if let peer, peer.address != datagram.source || peer.port != datagram.sourcePort { continue }
+                while let datagram = endpoint.next {
+                    if let peer, peer.address != datagram.source || peer.port != datagram.sourcePort {
+                        _ = endpoint.receive()  // not from the peer: dropped, as Linux drops it
+                        continue
+                    }
+                    if !peek { _ = endpoint.receive() }
                     let count = min(buffer.count, datagram.payload.count)
                     datagram.payload.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
                     return (count, Address(datagram.source, datagram.sourcePort))

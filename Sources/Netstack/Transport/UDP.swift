@@ -25,6 +25,9 @@ public final class UDPEndpoint {
         self.address = address
     }
 
+    /// The oldest datagram waiting, left in place (MSG_PEEK).
+    public var next: Datagram? { queue.first }
+
     /// The oldest datagram waiting, if any.
     public func receive() -> Datagram? {
         queue.isEmpty ? nil : queue.removeFirst()

@@ -48,7 +48,7 @@ final class InetSocket: FileOperations, @unchecked Sendable {
 
     func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8] {
         if offset != nil { throw .ESPIPE }
-        return try Self.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in try service.receive(id, maximum: count).bytes }
+        return try Self.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in try service.receive(id, maximum: count, peek: false).bytes }
     }
 
     /// A read straight into the program's memory (no copy between the Netstack's answer and

@@ -298,11 +298,12 @@ extension Syscalls {
         return Int64(try socket.write(bytes, at: nil, nonBlocking: nonBlocking))
     }
 
-    /// Implements Linux recvfrom(2) (and recv(2)) with MSG_DONTWAIT; MSG_PEEK and the other
-    /// flags are EOPNOTSUPP until they land.
+    /// Implements Linux recvfrom(2) (and recv(2)) with MSG_DONTWAIT, and MSG_PEEK on AF_INET
+    /// sockets; MSG_PEEK on AF_UNIX sockets and the other flags are EOPNOTSUPP until they land.
     static func recvfrom(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
-        guard flags.subtracting([.dontWait, .noSignal]).isEmpty else { throw .EOPNOTSUPP }
+        guard flags.subtracting([.dontWait, .noSignal, .peek]).isEmpty else { throw .EOPNOTSUPP }
+        if flags.contains(.peek), !(try task.fds.get(fd(arguments[0])).operations is InetSocket) { throw .EOPNOTSUPP }
         let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
         let described = try task.fds.get(fd(arguments[0]))
         if let unix = described.operations as? UnixDatagramSocket {
@@ -322,7 +323,7 @@ extension Syscalls {
         let (socket, file) = try inetSocket(task, arguments[0])
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
         let (bytes, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
-            try socket.service.receive(socket.id, maximum: count)
+            try socket.service.receive(socket.id, maximum: count, peek: flags.contains(.peek))
         }
         try task.mm.copyOut(bytes, to: arguments[1])
         if let source { try storeSocketAddress(task, source, at: arguments[4], lengthAt: arguments[5]) }
@@ -556,7 +557,8 @@ extension Syscalls {
         let file = try task.fds.get(fd(arguments[0]))
         let header = try task.mm.copyIn(from: arguments[1], count: 56)
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[2]))
-        guard flags.subtracting([.dontWait, .noSignal, .closeOnExec]).isEmpty else { throw .EOPNOTSUPP }
+        guard flags.subtracting([.dontWait, .noSignal, .closeOnExec, .peek]).isEmpty, !flags.contains(.peek) || file.operations is InetSocket
+        else { throw .EOPNOTSUPP }
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
         let vectors = try messageVectors(task, header)
         let capacity = vectors.reduce(0) { $0 + $1.1 }
@@ -572,7 +574,7 @@ extension Syscalls {
             (received, files, truncated, unixSource) = (datagram.bytes, datagram.files, cut, datagram.source)
         } else if let socket = file.operations as? InetSocket {
             (received, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
-                try socket.service.receive(socket.id, maximum: capacity)
+                try socket.service.receive(socket.id, maximum: capacity, peek: flags.contains(.peek))
             }
         } else {
             throw .ENOTSOCK

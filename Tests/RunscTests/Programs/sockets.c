@@ -139,6 +139,30 @@ int main(void) {
     char nothing[8];
     printf("udp: nothing more, MSG_DONTWAIT errno %d\n", recv(server, nothing, sizeof nothing, MSG_DONTWAIT) == -1 ? errno : 0);
 
+    // MSG_PEEK: the bytes stay for the next receive, on a stream and on a datagram socket.
+    int peek_listener = socket(AF_INET, SOCK_STREAM, 0);
+    address = loopback(0);
+    bind(peek_listener, (struct sockaddr *)&address, sizeof address);
+    listen(peek_listener, 1);
+    int peek_client = socket(AF_INET, SOCK_STREAM, 0);
+    address = loopback(port_of(peek_listener));
+    connect(peek_client, (struct sockaddr *)&address, sizeof address);
+    int peek_server = accept(peek_listener, NULL, NULL);
+    send(peek_client, "peekaboo", 8, 0);
+    char peeked[16] = {0}, taken[16] = {0};
+    struct pollfd peekable = {peek_server, POLLIN, 0};
+    poll(&peekable, 1, 1000);
+    ssize_t peeked_bytes = recv(peek_server, peeked, 4, MSG_PEEK);
+    ssize_t taken_bytes = recv(peek_server, taken, sizeof taken - 1, 0);
+    printf("peek: stream %zd \"%s\" then %zd \"%s\"", peeked_bytes, peeked, taken_bytes, taken);
+    sendto(sender, "again", 5, 0, (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(udp_port)}, sizeof(struct sockaddr_in));
+    poll(&readable, 1, 1000);
+    char first[16] = {0}, second[16] = {0};
+    ssize_t first_bytes = recv(server, first, sizeof first - 1, MSG_PEEK);
+    ssize_t second_bytes = recv(server, second, sizeof second - 1, 0);
+    printf("; datagram %zd \"%s\" then %zd \"%s\", then nothing %d\n", first_bytes, first, second_bytes, second,
+           recv(server, nothing, sizeof nothing, MSG_DONTWAIT | MSG_PEEK) == -1 && errno == EAGAIN);
+
     // A send on a stream whose sending side is shut: EPIPE, and SIGPIPE unless MSG_NOSIGNAL.
     signal(SIGPIPE, count_broken_pipe);
     int shut = socket(AF_INET, SOCK_STREAM, 0);

@@ -166,6 +166,20 @@ public final class TCPConnection {
         return bytes
     }
 
+    /// MSG_PEEK: copies up to `buffer.count` received bytes into `buffer` and leaves them
+    /// to be read (0: nothing yet, or end of stream; the connection's error once read out).
+    public func peek(into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> Int {
+        if available == 0 {
+            if let error { throw error }
+            return 0
+        }
+        let count = min(buffer.count, available)
+        receiveBuffer.withUnsafeBytes { bytes in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[receiveStart..<(receiveStart + count)]))
+        }
+        return count
+    }
+
     /// `read(maximum:)` into `buffer`: returns how many bytes it took (0: nothing yet, or end
     /// of stream, as `read(maximum:)`'s empty answer).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> Int {
