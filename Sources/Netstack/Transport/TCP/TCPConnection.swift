@@ -183,14 +183,8 @@ public final class TCPConnection {
     /// `read(maximum:)` into `buffer`: returns how many bytes it took (0: nothing yet, or end
     /// of stream, as `read(maximum:)`'s empty answer).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(LinuxErrno) -> Int {
-        if available == 0 {
-            if let error { throw error }
-            return 0
-        }
-        let count = min(buffer.count, available)
-        receiveBuffer.withUnsafeBytes { bytes in
-            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[receiveStart..<(receiveStart + count)]))
-        }
+        let count = try peek(into: buffer)
+        guard count > 0 else { return 0 }
         receiveStart += count
         if receiveStart > 1 << 16 && receiveStart * 2 > receiveBuffer.count {
             receiveBuffer.removeFirst(receiveStart)
