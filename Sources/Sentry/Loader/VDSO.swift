@@ -21,6 +21,7 @@ enum VDSO {
         try mm.mapAnonymous(at: base, length: length, protection: [.read, .write])
         try mm.copyOut(image, to: base)
         try mm.protect(address: base, length: length, protection: [.read, .exec])
+        mm.vdsoBase = base
         return base
     }
 }

@@ -177,6 +177,8 @@ public final class MemoryManager {
     var brkStart: UInt64 = 0
     /// The current program break.
     var brk: UInt64 = 0
+    /// Where execve put the vDSO's image (its parameter page lies just below), for /proc.
+    var vdsoBase: UInt64?
     /// Where mmap without a hint places mappings: top-down from here.
     static let mmapBase: UInt64 = 0x7f00_0000_0000
 
@@ -376,6 +378,7 @@ public final class MemoryManager {
             }
             child.brkStart = brkStart
             child.brk = brk
+            child.vdsoBase = vdsoBase
             return child
         }
     }
@@ -390,6 +393,7 @@ public final class MemoryManager {
             vmas = []
             brkStart = 0
             brk = 0
+            vdsoBase = nil
         }
     }
 

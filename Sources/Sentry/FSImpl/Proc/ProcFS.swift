@@ -235,12 +235,21 @@ enum ProcFS {
             + "\(task.mm.vmas.reduce(UInt64(0)) { $0 + ($1.end - $1.start) }) 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"
     }
 
+    /// /proc/PID/maps: a line per mapping, the special ones named as Linux names them
+    /// ([heap], [stack], [vvar], [vdso]) after the padding Linux puts before a name.
     static func maps(_ task: Task) -> String {
-        task.mm.vmas.map { vma in
+        let mm = task.mm
+        return mm.vmas.map { vma in
             let protection = vma.protection
             let permissions = (protection.contains(.read) ? "r" : "-") + (protection.contains(.write) ? "w" : "-")
                 + (protection.contains(.exec) ? "x" : "-") + "p"
-            return "\(String(vma.start, radix: 16))-\(String(vma.end, radix: 16)) \(permissions) 00000000 00:00 0\n"
+            let line = "\(String(vma.start, radix: 16))-\(String(vma.end, radix: 16)) \(permissions) 00000000 00:00 0"
+            let name: String? =
+                if vma.shared { "[vvar]" } else if vma.start == mm.vdsoBase { "[vdso]" } else if vma.start < Loader.stackTop && Loader.stackTop <= vma.end {
+                    "[stack]"
+                } else if mm.brk > mm.brkStart && vma.start >= mm.brkStart && vma.end <= mm.brk { "[heap]" } else { nil }
+            guard let name else { return line + "\n" }
+            return line + String(repeating: " ", count: max(1, 73 - line.count)) + name + "\n"
         }.joined()
     }
 
