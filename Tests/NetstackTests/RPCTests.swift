@@ -73,7 +73,7 @@ struct RPCTests {
         client.close(listener)
     }
 
-    @Test("readiness comes from the change ring once known: data and the peer's FIN show without a call, a receive's reply drains it")
+    @Test("readiness comes from the change ring once known: data and the peer's FIN show without a call, a receive's reply drains it; TCP_INFO crosses the RPC")
     func readinessFromRing() throws {
         let pair = try RPCPair()
         let client = pair.client
@@ -87,6 +87,10 @@ struct RPCTests {
         let (accepted, _) = try pair.eventually { try client.accept(listener) }
         // Known from here on (this lookup asks): nothing to read yet.
         #expect(!client.readiness(accepted).contains(.input))
+        // TCP_INFO crosses the RPC whole; a listener has none here.
+        let info = try client.tcpInfo(accepted)
+        #expect(info.state == 1 && info.sendMSS > 0 && info.congestionWindowSegments > 0 && info.sackEnabled && info.windowScaling)
+        #expect(throws: LinuxErrno.ENOPROTOOPT) { try client.tcpInfo(listener) }
         func eventually(_ condition: () -> Bool) -> Bool {
             for _ in 0..<2000 where !condition() { Clock.sleep(nanoseconds: 1_000_000) }
             return condition()

@@ -280,6 +280,13 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
                 }))
     }
 
+    public func tcpInfo(_ id: Int32) throws(LinuxErrno) -> TCPConnection.Info {
+        var reader = try call(SocketRPC.request(.tcpInfo, id))
+        guard let info = SocketRPC.readInfo(&reader) else { throw .EIO }
+        try finish(reader)
+        return info
+    }
+
     public func available(_ id: Int32) -> Int {
         guard var reader = try? call(SocketRPC.request(.available, id)), let count = reader.readInteger(as: UInt32.self) else { return 0 }
         return Int(count)

@@ -27,6 +27,8 @@ public protocol SocketCalls: AnyObject, Sendable {
     func available(_ id: Int32) -> Int
     /// setsockopt(2) of a boolean option the stack has (SO_KEEPALIVE).
     func setOption(_ id: Int32, _ option: SocketService.Option, _ value: Bool) throws(LinuxErrno)
+    /// getsockopt(TCP_INFO) of a TCP connection.
+    func tcpInfo(_ id: Int32) throws(LinuxErrno) -> TCPConnection.Info
 }
 
 /// The wire format of `SocketCalls` over a Flipcall channel, little-endian.
@@ -38,7 +40,7 @@ public protocol SocketCalls: AnyObject, Sendable {
 enum SocketRPC {
     enum Operation: UInt8 {
         case socket = 1, bind, listen, connect, connectResult, accept, send, receive, shutdown, close
-        case localAddress, peerAddress, readiness, available, setOption
+        case localAddress, peerAddress, readiness, available, setOption, tcpInfo
     }
 
     /// The most payload bytes one send or receive carries; larger ones take several calls.
@@ -126,6 +128,34 @@ enum SocketRPC {
             reader.readBytes(count: 2) != nil, let stamp = reader.readInteger(as: UInt64.self)
         else { return nil }
         return SocketService.Change(id: id, events: PollEvents(rawValue: events), stamp: stamp)
+    }
+
+    /// TCP_INFO on the wire: the 8-bit fields, then the 32-bit ones, in `Info`'s order.
+    static func write(_ info: TCPConnection.Info, to writer: inout ByteWriter) {
+        for byte in [info.state, info.retransmits, info.sackEnabled ? 1 : 0, info.windowScaling ? 1 : 0, info.sendShift, info.receiveShift] {
+            writer.writeInteger(byte)
+        }
+        for word in [
+            info.rtoMicroseconds, info.sendMSS, info.receiveMSS, info.unacknowledgedSegments, info.rttMicroseconds, info.rttVarianceMicroseconds,
+            info.sendSlowStartThreshold, info.congestionWindowSegments, info.advertisedMSS, info.receiveSpace, info.totalRetransmissions,
+        ] {
+            writer.writeInteger(word)
+        }
+    }
+
+    static func readInfo(_ reader: inout ByteReader) -> TCPConnection.Info? {
+        guard let bytes = reader.readBytes(count: 6), bytes[bytes.startIndex + 2] <= 1, bytes[bytes.startIndex + 3] <= 1 else { return nil }
+        var words: [UInt32] = []
+        for _ in 0..<11 {
+            guard let word = reader.readInteger(as: UInt32.self) else { return nil }
+            words.append(word)
+        }
+        let b = Array(bytes)
+        return TCPConnection.Info(
+            state: b[0], retransmits: b[1], sackEnabled: b[2] == 1, windowScaling: b[3] == 1, sendShift: b[4], receiveShift: b[5],
+            rtoMicroseconds: words[0], sendMSS: words[1], receiveMSS: words[2], unacknowledgedSegments: words[3], rttMicroseconds: words[4],
+            rttVarianceMicroseconds: words[5], sendSlowStartThreshold: words[6], congestionWindowSegments: words[7], advertisedMSS: words[8],
+            receiveSpace: words[9], totalRetransmissions: words[10])
     }
 
     static func write(_ address: SocketService.Address, to writer: inout ByteWriter) {

@@ -527,6 +527,16 @@ public final class SocketService: @unchecked Sendable {
         if connection.keepalive != socket.keepalive { connection.keepalive = socket.keepalive }
     }
 
+    /// getsockopt(TCP_INFO): ENOPROTOOPT for a socket that is not a TCP connection (Linux
+    /// reports a listener or an unconnected socket as well; the stack keeps nothing for them).
+    public func tcpInfo(_ id: Int32) throws(LinuxErrno) -> TCPConnection.Info {
+        try lock.locked { () throws(LinuxErrno) -> TCPConnection.Info in
+            guard let socket = sockets[id] else { throw .EBADF }
+            guard case .connection(let connection) = socket.endpoint else { throw .ENOPROTOOPT }
+            return connection.info
+        }
+    }
+
     /// Bytes waiting to be read (FIONREAD).
     public func available(_ id: Int32) -> Int {
         lock.locked {

@@ -424,6 +424,10 @@ extension Syscalls {
             return try storeOption(task, value, at: arguments[3], lengthAt: arguments[4])
         }
         let (socket, _) = try inetSocket(task, arguments[0])
+        if Int32(truncatingIfNeeded: arguments[1]) == 6, arguments[2] == tcpInfo {
+            guard socket.kind == .stream else { throw .EOPNOTSUPP }
+            return try storeOption(task, tcpInfoBytes(try socket.service.tcpInfo(socket.id)), at: arguments[3], lengthAt: arguments[4])
+        }
         switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
         case (SocketLevel.socket, soError):
             value = ((try socket.service.connectResult(socket.id)) ?? nil).map { $0.rawValue } ?? 0
@@ -437,11 +441,39 @@ extension Syscalls {
         return try storeOption(task, value, at: arguments[3], lengthAt: arguments[4])
     }
 
+    /// TCP_INFO, the option's number at IPPROTO_TCP.
+    static let tcpInfo: UInt64 = 11
+
+    /// Linux's struct tcp_info (232 bytes) from what the stack keeps; the rest is zero.
+    static func tcpInfoBytes(_ info: TCPConnection.Info) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 232)
+        bytes[0] = info.state
+        bytes[2] = info.retransmits
+        bytes[5] = (info.sackEnabled ? 2 : 0) | (info.windowScaling ? 4 : 0)  // TCPI_OPT_SACK, TCPI_OPT_WSCALE
+        bytes[6] = info.sendShift & 0x0f | info.receiveShift << 4
+        let words: [(Int, UInt32)] = [
+            (8, info.rtoMicroseconds), (16, info.sendMSS), (20, info.receiveMSS), (24, info.unacknowledgedSegments), (68, info.rttMicroseconds),
+            (72, info.rttVarianceMicroseconds), (76, info.sendSlowStartThreshold), (80, info.congestionWindowSegments), (84, info.advertisedMSS),
+            (88, 3),  // tcpi_reordering: Linux's initial value
+            (96, info.receiveSpace), (100, info.totalRetransmissions),
+        ]
+        for (offset, value) in words {
+            withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) }
+        }
+        return bytes
+    }
+
     /// Writes an int option value through getsockopt(2)'s in/out length.
     private static func storeOption(_ task: Task, _ value: Int32, at address: UInt64, lengthAt lengthAddress: UInt64) throws(LinuxErrno) -> SyscallOutcome {
+        try storeOption(task, withUnsafeBytes(of: value.littleEndian) { Array($0) }, at: address, lengthAt: lengthAddress)
+    }
+
+    /// Writes an option's bytes through getsockopt(2)'s in/out length, cut to what the caller
+    /// has room for.
+    private static func storeOption(_ task: Task, _ value: [UInt8], at address: UInt64, lengthAt lengthAddress: UInt64) throws(LinuxErrno) -> SyscallOutcome {
         let length = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: lengthAddress, count: 4) + [0, 0, 0, 0])))
         guard length >= 0 else { throw .EINVAL }
-        let encoded = withUnsafeBytes(of: value.littleEndian) { Array($0) }.prefix(Int(length))
+        let encoded = value.prefix(Int(length))
         try task.mm.copyOut(Array(encoded), to: address)
         try task.mm.copyOut(bytes(UInt64(encoded.count)).prefix(4).map { $0 }, to: lengthAddress)
         return .value(0)

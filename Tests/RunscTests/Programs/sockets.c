@@ -155,6 +155,12 @@ int main(void) {
     ssize_t peeked_bytes = recv(peek_server, peeked, 4, MSG_PEEK);
     ssize_t taken_bytes = recv(peek_server, taken, sizeof taken - 1, 0);
     printf("peek: stream %zd \"%s\" then %zd \"%s\"", peeked_bytes, peeked, taken_bytes, taken);
+    struct tcp_info info;
+    memset(&info, 0xff, sizeof info);
+    socklen_t info_length = sizeof info;
+    int info_result = getsockopt(peek_server, IPPROTO_TCP, TCP_INFO, &info, &info_length);
+    printf("; tcp_info %d length %d established %d mss set %d cwnd set %d", info_result, info_length == sizeof info,
+           info.tcpi_state == TCP_ESTABLISHED, info.tcpi_snd_mss > 0 && info.tcpi_snd_mss < 70000, info.tcpi_snd_cwnd > 0);
     sendto(sender, "again", 5, 0, (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(udp_port)}, sizeof(struct sockaddr_in));
     poll(&readable, 1, 1000);
     char first[16] = {0}, second[16] = {0};

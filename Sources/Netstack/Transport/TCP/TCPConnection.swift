@@ -97,6 +97,8 @@ public final class TCPConnection {
     private var rttvar: UInt64 = 0
     private var rto = TCPConnection.initialRTO
     private var retransmissions = 0
+    /// Segments sent again over the connection's life (TCP_INFO's tcpi_total_retrans).
+    private var totalRetransmissions = 0
     private var rttSample: (sequence: SequenceNumber, sentAt: UInt64)?
     private var retransmitDeadline: UInt64?
     private var persistDeadline: UInt64?
@@ -718,6 +720,7 @@ public final class TCPConnection {
 
     /// Sends the segment at sndUna again (fast retransmit, partial ACK, timeout).
     private func retransmitFirstSegment() {
+        totalRetransmissions += 1
         if state == .synSent {
             sendSegment(sequence: iss, flags: .syn, options: synOptions(), payload: [])
             return
@@ -750,6 +753,56 @@ public final class TCPConnection {
 
     private func armRetransmit() {
         retransmitDeadline = (stack?.clock.now ?? 0) + rto
+    }
+
+    // MARK: TCP_INFO
+
+    /// What getsockopt(TCP_INFO) reports of the connection (Linux's struct tcp_info; the
+    /// fields the stack keeps).
+    public struct Info: Equatable, Sendable {
+        /// Linux's TCP state numbers (TCP_ESTABLISHED 1 ... TCP_CLOSING 11).
+        public var state: UInt8
+        public var retransmits: UInt8
+        public var sackEnabled: Bool
+        public var windowScaling: Bool
+        public var sendShift: UInt8
+        public var receiveShift: UInt8
+        public var rtoMicroseconds: UInt32
+        public var sendMSS: UInt32
+        public var receiveMSS: UInt32
+        public var unacknowledgedSegments: UInt32
+        public var rttMicroseconds: UInt32
+        public var rttVarianceMicroseconds: UInt32
+        public var sendSlowStartThreshold: UInt32
+        public var congestionWindowSegments: UInt32
+        public var advertisedMSS: UInt32
+        public var receiveSpace: UInt32
+        public var totalRetransmissions: UInt32
+    }
+
+    public var info: Info {
+        let linuxState: UInt8 =
+            switch state {
+            case .established: 1
+            case .synSent: 2
+            case .synReceived: 3
+            case .finWait1: 4
+            case .finWait2: 5
+            case .timeWait: 6
+            case .closed: 7
+            case .closeWait: 8
+            case .lastAck: 9
+            case .closing: 11
+            }
+        let segment = UInt64(max(mss, 1))
+        return Info(
+            state: linuxState, retransmits: UInt8(clamping: retransmissions), sackEnabled: sackEnabled, windowScaling: rcvShift != 0 || sndShift != 0,
+            sendShift: sndShift, receiveShift: rcvShift, rtoMicroseconds: UInt32(clamping: rto / 1000), sendMSS: UInt32(mss),
+            receiveMSS: UInt32(ourMSS), unacknowledgedSegments: UInt32(clamping: (UInt64(max(sndMax - sndUna, 0)) + segment - 1) / segment),
+            rttMicroseconds: UInt32(clamping: (srtt ?? 0) / 1000), rttVarianceMicroseconds: UInt32(clamping: rttvar / 1000),
+            sendSlowStartThreshold: ssthresh == Int.max ? 0x7fff_ffff : UInt32(clamping: UInt64(ssthresh) / segment),
+            congestionWindowSegments: UInt32(clamping: UInt64(cwnd) / segment), advertisedMSS: UInt32(ourMSS),
+            receiveSpace: UInt32(clamping: receiveWindow), totalRetransmissions: UInt32(clamping: totalRetransmissions))
     }
 
     // MARK: Timers
