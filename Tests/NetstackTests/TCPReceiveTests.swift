@@ -160,4 +160,36 @@ struct TCPReceiveTests {
         let mine = reports.withLock { $0 }.filter { $0.id == id }
         #expect(mine.last?.events == [], "\(mine)")
     }
+
+    @Test("the sender uses the peer's SACK blocks: with two holes, the second is sent again on the next duplicate ACK, before the first hole's repair is acknowledged")
+    func senderFillsHolesFromSACK() throws {
+        let hosts = TwoHosts()
+        let (client, server, _) = try establish(hosts)
+        enum Event: Equatable {
+            case sent(UInt32)
+            case acknowledged(UInt32)
+        }
+        var events: [Event] = []
+        var firsts: [UInt32] = []
+        hosts.linkA.impairment = { frame in
+            guard let segment = tcpSegment(frame), !segment.payload.isEmpty else { return [frame] }
+            events.append(.sent(segment.sequenceNumber))
+            let isFirst = !firsts.contains(segment.sequenceNumber)
+            if isFirst { firsts.append(segment.sequenceNumber) }
+            return isFirst && (firsts.count == 1 || firsts.count == 4) ? [] : [frame]
+        }
+        hosts.linkB.impairment = { frame in
+            if let segment = tcpSegment(frame), segment.payload.isEmpty { events.append(.acknowledged(segment.acknowledgmentNumber)) }
+            return [frame]
+        }
+        let data = (0..<(10 * 1460)).map { UInt8(truncatingIfNeeded: $0 &* 3) }
+        #expect(try client.write(data) == data.count)
+        #expect(hosts.run(until: { server.available == data.count }, limit: Duration.second))
+        #expect(try server.read(maximum: data.count) == data)
+        let (hole1, hole2) = (firsts[0], firsts[3])
+        // The first time the second hole went again (the first time it went at all was lost).
+        let resent2 = try #require(events.indices.filter { events[$0] == .sent(hole2) }.dropFirst().first)
+        let repaired1 = try #require(events.firstIndex { if case .acknowledged(let ack) = $0 { ack != hole1 && ack &- hole1 < 1 << 31 } else { false } })
+        #expect(resent2 < repaired1, "\(events)")
+    }
 }

@@ -74,11 +74,14 @@ final class SandboxNetwork {
     /// Where iproute2's `ip` is.
     private static let ipPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { (path: String) in access(path, X_OK) == 0 } ?? "/usr/sbin/ip"
 
-    /// Runs `ip arguments`; a failure is an error naming the command.
+    /// Runs `ip arguments`; a failure is an error naming the command. `quiet`: its complaints
+    /// go to /dev/null, not to the container's stderr (a veth already gone with its namespace
+    /// is no news, and the stderr may be the container's terminal).
     static func ip(_ arguments: [String], quiet: Bool = false) throws {
+        let null = try FileDescriptor.open("/dev/null", flags: O_WRONLY | O_CLOEXEC)
         var child = try ChildProcess.spawn(
             path: ipPath, arguments: ["ip"] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
-            descriptors: quiet ? [] : [(2, 2)])
+            descriptors: [(quiet ? null.rawValue : 2, 2)])
         guard try child.wait() == .exited(0) else { throw RuntimeError("ip \(arguments.joined(separator: " ")) failed") }
     }
 

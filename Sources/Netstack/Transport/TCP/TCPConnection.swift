@@ -4,13 +4,14 @@ import LinuxABI
 /// retransmission with RTO per RFC 6298 (Karn's rule, exponential backoff), congestion
 /// control per RFC 5681 with NewReno fast recovery (RFC 6582), window scaling (RFC 7323),
 /// delayed ACKs, zero-window probes, RST and challenge-ACK rules (RFC 5961), TIME_WAIT.
-/// SACK (RFC 2018) as a receiver: data held out of order is reported in SACK blocks, so the
-/// peer resends only the holes. Segments larger than the MSS go to a link that cuts them
-/// itself (`LinkOffloads`), and checksums are left to a link that writes them.
+/// SACK (RFC 2018): data held out of order is reported in SACK blocks, so the peer resends
+/// only the holes; the peer's blocks make a scoreboard, and in recovery each duplicate ACK
+/// sends the next hole again (RFC 6675's NextSeg, without its pipe estimate: NewReno's window
+/// inflation paces it). Segments larger than the MSS go to a link that cuts them itself
+/// (`LinkOffloads`), and checksums are left to a link that writes them.
 ///
-/// SO_KEEPALIVE probes an idle connection. Not yet: using the peer's SACK blocks (recovery
-/// is NewReno's), timestamps, Nagle (segments go out as soon as the windows allow, as with
-/// TCP_NODELAY).
+/// SO_KEEPALIVE probes an idle connection. Not yet: timestamps, Nagle (segments go out as
+/// soon as the windows allow, as with TCP_NODELAY).
 ///
 /// Driven by its stack's thread: segments come in through `handle`, timers through
 /// `runTimers`, the socket calls (`read`, `write`, `close`) from the stack's owner.
@@ -91,6 +92,11 @@ public final class TCPConnection {
     private var ssthresh = Int.max
     private var duplicateAcks = 0
     private var recover: SequenceNumber?
+    /// What the peer's SACK blocks say it holds above SND.UNA: merged ranges, in order (the
+    /// scoreboard of RFC 6675, kept until a timeout, which forgets it as the RFC allows).
+    private var scoreboard: [(left: SequenceNumber, right: SequenceNumber)] = []
+    /// In recovery with SACK: everything below this was sent again already.
+    private var retransmittedUpTo: SequenceNumber?
 
     // Retransmission timing (RFC 6298), in nanoseconds.
     private var srtt: UInt64?
@@ -364,6 +370,7 @@ public final class TCPConnection {
             sendAck()  // acknowledges something not yet sent
             return
         }
+        if sackEnabled && !segment.options.sackBlocks.isEmpty { record(segment.options.sackBlocks) }
         processAck(ack, window: Int(segment.window) << Int(sndShift), sequence: sequence, hasData: length > 0, now: now)
         if state == .closed { return }
 
@@ -454,6 +461,7 @@ public final class TCPConnection {
             }
             takeRTTSample(upTo: ack, now: now)
             sndUna = ack
+            scoreboard = scoreboard.compactMap { $0.right <= ack ? nil : ($0.left < ack ? ack : $0.left, $0.right) }
             if sndNxt < sndUna { sndNxt = sndUna }
             retransmissions = 0
             growWindow(acknowledged: dataAcknowledged, ack: ack)
@@ -495,9 +503,13 @@ public final class TCPConnection {
             if ack >= recover {
                 cwnd = min(ssthresh, max(sndMax - sndUna, mss) + mss)
                 self.recover = nil
+                retransmittedUpTo = nil
             } else {
-                // A partial ACK: the next hole is lost too.
+                // A partial ACK: the next hole is lost too. Sent again even if SACK recovery
+                // sent it already: that copy may be lost as well, and waiting for the timeout
+                // to tell costs more than a segment.
                 retransmitFirstSegment()
+                if let done = retransmittedUpTo, done < sndUna + firstSegmentSize { retransmittedUpTo = sndUna + firstSegmentSize }
                 cwnd = max(cwnd - acknowledged + mss, mss)
             }
             return
@@ -513,13 +525,52 @@ public final class TCPConnection {
         duplicateAcks += 1
         if recover != nil {
             cwnd += mss  // each duplicate means a segment left the network
+            retransmitNextHole()
             return
         }
         guard duplicateAcks == 3 else { return }
         ssthresh = max((sndMax - sndUna) / 2, 2 * mss)
         recover = sndMax
         retransmitFirstSegment()
+        if sackEnabled { retransmittedUpTo = sndUna + firstSegmentSize }
         cwnd = ssthresh + 3 * mss
+    }
+
+    /// Takes the peer's SACK blocks into the scoreboard: those inside what was sent and not
+    /// yet acknowledged (RFC 2018 §5; others are stale or lies, and ignored).
+    private func record(_ blocks: [TCPOptions.SACKBlock]) {
+        for block in blocks {
+            let (left, right) = (SequenceNumber(block.left), SequenceNumber(block.right))
+            guard left < right, left > sndUna, right <= sndMax else { continue }
+            var merged = (left: left, right: right)
+            scoreboard.removeAll { range in
+                guard range.left <= merged.right && merged.left <= range.right else { return false }
+                merged = (range.left < merged.left ? range.left : merged.left, range.right > merged.right ? range.right : merged.right)
+                return true
+            }
+            let index = scoreboard.firstIndex { $0.left > merged.left } ?? scoreboard.endIndex
+            scoreboard.insert(merged, at: index)
+        }
+    }
+
+    /// In SACK recovery, one duplicate ACK sends one more hole again (RFC 6675's NextSeg,
+    /// rule 1): the first stretch above what was sent again already that the peer does not
+    /// hold and that lies below data it does hold, at most an MSS of it. NewReno alone sends
+    /// one hole per round trip; this sends each as soon as the peer shows it missing.
+    private func retransmitNextHole() {
+        guard sackEnabled, var start = retransmittedUpTo, let highest = scoreboard.last?.right else { return }
+        if start < sndUna { start = sndUna }
+        for range in scoreboard where range.left <= start && start < range.right { start = range.right }
+        guard start < highest else { return }
+        let holeEnd = scoreboard.first { $0.left > start }?.left ?? highest
+        let offset = start - sndUna
+        let unacknowledged = sendBuffer.count - sendStart
+        let size = min(mss, holeEnd - start, unacknowledged - offset)
+        guard offset >= 0, size > 0 else { return }
+        sendSegment(sequence: start, flags: .ack, payload: sendBuffer[(sendStart + offset)..<(sendStart + offset + size)])
+        totalRetransmissions += 1
+        rttSample = nil  // Karn: no sample from a retransmitted segment
+        retransmittedUpTo = start + size
     }
 
     /// RTT measurement of the one timed segment, not retransmitted (Karn), RFC 6298 §2.
@@ -874,6 +925,8 @@ public final class TCPConnection {
         ssthresh = max((sndMax - sndUna) / 2, 2 * mss)
         cwnd = mss
         recover = nil
+        scoreboard = []
+        retransmittedUpTo = nil
         duplicateAcks = 0
         rto = min(rto * 2, Self.maximumRTO)
         // Go back: the first segment now, everything after it again as ACKs open the window.
