@@ -82,15 +82,19 @@ final class UnixDatagramSocket: FileOperations, @unchecked Sendable {
     }
 
     /// Takes the next datagram, cut to `count` (`truncated` says it was longer).
-    func receive(count: Int, nonBlocking: Bool) throws(LinuxErrno) -> (datagram: Datagram, truncated: Bool) {
+    /// With `peek` (MSG_PEEK) the datagram stays queued.
+    func receive(count: Int, nonBlocking: Bool, peek: Bool = false) throws(LinuxErrno) -> (datagram: Datagram, truncated: Bool) {
         let result: Result<(Datagram, Bool), LinuxErrno> = monitor.locked {
             while queue.isEmpty {
                 if nonBlocking { return .failure(.EAGAIN) }
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
-            var datagram = queue.removeFirst()
-            queued -= datagram.bytes.count + UnixConnection.messageOverhead
-            monitor.broadcast()
+            guard var datagram = queue.first else { return .failure(.EAGAIN) }
+            if !peek {
+                queue.removeFirst()
+                queued -= datagram.bytes.count + UnixConnection.messageOverhead
+                monitor.broadcast()
+            }
             let truncated = datagram.bytes.count > count
             datagram.bytes = Array(datagram.bytes.prefix(count))
             return .success((datagram, truncated))

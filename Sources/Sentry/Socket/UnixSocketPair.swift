@@ -96,7 +96,9 @@ final class UnixConnection: @unchecked Sendable {
     /// Receives up to `count` bytes at end `side`, with the files that came with them: waits
     /// for data unless `nonBlocking` (EAGAIN); no bytes once the writer is gone (end of file).
     /// `truncated` says a message was longer than `count` (its rest is dropped, MSG_TRUNC).
-    func receive(at side: Int, count: Int, nonBlocking: Bool) throws(LinuxErrno) -> (bytes: [UInt8], files: [FileDescription], truncated: Bool) {
+    /// With `peek` (MSG_PEEK) what it returns stays queued, files included (the caller
+    /// installs them as new fds, as Linux does for a peek).
+    func receive(at side: Int, count: Int, nonBlocking: Bool, peek: Bool = false) throws(LinuxErrno) -> (bytes: [UInt8], files: [FileDescription], truncated: Bool) {
         let peer = 1 - side
         let result: Result<([UInt8], [FileDescription], Bool), LinuxErrno> = monitor.locked {
             while queues[side].isEmpty {
@@ -104,27 +106,37 @@ final class UnixConnection: @unchecked Sendable {
                 if nonBlocking { return .failure(.EAGAIN) }
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
-            defer { monitor.broadcast() }
             if kind != .stream {
-                let message = queues[side].removeFirst()
-                queued[side] -= message.bytes.count + Self.messageOverhead
+                guard let message = queues[side].first else { return .success(([], [], false)) }
+                if !peek {
+                    queues[side].removeFirst()
+                    queued[side] -= message.bytes.count + Self.messageOverhead
+                    monitor.broadcast()
+                }
                 return .success((Array(message.bytes.prefix(count)), message.files, message.bytes.count > count))
             }
             var bytes: [UInt8] = []
             var files: [FileDescription] = []
-            while bytes.count < count, var first = queues[side].first {
+            var index = 0
+            while bytes.count < count, index < queues[side].count {
+                var first = queues[side][index]
                 // Files stay with the bytes they came with: a read stops before the next
                 // message that carries some.
                 if !first.files.isEmpty && !bytes.isEmpty { break }
                 let take = min(count - bytes.count, first.bytes.count)
                 bytes += first.bytes.prefix(take)
                 files += first.files
-                first.files = []
-                first.bytes.removeFirst(take)
-                queued[side] -= take
-                if first.bytes.isEmpty { queues[side].removeFirst() } else { queues[side][0] = first }
+                if peek {
+                    index += 1
+                } else {
+                    first.files = []
+                    first.bytes.removeFirst(take)
+                    queued[side] -= take
+                    if first.bytes.isEmpty { queues[side].removeFirst() } else { queues[side][0] = first }
+                }
                 if !files.isEmpty { break }
             }
+            if !peek { monitor.broadcast() }
             return .success((bytes, files, false))
         }
         Readiness.changed()

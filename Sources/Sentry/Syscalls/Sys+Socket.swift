@@ -298,24 +298,24 @@ extension Syscalls {
         return Int64(try socket.write(bytes, at: nil, nonBlocking: nonBlocking))
     }
 
-    /// Implements Linux recvfrom(2) (and recv(2)) with MSG_DONTWAIT, and MSG_PEEK on AF_INET
-    /// sockets; MSG_PEEK on AF_UNIX sockets and the other flags are EOPNOTSUPP until they land.
+    /// Implements Linux recvfrom(2) (and recv(2)) with MSG_DONTWAIT and MSG_PEEK (what is
+    /// read stays for the next receive); the other flags are EOPNOTSUPP until they land.
     static func recvfrom(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
         guard flags.subtracting([.dontWait, .noSignal, .peek]).isEmpty else { throw .EOPNOTSUPP }
-        if flags.contains(.peek), !(try task.fds.get(fd(arguments[0])).operations is InetSocket) { throw .EOPNOTSUPP }
+        let peek = flags.contains(.peek)
         let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
         let described = try task.fds.get(fd(arguments[0]))
         if let unix = described.operations as? UnixDatagramSocket {
             let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
-            let received = try unix.receive(count: count, nonBlocking: nonBlocking).datagram
+            let received = try unix.receive(count: count, nonBlocking: nonBlocking, peek: peek).datagram
             try task.mm.copyOut(received.bytes, to: arguments[1])
             try storeUnixAddress(task, received.source, at: arguments[4], lengthAt: arguments[5], fromDatagram: true)
             return .value(Int64(received.bytes.count))
         }
         if let unix = unixEnd(described.operations) {
             let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
-            let received = try unix.connection.receive(at: unix.side, count: count, nonBlocking: nonBlocking)
+            let received = try unix.connection.receive(at: unix.side, count: count, nonBlocking: nonBlocking, peek: peek)
             try task.mm.copyOut(received.bytes, to: arguments[1])
             if arguments[5] != 0 { try task.mm.copyOut([0, 0, 0, 0], to: arguments[5]) }  // no address: a connected pair
             return .value(Int64(received.bytes.count))
@@ -323,7 +323,7 @@ extension Syscalls {
         let (socket, file) = try inetSocket(task, arguments[0])
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
         let (bytes, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
-            try socket.service.receive(socket.id, maximum: count, peek: flags.contains(.peek))
+            try socket.service.receive(socket.id, maximum: count, peek: peek)
         }
         try task.mm.copyOut(bytes, to: arguments[1])
         if let source { try storeSocketAddress(task, source, at: arguments[4], lengthAt: arguments[5]) }
@@ -584,13 +584,14 @@ extension Syscalls {
     /// Implements Linux recvmsg(2): scatters into the iovecs; for AF_UNIX sockets, received
     /// files become fds in an SCM_RIGHTS control message (MSG_CMSG_CLOEXEC honoured; those
     /// that do not fit are closed and MSG_CTRUNC set); for AF_INET, msg_name gets the source.
-    /// MSG_TRUNC is set when a datagram was longer than the buffers.
+    /// MSG_TRUNC is set when a datagram was longer than the buffers. MSG_PEEK leaves what it read queued (files it
+    /// carries become new fds all the same, as Linux does).
     static func recvmsg(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try task.fds.get(fd(arguments[0]))
         let header = try task.mm.copyIn(from: arguments[1], count: 56)
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[2]))
-        guard flags.subtracting([.dontWait, .noSignal, .closeOnExec, .peek]).isEmpty, !flags.contains(.peek) || file.operations is InetSocket
-        else { throw .EOPNOTSUPP }
+        guard flags.subtracting([.dontWait, .noSignal, .closeOnExec, .peek]).isEmpty else { throw .EOPNOTSUPP }
+        let peek = flags.contains(.peek)
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
         let vectors = try messageVectors(task, header)
         let capacity = vectors.reduce(0) { $0 + $1.1 }
@@ -600,13 +601,13 @@ extension Syscalls {
         var source: SocketService.Address?
         var unixSource: [UInt8]?
         if let unix = unixEnd(file.operations) {
-            (received, files, truncated) = try unix.connection.receive(at: unix.side, count: capacity, nonBlocking: nonBlocking)
+            (received, files, truncated) = try unix.connection.receive(at: unix.side, count: capacity, nonBlocking: nonBlocking, peek: peek)
         } else if let unix = file.operations as? UnixDatagramSocket {
-            let (datagram, cut) = try unix.receive(count: capacity, nonBlocking: nonBlocking)
+            let (datagram, cut) = try unix.receive(count: capacity, nonBlocking: nonBlocking, peek: peek)
             (received, files, truncated, unixSource) = (datagram.bytes, datagram.files, cut, datagram.source)
         } else if let socket = file.operations as? InetSocket {
             (received, source) = try InetSocket.waiting(nonBlocking: nonBlocking) { () throws(LinuxErrno) in
-                try socket.service.receive(socket.id, maximum: capacity, peek: flags.contains(.peek))
+                try socket.service.receive(socket.id, maximum: capacity, peek: peek)
             }
         } else {
             throw .ENOTSOCK

@@ -170,6 +170,23 @@ int main(void) {
     unlink(server_name.sun_path);
     unlink(client_name.sun_path);
 
+    // MSG_PEEK: a stream peek across two writes leaves both; a datagram peek leaves it whole.
+    int peeking[2], dgrams[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, peeking);
+    write(peeking[0], "ab", 2);
+    write(peeking[0], "cd", 2);
+    char look[8] = {0}, remainder[8] = {0};
+    ssize_t looked = recv(peeking[1], look, 3, MSG_PEEK);
+    ssize_t read_after = recv(peeking[1], remainder, sizeof remainder - 1, 0);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, dgrams);
+    send(dgrams[0], "one", 3, 0);
+    send(dgrams[0], "two", 3, 0);
+    char d1[8] = {0}, d2[8] = {0}, d3[8] = {0};
+    ssize_t p1 = recv(dgrams[1], d1, sizeof d1 - 1, MSG_PEEK);
+    ssize_t p2 = recv(dgrams[1], d2, sizeof d2 - 1, 0);
+    ssize_t p3 = recv(dgrams[1], d3, sizeof d3 - 1, MSG_DONTWAIT);
+    printf("peek: stream %zd \"%s\" then %zd \"%s\"; datagrams %zd \"%s\" %zd \"%s\" %zd \"%s\"\n", looked, look, read_after, remainder, p1, d1, p2, d2, p3, d3);
+
     // A long chain of sockets, each in the queue of the next: closing the last closes them
     // all (one after another, not by recursion that could overflow a stack).
     int previous = -1;
