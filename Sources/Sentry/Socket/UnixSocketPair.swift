@@ -35,7 +35,15 @@ final class UnixConnection: @unchecked Sendable {
     private var writeShutdown = [false, false]
     private var readShutdown = [false, false]
 
-    init(kind: Kind) { self.kind = kind }
+    /// `names[side]`: the sun_path bytes end `side` goes by (getsockname; the other end's
+    /// getpeername). Empty for a socket pair's ends and an unbound connector; an accepted end
+    /// goes by its listener's name, as on Linux.
+    let names: [[UInt8]]
+
+    init(kind: Kind, names: [[UInt8]] = [[], []]) {
+        self.kind = kind
+        self.names = names
+    }
 
     func close(_ side: Int) {
         var dropped: [Message] = monitor.locked {

@@ -26,13 +26,13 @@ final class UnixListener: @unchecked Sendable {
 
     /// Makes a connection for a connector: side 0 is the connector's, side 1 waits here for
     /// accept. Waits while the queue is full (EAGAIN if `nonBlocking`); ECONNREFUSED once
-    /// closed.
-    func connect(nonBlocking: Bool) throws(LinuxErrno) -> UnixConnection {
+    /// closed. `names`: the connector's and the listener's sun_path bytes.
+    func connect(nonBlocking: Bool, names: (connector: [UInt8], listener: [UInt8])) throws(LinuxErrno) -> UnixConnection {
         let result: Result<UnixConnection, LinuxErrno> = monitor.locked {
             while true {
                 if closed { return .failure(.ECONNREFUSED) }
                 if pending.count < backlog {
-                    let connection = UnixConnection(kind: kind)
+                    let connection = UnixConnection(kind: kind, names: [names.connector, names.listener])
                     pending.append(connection)
                     monitor.broadcast()
                     return .success(connection)
@@ -153,6 +153,12 @@ final class UnixStreamSocket: FileOperations, @unchecked Sendable {
             guard case .unbound = state else { throw .EISCONN }
             state = .connected(UnixSocketEnd(connection, side: 0, inode: inode))
         }
+    }
+
+    /// The connected end's peer name (getpeername(2)); ENOTCONN unless connected.
+    func peerPath() throws(LinuxErrno) -> [UInt8] {
+        guard let end else { throw .ENOTCONN }
+        return end.connection.names[1 - end.side]
     }
 
     private var end: UnixSocketEnd? {

@@ -202,7 +202,7 @@ extension Syscalls {
             let accepted = UnixSocketEnd(connection, side: 1, inode: task.sandbox.newPipeInode())
             let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
             let new = try task.fds.add(FileDescription(accepted, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)
-            if arguments[1] != 0, arguments[2] != 0 { try storeUnixAddress(task, [], at: arguments[1], lengthAt: arguments[2]) }
+            if arguments[1] != 0, arguments[2] != 0 { try storeUnixAddress(task, connection.names[0], at: arguments[1], lengthAt: arguments[2]) }
             return .value(Int64(new))
         }
         let (socket, file) = try inetSocket(task, arguments[0])
@@ -230,10 +230,12 @@ extension Syscalls {
         }
         if let unix = described.operations as? UnixStreamSocket {
             let name = try findUnixName(task, at: arguments[1], length: arguments[2])
-            guard let listener = (task.sandbox.unixSocket(name) as? UnixStreamSocket)?.listener else { throw .ECONNREFUSED }
+            let listening = task.sandbox.unixSocket(name) as? UnixStreamSocket
+            guard let listening, let listener = listening.listener else { throw .ECONNREFUSED }
             guard listener.kind == unix.kind else { throw .EPROTOTYPE }
             guard unix.isUnconnected else { throw .EISCONN }
-            let connection = try listener.connect(nonBlocking: described.flags.contains(.nonBlocking))
+            let connection = try listener.connect(
+                nonBlocking: described.flags.contains(.nonBlocking), names: (unix.localPath, listening.localPath))
             do {
                 try unix.attach(connection)
             } catch {
@@ -354,8 +356,8 @@ extension Syscalls {
             try storeUnixAddress(task, unix.boundPath, at: arguments[1], lengthAt: arguments[2])
             return .value(0)
         }
-        if operations is UnixSocketEnd {
-            try storeUnixAddress(task, [], at: arguments[1], lengthAt: arguments[2])
+        if let end = operations as? UnixSocketEnd {
+            try storeUnixAddress(task, end.connection.names[end.side], at: arguments[1], lengthAt: arguments[2])
             return .value(0)
         }
         let (socket, _) = try inetSocket(task, arguments[0])
@@ -366,12 +368,15 @@ extension Syscalls {
     /// Implements Linux getpeername(2).
     static func getpeername(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let operations = try task.fds.get(fd(arguments[0])).operations
-        if unixEnd(operations) != nil {
-            // The peer's name is not kept: an unnamed AF_UNIX address, as a socketpair's.
-            try storeUnixAddress(task, [], at: arguments[1], lengthAt: arguments[2])
+        if let unix = operations as? UnixStreamSocket {
+            try storeUnixAddress(task, try unix.peerPath(), at: arguments[1], lengthAt: arguments[2])
             return .value(0)
         }
-        if operations is UnixStreamSocket { throw .ENOTCONN }
+        if let end = unixEnd(operations) {
+            // The other end's name: a listener's for a connector, empty for a socket pair's.
+            try storeUnixAddress(task, end.connection.names[1 - end.side], at: arguments[1], lengthAt: arguments[2])
+            return .value(0)
+        }
         let (socket, _) = try inetSocket(task, arguments[0])
         try storeSocketAddress(task, try socket.service.peerAddress(socket.id), at: arguments[1], lengthAt: arguments[2])
         return .value(0)

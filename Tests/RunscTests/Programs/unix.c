@@ -144,6 +144,18 @@ int main(void) {
     char first[8] = {0};
     ssize_t first_length = recv(peer, first, sizeof first, 0);
     printf("abstract: connect %d, seqpacket keeps boundaries %zd \"%s\"\n", connected, first_length, first);
+    // Names on a connection: the connector's peer and the accepted end are the listener's
+    // name; the accepted end's peer (an unbound connector) is unnamed.
+    struct sockaddr_un seen;
+    socklen_t seen_length = sizeof seen;
+    getpeername(client, (struct sockaddr *)&seen, &seen_length);
+    int client_peer = seen_length == abstract_length && memcmp(seen.sun_path, abstract.sun_path, (size_t)length) == 0;
+    seen_length = sizeof seen;
+    getsockname(peer, (struct sockaddr *)&seen, &seen_length);
+    int accepted_own = seen_length == abstract_length && memcmp(seen.sun_path, abstract.sun_path, (size_t)length) == 0;
+    seen_length = sizeof seen;
+    int accepted_peer = getpeername(peer, (struct sockaddr *)&seen, &seen_length) == 0 && seen_length == sizeof(sa_family_t);
+    printf("names: connector's peer %d, accepted end's own %d, accepted end's peer unnamed %d\n", client_peer, accepted_own, accepted_peer);
 
     // Named datagram sockets: an unnamed sender, then a named one answered at its name.
     struct sockaddr_un server_name = {.sun_family = AF_UNIX}, client_name = {.sun_family = AF_UNIX};
