@@ -23,6 +23,14 @@ final class RPCPair {
 
     deinit { service.stop() }
 
+    /// A stream socket listening on 127.0.0.1 at a port the stack chose, through the RPC.
+    func loopbackListener() throws -> (id: Int32, port: UInt16) {
+        let listener = try client.socket(.stream)
+        try client.bind(listener, to: SocketService.Address(IPv4Address(127, 0, 0, 1), 0))
+        try client.listen(listener, backlog: 4)
+        return (listener, try client.localAddress(listener).port)
+    }
+
     /// Retries `body` while it answers EAGAIN (bounded: about two seconds).
     func eventually<Result>(_ body: () throws -> Result) throws -> Result {
         for _ in 0..<2000 {
@@ -42,10 +50,7 @@ struct RPCTests {
     func tcpThroughRPC() throws {
         let pair = try RPCPair()
         let client = pair.client
-        let listener = try client.socket(.stream)
-        try client.bind(listener, to: SocketService.Address(IPv4Address(127, 0, 0, 1), 0))
-        try client.listen(listener, backlog: 4)
-        let port = try client.localAddress(listener).port
+        let (listener, port) = try pair.loopbackListener()
         #expect(port != 0)
         let connecting = try client.socket(.stream)
         #expect(throws: LinuxErrno.EINPROGRESS) { try client.connect(connecting, to: SocketService.Address(IPv4Address(127, 0, 0, 1), port)) }
@@ -77,13 +82,9 @@ struct RPCTests {
     func readinessFromRing() throws {
         let pair = try RPCPair()
         let client = pair.client
-        let listener = try client.socket(.stream)
-        try client.bind(listener, to: SocketService.Address(IPv4Address(127, 0, 0, 1), 0))
-        try client.listen(listener, backlog: 4)
+        let (listener, port) = try pair.loopbackListener()
         let connecting = try client.socket(.stream)
-        #expect(throws: LinuxErrno.EINPROGRESS) {
-            try client.connect(connecting, to: SocketService.Address(IPv4Address(127, 0, 0, 1), try client.localAddress(listener).port))
-        }
+        #expect(throws: LinuxErrno.EINPROGRESS) { try client.connect(connecting, to: SocketService.Address(IPv4Address(127, 0, 0, 1), port)) }
         let (accepted, _) = try pair.eventually { try client.accept(listener) }
         // Known from here on (this lookup asks): nothing to read yet.
         #expect(!client.readiness(accepted).contains(.input))

@@ -66,11 +66,7 @@ struct TCPReceiveTests {
         let hosts = TwoHosts()
         let (client, server, _) = try establish(hosts)
         let data = [UInt8](repeating: 0x77, count: TCPConnection.bufferSize + 200_000)
-        var sent = 0
-        for _ in 0..<64 {
-            sent += try client.write(data[sent...])
-            hosts.run(for: 20 * Duration.millisecond, step: Duration.millisecond)
-        }
+        _ = try fillWindow(of: client, with: data, through: hosts)
         #expect(server.available > TCPConnection.bufferSize - 32)
         hosts.clearLog()
         let half = try server.read(maximum: TCPConnection.bufferSize / 2)

@@ -48,6 +48,17 @@ func transfer(_ data: [UInt8], from sender: TCPConnection, to receiver: TCPConne
     return received
 }
 
+/// Writes `data` from `client` until the peer's receive window is shut (the peer reads
+/// nothing), letting simulated time pass; returns how many bytes were taken.
+func fillWindow(of client: TCPConnection, with data: [UInt8], through hosts: TwoHosts) throws -> Int {
+    var sent = 0
+    for _ in 0..<64 {
+        sent += try client.write(data[sent...])
+        hosts.run(for: 20 * Duration.millisecond, step: Duration.millisecond)
+    }
+    return sent
+}
+
 @Suite("Netstack: TCP between two stacks")
 struct TCPTests {
     @Test("the handshake, data both ways, and an orderly close through FIN-WAIT, TIME-WAIT and LAST-ACK")
@@ -138,11 +149,7 @@ struct TCPTests {
         let hosts = TwoHosts()
         let (client, server, _) = try establish(hosts)
         let data = [UInt8](repeating: 0x5a, count: TCPConnection.bufferSize + 300_000)
-        var sent = 0
-        for _ in 0..<64 {
-            sent += try client.write(data[sent...])
-            hosts.run(for: 20 * Duration.millisecond, step: Duration.millisecond)
-        }
+        var sent = try fillWindow(of: client, with: data, through: hosts)
         // The receiver holds a full buffer (to within the window scale's 32-byte unit) and
         // advertises nothing more.
         #expect(server.available > TCPConnection.bufferSize - 32)
@@ -166,11 +173,7 @@ struct TCPTests {
         let hosts = TwoHosts()
         let (client, server, _) = try establish(hosts)
         let data = (0..<(TCPConnection.bufferSize + 100_000)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        var sent = 0
-        for _ in 0..<64 {
-            sent += try client.write(data[sent...])
-            hosts.run(for: 20 * Duration.millisecond, step: Duration.millisecond)
-        }
+        var sent = try fillWindow(of: client, with: data, through: hosts)
         // The window is closed. Open it by less than an MSS and lose the segment that fills it.
         var received = try server.read(maximum: 960)
         var segments: [(sequence: UInt32, length: Int)] = []

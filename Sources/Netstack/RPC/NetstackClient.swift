@@ -87,12 +87,18 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
     /// Sends `request` on a free channel and returns a reader over the reply's results (after
     /// its errno, which is thrown if not 0).
     private func call(_ request: [UInt8]) throws(LinuxErrno) -> ByteReader {
-        var reader = try exchange(
-            { window in
-                request.withUnsafeBytes { window.copyMemory(from: $0) }
-                return request.count
-            },
-            { reply in ByteReader(copying: reply) })
+        try results(
+            exchange(
+                { window in
+                    request.withUnsafeBytes { window.copyMemory(from: $0) }
+                    return request.count
+                },
+                { reply in ByteReader(copying: reply) }))
+    }
+
+    /// The results of a reply: after its errno, which is thrown if not 0.
+    private func results(_ reply: ByteReader) throws(LinuxErrno) -> ByteReader {
+        var reader = reply
         guard let errno = reader.readInteger(as: Int32.self) else { throw .EIO }
         if errno != 0 { throw SocketRPC.errno(errno) }
         return reader
@@ -170,17 +176,16 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
     public func send(_ id: Int32, _ bytes: [UInt8], to destination: SocketService.Address?) throws(LinuxErrno) -> Int {
         let count = min(bytes.count, SocketRPC.maximumData)
         let header = SocketRPC.dataRequest(.send, id, address: destination, count: count)
-        var reader = try exchange(
-            { window in
-                header.withUnsafeBytes { window.copyMemory(from: $0) }
-                bytes.withUnsafeBytes { data in
-                    UnsafeMutableRawBufferPointer(rebasing: window[header.count...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[0..<count]))
-                }
-                return header.count + count
-            },
-            { reply in ByteReader(copying: reply) })
-        guard let errno = reader.readInteger(as: Int32.self) else { throw .EIO }
-        if errno != 0 { throw SocketRPC.errno(errno) }
+        var reader = try results(
+            exchange(
+                { window in
+                    header.withUnsafeBytes { window.copyMemory(from: $0) }
+                    bytes.withUnsafeBytes { data in
+                        UnsafeMutableRawBufferPointer(rebasing: window[header.count...]).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[0..<count]))
+                    }
+                    return header.count + count
+                },
+                { reply in ByteReader(copying: reply) }))
         guard let taken = reader.readInteger(as: UInt32.self), Int(taken) <= count, let readiness = SocketRPC.readReadiness(&reader)
         else { throw .EIO }
         try finish(reader)

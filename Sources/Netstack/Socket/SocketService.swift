@@ -366,7 +366,8 @@ public final class SocketService: @unchecked Sendable {
     /// of file gives no bytes; EAGAIN when nothing waits.
     public func receive(_ id: Int32, maximum: Int, peek: Bool = false) throws(LinuxErrno) -> (bytes: [UInt8], from: Address?) {
         var result: Result<Address?, LinuxErrno> = .success(nil)
-        let bytes = [UInt8](unsafeUninitializedCapacity: maximum) { buffer, count in
+        // A socket read moves at most `largestTransfer`: the buffer is not sized by the caller's count.
+        let bytes = [UInt8](unsafeUninitializedCapacity: min(maximum, Self.largestTransfer)) { buffer, count in
             result = Result { () throws(LinuxErrno) in
                 let (taken, from) = try receive(id, into: UnsafeMutableRawBufferPointer(buffer), peek: peek)
                 count = taken

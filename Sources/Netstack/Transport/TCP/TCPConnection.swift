@@ -140,7 +140,12 @@ public final class TCPConnection {
         sndMax = self.iss
         ourMSS = max(min(mtu, Int(UInt16.max)) - IPv4Header.minimumSize - TCPHeader.minimumSize, 536)
         cwnd = 10 * 536  // RFC 6928's initial window, refined once the MSS is known
+        offloads = stack.offloads(toward: key.remoteAddress)
     }
+
+    /// What the link toward the peer finishes (looked up once: the route does not change
+    /// under a connection, and each segment would otherwise look it up again).
+    private let offloads: LinkOffloads
 
     // MARK: The socket's side
 
@@ -756,7 +761,7 @@ public final class TCPConnection {
     /// The most payload one segment handed to the link carries: the MSS, or as many MSS as
     /// fit under the link's segmentation limit (the link cuts them).
     private var largestSegment: Int {
-        let limit = stack?.offloads(toward: key.remoteAddress).segmentationLimit ?? 0
+        let limit = offloads.segmentationLimit
         let headers = IPv4Header.minimumSize + TCPHeader.minimumSize + TCPOptions.maximumLength
         return max((limit - headers) / mss, 1) * mss
     }
@@ -958,7 +963,6 @@ public final class TCPConnection {
         // SACK blocks ride on segments without data (the MSS leaves no room for options
         // beside a full one); a receiver holding data out of order sends those.
         if payload.isEmpty && !flags.contains(.syn) { options.sackBlocks = sackBlocks }
-        let offloads = stack.offloads(toward: key.remoteAddress)
         let segment = TCPHeader.encode(
             sourcePort: key.localPort, destinationPort: key.remotePort, sequenceNumber: sequence.value,
             acknowledgmentNumber: flags.contains(.ack) ? rcvNxt.value : 0, flags: flags, window: UInt16(window), options: options,
