@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <stddef.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include "CShim.h"
 
 static const struct cshim_abi_entry constants[] = {
@@ -29,6 +33,18 @@ static const struct cshim_abi_entry constants[] = {
     {"AT_SYMLINK_NOFOLLOW", AT_SYMLINK_NOFOLLOW}, {"AT_REMOVEDIR", AT_REMOVEDIR},
     {"O_PATH", O_PATH}, {"O_NOFOLLOW", O_NOFOLLOW}, {"O_DIRECTORY", O_DIRECTORY},
     {"RENAME_NOREPLACE", RENAME_NOREPLACE}, {"RENAME_EXCHANGE", RENAME_EXCHANGE},
+    {"NETLINK_ROUTE", NETLINK_ROUTE}, {"sizeof(struct nlmsghdr)", sizeof(struct nlmsghdr)}, {"NLMSG_ALIGNTO", NLMSG_ALIGNTO},
+    {"NLMSG_ERROR", NLMSG_ERROR}, {"NLMSG_DONE", NLMSG_DONE}, {"NLM_F_REQUEST", NLM_F_REQUEST},
+    {"NLM_F_MULTI", NLM_F_MULTI}, {"NLM_F_ACK", NLM_F_ACK}, {"NLM_F_DUMP", NLM_F_DUMP},
+    {"RTM_NEWLINK", RTM_NEWLINK}, {"RTM_GETLINK", RTM_GETLINK}, {"RTM_NEWADDR", RTM_NEWADDR},
+    {"RTM_DELADDR", RTM_DELADDR}, {"RTM_GETADDR", RTM_GETADDR}, {"RTM_NEWROUTE", RTM_NEWROUTE},
+    {"RTM_GETROUTE", RTM_GETROUTE}, {"sizeof(struct ifinfomsg)", sizeof(struct ifinfomsg)},
+    {"sizeof(struct ifaddrmsg)", sizeof(struct ifaddrmsg)}, {"sizeof(struct rtmsg)", sizeof(struct rtmsg)},
+    {"sizeof(struct rtattr)", sizeof(struct rtattr)}, {"IFLA_ADDRESS", IFLA_ADDRESS}, {"IFLA_IFNAME", IFLA_IFNAME},
+    {"IFLA_MTU", IFLA_MTU}, {"IFA_ADDRESS", IFA_ADDRESS}, {"IFA_LOCAL", IFA_LOCAL}, {"RTA_DST", RTA_DST},
+    {"RTA_OIF", RTA_OIF}, {"RTA_GATEWAY", RTA_GATEWAY}, {"RTA_TABLE", RTA_TABLE}, {"IFF_UP", IFF_UP},
+    {"IFF_LOOPBACK", IFF_LOOPBACK}, {"ARPHRD_ETHER", ARPHRD_ETHER}, {"RT_TABLE_MAIN", RT_TABLE_MAIN},
+    {"RTN_UNICAST", RTN_UNICAST},
 };
 
 long cshim_abi_constant(const char *name) {

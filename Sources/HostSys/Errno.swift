@@ -49,6 +49,7 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let EXDEV = Errno(18)
     public static let ENOTEMPTY = Errno(39)
     public static let ENOSYS = Errno(38)
+    public static let EBADMSG = Errno(74)
     public static let EMSGSIZE = Errno(90)
     public static let ENOTSUP = Errno(95)
     public static let ECONNRESET = Errno(104)

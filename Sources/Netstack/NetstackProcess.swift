@@ -7,45 +7,52 @@ import LinuxABI
 /// capabilities, its own seccomp allow-list) before it reads anything the Sentry or the
 /// network sends, then serves the Sentry's socket calls (`NetstackServer`).
 ///
-/// runsc starts it in new mount and network namespaces. With `--network=none` the stack has
-/// only a loopback interface (127.0.0.1/8). With `--network=sandbox` runsc moves one end of a
-/// veth pair into the Netstack's namespace, without an address (so the host kernel answers
-/// nothing there); the Netstack sets it up, opens an AF_PACKET socket on it and takes the
-/// address itself. The namespace lives as long as the Netstack: when it ends, the veth goes.
+/// runsc starts it in a new mount namespace, and either in a new network namespace or in the
+/// one a bundle names. With `--network=none` the stack has only a loopback interface
+/// (127.0.0.1/8). With `--network=sandbox` runsc moves one end of a veth pair into the
+/// Netstack's new namespace, without an address (so the host kernel answers nothing there),
+/// and says which address to take; the namespace lives as long as the Netstack, and when it
+/// ends the veth goes. In a namespace a bundle names, the Netstack reads the interfaces,
+/// addresses and routes over netlink and removes the addresses from the host kernel
+/// (`NetworkConfiguration.takeOver`). Either way it opens an AF_PACKET socket on each
+/// interface and answers for the addresses itself.
 public enum NetstackProcess {
-    /// Where the stack attaches with `--network=sandbox`.
-    public struct Attachment: Sendable {
-        /// An inherited fd to read one byte from once runsc has moved the veth's end into the
-        /// Netstack's network namespace (end of file: runsc gave up).
-        public var readyFD: Int32
-        public var interface: String
-        public var address: IPv4Subnet
-        public var gateway: IPv4Address?
-
-        public init(readyFD: Int32, interface: String, address: IPv4Subnet, gateway: IPv4Address?) {
-            self.readyFD = readyFD
-            self.interface = interface
-            self.address = address
-            self.gateway = gateway
-        }
+    /// Where the stack's interfaces come from.
+    public enum Network: Sendable {
+        /// runsc moves the interfaces of `configuration` into the Netstack's new network
+        /// namespace, then writes one byte to `readyFD` (end of file: runsc gave up).
+        case moved(readyFD: Int32, configuration: NetworkConfiguration)
+        /// The Netstack joins the network namespace `namespaceFD` refers to and takes over
+        /// the interfaces it finds there.
+        case joined(namespaceFD: Int32)
     }
 
     /// Confines this process and serves the Sentry at the other end of `control` until it is
     /// gone. Must run in a fresh mount namespace, before any other thread starts.
-    /// With `captureFD` (an inherited, writable file), every frame of the stack's link goes
-    /// there as a pcap capture: the veth's Ethernet frames, or the loopback's IPv4 packets.
-    public static func run(control: consuming FileDescriptor, attachment: Attachment? = nil, captureFD: Int32? = nil) throws(LinuxErrno) {
-        var link: PacketLink?
+    /// With `captureFD` (an inherited, writable file), every frame of the stack's links goes
+    /// there as a pcap capture: the interfaces' Ethernet frames, or, without a network, the
+    /// loopback's IPv4 packets.
+    public static func run(control: consuming FileDescriptor, network: Network? = nil, captureFD: Int32? = nil) throws(LinuxErrno) {
+        var links: [PacketLink] = []
+        var configuration = NetworkConfiguration(interfaces: [], routes: [])
         do throws(Errno) {
-            if let attachment {
-                let ready = FileDescriptor(owning: attachment.readyFD)
+            switch network {
+            case .moved(let readyFD, let given):
+                let ready = FileDescriptor(owning: readyFD)
                 var byte: UInt8 = 0
                 guard try withUnsafeMutableBytes(of: &byte, { (buffer) throws(Errno) in try ready.read(into: buffer) }) == 1 else {
                     throw Errno.ENODEV
                 }
-                try NetworkInterface.setUp(attachment.interface)
-                link = PacketLink(socket: try PacketSocket(interface: attachment.interface))
+                for interface in given.interfaces { try NetworkInterface.setUp(interface.name) }
+                configuration = given
+            case .joined(let namespaceFD):
+                // Before any other thread starts: the threads started later share it.
+                try Namespace.joinNetwork(FileDescriptor(owning: namespaceFD))
+                configuration = try NetworkConfiguration.takeOver()
+            case nil:
+                break
             }
+            for interface in configuration.interfaces { links.append(PacketLink(socket: try PacketSocket(interface: interface.name))) }
             _ = NUMA.currentNode()  // libnuma reads /sys once; ask while it is visible
             try Confinement.pivotToEmptyRoot()
             try Confinement.limitCapabilities(to: [])
@@ -53,17 +60,18 @@ public enum NetstackProcess {
         } catch {
             throw error.linuxErrno
         }
-        let capture = captureFD.map { PacketCapture(fd: FileDescriptor(owning: $0), linkType: link == nil ? .rawIPv4 : .ethernet) }
+        let capture = captureFD.map { PacketCapture(fd: FileDescriptor(owning: $0), linkType: links.isEmpty ? .rawIPv4 : .ethernet) }
         let service: SocketService
-        if let link, let attachment {
-            link.capture = capture
-            service = .sandbox(link: link, address: attachment.address, gateway: attachment.gateway)
-        } else {
+        var interfaces: [Int] = []
+        if links.isEmpty {
             service = .loopbackOnly(capture: capture)
+        } else {
+            for link in links { link.capture = capture }
+            (service, interfaces) = SocketService.sandbox(links: links, configuration: configuration)
         }
         do {
             try service.start()
-            if let link { try service.startReceiving(from: link, interface: 1) }
+            for (link, interface) in zip(links, interfaces) { try service.startReceiving(from: link, interface: interface) }
         } catch {
             throw error.linuxErrno
         }

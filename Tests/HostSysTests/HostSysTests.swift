@@ -232,3 +232,94 @@ struct SeccompTests {
         #expect(output == "")
     }
 }
+
+@Suite("HostSys: route netlink, parsed with checked lengths")
+struct RouteNetlinkTests {
+    /// One netlink message: header (length, type, flags, sequence, port) and payload, padded.
+    func message(type: UInt16, sequence: UInt32, payload: [UInt8], length: UInt32? = nil) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.writeInteger(length ?? UInt32(Netlink.headerSize + payload.count))
+        writer.writeInteger(type)
+        writer.writeInteger(Netlink.multipartFlag)
+        writer.writeInteger(sequence)
+        writer.writeInteger(UInt32(0))
+        writer.writeBytes(payload)
+        writer.writeZeros(Netlink.aligned(writer.count) - writer.count)
+        return writer.bytes
+    }
+
+    /// An attribute: length, type, value, padded to 4 bytes.
+    func attribute(_ type: UInt16, _ value: [UInt8], length: UInt16? = nil) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.writeInteger(length ?? UInt16(RouteMessage.attributeHeaderSize + value.count))
+        writer.writeInteger(type)
+        writer.writeBytes(value)
+        writer.writeZeros(Netlink.aligned(writer.count) - writer.count)
+        return writer.bytes
+    }
+
+    func linkPayload(index: Int32, name: String, mac: [UInt8]) -> [UInt8] {
+        var header = ByteWriter()
+        header.writeInteger(UInt8(0))
+        header.writeInteger(UInt8(0))
+        header.writeInteger(InterfaceFlag.etherType)
+        header.writeInteger(index)
+        header.writeInteger(InterfaceFlag.up)
+        header.writeInteger(UInt32(0))
+        return header.bytes + attribute(RouteAttribute.linkName, Array(name.utf8) + [0]) + attribute(RouteAttribute.linkAddress, mac)
+            + attribute(RouteAttribute.linkMTU, [0xdc, 0x05, 0, 0])
+    }
+
+    @Test("a dump's messages, its end, and other requests' messages skipped")
+    func dump() throws {
+        let mac: [UInt8] = [2, 0, 0, 0, 0, 7]
+        let datagram = message(type: RouteMessage.newLink, sequence: 9, payload: linkPayload(index: 3, name: "eth1", mac: mac))
+            + message(type: RouteMessage.newLink, sequence: 8, payload: linkPayload(index: 4, name: "old", mac: mac))
+            + message(type: Netlink.done, sequence: 9, payload: [0, 0, 0, 0])
+        let parsed = try RouteNetlink.parse(datagram[...], sequence: 9)
+        #expect(parsed.finished)
+        #expect(parsed.messages.count == 1)
+        let link = try RouteNetlink.link(from: try #require(parsed.messages.first).payload)
+        #expect(link == RouteNetlink.Link(index: 3, name: "eth1", type: InterfaceFlag.etherType, flags: InterfaceFlag.up, hardwareAddress: mac, mtu: 1500))
+        // Without NLMSG_DONE the dump goes on in the next datagram.
+        #expect(try !RouteNetlink.parse(datagram[..<(datagram.count - 20)], sequence: 9).finished)
+    }
+
+    @Test("lengths that run past their container are EBADMSG; an NLMSG_ERROR throws its errno")
+    func malformed() throws {
+        let good = message(type: RouteMessage.newLink, sequence: 1, payload: linkPayload(index: 1, name: "eth0", mac: [1, 2, 3, 4, 5, 6]))
+        // Every prefix that cuts the message, a length beyond the datagram, one below the header.
+        for cut in 1..<good.count {
+            #expect(throws: Errno.EBADMSG) { try RouteNetlink.parse(good[..<cut], sequence: 1) }
+        }
+        #expect(throws: Errno.EBADMSG) { try RouteNetlink.parse(message(type: 16, sequence: 1, payload: [], length: 4096)[...], sequence: 1) }
+        #expect(throws: Errno.EBADMSG) { try RouteNetlink.parse(message(type: 16, sequence: 1, payload: [0, 0, 0, 0], length: 8)[...], sequence: 1) }
+        // An attribute whose length lies: past the message, or shorter than its own header.
+        var header = [UInt8](repeating: 0, count: RouteMessage.linkHeaderSize)
+        #expect(throws: Errno.EBADMSG) { try RouteNetlink.link(from: (header + attribute(3, [0x41, 0], length: 200))[...]) }
+        #expect(throws: Errno.EBADMSG) { try RouteNetlink.link(from: (header + attribute(3, [0x41, 0], length: 2))[...]) }
+        header.removeLast()
+        #expect(throws: Errno.EBADMSG) { try RouteNetlink.link(from: header[...]) }
+        // A route's header cut short; an address of another family is skipped.
+        #expect(throws: Errno.EBADMSG) { try RouteNetlink.route(from: [2, 0, 0, 0][...]) }
+        #expect(try RouteNetlink.address(from: ([10, 64, 0, 0, 1, 0, 0, 0] + attribute(RouteAttribute.addressLocal, [UInt8](repeating: 0, count: 16)))[...]) == nil)
+        // The kernel's refusal, as a negative errno.
+        var error = ByteWriter()
+        error.writeInteger(Int32(-1))
+        error.writeZeros(Netlink.headerSize)
+        #expect(throws: Errno.EPERM) { try RouteNetlink.parse(message(type: Netlink.error, sequence: 5, payload: error.bytes)[...], sequence: 5) }
+    }
+
+    @Test("this namespace's loopback, its 127.0.0.1/8 and a route table, read from the kernel")
+    func live() throws {
+        var netlink = try RouteNetlink()
+        let links = try netlink.links()
+        let loopback = try #require(links.first { $0.name == "lo" })
+        #expect(loopback.flags & InterfaceFlag.loopback != 0)
+        #expect(Int32(if_nametoindex("lo")) == loopback.index)
+        let addresses = try netlink.addresses()
+        #expect(addresses.contains { $0.interfaceIndex == loopback.index && $0.local == [127, 0, 0, 1] && $0.prefixLength == 8 })
+        // Every route read is of the main table and unicast; the dump ends.
+        #expect(try netlink.routes().allSatisfy { $0.table == InterfaceFlag.mainTable && $0.type == InterfaceFlag.unicastRoute })
+    }
+}

@@ -178,6 +178,31 @@ struct ABITests {
         #expect(!LinuxSignal(65).isValid)
     }
 
+    @Test("route netlink constants and struct sizes match <linux/rtnetlink.h>")
+    func netlink() {
+        let expected: [(Int, String)] = [
+            (Int(Netlink.routeProtocol), "NETLINK_ROUTE"), (Netlink.headerSize, "sizeof(struct nlmsghdr)"),
+            (Netlink.alignment, "NLMSG_ALIGNTO"), (Int(Netlink.error), "NLMSG_ERROR"), (Int(Netlink.done), "NLMSG_DONE"),
+            (Int(Netlink.requestFlag), "NLM_F_REQUEST"), (Int(Netlink.multipartFlag), "NLM_F_MULTI"),
+            (Int(Netlink.acknowledgeFlag), "NLM_F_ACK"), (Int(Netlink.dumpFlag), "NLM_F_DUMP"),
+            (Int(RouteMessage.newLink), "RTM_NEWLINK"), (Int(RouteMessage.getLink), "RTM_GETLINK"),
+            (Int(RouteMessage.newAddress), "RTM_NEWADDR"), (Int(RouteMessage.deleteAddress), "RTM_DELADDR"),
+            (Int(RouteMessage.getAddress), "RTM_GETADDR"), (Int(RouteMessage.newRoute), "RTM_NEWROUTE"),
+            (Int(RouteMessage.getRoute), "RTM_GETROUTE"), (RouteMessage.linkHeaderSize, "sizeof(struct ifinfomsg)"),
+            (RouteMessage.addressHeaderSize, "sizeof(struct ifaddrmsg)"), (RouteMessage.routeHeaderSize, "sizeof(struct rtmsg)"),
+            (RouteMessage.attributeHeaderSize, "sizeof(struct rtattr)"), (Int(RouteAttribute.linkAddress), "IFLA_ADDRESS"),
+            (Int(RouteAttribute.linkName), "IFLA_IFNAME"), (Int(RouteAttribute.linkMTU), "IFLA_MTU"),
+            (Int(RouteAttribute.addressAddress), "IFA_ADDRESS"), (Int(RouteAttribute.addressLocal), "IFA_LOCAL"),
+            (Int(RouteAttribute.routeDestination), "RTA_DST"), (Int(RouteAttribute.routeOutputInterface), "RTA_OIF"),
+            (Int(RouteAttribute.routeGateway), "RTA_GATEWAY"), (Int(RouteAttribute.routeTable), "RTA_TABLE"),
+            (Int(InterfaceFlag.up), "IFF_UP"), (Int(InterfaceFlag.loopback), "IFF_LOOPBACK"),
+            (Int(InterfaceFlag.etherType), "ARPHRD_ETHER"), (Int(InterfaceFlag.mainTable), "RT_TABLE_MAIN"),
+            (Int(InterfaceFlag.unicastRoute), "RTN_UNICAST"),
+        ]
+        for (value, name) in expected { #expect(value == cConstant(name), "\(name)") }
+        #expect(Int(AddressFamily.netlink) == Int(AF_NETLINK))
+    }
+
     @Test("timespec from nanoseconds, and validity as syscalls check it")
     func timespec() {
         #expect(LinuxTimespec(totalNanoseconds: 1_500_000_000) == LinuxTimespec(seconds: 1, nanoseconds: 500_000_000))

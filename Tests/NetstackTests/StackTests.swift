@@ -1,3 +1,4 @@
+import HostSys
 import LinuxABI
 import Testing
 
@@ -210,5 +211,34 @@ struct NetworkLayerTests {
         }
         hosts.pump()
         #expect(hosts.b.drops.values.reduce(0, +) > 0)
+    }
+}
+
+@Suite("Netstack: the network configuration read from a namespace")
+struct NetworkConfigurationTests {
+    @Test("Ethernet interfaces with IPv4 addresses, and their routes less the subnets' own")
+    func fromNetlink() {
+        let links = [
+            RouteNetlink.Link(index: 1, name: "lo", type: 772, flags: InterfaceFlag.up | InterfaceFlag.loopback, hardwareAddress: [], mtu: 65536),
+            RouteNetlink.Link(index: 2, name: "eth0", type: InterfaceFlag.etherType, flags: InterfaceFlag.up, hardwareAddress: [2, 0, 0, 0, 0, 1], mtu: 1500),
+            RouteNetlink.Link(index: 3, name: "eth1", type: InterfaceFlag.etherType, flags: 0, hardwareAddress: [2, 0, 0, 0, 0, 2], mtu: 1500),
+        ]
+        let addresses = [
+            RouteNetlink.Address(interfaceIndex: 1, local: [127, 0, 0, 1], prefixLength: 8, scope: 254, flags: 0),
+            RouteNetlink.Address(interfaceIndex: 2, local: [198, 18, 0, 2], prefixLength: 30, scope: 0, flags: 0),
+        ]
+        let routes = [
+            RouteNetlink.Route(destination: [198, 18, 0, 0], prefixLength: 30, gateway: nil, interfaceIndex: 2, table: 254, type: 1),
+            RouteNetlink.Route(destination: nil, prefixLength: 0, gateway: [198, 18, 0, 1], interfaceIndex: 2, table: 254, type: 1),
+            RouteNetlink.Route(destination: [198, 19, 0, 0], prefixLength: 16, gateway: nil, interfaceIndex: 2, table: 254, type: 1),
+            RouteNetlink.Route(destination: [10, 0, 0, 0], prefixLength: 8, gateway: [10, 0, 0, 1], interfaceIndex: 3, table: 254, type: 1),
+        ]
+        let configuration = NetworkConfiguration(links: links, addresses: addresses, routes: routes)
+        #expect(configuration.interfaces == [.init(name: "eth0", subnets: [IPv4Subnet(IPv4Address(198, 18, 0, 2), prefixLength: 30)])])
+        #expect(
+            configuration.routes == [
+                .init(destination: IPv4Subnet(IPv4Address(rawValue: 0), prefixLength: 0), gateway: IPv4Address(198, 18, 0, 1), interface: "eth0"),
+                .init(destination: IPv4Subnet(IPv4Address(198, 19, 0, 0), prefixLength: 16), gateway: nil, interface: "eth0"),
+            ])
     }
 }

@@ -217,4 +217,67 @@ struct NetworkTests {
         #expect(try runsc.wait() == .exited(0))
         #expect(try host("/usr/sbin/ip", ["-o", "-4", "addr", "show", "to", "\(gateway)/32"]).output.isEmpty)
     }
+
+    @Test("a bundle that names its network namespace: the Netstack takes over the interface's address and routes there (the kernel's copy goes), serves both ways, and the namespace keeps its interface")
+    func joinedNamespace() throws {
+        let (_, gateway, sandbox) = addresses(salt: 2)
+        // An address of the host's beyond the /30, reached only through a route of the namespace.
+        let (_, remote, _) = addresses(salt: 3)
+        let namespace = "rsc-join-\(getpid())"
+        let hostEnd = "rscj\(getpid())"
+        let hostPort = 20000 + Int(getpid() % 20000) + 2
+        defer {
+            _ = try? host("/usr/sbin/ip", ["link", "delete", hostEnd])
+            _ = try? host("/usr/sbin/ip", ["netns", "delete", namespace])
+        }
+        for command in [
+            ["netns", "add", namespace],
+            ["link", "add", hostEnd, "type", "veth", "peer", "name", "eth1", "netns", namespace],
+            ["addr", "add", "\(gateway)/30", "dev", hostEnd], ["addr", "add", "\(remote)/32", "dev", hostEnd],
+            ["link", "set", hostEnd, "up"],
+            ["-n", namespace, "addr", "add", "\(sandbox)/30", "dev", "eth1"], ["-n", namespace, "link", "set", "eth1", "up"],
+            ["-n", namespace, "route", "add", "\(remote)/32", "via", gateway],
+        ] {
+            #expect(try host("/usr/sbin/ip", command).status == .exited(0), "ip \(command)")
+        }
+
+        var template = Array("/tmp/runsc-joinwww-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw Errno.current }
+        let hostDirectory = String(cString: made)
+        defer { _ = try? host("/bin/rm", ["-rf", hostDirectory]) }
+        let hostPage = (0..<2000).map { "remote line \($0)\n" }.joined()
+        let page = try FileDescriptor.open(hostDirectory + "/remote.txt", flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        try Array(hostPage.utf8).withUnsafeBytes { try page.writeAll($0) }
+        var hostServer = try ChildProcess.spawn(path: "/bin/busybox", arguments: ["busybox", "httpd", "-f", "-p", "\(hostPort)", "-h", hostDirectory])
+        defer {
+            try? hostServer.kill(.SIGKILL)
+            _ = try? hostServer.wait()
+        }
+
+        let script = "httpd -f -p 8080 -h /www & web=$!; sleep 1.5; wget -q -O - http://\(remote):\(hostPort)/remote.txt; sleep 3; kill $web"
+        let bundle = try BusyboxBundle(arguments: ["sh", "-c", script], networkNamespace: "/run/netns/\(namespace)")
+        mkdir(bundle.path + "/rootfs/www", 0o755)
+        let sandboxPage = (0..<2000).map { "joined line \($0)\n" }.joined()
+        try bundle.write(bundle.path + "/rootfs/www/sandbox.txt", sandboxPage)
+        let runsc = try Helper.startExecutable("runsc", ["run", "--bundle", bundle.path, "join-\(getpid())"])
+        // Host → sandbox: the kernel no longer holds the address (it would reset the
+        // connection, having no listener); the Netstack answers.
+        #expect(try fetch("http://\(sandbox):8080/sandbox.txt") == sandboxPage)
+        #expect(try host("/usr/sbin/ip", ["-n", namespace, "-o", "-4", "addr", "show", "dev", "eth1"]).output.isEmpty)
+        // Sandbox → host, through the namespace's route.
+        let output = try runsc.readAll()
+        #expect(try runsc.wait() == .exited(0))
+        #expect(output == hostPage)
+        // The namespace and its interface stay (they are the bundle's); the address does not come back.
+        #expect(try host("/usr/sbin/ip", ["-n", namespace, "-o", "link", "show", "eth1"]).status == .exited(0))
+    }
+
+    @Test("a bundle whose network namespace path does not exist is refused with a clear error")
+    func missingNamespace() throws {
+        let bundle = try BusyboxBundle(arguments: ["true"], networkNamespace: "/run/netns/rsc-absent-\(getpid())")
+        let run = try host("/bin/sh", ["-c", "exec \(Helper.buildDirectory)/runsc run --bundle \(bundle.path) absent-\(getpid()) 2>&1"])
+        #expect(run.status != .exited(0))
+        let errors = run.output
+        #expect(errors.contains("network namespace /run/netns/rsc-absent-\(getpid())"), "\(errors)")
+    }
 }

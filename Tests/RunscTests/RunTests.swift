@@ -8,7 +8,8 @@ import Testing
 final class BusyboxBundle {
     let path: String
 
-    init(arguments: [String], readOnly: Bool = true) throws {
+    /// `networkNamespace`: a path for the bundle's network namespace entry (a new one when nil).
+    init(arguments: [String], readOnly: Bool = true, networkNamespace: String? = nil) throws {
         var template = Array("/tmp/runsc-bundle-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Errno.current }
         path = String(cString: made)
@@ -22,7 +23,7 @@ final class BusyboxBundle {
         try write(path + "/config.json", """
             {"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "args": [\(args)],
              "env": ["PATH=/bin"], "cwd": "/"}, "root": {"path": "rootfs", "readonly": \(readOnly)}, "hostname": "runsc",
-             "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "network"}]}}
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "network"\(networkNamespace.map { ", \"path\": \"\($0)\"" } ?? "")}]}}
             """)
     }
 

@@ -77,14 +77,25 @@ public final class PacketLink: LinkEndpoint, @unchecked Sendable {
 }
 
 extension SocketService {
-    /// The stack of `--network=sandbox`: the loopback, and `link` with `address` (a default
-    /// route through `gateway`, when given).
-    public static func sandbox(link: PacketLink, address: IPv4Subnet, gateway: IPv4Address?) -> SocketService {
+    /// The stack of a sandbox with a network: the loopback, and each of `links` (one per
+    /// interface of `configuration`, in its order) with its subnets, and the routes of
+    /// `configuration`. Also returns the stack's id of each link's interface.
+    public static func sandbox(links: [PacketLink], configuration: NetworkConfiguration) -> (service: SocketService, interfaces: [Int]) {
+        precondition(links.count == configuration.interfaces.count, "one link per interface")
         let stack = Stack(clock: MonotonicClock())
         stack.addInterface(LoopbackLink(), subnets: [IPv4Subnet(IPv4Address(127, 0, 0, 1), prefixLength: 8)])
-        let interface = stack.addInterface(link, subnets: [address])
-        if let gateway { stack.addRoute(IPv4Subnet(IPv4Address(rawValue: 0), prefixLength: 0), gateway: gateway, interface: interface) }
-        return SocketService(stack: stack)
+        var ids: [String: Int] = [:]
+        var interfaces: [Int] = []
+        for (link, interface) in zip(links, configuration.interfaces) {
+            let id = stack.addInterface(link, subnets: interface.subnets)
+            ids[interface.name] = id
+            interfaces.append(id)
+        }
+        for route in configuration.routes {
+            guard let id = ids[route.interface] else { continue }
+            stack.addRoute(route.destination, gateway: route.gateway, interface: id)
+        }
+        return (SocketService(stack: stack), interfaces)
     }
 
     /// Frames taken from the packet socket in one call, at most.

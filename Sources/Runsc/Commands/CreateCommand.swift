@@ -103,7 +103,7 @@ struct MonitorCommand: ParsableCommand {
             let gate = try FileDescriptor.open(directory.startFIFO, flags: O_RDWR | O_CLOEXEC)
             status = try runSandbox(
                 rootfs: config.rootfs, overlay: options.overlay && !config.readOnly,
-                network: try options.networkMode(bundleAsks: config.newNetworkNamespace), arguments: config.arguments,
+                network: try options.networkMode(bundle: config.network), arguments: config.arguments,
                 environment: config.environment,
                 workingDirectory: config.workingDirectory, options: options, startGate: gate.rawValue
             ) { pid in

@@ -26,7 +26,7 @@ struct DoCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let passed = ["PATH", "HOME", "TERM", "LANG", "USER"].compactMap { name in environment[name].map { "\(name)=\($0)" } }
         let status = try runSandbox(
-            rootfs: "/", overlay: options.overlay, network: try options.networkMode(bundleAsks: true), arguments: command,
+            rootfs: "/", overlay: options.overlay, network: try options.networkMode(bundle: .new), arguments: command,
             environment: passed,
             workingDirectory: cwd ?? FileManager.default.currentDirectoryPath, options: options)
         throw ExitCode(status.shellCode)

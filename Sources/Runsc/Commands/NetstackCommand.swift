@@ -8,8 +8,10 @@ struct NetstackCommand: ParsableCommand {
         commandName: "netstack",
         abstract: "Serve a sandbox's sockets from a userspace TCP/IP stack (internal).",
         discussion: """
-            Started by runsc in new mount and network namespaces (into which runsc moves the \
-            sandbox's end of a veth pair with --network=sandbox). The netstack moves into an \
+            Started by runsc in a new mount namespace, and in a new network namespace (into \
+            which runsc moves the sandbox's end of a veth pair with --network=sandbox) or, with \
+            --netns-fd, in the bundle's network namespace, whose interfaces, addresses and routes \
+            it takes over. The netstack moves into an \
             empty root, drops capabilities and installs its seccomp filter before it takes the \
             Sentry's channels from the socket it inherited.
             """,
@@ -20,6 +22,9 @@ struct NetstackCommand: ParsableCommand {
 
     @Option(help: "With --network=sandbox: an inherited fd to read one byte from once the interface is in place.")
     var readyFD: Int32?
+
+    @Option(help: "An inherited fd of a network namespace to join and take over (a bundle's namespace path).")
+    var netnsFD: Int32?
 
     @Option(help: "The interface to take over in that namespace.")
     var interface = "eth0"
@@ -36,6 +41,10 @@ struct NetstackCommand: ParsableCommand {
     func validate() throws {
         guard controlFD > 2 else { throw ValidationError("--control-fd must be an inherited fd above 2") }
         if let pcapFD, pcapFD <= 2 { throw ValidationError("--pcap-fd must be an inherited fd above 2") }
+        if let netnsFD {
+            guard netnsFD > 2 else { throw ValidationError("--netns-fd must be an inherited fd above 2") }
+            guard readyFD == nil else { throw ValidationError("--netns-fd and --ready-fd exclude each other") }
+        }
         if let readyFD {
             guard readyFD > 2 else { throw ValidationError("--ready-fd must be an inherited fd above 2") }
             guard address.flatMap({ IPv4Subnet(parsing: $0) }) != nil else { throw ValidationError("--address must look like 198.18.0.2/30") }
@@ -44,11 +53,17 @@ struct NetstackCommand: ParsableCommand {
     }
 
     func run() throws {
-        var attachment: NetstackProcess.Attachment?
-        if let readyFD, let address = address.flatMap({ IPv4Subnet(parsing: $0) }) {
-            attachment = NetstackProcess.Attachment(
-                readyFD: readyFD, interface: interface, address: address, gateway: gateway.flatMap { IPv4Address(parsing: $0) })
+        var network: NetstackProcess.Network?
+        if let netnsFD {
+            network = .joined(namespaceFD: netnsFD)
+        } else if let readyFD, let address = address.flatMap({ IPv4Subnet(parsing: $0) }) {
+            let routes = gateway.flatMap { IPv4Address(parsing: $0) }.map { gateway in
+                [NetworkConfiguration.Route(destination: IPv4Subnet(IPv4Address(rawValue: 0), prefixLength: 0), gateway: gateway, interface: interface)]
+            }
+            network = .moved(
+                readyFD: readyFD,
+                configuration: NetworkConfiguration(interfaces: [.init(name: interface, subnets: [address])], routes: routes ?? []))
         }
-        try NetstackProcess.run(control: FileDescriptor(owning: controlFD), attachment: attachment, captureFD: pcapFD)
+        try NetstackProcess.run(control: FileDescriptor(owning: controlFD), network: network, captureFD: pcapFD)
     }
 }

@@ -31,7 +31,7 @@ struct RunCommand: ParsableCommand {
         let container = try ContainerConfig(bundle: bundle)
         let status = try runSandbox(
             rootfs: container.rootfs, overlay: options.overlay && !container.readOnly,
-            network: try options.networkMode(bundleAsks: container.newNetworkNamespace), arguments: container.arguments,
+            network: try options.networkMode(bundle: container.network), arguments: container.arguments,
             environment: container.environment, workingDirectory: container.workingDirectory, options: options)
         throw ExitCode(status.shellCode)
     }
@@ -45,9 +45,19 @@ struct ContainerConfig {
     let arguments: [String]
     let environment: [String]
     let workingDirectory: String
-    /// Whether the bundle asks for a new network namespace (linux.namespaces has "network"
-    /// without a path); a path to join is refused until the Netstack reads addresses over netlink.
-    let newNetworkNamespace: Bool
+    /// The network namespace the bundle asks for (linux.namespaces' "network" entry).
+    let network: BundleNetwork
+
+    /// What linux.namespaces says of the network.
+    enum BundleNetwork: Equatable {
+        /// No entry: the container would share runsc's namespace, which a sandbox never
+        /// does; it gets the loopback only.
+        case none
+        /// An entry without a path: a namespace of its own.
+        case new
+        /// An entry with a path: that namespace.
+        case path(String)
+    }
 
     /// Reads `bundle`/config.json (the current directory when nil): process.args and root are
     /// required, and the root must be a directory.
@@ -69,11 +79,16 @@ struct ContainerConfig {
         self.arguments = arguments
         self.environment = process.env ?? []
         self.workingDirectory = process.cwd
-        let network = spec.linux?.namespaces?.first { $0.type == .network }
-        if network?.path != nil {
-            throw ValidationError("\(bundle)/config.json: joining a network namespace by path is not supported yet")
+        switch spec.linux?.namespaces?.first(where: { $0.type == .network }) {
+        case nil: network = .none
+        case let entry?:
+            guard let path = entry.path else {
+                network = .new
+                break
+            }
+            guard path.hasPrefix("/") else { throw ValidationError("\(bundle)/config.json: the network namespace path '\(path)' is not absolute") }
+            network = .path(path)
         }
-        self.newNetworkNamespace = network != nil
     }
 }
 
@@ -109,15 +124,28 @@ func runSandbox(
             try? gofer.kill(.SIGKILL)
             _ = try? gofer.wait()
         }
-        // The Netstack: its own process, in new mount and network namespaces; with
-        // --network=sandbox, runsc then moves a veth's end into its network namespace.
+        // The Netstack: its own process, in a new mount namespace and a new network namespace
+        // (with --network=sandbox, runsc then moves a veth's end into it), or in the bundle's.
         var sandboxNetwork: SandboxNetwork?
         if case .sandbox(let block) = network { sandboxNetwork = try SandboxNetwork(block: block) }
         defer { sandboxNetwork?.remove() }
         let netstackSockets = try UnixSocket.pair()
         var netstackArguments = ["runsc", "netstack", "--control-fd", "3"]
         var netstackDescriptors: [(parent: Int32, child: Int32)] = [(netstackSockets.second.rawValue, 3), (2, 2)]
+        var netstackNamespaces: ChildProcess.Namespaces = [.mount, .network]
         let ready = try FileDescriptor.pipe()
+        var joinedNamespace: Int32 = -1
+        defer { if joinedNamespace >= 0 { Glibc.close(joinedNamespace) } }
+        if case .joined(let path) = network {
+            do {
+                joinedNamespace = try FileDescriptor.open(path, flags: O_RDONLY | O_CLOEXEC).release()
+            } catch {
+                throw RuntimeError("the bundle's network namespace \(path): \(error)")
+            }
+            netstackDescriptors.append((joinedNamespace, 4))
+            netstackArguments += ["--netns-fd", "4"]
+            netstackNamespaces = [.mount]
+        }
         if let sandboxNetwork {
             netstackDescriptors.append((ready.first.rawValue, 4))
             netstackArguments += [
@@ -134,7 +162,7 @@ func runSandbox(
         defer { if captureFile >= 0 { Glibc.close(captureFile) } }
         var netstack = try ChildProcess.spawn(
             path: "/proc/self/exe", arguments: netstackArguments, descriptors: netstackDescriptors, options: .dieWithParent,
-            namespaces: [.mount, .network])
+            namespaces: netstackNamespaces)
         _ = consume netstackSockets.second
         defer {
             try? netstack.kill(.SIGKILL)
@@ -221,9 +249,10 @@ struct SandboxOptions: ParsableArguments {
     @Option(help: "Write what the Netstack sends and receives to this file as a pcap capture.")
     var pcapLog: String?
 
-    /// The network mode for a sandbox whose bundle asks (or not) for a network namespace.
-    func networkMode(bundleAsks: Bool) throws -> NetworkMode {
-        guard network == "sandbox", bundleAsks else { return .none }
+    /// The network mode for a sandbox whose bundle asks for `bundle`.
+    func networkMode(bundle: ContainerConfig.BundleNetwork) throws -> NetworkMode {
+        guard network == "sandbox", bundle != .none else { return .none }
+        if case .path(let path) = bundle { return .joined(path: path) }
         guard let networkAddress else { return .sandbox(block: nil) }
         guard let block = IPv4Subnet(parsing: networkAddress) else { throw ValidationError("--network-address must look like 198.18.7.0/30") }
         return .sandbox(block: block)

@@ -10,6 +10,9 @@ enum NetworkMode: Equatable {
     /// A veth pair into a network namespace of the sandbox's own, whose end the Netstack
     /// takes over; `block` is the /30 to use (nil: a free one of 198.18.0.0/15).
     case sandbox(block: IPv4Subnet?)
+    /// The network namespace at `path` (a bundle's linux.namespaces entry with a path): the
+    /// Netstack joins it and takes over its interfaces, addresses and routes.
+    case joined(path: String)
 }
 
 /// The network of one sandbox with `--network=sandbox`: a veth pair whose host end has the
