@@ -90,7 +90,7 @@ struct RPCTests {
         #expect(!client.readiness(accepted).contains(.input))
         // TCP_INFO crosses the RPC whole; a listener has none here.
         let info = try client.tcpInfo(accepted)
-        #expect(info.state == 1 && info.sendMSS > 0 && info.congestionWindowSegments > 0 && info.sackEnabled && info.windowScaling)
+        #expect(info.state == 1 && info.sendMSS > 0 && info.congestionWindowSegments > 0 && info.sackEnabled && info.windowScaling && info.timestamps)
         #expect(throws: LinuxErrno.ENOPROTOOPT) { try client.tcpInfo(listener) }
         func eventually(_ condition: () -> Bool) -> Bool {
             for _ in 0..<2000 where !condition() { Clock.sleep(nanoseconds: 1_000_000) }

@@ -132,7 +132,7 @@ enum SocketRPC {
 
     /// TCP_INFO on the wire: the 8-bit fields, then the 32-bit ones, in `Info`'s order.
     static func write(_ info: TCPConnection.Info, to writer: inout ByteWriter) {
-        for byte in [info.state, info.retransmits, info.sackEnabled ? 1 : 0, info.windowScaling ? 1 : 0, info.sendShift, info.receiveShift] {
+        for byte in [info.state, info.retransmits, info.sackEnabled ? 1 : 0, info.windowScaling ? 1 : 0, info.timestamps ? 1 : 0, info.sendShift, info.receiveShift] {
             writer.writeInteger(byte)
         }
         for word in [
@@ -144,7 +144,7 @@ enum SocketRPC {
     }
 
     static func readInfo(_ reader: inout ByteReader) -> TCPConnection.Info? {
-        guard let bytes = reader.readBytes(count: 6), bytes[bytes.startIndex + 2] <= 1, bytes[bytes.startIndex + 3] <= 1 else { return nil }
+        guard let bytes = reader.readBytes(count: 7), bytes.dropFirst(2).prefix(3).allSatisfy({ $0 <= 1 }) else { return nil }
         var words: [UInt32] = []
         for _ in 0..<11 {
             guard let word = reader.readInteger(as: UInt32.self) else { return nil }
@@ -152,7 +152,8 @@ enum SocketRPC {
         }
         let b = Array(bytes)
         return TCPConnection.Info(
-            state: b[0], retransmits: b[1], sackEnabled: b[2] == 1, windowScaling: b[3] == 1, sendShift: b[4], receiveShift: b[5],
+            state: b[0], retransmits: b[1], sackEnabled: b[2] == 1, windowScaling: b[3] == 1, timestamps: b[4] == 1,
+            sendShift: b[5], receiveShift: b[6],
             rtoMicroseconds: words[0], sendMSS: words[1], receiveMSS: words[2], unacknowledgedSegments: words[3], rttMicroseconds: words[4],
             rttVarianceMicroseconds: words[5], sendSlowStartThreshold: words[6], congestionWindowSegments: words[7], advertisedMSS: words[8],
             receiveSpace: words[9], totalRetransmissions: words[10])

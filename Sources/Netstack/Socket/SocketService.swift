@@ -37,6 +37,8 @@ public final class SocketService: @unchecked Sendable {
     /// The boolean socket options the stack has.
     public enum Option: UInt8, Sendable {
         case keepalive = 1
+        /// TCP_NODELAY: no Nagle delay for short segments.
+        case noDelay = 2
     }
 
     private enum Endpoint {
@@ -50,6 +52,7 @@ public final class SocketService: @unchecked Sendable {
         var endpoint: Endpoint
         var readShutdown = false
         var keepalive = false
+        var noDelay = false
         /// A connect(2) whose result was not yet reported (SO_ERROR, or the next connect).
         var connecting = false
     }
@@ -326,7 +329,10 @@ public final class SocketService: @unchecked Sendable {
             guard case .listener(let listener) = socket.endpoint else { throw .EINVAL }
             guard let connection = listener.accept() else { throw .EAGAIN }
             let new = freshID()
-            sockets[new] = Socket(endpoint: tagged(.connection(connection), new))
+            // Like Linux, the new socket inherits the listener's SO_KEEPALIVE and TCP_NODELAY.
+            let accepted = Socket(endpoint: tagged(.connection(connection), new), keepalive: socket.keepalive, noDelay: socket.noDelay)
+            sockets[new] = accepted
+            apply(accepted, to: connection)
             return (new, Address(connection.key.remoteAddress, connection.key.remotePort))
         }
     }
@@ -509,14 +515,16 @@ public final class SocketService: @unchecked Sendable {
         }
     }
 
-    /// setsockopt(2) of SO_KEEPALIVE: on a TCP connection it takes effect at once; on a
-    /// socket not yet connected it is kept for the connection. Datagram sockets take and
-    /// ignore it, as Linux's UDP does.
+    /// setsockopt(2) of SO_KEEPALIVE or TCP_NODELAY: on a TCP connection it takes effect at
+    /// once (TCP_NODELAY sends what Nagle held); on a socket not yet connected it is kept for
+    /// the connection, and a listener's goes to the connections it accepts. Datagram sockets
+    /// take and ignore it, as Linux's UDP does.
     public func setOption(_ id: Int32, _ option: Option, _ value: Bool) throws(LinuxErrno) {
         try call(id) { () throws(LinuxErrno) in
             guard var socket = sockets[id] else { throw .EBADF }
             switch option {
             case .keepalive: socket.keepalive = value
+            case .noDelay: socket.noDelay = value
             }
             sockets[id] = socket
             if case .connection(let connection) = socket.endpoint { apply(socket, to: connection) }
@@ -526,6 +534,7 @@ public final class SocketService: @unchecked Sendable {
     /// Gives `connection` the options set on its socket before it existed.
     private func apply(_ socket: Socket, to connection: TCPConnection) {
         if connection.keepalive != socket.keepalive { connection.keepalive = socket.keepalive }
+        if connection.noDelay != socket.noDelay { connection.noDelay = socket.noDelay }
     }
 
     /// getsockopt(TCP_INFO): ENOPROTOOPT for a socket that is not a TCP connection (Linux

@@ -211,6 +211,9 @@ extension Syscalls {
             try socket.service.accept(socket.id)
         }
         let accepted = InetSocket(service: socket.service, id: id, kind: .stream, inode: task.sandbox.newPipeInode())
+        // The stack gave the connection the listener's options; getsockopt reports them.
+        accepted.noDelay = socket.noDelay
+        accepted.keepalive = socket.keepalive
         let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
         let fd = try task.fds.add(FileDescription(accepted, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)
         try storeSocketAddress(task, peer, at: arguments[1], lengthAt: arguments[2])
@@ -387,9 +390,8 @@ extension Syscalls {
     static let soReceiveBuffer: UInt64 = 8, soKeepAlive: UInt64 = 9, soReusePort: UInt64 = 15, tcpNoDelay: UInt64 = 1
 
     /// Implements Linux setsockopt(2) for the options whose meaning the stack has:
-    /// SO_REUSEADDR (ports in TIME-WAIT never block a bind here), TCP_NODELAY (recorded: the
-    /// stack sends without Nagle's delay either way) and SO_KEEPALIVE (probes after two idle
-    /// hours). Others are ENOPROTOOPT until they land.
+    /// SO_REUSEADDR (ports in TIME-WAIT never block a bind here), TCP_NODELAY (no Nagle
+    /// delay for short segments) and SO_KEEPALIVE (probes after two idle hours). Others are ENOPROTOOPT until they land.
     static func setsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (socket, _) = try inetSocket(task, arguments[0])
         guard arguments[4] >= 4 else { throw .EINVAL }
@@ -397,7 +399,8 @@ extension Syscalls {
         switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
         case (SocketLevel.socket, soReuseAddress): return .value(0)
         case (6, tcpNoDelay):
-            socket.noDelay = value  // the stack never delays segments: TCP_NODELAY is how it behaves
+            try socket.service.setOption(socket.id, .noDelay, value)
+            socket.noDelay = value
         case (SocketLevel.socket, soKeepAlive):
             try socket.service.setOption(socket.id, .keepalive, value)
             socket.keepalive = value
@@ -454,7 +457,8 @@ extension Syscalls {
         var bytes = [UInt8](repeating: 0, count: 232)
         bytes[0] = info.state
         bytes[2] = info.retransmits
-        bytes[5] = (info.sackEnabled ? 2 : 0) | (info.windowScaling ? 4 : 0)  // TCPI_OPT_SACK, TCPI_OPT_WSCALE
+        // TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE
+        bytes[5] = (info.timestamps ? 1 : 0) | (info.sackEnabled ? 2 : 0) | (info.windowScaling ? 4 : 0)
         bytes[6] = info.sendShift & 0x0f | info.receiveShift << 4
         let words: [(Int, UInt32)] = [
             (8, info.rtoMicroseconds), (16, info.sendMSS), (20, info.receiveMSS), (24, info.unacknowledgedSegments), (68, info.rttMicroseconds),

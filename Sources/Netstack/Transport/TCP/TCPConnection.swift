@@ -10,8 +10,11 @@ import LinuxABI
 /// inflation paces it). Segments larger than the MSS go to a link that cuts them itself
 /// (`LinkOffloads`), and checksums are left to a link that writes them.
 ///
-/// SO_KEEPALIVE probes an idle connection. Not yet: timestamps, Nagle (segments go out as
-/// soon as the windows allow, as with TCP_NODELAY).
+/// Timestamps (RFC 7323): offered on every SYN; when both sides did, each segment carries
+/// one, the echoes give RTT samples even for retransmitted data, and PAWS drops old
+/// duplicates. Nagle's algorithm in Minshall's form, as Linux: a segment shorter than the
+/// MSS waits while an earlier short one is unacknowledged, unless TCP_NODELAY is set.
+/// SO_KEEPALIVE probes an idle connection.
 ///
 /// Driven by its stack's thread: segments come in through `handle`, timers through
 /// `runTimers`, the socket calls (`read`, `write`, `close`) from the stack's owner.
@@ -130,6 +133,33 @@ public final class TCPConnection {
     private var delayedAckDeadline: UInt64?
     private var timeWaitDeadline: UInt64?
 
+    // Timestamps (RFC 7323).
+    /// Both SYNs carried the option.
+    private var timestampsEnabled = false
+    /// TS.Recent: the peer's timestamp to echo.
+    private var tsRecent: UInt32 = 0
+    /// Last.ACK.sent: the acknowledgment number of our latest segment.
+    private var lastAckSent = SequenceNumber(0)
+    /// Added to the clock's milliseconds, a random value per connection (Linux's tsoffset), so
+    /// that the timestamps tell nothing of the host's uptime.
+    private let timestampOffset: UInt32
+    /// The bytes the option takes in each segment (10, padded to 12).
+    static let timestampOptionLength = 12
+
+    // Nagle.
+    /// TCP_NODELAY: segments shorter than the MSS go at once.
+    public var noDelay = false {
+        didSet {
+            if noDelay && !oldValue {
+                output()
+                stack?.flush()
+            }
+        }
+    }
+    /// Where the latest segment shorter than the MSS ends (Linux's snd_sml): while the peer
+    /// has not acknowledged it, another short one waits.
+    private var shortSegmentEnd: SequenceNumber?
+
     init(stack: Stack, key: Key, state: State, iss: UInt32, mtu: Int) {
         self.stack = stack
         self.key = key
@@ -141,6 +171,7 @@ public final class TCPConnection {
         ourMSS = max(min(mtu, Int(UInt16.max)) - IPv4Header.minimumSize - TCPHeader.minimumSize, 536)
         cwnd = 10 * 536  // RFC 6928's initial window, refined once the MSS is known
         offloads = stack.offloads(toward: key.remoteAddress)
+        timestampOffset = stack.randomWord()
     }
 
     /// What the link toward the peer finishes (looked up once: the route does not change
@@ -298,14 +329,26 @@ public final class TCPConnection {
         // Window scaling only when the peer offered it too (on a SYN-ACK), or first (SYN).
         if peer == nil || peer?.windowScale != nil { options.windowScale = Self.windowShift }
         options.sackPermitted = peer?.sackPermitted ?? true
+        // Timestamps likewise; a SYN-ACK echoes the SYN's value.
+        if peer == nil || peer?.timestamp != nil { options.timestamp = (timestampNow, peer?.timestamp?.value ?? 0) }
         return options
     }
 
-    /// Takes the peer's SYN options: its MSS, and window scaling and SACK if both sides
-    /// offered them (ours offers both; a SYN-ACK echoes only what the SYN offered).
+    /// Our timestamp clock: milliseconds (RFC 7323 §5.4 asks for 1 ms to 1 s per tick).
+    private var timestampNow: UInt32 {
+        UInt32(truncatingIfNeeded: (stack?.clock.now ?? 0) / Duration.millisecond) &+ timestampOffset
+    }
+
+    /// Takes the peer's SYN options: its MSS, and window scaling, SACK and timestamps if both
+    /// sides offered them (ours offers all; a SYN-ACK echoes only what the SYN offered). With
+    /// timestamps each segment's data is 12 bytes shorter than the MSS, which counts the
+    /// payload of a segment without options (RFC 9293 §3.7.1).
     private func adopt(_ options: TCPOptions) {
         sackEnabled = options.sackPermitted
+        timestampsEnabled = options.timestamp != nil
+        if let stamp = options.timestamp { tsRecent = stamp.value }
         if let peerMSS = options.maximumSegmentSize { mss = max(min(Int(peerMSS), ourMSS), 64) } else { mss = min(536, ourMSS) }
+        if timestampsEnabled { mss -= Self.timestampOptionLength }
         if let shift = options.windowScale {
             sndShift = shift
             rcvShift = Self.windowShift
@@ -334,11 +377,21 @@ public final class TCPConnection {
             retransmitFirstSegment()
             return
         }
+        // PAWS (RFC 7323 §5.3): a timestamp older than TS.Recent marks an old duplicate; it is
+        // answered like a segment outside the window. A reset is exempt, as in Linux.
+        let stamp = timestampsEnabled ? segment.options.timestamp : nil
+        if let stamp, !flags.contains(.rst), Int32(bitPattern: stamp.value &- tsRecent) < 0 {
+            sendAck()
+            return
+        }
         // First: is the segment in the window?
         guard isAcceptable(sequence: sequence, length: length) else {
             if !flags.contains(.rst) { sendAck() }
             return
         }
+        // RFC 7323 §4.3: the timestamp to echo is that of the segment that filled the
+        // sequence space our latest ACK acknowledged.
+        if let stamp, Int32(bitPattern: stamp.value &- tsRecent) >= 0, sequence <= lastAckSent { tsRecent = stamp.value }
         if keepalive { armKeepalive() }  // the peer is alive
         // Second: RST (RFC 5961 §3: only an exact match resets; else a challenge ACK).
         if flags.contains(.rst) {
@@ -376,7 +429,7 @@ public final class TCPConnection {
             return
         }
         if sackEnabled && !segment.options.sackBlocks.isEmpty { record(segment.options.sackBlocks) }
-        processAck(ack, window: Int(segment.window) << Int(sndShift), sequence: sequence, hasData: length > 0, now: now)
+        processAck(ack, window: Int(segment.window) << Int(sndShift), sequence: sequence, hasData: length > 0, echo: stamp?.echo, now: now)
         if state == .closed { return }
 
         // Seventh: the data, then the FIN.
@@ -451,7 +504,9 @@ public final class TCPConnection {
     /// The FIN's sequence number, once it was first sent.
     private var finSequence: SequenceNumber?
 
-    private func processAck(_ ack: SequenceNumber, window: Int, sequence: SequenceNumber, hasData: Bool, now: UInt64) {
+    /// `echo`: the segment's timestamp echo (with timestamps on), an RTT sample when the ACK
+    /// acknowledges new data.
+    private func processAck(_ ack: SequenceNumber, window: Int, sequence: SequenceNumber, hasData: Bool, echo: UInt32?, now: UInt64) {
         let outstanding = sndMax - sndUna
         if ack > sndUna {
             var acknowledged = ack - sndUna
@@ -464,7 +519,12 @@ public final class TCPConnection {
                 sendBuffer.removeFirst(sendStart)
                 sendStart = 0
             }
-            takeRTTSample(upTo: ack, now: now)
+            if !takeRTTSample(upTo: ack, now: now), let echo, echo != 0 {
+                // RFC 7323 §4.1: the echo times the segment that triggered the ACK, even one
+                // sent again (Karn's rule no longer applies).
+                let elapsed = UInt64(timestampNow &- echo)
+                if elapsed < UInt64(Int32.max) { updateRTT(measured: elapsed * Duration.millisecond) }
+            }
             sndUna = ack
             scoreboard = scoreboard.compactMap { $0.right <= ack ? nil : ($0.left < ack ? ack : $0.left, $0.right) }
             if sndNxt < sndUna { sndNxt = sndUna }
@@ -579,10 +639,17 @@ public final class TCPConnection {
     }
 
     /// RTT measurement of the one timed segment, not retransmitted (Karn), RFC 6298 §2.
-    private func takeRTTSample(upTo ack: SequenceNumber, now: UInt64) {
-        guard let sample = rttSample, ack > sample.sequence else { return }
+    /// Returns whether `ack` gave a sample.
+    @discardableResult
+    private func takeRTTSample(upTo ack: SequenceNumber, now: UInt64) -> Bool {
+        guard let sample = rttSample, ack > sample.sequence else { return false }
         rttSample = nil
-        let measured = now - sample.sentAt
+        updateRTT(measured: now - sample.sentAt)
+        return true
+    }
+
+    /// RFC 6298 §2's SRTT, RTTVAR and RTO from one sample of `measured` nanoseconds.
+    private func updateRTT(measured: UInt64) {
         if let smoothed = srtt {
             let difference = smoothed > measured ? smoothed - measured : measured - smoothed
             rttvar = (3 * rttvar + difference) / 4
@@ -723,7 +790,13 @@ public final class TCPConnection {
             let unsent = sendBuffer.count - sendStart - offset
             let room = window - inFlight
             if unsent > 0 && room > 0 {
-                let size = min(chunk, unsent, room)
+                var size = min(chunk, unsent, room)
+                // Nagle: the short tail of what was written waits while a short segment is
+                // unacknowledged (whole segments before it go); a FIN to follow sends it.
+                if size == unsent, size % mss != 0, !noDelay, !finQueued, let end = shortSegmentEnd, end > sndUna {
+                    size -= size % mss
+                    if size == 0 { return }
+                }
                 let start = sendStart + offset
                 let isLast = size == unsent
                 let withFin = isLast && finQueued && !finSent && room > size
@@ -731,6 +804,7 @@ public final class TCPConnection {
                 // Only new data is timed (Karn: never what goes again after a timeout).
                 if rttSample == nil && sndNxt == sndMax { rttSample = (sndNxt, now) }
                 sndNxt += size
+                if size % mss != 0 { shortSegmentEnd = sndNxt }
                 if withFin {
                     finSent = true
                     finSequence = sndNxt
@@ -785,6 +859,7 @@ public final class TCPConnection {
             var peer = TCPOptions()
             peer.windowScale = rcvShift != 0 ? sndShift : nil
             peer.sackPermitted = sackEnabled
+            peer.timestamp = timestampsEnabled ? (tsRecent, 0) : nil
             sendSegment(sequence: iss, flags: [.syn, .ack], options: synOptions(peer: peer), payload: [])
             return
         }
@@ -821,6 +896,7 @@ public final class TCPConnection {
         public var retransmits: UInt8
         public var sackEnabled: Bool
         public var windowScaling: Bool
+        public var timestamps: Bool
         public var sendShift: UInt8
         public var receiveShift: UInt8
         public var rtoMicroseconds: UInt32
@@ -853,6 +929,7 @@ public final class TCPConnection {
         let segment = UInt64(max(mss, 1))
         return Info(
             state: linuxState, retransmits: UInt8(clamping: retransmissions), sackEnabled: sackEnabled, windowScaling: rcvShift != 0 || sndShift != 0,
+            timestamps: timestampsEnabled,
             sendShift: sndShift, receiveShift: rcvShift, rtoMicroseconds: UInt32(clamping: rto / 1000), sendMSS: UInt32(mss),
             receiveMSS: UInt32(ourMSS), unacknowledgedSegments: UInt32(clamping: (UInt64(max(sndMax - sndUna, 0)) + segment - 1) / segment),
             rttMicroseconds: UInt32(clamping: (srtt ?? 0) / 1000), rttVarianceMicroseconds: UInt32(clamping: rttvar / 1000),
@@ -963,6 +1040,7 @@ public final class TCPConnection {
         // SACK blocks ride on segments without data (the MSS leaves no room for options
         // beside a full one); a receiver holding data out of order sends those.
         if payload.isEmpty && !flags.contains(.syn) { options.sackBlocks = sackBlocks }
+        if timestampsEnabled && !flags.contains(.syn) { options.timestamp = (timestampNow, tsRecent) }
         let segment = TCPHeader.encode(
             sourcePort: key.localPort, destinationPort: key.remotePort, sequenceNumber: sequence.value,
             acknowledgmentNumber: flags.contains(.ack) ? rcvNxt.value : 0, flags: flags, window: UInt16(window), options: options,
@@ -972,6 +1050,7 @@ public final class TCPConnection {
             segmentSize: payload.count > mss ? mss : 0)
         if !flags.contains(.syn) { advertisedRightEdge = rcvNxt + (Int(window) << Int(rcvShift)) }
         if flags.contains(.ack) {
+            lastAckSent = rcvNxt
             unacknowledgedBytes = 0
             delayedAckDeadline = nil
         }

@@ -1,0 +1,155 @@
+import LinuxABI
+import Testing
+
+@testable import Netstack
+
+@Suite("Netstack: TCP timestamps (RFC 7323) and Nagle's algorithm")
+struct TCPOptionTests {
+    /// A frame from a's end of `hosts` to b's port 8080, as `template` (a segment the client
+    /// sent) with `sequence`, `payload` and `timestamp`.
+    func frame(
+        _ hosts: TwoHosts, like template: TCPHeader, sequence: UInt32, payload: [UInt8], timestamp: (value: UInt32, echo: UInt32)?
+    ) -> [UInt8] {
+        var options = TCPOptions()
+        options.timestamp = timestamp
+        let tcp = TCPHeader.encode(
+            sourcePort: template.sourcePort, destinationPort: 8080, sequenceNumber: sequence,
+            acknowledgmentNumber: template.acknowledgmentNumber, flags: [.ack, .psh], window: template.window, options: options,
+            payload: payload, source: TwoHosts.addressA, destination: TwoHosts.addressB)
+        return EthernetHeader.encode(destination: hosts.linkB.hardwareAddress!, source: hosts.linkA.hardwareAddress!, etherType: .ipv4)
+            + IPv4Header.encode(source: TwoHosts.addressA, destination: TwoHosts.addressB, protocol: .tcp, payloadLength: tcp.count) + tcp
+    }
+
+    @Test("both SYNs offer timestamps; then every segment carries one echoing the peer's, and data is 12 bytes under the MSS")
+    func negotiated() throws {
+        let hosts = TwoHosts()
+        let (client, server, _) = try establish(hosts)
+        let data = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 3) }
+        #expect(try transfer(data, from: client, to: server, through: hosts, limit: 5 * Duration.second) == data)
+        let toB = hosts.deliveredToB.compactMap { tcpSegment($0) }
+        let toA = hosts.deliveredToA.compactMap { tcpSegment($0) }
+        let syn = try #require(toB.first { $0.flags == .syn })
+        let synAck = try #require(toA.first { $0.flags == [.syn, .ack] })
+        let offered = try #require(syn.options.timestamp)
+        #expect(offered.echo == 0)
+        #expect(synAck.options.timestamp?.echo == offered.value)
+        #expect(toB.allSatisfy { $0.options.timestamp != nil } && toA.allSatisfy { $0.options.timestamp != nil })
+        // Each of the server's ACKs echoes a value the client sent.
+        let clientValues = Set(toB.compactMap { $0.options.timestamp?.value })
+        #expect(toA.filter { $0.flags == .ack }.allSatisfy { clientValues.contains($0.options.timestamp!.echo) })
+        #expect(toB.map(\.payload.count).max() == 1460 - 12)
+        #expect(client.info.timestamps && server.info.timestamps && client.info.sendMSS == 1448)
+    }
+
+    @Test("a peer whose SYN has no timestamp gets a SYN-ACK without one, and segments without them")
+    func notOffered() throws {
+        let hosts = TwoHosts()
+        let listener = try hosts.b.listenTCP(port: 8080)
+        var options = TCPOptions()
+        options.maximumSegmentSize = 1460
+        let syn = TCPHeader.encode(
+            sourcePort: 40000, destinationPort: 8080, sequenceNumber: 1000, acknowledgmentNumber: 0, flags: .syn, window: 65535, options: options,
+            payload: [UInt8](), source: TwoHosts.addressA, destination: TwoHosts.addressB)
+        // A resolves B first (the SYN-ACK needs a's MAC in b's cache, which the ARP teaches).
+        let udp = try hosts.a.bindUDP()
+        try udp.send([0], to: TwoHosts.addressB, port: 9)
+        hosts.a.flush()
+        hosts.pump()
+        hosts.clearLog()
+        hosts.b.receive(
+            [EthernetHeader.encode(destination: hosts.linkB.hardwareAddress!, source: hosts.linkA.hardwareAddress!, etherType: .ipv4)
+                + IPv4Header.encode(source: TwoHosts.addressA, destination: TwoHosts.addressB, protocol: .tcp, payloadLength: syn.count) + syn],
+            on: 0)
+        hosts.b.flush()
+        let synAck = try #require(hosts.linkA.inbox.compactMap { tcpSegment($0) }.first { $0.flags == [.syn, .ack] })
+        #expect(synAck.options.timestamp == nil)
+        #expect(synAck.options.maximumSegmentSize == 1460)
+        _ = listener
+    }
+
+    @Test("PAWS: a segment whose timestamp is older than the last one taken is dropped and answered with an ACK")
+    func paws() throws {
+        let hosts = TwoHosts()
+        let (client, server, _) = try establish(hosts)
+        _ = try client.write([1, 2, 3])
+        hosts.pump()
+        #expect(try server.read(maximum: 10) == [1, 2, 3])
+        let last = try #require(hosts.deliveredToB.compactMap { tcpSegment($0) }.last { !$0.payload.isEmpty })
+        let stamp = try #require(last.options.timestamp)
+        // The next bytes in sequence, but stamped before the last segment: an old duplicate.
+        let next = last.sequenceNumber &+ 3
+        hosts.clearLog()
+        hosts.b.receive([frame(hosts, like: last, sequence: next, payload: [9, 9], timestamp: (stamp.value &- 5000, stamp.echo))], on: 0)
+        hosts.b.flush()
+        #expect(server.available == 0)
+        let answer = try #require(hosts.linkA.inbox.compactMap { tcpSegment($0) }.last)
+        #expect(answer.flags == .ack && answer.acknowledgmentNumber == next)
+        // The same bytes with a current timestamp are taken.
+        hosts.b.receive([frame(hosts, like: last, sequence: next, payload: [9, 9], timestamp: (stamp.value &+ 1, stamp.echo))], on: 0)
+        #expect(server.available == 2)
+    }
+
+    @Test("timestamp echoes time a retransmitted segment, where Karn's rule gives no sample")
+    func rttAfterRetransmission() throws {
+        let hosts = TwoHosts()
+        let (client, _, _) = try establish(hosts)
+        #expect(client.info.rttMicroseconds < 2000)  // the handshake's sample: no delay
+        // The first data segment is lost; the peer's ACK of its retransmission is held 100 ms.
+        var dropping = true
+        hosts.linkA.impairment = { frame in
+            guard dropping, let segment = tcpSegment(frame), !segment.payload.isEmpty else { return [frame] }
+            dropping = false
+            return []
+        }
+        var held: [[UInt8]] = []
+        hosts.linkB.impairment = { frame in
+            held.append(frame)
+            return []
+        }
+        _ = try client.write([7])
+        #expect(hosts.run(until: { client.info.totalRetransmissions == 1 }, limit: 2 * Duration.second))
+        hosts.run(for: 100 * Duration.millisecond, step: Duration.millisecond)
+        hosts.linkB.impairment = nil
+        hosts.a.receive(held, on: 0)
+        // One sample of 100 ms (from the retransmission, not from the first send 200 ms
+        // before it) into an SRTT near 0: SRTT = 100 ms / 8.
+        let rtt = client.info.rttMicroseconds
+        #expect((11_000...14_000).contains(rtt), "\(rtt)")
+    }
+
+    @Test("Nagle: a short segment waits while an earlier short one is unacknowledged; TCP_NODELAY sends each at once")
+    func nagle() throws {
+        for noDelay in [false, true] {
+            let hosts = TwoHosts()
+            let (client, server, _) = try establish(hosts)
+            client.noDelay = noDelay
+            hosts.clearLog()
+            // Three short writes before the peer answers (its ACK is delayed 40 ms).
+            for byte: UInt8 in [1, 2, 3] { _ = try client.write([byte]) }
+            let sentAtOnce = hosts.linkB.inbox.compactMap { tcpSegment($0) }.filter { !$0.payload.isEmpty }
+            #expect(sentAtOnce.map(\.payload.count) == (noDelay ? [1, 1, 1] : [1]), "noDelay \(noDelay)")
+            // The delayed ACK comes; what waited goes in one segment.
+            hosts.run(for: 100 * Duration.millisecond, step: Duration.millisecond)
+            #expect(try server.read(maximum: 10) == [1, 2, 3])
+            let data = hosts.deliveredToB.compactMap { tcpSegment($0) }.filter { !$0.payload.isEmpty }.map(\.payload.count)
+            #expect(data == (noDelay ? [1, 1, 1] : [1, 2]), "noDelay \(noDelay)")
+        }
+    }
+
+    @Test("Nagle holds only the short tail: full segments of a write go at once, and a FIN sends the tail")
+    func nagleTail() throws {
+        let hosts = TwoHosts()
+        let (client, server, _) = try establish(hosts)
+        _ = try client.write([0])  // a short segment in flight, its ACK delayed
+        hosts.pump()
+        _ = try client.write([UInt8](repeating: 5, count: 1448 * 2 + 100))
+        let sent = hosts.linkB.inbox.compactMap { tcpSegment($0) }.filter { !$0.payload.isEmpty }.map(\.payload.count)
+        #expect(sent.reduce(0, +) == 1448 * 2)
+        client.shutdownWrite()
+        let afterFIN = hosts.linkB.inbox.compactMap { tcpSegment($0) }.filter { !$0.payload.isEmpty }.map(\.payload.count)
+        #expect(afterFIN.reduce(0, +) == 1448 * 2 + 100)
+        hosts.run(for: 100 * Duration.millisecond, step: Duration.millisecond)
+        #expect(try server.read(maximum: 10000).count == 1 + 1448 * 2 + 100)
+        #expect(server.isAtEndOfStream)
+    }
+}
