@@ -7,60 +7,13 @@ import LinuxABI
 /// it confines itself, to take over a namespace that runsc did not set up (a bundle that
 /// names its network namespace by path), as gVisor's runsc does.
 ///
-/// Every reply is parsed with checked lengths (`RouteNetlink.parse`): a message or attribute
+/// Every reply is parsed with checked lengths (`RouteNetlinkWire`): a message or attribute
 /// that runs past its container is `EBADMSG`, never a read out of bounds.
 public struct RouteNetlink: ~Copyable {
-    /// An interface (RTM_NEWLINK).
-    public struct Link: Sendable, Equatable {
-        public var index: Int32
-        public var name: String
-        /// ARPHRD_* (`InterfaceFlag.etherType` for Ethernet).
-        public var type: UInt16
-        /// IFF_* flags.
-        public var flags: UInt32
-        public var hardwareAddress: [UInt8]
-        public var mtu: UInt32?
-
-        public init(index: Int32, name: String, type: UInt16, flags: UInt32, hardwareAddress: [UInt8], mtu: UInt32?) {
-            (self.index, self.name, self.type, self.flags, self.hardwareAddress, self.mtu) = (index, name, type, flags, hardwareAddress, mtu)
-        }
-    }
-
-    /// An IPv4 address of an interface (RTM_NEWADDR), in network byte order.
-    public struct Address: Sendable, Equatable {
-        public var interfaceIndex: Int32
-        public var local: [UInt8]
-        public var prefixLength: UInt8
-        public var scope: UInt8
-        public var flags: UInt8
-
-        public init(interfaceIndex: Int32, local: [UInt8], prefixLength: UInt8, scope: UInt8, flags: UInt8) {
-            (self.interfaceIndex, self.local, self.prefixLength, self.scope, self.flags) = (interfaceIndex, local, prefixLength, scope, flags)
-        }
-    }
-
-    /// An IPv4 route of the main table (RTM_NEWROUTE); addresses in network byte order.
-    public struct Route: Sendable, Equatable {
-        /// nil with prefix length 0: the default route.
-        public var destination: [UInt8]?
-        public var prefixLength: UInt8
-        public var gateway: [UInt8]?
-        public var interfaceIndex: Int32?
-        public var table: UInt32
-        /// RTN_* (`InterfaceFlag.unicastRoute` for the routes a stack can use).
-        public var type: UInt8
-
-        public init(destination: [UInt8]?, prefixLength: UInt8, gateway: [UInt8]?, interfaceIndex: Int32?, table: UInt32, type: UInt8) {
-            (self.destination, self.prefixLength, self.gateway, self.interfaceIndex, self.table, self.type) =
-                (destination, prefixLength, gateway, interfaceIndex, table, type)
-        }
-    }
-
-    /// One netlink message of a reply: its type, and its payload after the 16-byte header.
-    public struct Message: Sendable {
-        public var type: UInt16
-        public var payload: ArraySlice<UInt8>
-    }
+    public typealias Link = RouteNetlinkWire.Link
+    public typealias Address = RouteNetlinkWire.Address
+    public typealias Route = RouteNetlinkWire.Route
+    public typealias Message = RouteNetlinkWire.Message
 
     private let socket: FileDescriptor
     private var sequence: UInt32 = 0
@@ -77,7 +30,7 @@ public struct RouteNetlink: ~Copyable {
         header.writeZeros(RouteMessage.linkHeaderSize)  // ifinfomsg: AF_UNSPEC, all interfaces
         var links: [Link] = []
         for message in try request(RouteMessage.getLink, flags: Netlink.dumpFlag, body: header.bytes) where message.type == RouteMessage.newLink {
-            links.append(try Self.link(from: message.payload))
+            links.append(try Self.decoded { () throws(LinuxErrno) in try RouteNetlinkWire.link(from: message.payload) })
         }
         return links
     }
@@ -90,7 +43,7 @@ public struct RouteNetlink: ~Copyable {
         var addresses: [Address] = []
         for message in try request(RouteMessage.getAddress, flags: Netlink.dumpFlag, body: header.bytes)
         where message.type == RouteMessage.newAddress {
-            if let address = try Self.address(from: message.payload) { addresses.append(address) }
+            if let address = try Self.decoded({ () throws(LinuxErrno) in try RouteNetlinkWire.address(from: message.payload) }) { addresses.append(address) }
         }
         return addresses
     }
@@ -102,7 +55,7 @@ public struct RouteNetlink: ~Copyable {
         header.writeZeros(RouteMessage.routeHeaderSize - 1)
         var routes: [Route] = []
         for message in try request(RouteMessage.getRoute, flags: Netlink.dumpFlag, body: header.bytes) where message.type == RouteMessage.newRoute {
-            if let route = try Self.route(from: message.payload), route.table == InterfaceFlag.mainTable, route.type == InterfaceFlag.unicastRoute {
+            if let route = try Self.decoded({ () throws(LinuxErrno) in try RouteNetlinkWire.route(from: message.payload) }), route.table == InterfaceFlag.mainTable, route.type == InterfaceFlag.unicastRoute {
                 routes.append(route)
             }
         }
@@ -144,118 +97,20 @@ public struct RouteNetlink: ~Copyable {
             // MSG_TRUNC: the datagram's whole length, to tell a cut one.
             let count = try hostCall { buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) } }
             guard count <= buffer.count else { throw .EMSGSIZE }
-            let parsed = try Self.parse(buffer[..<count], sequence: sequence)
+            let parsed = try Self.decoded { () throws(LinuxErrno) in try RouteNetlinkWire.parse(buffer[..<count], sequence: sequence) }
             collected += parsed.messages
             if parsed.finished || flags & Netlink.dumpFlag == 0 { return collected }
         }
     }
 
-    /// Splits one datagram of a reply into its messages (those of request `sequence`; others
-    /// are skipped). `finished`: it held NLMSG_DONE, or an acknowledgement (NLMSG_ERROR with
-    /// error 0). An NLMSG_ERROR with an errno throws it; a length that does not fit is EBADMSG.
-    public static func parse(_ datagram: ArraySlice<UInt8>, sequence: UInt32) throws(Errno) -> (messages: [Message], finished: Bool) {
-        let reader = ByteReader(Array(datagram))
-        var offset = 0
-        var messages: [Message] = []
-        var finished = false
-        while offset < reader.bytes.count {
-            guard let length = reader.integer(at: offset, as: UInt32.self), let type = reader.integer(at: offset + 4, as: UInt16.self),
-                let messageSequence = reader.integer(at: offset + 8, as: UInt32.self),
-                length >= Netlink.headerSize, Int(length) <= reader.bytes.count - offset,
-                let payload = reader.bytes(at: offset + Netlink.headerSize, count: Int(length) - Netlink.headerSize)
-            else { throw .EBADMSG }
-            offset += Netlink.aligned(Int(length))
-            guard messageSequence == sequence else { continue }
-            switch type {
-            case Netlink.done:
-                finished = true
-            case Netlink.error:
-                guard let error = ByteReader(Array(payload)).integer(at: 0, as: Int32.self) else { throw .EBADMSG }
-                if error != 0 { throw Errno(error < 0 ? -error : error) }
-                finished = true
-            default:
-                messages.append(Message(type: type, payload: payload))
-            }
+    /// Runs a parse of a reply; its error (EBADMSG, or the kernel's NLMSG_ERROR) as the
+    /// host's errno.
+    private static func decoded<Value>(_ parse: () throws(LinuxErrno) -> Value) throws(Errno) -> Value {
+        do {
+            return try parse()
+        } catch {
+            throw Errno(error.rawValue)
         }
-        return (messages, finished)
-    }
-
-    /// The attributes (type, value) of a message after its fixed header of `headerSize` bytes.
-    public static func attributes(of payload: ArraySlice<UInt8>, after headerSize: Int) throws(Errno) -> [(type: UInt16, value: ArraySlice<UInt8>)] {
-        let reader = ByteReader(Array(payload))
-        guard reader.bytes.count >= headerSize else { throw .EBADMSG }
-        var offset = Netlink.aligned(headerSize)
-        var attributes: [(type: UInt16, value: ArraySlice<UInt8>)] = []
-        while offset + RouteMessage.attributeHeaderSize <= reader.bytes.count {
-            guard let length = reader.integer(at: offset, as: UInt16.self), let type = reader.integer(at: offset + 2, as: UInt16.self),
-                Int(length) >= RouteMessage.attributeHeaderSize, Int(length) <= reader.bytes.count - offset,
-                let value = reader.bytes(at: offset + RouteMessage.attributeHeaderSize, count: Int(length) - RouteMessage.attributeHeaderSize)
-            else { throw .EBADMSG }
-            // NLA_TYPE_MASK: the top two bits are the nested and byte-order flags.
-            attributes.append((type & 0x3fff, value))
-            offset += Netlink.aligned(Int(length))
-        }
-        return attributes
-    }
-
-    /// An RTM_NEWLINK payload (ifinfomsg and IFLA_* attributes).
-    public static func link(from payload: ArraySlice<UInt8>) throws(Errno) -> Link {
-        let header = ByteReader(Array(payload.prefix(RouteMessage.linkHeaderSize)))
-        guard let type = header.integer(at: 2, as: UInt16.self), let index = header.integer(at: 4, as: Int32.self),
-            let flags = header.integer(at: 8, as: UInt32.self)
-        else { throw .EBADMSG }
-        var link = Link(index: index, name: "", type: type, flags: flags, hardwareAddress: [], mtu: nil)
-        for attribute in try attributes(of: payload, after: RouteMessage.linkHeaderSize) {
-            switch attribute.type {
-            case RouteAttribute.linkName: link.name = String(decoding: attribute.value.prefix { $0 != 0 }, as: UTF8.self)
-            case RouteAttribute.linkAddress: link.hardwareAddress = Array(attribute.value)
-            case RouteAttribute.linkMTU: link.mtu = ByteReader(Array(attribute.value)).integer(at: 0, as: UInt32.self)
-            default: break
-            }
-        }
-        return link
-    }
-
-    /// An RTM_NEWADDR payload (ifaddrmsg and IFA_* attributes); nil when not IPv4 or without
-    /// a 4-byte local address.
-    public static func address(from payload: ArraySlice<UInt8>) throws(Errno) -> Address? {
-        let header = ByteReader(Array(payload.prefix(RouteMessage.addressHeaderSize)))
-        guard let family = header.integer(at: 0, as: UInt8.self), let prefixLength = header.integer(at: 1, as: UInt8.self),
-            let flags = header.integer(at: 2, as: UInt8.self), let scope = header.integer(at: 3, as: UInt8.self),
-            let index = header.integer(at: 4, as: Int32.self)
-        else { throw .EBADMSG }
-        var local: [UInt8]?
-        var peer: [UInt8]?
-        for attribute in try attributes(of: payload, after: RouteMessage.addressHeaderSize) where attribute.value.count == 4 {
-            if attribute.type == RouteAttribute.addressLocal { local = Array(attribute.value) }
-            if attribute.type == RouteAttribute.addressAddress { peer = Array(attribute.value) }
-        }
-        // IFA_LOCAL is the interface's own address; without it (some point-to-point setups),
-        // IFA_ADDRESS is.
-        guard family == UInt8(AF_INET), prefixLength <= 32, let own = local ?? peer else { return nil }
-        return Address(interfaceIndex: index, local: own, prefixLength: prefixLength, scope: scope, flags: flags)
-    }
-
-    /// An RTM_NEWROUTE payload (rtmsg and RTA_* attributes); nil when not IPv4.
-    public static func route(from payload: ArraySlice<UInt8>) throws(Errno) -> Route? {
-        let header = ByteReader(Array(payload.prefix(RouteMessage.routeHeaderSize)))
-        guard let family = header.integer(at: 0, as: UInt8.self), let prefixLength = header.integer(at: 1, as: UInt8.self),
-            let table = header.integer(at: 4, as: UInt8.self), let type = header.integer(at: 7, as: UInt8.self),
-            header.bytes.count == RouteMessage.routeHeaderSize
-        else { throw .EBADMSG }
-        guard family == UInt8(AF_INET), prefixLength <= 32 else { return nil }
-        var route = Route(destination: nil, prefixLength: prefixLength, gateway: nil, interfaceIndex: nil, table: UInt32(table), type: type)
-        for attribute in try attributes(of: payload, after: RouteMessage.routeHeaderSize) {
-            let value = ByteReader(Array(attribute.value))
-            switch attribute.type {
-            case RouteAttribute.routeDestination where attribute.value.count == 4: route.destination = Array(attribute.value)
-            case RouteAttribute.routeGateway where attribute.value.count == 4: route.gateway = Array(attribute.value)
-            case RouteAttribute.routeOutputInterface: route.interfaceIndex = value.integer(at: 0, as: Int32.self)
-            case RouteAttribute.routeTable: route.table = value.integer(at: 0, as: UInt32.self) ?? route.table
-            default: break
-            }
-        }
-        return route
     }
 }
 

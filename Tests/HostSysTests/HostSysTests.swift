@@ -276,13 +276,13 @@ struct RouteNetlinkTests {
         let datagram = message(type: RouteMessage.newLink, sequence: 9, payload: linkPayload(index: 3, name: "eth1", mac: mac))
             + message(type: RouteMessage.newLink, sequence: 8, payload: linkPayload(index: 4, name: "old", mac: mac))
             + message(type: Netlink.done, sequence: 9, payload: [0, 0, 0, 0])
-        let parsed = try RouteNetlink.parse(datagram[...], sequence: 9)
+        let parsed = try RouteNetlinkWire.parse(datagram[...], sequence: 9)
         #expect(parsed.finished)
         #expect(parsed.messages.count == 1)
-        let link = try RouteNetlink.link(from: try #require(parsed.messages.first).payload)
+        let link = try RouteNetlinkWire.link(from: try #require(parsed.messages.first).payload)
         #expect(link == RouteNetlink.Link(index: 3, name: "eth1", type: InterfaceFlag.etherType, flags: InterfaceFlag.up, hardwareAddress: mac, mtu: 1500))
         // Without NLMSG_DONE the dump goes on in the next datagram.
-        #expect(try !RouteNetlink.parse(datagram[..<(datagram.count - 20)], sequence: 9).finished)
+        #expect(try !RouteNetlinkWire.parse(datagram[..<(datagram.count - 20)], sequence: 9).finished)
     }
 
     @Test("lengths that run past their container are EBADMSG; an NLMSG_ERROR throws its errno")
@@ -290,24 +290,24 @@ struct RouteNetlinkTests {
         let good = message(type: RouteMessage.newLink, sequence: 1, payload: linkPayload(index: 1, name: "eth0", mac: [1, 2, 3, 4, 5, 6]))
         // Every prefix that cuts the message, a length beyond the datagram, one below the header.
         for cut in 1..<good.count {
-            #expect(throws: Errno.EBADMSG) { try RouteNetlink.parse(good[..<cut], sequence: 1) }
+            #expect(throws: LinuxErrno.EBADMSG) { try RouteNetlinkWire.parse(good[..<cut], sequence: 1) }
         }
-        #expect(throws: Errno.EBADMSG) { try RouteNetlink.parse(message(type: 16, sequence: 1, payload: [], length: 4096)[...], sequence: 1) }
-        #expect(throws: Errno.EBADMSG) { try RouteNetlink.parse(message(type: 16, sequence: 1, payload: [0, 0, 0, 0], length: 8)[...], sequence: 1) }
+        #expect(throws: LinuxErrno.EBADMSG) { try RouteNetlinkWire.parse(message(type: 16, sequence: 1, payload: [], length: 4096)[...], sequence: 1) }
+        #expect(throws: LinuxErrno.EBADMSG) { try RouteNetlinkWire.parse(message(type: 16, sequence: 1, payload: [0, 0, 0, 0], length: 8)[...], sequence: 1) }
         // An attribute whose length lies: past the message, or shorter than its own header.
         var header = [UInt8](repeating: 0, count: RouteMessage.linkHeaderSize)
-        #expect(throws: Errno.EBADMSG) { try RouteNetlink.link(from: (header + attribute(3, [0x41, 0], length: 200))[...]) }
-        #expect(throws: Errno.EBADMSG) { try RouteNetlink.link(from: (header + attribute(3, [0x41, 0], length: 2))[...]) }
+        #expect(throws: LinuxErrno.EBADMSG) { try RouteNetlinkWire.link(from: (header + attribute(3, [0x41, 0], length: 200))[...]) }
+        #expect(throws: LinuxErrno.EBADMSG) { try RouteNetlinkWire.link(from: (header + attribute(3, [0x41, 0], length: 2))[...]) }
         header.removeLast()
-        #expect(throws: Errno.EBADMSG) { try RouteNetlink.link(from: header[...]) }
+        #expect(throws: LinuxErrno.EBADMSG) { try RouteNetlinkWire.link(from: header[...]) }
         // A route's header cut short; an address of another family is skipped.
-        #expect(throws: Errno.EBADMSG) { try RouteNetlink.route(from: [2, 0, 0, 0][...]) }
-        #expect(try RouteNetlink.address(from: ([10, 64, 0, 0, 1, 0, 0, 0] + attribute(RouteAttribute.addressLocal, [UInt8](repeating: 0, count: 16)))[...]) == nil)
+        #expect(throws: LinuxErrno.EBADMSG) { try RouteNetlinkWire.route(from: [2, 0, 0, 0][...]) }
+        #expect(try RouteNetlinkWire.address(from: ([10, 64, 0, 0, 1, 0, 0, 0] + attribute(RouteAttribute.addressLocal, [UInt8](repeating: 0, count: 16)))[...]) == nil)
         // The kernel's refusal, as a negative errno.
         var error = ByteWriter()
         error.writeInteger(Int32(-1))
         error.writeZeros(Netlink.headerSize)
-        #expect(throws: Errno.EPERM) { try RouteNetlink.parse(message(type: Netlink.error, sequence: 5, payload: error.bytes)[...], sequence: 5) }
+        #expect(throws: LinuxErrno.EPERM) { try RouteNetlinkWire.parse(message(type: Netlink.error, sequence: 5, payload: error.bytes)[...], sequence: 5) }
     }
 
     @Test("this namespace's loopback, its 127.0.0.1/8 and a route table, read from the kernel")

@@ -2,11 +2,13 @@
 // byte, then that many bytes, up to the end) that arrive on an Ethernet interface of a stack
 // with a TCP listener and a UDP port open, with the clock moving between frames. Whatever
 // the frames say, the stack must never trap, hang or read out of bounds (AddressSanitizer
-// watches); it answers or drops. The same bytes also go through the header views directly.
+// watches); it answers or drops. The same bytes also go through the header views directly,
+// and, whole, through the route netlink parser the Netstack reads a namespace with.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func netstackFuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
     let bytes = start.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+    fuzzRouteNetlink(bytes)
     let clock = ManualClock()
     let stack = Stack(clock: clock)
     let (link, peer) = ChannelLink.pair()
@@ -39,6 +41,18 @@ public func netstackFuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int32 
         _ = TCPHeader(slice)
     }
     return 0
+}
+
+/// A route netlink reply: its messages (those of the first message's sequence number, so that
+/// most are taken) each decoded as a link, an address and a route.
+func fuzzRouteNetlink(_ bytes: [UInt8]) {
+    let sequence = bytes.count >= 12 ? UInt32(bytes[8]) | UInt32(bytes[9]) << 8 | UInt32(bytes[10]) << 16 | UInt32(bytes[11]) << 24 : 0
+    guard let parsed = try? RouteNetlinkWire.parse(bytes[...], sequence: sequence) else { return }
+    for message in parsed.messages {
+        _ = try? RouteNetlinkWire.link(from: message.payload)
+        _ = try? RouteNetlinkWire.address(from: message.payload)
+        _ = try? RouteNetlinkWire.route(from: message.payload)
+    }
 }
 
 /// Makes an IPv4 frame's fields the stack checks first hold (version, a header length within
