@@ -537,13 +537,17 @@ public final class SocketService: @unchecked Sendable {
         if connection.noDelay != socket.noDelay { connection.noDelay = socket.noDelay }
     }
 
-    /// getsockopt(TCP_INFO): ENOPROTOOPT for a socket that is not a TCP connection (Linux
-    /// reports a listener or an unconnected socket as well; the stack keeps nothing for them).
+    /// getsockopt(TCP_INFO): a connection's state and numbers; a listener's or an
+    /// unconnected stream socket's initial values, as Linux; ENOPROTOOPT for a datagram socket.
     public func tcpInfo(_ id: Int32) throws(LinuxErrno) -> TCPConnection.Info {
         try lock.locked { () throws(LinuxErrno) -> TCPConnection.Info in
             guard let socket = sockets[id] else { throw .EBADF }
-            guard case .connection(let connection) = socket.endpoint else { throw .ENOPROTOOPT }
-            return connection.info
+            switch socket.endpoint {
+            case .connection(let connection): return connection.info
+            case .listener(let listener): return TCPConnection.unconnectedInfo(listening: listener.waiting)
+            case .unbound(.stream, _): return TCPConnection.unconnectedInfo(listening: nil)
+            default: throw .ENOPROTOOPT  // a datagram socket has no TCP level
+            }
         }
     }
 

@@ -391,14 +391,16 @@ extension Syscalls {
 
     /// Implements Linux setsockopt(2) for the options whose meaning the stack has:
     /// SO_REUSEADDR (ports in TIME-WAIT never block a bind here), TCP_NODELAY (no Nagle
-    /// delay for short segments) and SO_KEEPALIVE (probes after two idle hours). Others are ENOPROTOOPT until they land.
+    /// delay for short segments) and SO_KEEPALIVE (probes after two idle hours). Others are
+    /// ENOPROTOOPT until they land, as is the TCP level on a UDP socket (as Linux's).
     static func setsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (socket, _) = try inetSocket(task, arguments[0])
         guard arguments[4] >= 4 else { throw .EINVAL }
+        if Int32(truncatingIfNeeded: arguments[1]) == ipProtocolTCP, socket.kind != .stream { throw .ENOPROTOOPT }
         let value = word(try task.mm.copyIn(from: arguments[3], count: 4) + [0, 0, 0, 0]) != 0
         switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
         case (SocketLevel.socket, soReuseAddress): return .value(0)
-        case (6, tcpNoDelay):
+        case (ipProtocolTCP, tcpNoDelay):
             try socket.service.setOption(socket.id, .noDelay, value)
             socket.noDelay = value
         case (SocketLevel.socket, soKeepAlive):
@@ -410,7 +412,9 @@ extension Syscalls {
     }
 
     /// Implements Linux getsockopt(2) for SO_ERROR (a connect's outcome, reported once),
-    /// SO_TYPE, SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF and TCP_NODELAY.
+    /// SO_TYPE, SO_REUSEADDR, SO_KEEPALIVE, SO_SNDBUF, SO_RCVBUF, TCP_NODELAY and TCP_INFO (of
+    /// a connection, a listener or an unconnected stream socket). The TCP level on a UDP
+    /// socket is EOPNOTSUPP, as Linux's.
     static func getsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let operations = try task.fds.get(fd(arguments[0])).operations
         let value: Int32
@@ -432,8 +436,10 @@ extension Syscalls {
             return try storeOption(task, value, at: arguments[3], lengthAt: arguments[4])
         }
         let (socket, _) = try inetSocket(task, arguments[0])
-        if Int32(truncatingIfNeeded: arguments[1]) == 6, arguments[2] == tcpInfo {
+        if Int32(truncatingIfNeeded: arguments[1]) == ipProtocolTCP {
             guard socket.kind == .stream else { throw .EOPNOTSUPP }
+        }
+        if Int32(truncatingIfNeeded: arguments[1]) == ipProtocolTCP, arguments[2] == tcpInfo {
             return try storeOption(task, tcpInfoBytes(try socket.service.tcpInfo(socket.id)), at: arguments[3], lengthAt: arguments[4])
         }
         switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
@@ -441,7 +447,7 @@ extension Syscalls {
             value = ((try socket.service.connectResult(socket.id)) ?? nil).map { $0.rawValue } ?? 0
         case (SocketLevel.socket, soType): value = socket.kind == .stream ? SocketType.stream : SocketType.datagram
         case (SocketLevel.socket, soReuseAddress): value = 1
-        case (6, tcpNoDelay): value = socket.noDelay ? 1 : 0
+        case (ipProtocolTCP, tcpNoDelay): value = socket.noDelay ? 1 : 0
         case (SocketLevel.socket, soKeepAlive): value = socket.keepalive ? 1 : 0
         case (SocketLevel.socket, soSendBuffer), (SocketLevel.socket, soReceiveBuffer): value = Int32(TCPConnection.bufferSize)
         default: throw .ENOPROTOOPT
@@ -451,6 +457,8 @@ extension Syscalls {
 
     /// TCP_INFO, the option's number at IPPROTO_TCP.
     static let tcpInfo: UInt64 = 11
+    /// IPPROTO_TCP, the TCP level of socket options.
+    static let ipProtocolTCP: Int32 = 6
 
     /// Linux's struct tcp_info (232 bytes) from what the stack keeps; the rest is zero.
     static func tcpInfoBytes(_ info: TCPConnection.Info) -> [UInt8] {

@@ -912,6 +912,17 @@ public final class TCPConnection {
         public var totalRetransmissions: UInt32
     }
 
+    /// TCP_INFO of a stream socket without a connection, as Linux reports one from its
+    /// initial values: a listener (state LISTEN, its accept queue as the unacknowledged
+    /// count) or a socket not yet connected (CLOSE).
+    public static func unconnectedInfo(listening waiting: Int?) -> Info {
+        Info(
+            state: waiting == nil ? 7 : 10, retransmits: 0, sackEnabled: false, windowScaling: false, timestamps: false, sendShift: 0,
+            receiveShift: 0, rtoMicroseconds: UInt32(initialRTO / 1000), sendMSS: 536, receiveMSS: 0,
+            unacknowledgedSegments: UInt32(clamping: waiting ?? 0), rttMicroseconds: 0, rttVarianceMicroseconds: UInt32(initialRTO / 4000),
+            sendSlowStartThreshold: 0x7fff_ffff, congestionWindowSegments: 10, advertisedMSS: 536, receiveSpace: 0, totalRetransmissions: 0)
+    }
+
     public var info: Info {
         let linuxState: UInt8 =
             switch state {

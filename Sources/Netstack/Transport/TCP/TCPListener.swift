@@ -25,6 +25,8 @@ public final class TCPListener {
 
     /// Whether accept would not wait (poll's POLLIN).
     public var isReadable: Bool { !ready.isEmpty }
+    /// Connections established and waiting for accept (Linux's sk_ack_backlog).
+    public var waiting: Int { ready.count }
 
     /// The oldest established connection, if any (accept(2)).
     public func accept() -> TCPConnection? {
