@@ -35,7 +35,7 @@ static const struct cshim_abi_entry constants[] = {
     {"RENAME_NOREPLACE", RENAME_NOREPLACE}, {"RENAME_EXCHANGE", RENAME_EXCHANGE},
     {"NETLINK_ROUTE", NETLINK_ROUTE}, {"sizeof(struct nlmsghdr)", sizeof(struct nlmsghdr)}, {"NLMSG_ALIGNTO", NLMSG_ALIGNTO},
     {"NLMSG_ERROR", NLMSG_ERROR}, {"NLMSG_DONE", NLMSG_DONE}, {"NLM_F_REQUEST", NLM_F_REQUEST},
-    {"NLM_F_MULTI", NLM_F_MULTI}, {"NLM_F_ACK", NLM_F_ACK}, {"NLM_F_DUMP", NLM_F_DUMP},
+    {"NLM_F_MULTI", NLM_F_MULTI}, {"NLM_F_ACK", NLM_F_ACK}, {"NLM_F_DUMP", NLM_F_DUMP}, {"NLM_F_DUMP_INTR", NLM_F_DUMP_INTR},
     {"RTM_NEWLINK", RTM_NEWLINK}, {"RTM_GETLINK", RTM_GETLINK}, {"RTM_NEWADDR", RTM_NEWADDR},
     {"RTM_DELADDR", RTM_DELADDR}, {"RTM_GETADDR", RTM_GETADDR}, {"RTM_NEWROUTE", RTM_NEWROUTE},
     {"RTM_GETROUTE", RTM_GETROUTE}, {"sizeof(struct ifinfomsg)", sizeof(struct ifinfomsg)},

@@ -52,6 +52,7 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let EBADMSG = Errno(74)
     public static let EMSGSIZE = Errno(90)
     public static let ENOTSUP = Errno(95)
+    public static let EADDRNOTAVAIL = Errno(99)
     public static let ECONNRESET = Errno(104)
     public static let ENOTCONN = Errno(107)
     public static let ETIMEDOUT = Errno(110)

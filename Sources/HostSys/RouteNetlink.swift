@@ -79,7 +79,19 @@ public struct RouteNetlink: ~Copyable {
 
     /// Sends one request and collects its reply: the messages up to NLMSG_DONE for a dump,
     /// the acknowledgement for an NLM_F_ACK request. An NLMSG_ERROR with an errno throws it.
+    /// A dump the kernel marks interrupted is asked again (a few times, then EINTR).
     private mutating func request(_ type: UInt16, flags: UInt16, body: [UInt8]) throws(Errno) -> [Message] {
+        var attempts = 0
+        while true {
+            do {
+                return try requestOnce(type, flags: flags, body: body)
+            } catch .EINTR where flags & Netlink.dumpFlag != 0 && attempts < 4 {
+                attempts += 1  // what is left of the old dump has the old sequence number: skipped
+            }
+        }
+    }
+
+    private mutating func requestOnce(_ type: UInt16, flags: UInt16, body: [UInt8]) throws(Errno) -> [Message] {
         sequence &+= 1
         var message = ByteWriter(capacity: Netlink.headerSize + body.count)
         message.writeInteger(UInt32(Netlink.headerSize + body.count))

@@ -16,6 +16,8 @@ public enum Netlink {
     public static let requestFlag: UInt16 = 0x1
     public static let multipartFlag: UInt16 = 0x2
     public static let acknowledgeFlag: UInt16 = 0x4
+    /// NLM_F_DUMP_INTR: the dump's tables changed while it ran; its answer may be inconsistent.
+    public static let dumpInterruptedFlag: UInt16 = 0x10
     /// NLM_F_DUMP (NLM_F_ROOT | NLM_F_MATCH).
     public static let dumpFlag: UInt16 = 0x300
 

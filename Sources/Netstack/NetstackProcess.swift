@@ -35,6 +35,7 @@ public enum NetstackProcess {
     public static func run(control: consuming FileDescriptor, network: Network? = nil, captureFD: Int32? = nil) throws(LinuxErrno) {
         var links: [PacketLink] = []
         var configuration = NetworkConfiguration(interfaces: [], routes: [])
+        var hostAddresses: [RouteNetlink.Address] = []
         do throws(Errno) {
             switch network {
             case .moved(let readyFD, let given):
@@ -43,16 +44,20 @@ public enum NetstackProcess {
                 guard try withUnsafeMutableBytes(of: &byte, { (buffer) throws(Errno) in try ready.read(into: buffer) }) == 1 else {
                     throw Errno.ENODEV
                 }
-                for interface in given.interfaces { try NetworkInterface.setUp(interface.name) }
                 configuration = given
             case .joined(let namespaceFD):
                 // Before any other thread starts: the threads started later share it.
                 try Namespace.joinNetwork(FileDescriptor(owning: namespaceFD))
-                configuration = try NetworkConfiguration.takeOver()
+                (configuration, hostAddresses) = try NetworkConfiguration.read()
             case nil:
                 break
             }
-            for interface in configuration.interfaces { links.append(PacketLink(socket: try PacketSocket(interface: interface.name))) }
+            for interface in configuration.interfaces {
+                try NetworkInterface.setUp(interface.name)
+                links.append(PacketLink(socket: try PacketSocket(interface: interface.name)))
+            }
+            // Only once every link is open: a failure before leaves the namespace as it was.
+            try NetworkConfiguration.removeFromHost(hostAddresses)
             _ = NUMA.currentNode()  // libnuma reads /sys once; ask while it is visible
             try Confinement.pivotToEmptyRoot()
             try Confinement.limitCapabilities(to: [])

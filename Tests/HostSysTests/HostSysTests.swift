@@ -319,7 +319,13 @@ struct RouteNetlinkTests {
         #expect(Int32(if_nametoindex("lo")) == loopback.index)
         let addresses = try netlink.addresses()
         #expect(addresses.contains { $0.interfaceIndex == loopback.index && $0.local == [127, 0, 0, 1] && $0.prefixLength == 8 })
-        // Every route read is of the main table and unicast; the dump ends.
-        #expect(try netlink.routes().allSatisfy { $0.table == InterfaceFlag.mainTable && $0.type == InterfaceFlag.unicastRoute })
+        // The main table's unicast routes, as iproute2 lists them: as many, with the same
+        // default gateway.
+        let routes = try netlink.routes()
+        let listed = String(decoding: try ChildProcess.run(path: "/usr/sbin/ip", arguments: ["ip", "-4", "-o", "route", "show", "table", "main", "type", "unicast"]).output, as: UTF8.self)
+            .split(separator: "\n")
+        #expect(routes.count == listed.count, "\(routes) against \(listed)")
+        let defaultGateway = routes.first { $0.prefixLength == 0 }?.gateway.map { $0.map(String.init).joined(separator: ".") }
+        #expect(defaultGateway == listed.first { $0.hasPrefix("default via ") }.map { String($0.split(separator: " ")[2]) })
     }
 }

@@ -184,7 +184,7 @@ struct ABITests {
             (Int(Netlink.routeProtocol), "NETLINK_ROUTE"), (Netlink.headerSize, "sizeof(struct nlmsghdr)"),
             (Netlink.alignment, "NLMSG_ALIGNTO"), (Int(Netlink.error), "NLMSG_ERROR"), (Int(Netlink.done), "NLMSG_DONE"),
             (Int(Netlink.requestFlag), "NLM_F_REQUEST"), (Int(Netlink.multipartFlag), "NLM_F_MULTI"),
-            (Int(Netlink.acknowledgeFlag), "NLM_F_ACK"), (Int(Netlink.dumpFlag), "NLM_F_DUMP"),
+            (Int(Netlink.acknowledgeFlag), "NLM_F_ACK"), (Int(Netlink.dumpFlag), "NLM_F_DUMP"), (Int(Netlink.dumpInterruptedFlag), "NLM_F_DUMP_INTR"),
             (Int(RouteMessage.newLink), "RTM_NEWLINK"), (Int(RouteMessage.getLink), "RTM_GETLINK"),
             (Int(RouteMessage.newAddress), "RTM_NEWADDR"), (Int(RouteMessage.deleteAddress), "RTM_DELADDR"),
             (Int(RouteMessage.getAddress), "RTM_GETADDR"), (Int(RouteMessage.newRoute), "RTM_NEWROUTE"),

@@ -8,13 +8,14 @@ struct TCPOptionTests {
     /// A frame from a's end of `hosts` to b's port 8080, as `template` (a segment the client
     /// sent) with `sequence`, `payload` and `timestamp`.
     func frame(
-        _ hosts: TwoHosts, like template: TCPHeader, sequence: UInt32, payload: [UInt8], timestamp: (value: UInt32, echo: UInt32)?
+        _ hosts: TwoHosts, like template: TCPHeader, sequence: UInt32, flags: TCPFlags = [.ack, .psh], payload: [UInt8],
+        timestamp: (value: UInt32, echo: UInt32)?
     ) -> [UInt8] {
         var options = TCPOptions()
         options.timestamp = timestamp
         let tcp = TCPHeader.encode(
             sourcePort: template.sourcePort, destinationPort: 8080, sequenceNumber: sequence,
-            acknowledgmentNumber: template.acknowledgmentNumber, flags: [.ack, .psh], window: template.window, options: options,
+            acknowledgmentNumber: template.acknowledgmentNumber, flags: flags, window: template.window, options: options,
             payload: payload, source: TwoHosts.addressA, destination: TwoHosts.addressB)
         return EthernetHeader.encode(destination: hosts.linkB.hardwareAddress!, source: hosts.linkA.hardwareAddress!, etherType: .ipv4)
             + IPv4Header.encode(source: TwoHosts.addressA, destination: TwoHosts.addressB, protocol: .tcp, payloadLength: tcp.count) + tcp
@@ -89,6 +90,24 @@ struct TCPOptionTests {
         #expect(server.available == 2)
     }
 
+    @Test("a blind SYN or RST in the window, stamped far ahead, gets its challenge ACK and leaves TS.Recent alone")
+    func blindSegmentsKeepTimestamp() throws {
+        let hosts = TwoHosts()
+        let (client, server, _) = try establish(hosts)
+        _ = try client.write([1])
+        hosts.pump()
+        let last = try #require(hosts.deliveredToB.compactMap { tcpSegment($0) }.last { !$0.payload.isEmpty })
+        let stamp = try #require(last.options.timestamp)
+        let ahead = (stamp.value &+ (1 << 30), stamp.echo)
+        hosts.b.receive([frame(hosts, like: last, sequence: last.sequenceNumber &+ 100, flags: .syn, payload: [], timestamp: ahead)], on: 0)
+        hosts.b.receive([frame(hosts, like: last, sequence: last.sequenceNumber &+ 100, flags: .rst, payload: [], timestamp: ahead)], on: 0)
+        #expect(server.state == .established)
+        // The client's next segment, stamped as its clock says, is still taken.
+        _ = try client.write([2])
+        hosts.run(for: 100 * Duration.millisecond, step: Duration.millisecond)
+        #expect(try server.read(maximum: 10) == [1, 2])
+    }
+
     @Test("timestamp echoes time a retransmitted segment, where Karn's rule gives no sample")
     func rttAfterRetransmission() throws {
         let hosts = TwoHosts()
@@ -134,6 +153,30 @@ struct TCPOptionTests {
             let data = hosts.deliveredToB.compactMap { tcpSegment($0) }.filter { !$0.payload.isEmpty }.map(\.payload.count)
             #expect(data == (noDelay ? [1, 1, 1] : [1, 2]), "noDelay \(noDelay)")
         }
+    }
+
+    @Test("Nagle does not hold what a timeout sends again: a lost short tail follows its lost full segment on the first ACK")
+    func nagleAfterTimeout() throws {
+        let hosts = TwoHosts()
+        let (client, server, _) = try establish(hosts)
+        var dropped = 0
+        hosts.linkA.impairment = { frame in
+            guard dropped < 2, let segment = tcpSegment(frame), !segment.payload.isEmpty else { return [frame] }
+            dropped += 1
+            return []
+        }
+        let data = [UInt8](repeating: 3, count: 1448 + 100)
+        _ = try client.write(data)
+        hosts.pump()
+        #expect(dropped == 2)
+        // The RTO (200 ms) sends the full segment again; its ACK, the tail. Held by Nagle, the
+        // tail would wait for the next timeout, 400 ms later.
+        var received: [UInt8] = []
+        #expect(hosts.run(until: {
+            received += (try? server.read(maximum: 4000)) ?? []
+            return received.count == data.count
+        }, limit: 300 * Duration.millisecond), "\(received.count) of \(data.count) bytes")
+        #expect(received.allSatisfy { $0 == 3 })
     }
 
     @Test("Nagle holds only the short tail: full segments of a write go at once, and a FIN sends the tail")

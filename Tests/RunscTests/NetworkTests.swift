@@ -218,11 +218,15 @@ struct NetworkTests {
         #expect(try host("/usr/sbin/ip", ["-o", "-4", "addr", "show", "to", "\(gateway)/32"]).output.isEmpty)
     }
 
-    @Test("a bundle that names its network namespace: the Netstack takes over the interface's address and routes there (the kernel's copy goes), serves both ways, and the namespace keeps its interface")
+    @Test("a bundle that names its network namespace: the Netstack takes over the interface's addresses (a secondary too) and routes there (the kernel's copies go), serves both ways, and the namespace keeps its interface")
     func joinedNamespace() throws {
+        // A /29 (the /30s of salts 2 and 3): the host's end .1, the sandbox's .2 and .3 (a
+        // secondary address, which the kernel deletes with the primary unless asked first).
         let (_, gateway, sandbox) = addresses(salt: 2)
-        // An address of the host's beyond the /30, reached only through a route of the namespace.
-        let (_, remote, _) = addresses(salt: 3)
+        let octets = sandbox.split(separator: ".")
+        let secondary = octets.dropLast().joined(separator: ".") + ".\(Int(octets[3])! + 1)"
+        // An address of the host's beyond the /29, reached only through a route of the namespace.
+        let (_, remote, _) = addresses(salt: 4)
         let namespace = "rsc-join-\(getpid())"
         let hostEnd = "rscj\(getpid())"
         let hostPort = 20000 + Int(getpid() % 20000) + 2
@@ -233,9 +237,10 @@ struct NetworkTests {
         for command in [
             ["netns", "add", namespace],
             ["link", "add", hostEnd, "type", "veth", "peer", "name", "eth1", "netns", namespace],
-            ["addr", "add", "\(gateway)/30", "dev", hostEnd], ["addr", "add", "\(remote)/32", "dev", hostEnd],
+            ["addr", "add", "\(gateway)/29", "dev", hostEnd], ["addr", "add", "\(remote)/32", "dev", hostEnd],
             ["link", "set", hostEnd, "up"],
-            ["-n", namespace, "addr", "add", "\(sandbox)/30", "dev", "eth1"], ["-n", namespace, "link", "set", "eth1", "up"],
+            ["-n", namespace, "addr", "add", "\(sandbox)/29", "dev", "eth1"], ["-n", namespace, "addr", "add", "\(secondary)/29", "dev", "eth1"],
+            ["-n", namespace, "link", "set", "eth1", "up"],
             ["-n", namespace, "route", "add", "\(remote)/32", "via", gateway],
         ] {
             #expect(try host("/usr/sbin/ip", command).status == .exited(0), "ip \(command)")
@@ -263,6 +268,7 @@ struct NetworkTests {
         // Host → sandbox: the kernel no longer holds the address (it would reset the
         // connection, having no listener); the Netstack answers.
         #expect(try fetch("http://\(sandbox):8080/sandbox.txt") == sandboxPage)
+        #expect(try fetch("http://\(secondary):8080/sandbox.txt") == sandboxPage)
         #expect(try host("/usr/sbin/ip", ["-n", namespace, "-o", "-4", "addr", "show", "dev", "eth1"]).output.isEmpty)
         // Sandbox → host, through the namespace's route.
         let output = try runsc.readAll()
@@ -272,12 +278,17 @@ struct NetworkTests {
         #expect(try host("/usr/sbin/ip", ["-n", namespace, "-o", "link", "show", "eth1"]).status == .exited(0))
     }
 
-    @Test("a bundle whose network namespace path does not exist is refused with a clear error")
+    @Test("a bundle whose network namespace path does not exist, or is not a namespace, is refused with a clear error")
     func missingNamespace() throws {
         let bundle = try BusyboxBundle(arguments: ["true"], networkNamespace: "/run/netns/rsc-absent-\(getpid())")
         let run = try host("/bin/sh", ["-c", "exec \(Helper.buildDirectory)/runsc run --bundle \(bundle.path) absent-\(getpid()) 2>&1"])
         #expect(run.status != .exited(0))
         let errors = run.output
         #expect(errors.contains("network namespace /run/netns/rsc-absent-\(getpid())"), "\(errors)")
+        // A file that is not a namespace is refused as one.
+        let file = try BusyboxBundle(arguments: ["true"], networkNamespace: "/etc/hostname")
+        let refused = try host("/bin/sh", ["-c", "exec \(Helper.buildDirectory)/runsc run --bundle \(file.path) notns-\(getpid()) 2>&1"])
+        #expect(refused.status != .exited(0))
+        #expect(refused.output.contains("/etc/hostname: not a namespace file"), "\(refused.output)")
     }
 }

@@ -57,7 +57,9 @@ public enum RouteNetlinkWire {
 
     /// Splits one datagram of a reply into its messages (those of request `sequence`; others
     /// are skipped). `finished`: it held NLMSG_DONE, or an acknowledgement (NLMSG_ERROR with
-    /// error 0). An NLMSG_ERROR with an errno throws it; a length that does not fit is EBADMSG.
+    /// error 0). An NLMSG_ERROR, or an NLMSG_DONE, with an errno throws it; a dump the kernel
+    /// marks interrupted (NLM_F_DUMP_INTR: the tables changed under it) is EINTR, to be asked
+    /// again; a length that does not fit is EBADMSG.
     public static func parse(_ datagram: ArraySlice<UInt8>, sequence: UInt32) throws(LinuxErrno) -> (messages: [Message], finished: Bool) {
         let reader = ByteReader(Array(datagram))
         var offset = 0
@@ -65,24 +67,33 @@ public enum RouteNetlinkWire {
         var finished = false
         while offset < reader.bytes.count {
             guard let length = reader.integer(at: offset, as: UInt32.self), let type = reader.integer(at: offset + 4, as: UInt16.self),
-                let messageSequence = reader.integer(at: offset + 8, as: UInt32.self),
+                let flags = reader.integer(at: offset + 6, as: UInt16.self), let messageSequence = reader.integer(at: offset + 8, as: UInt32.self),
                 length >= Netlink.headerSize, Int(length) <= reader.bytes.count - offset,
                 let payload = reader.bytes(at: offset + Netlink.headerSize, count: Int(length) - Netlink.headerSize)
             else { throw .EBADMSG }
             offset += Netlink.aligned(Int(length))
             guard messageSequence == sequence else { continue }
+            if flags & Netlink.dumpInterruptedFlag != 0 { throw .EINTR }
             switch type {
             case Netlink.done:
+                // Its payload, when there is one, is the dump's error (0: none).
+                if let error = ByteReader(Array(payload)).integer(at: 0, as: Int32.self), error != 0 { throw errno(error) }
                 finished = true
             case Netlink.error:
                 guard let error = ByteReader(Array(payload)).integer(at: 0, as: Int32.self) else { throw .EBADMSG }
-                if error != 0 { throw LinuxErrno(error < 0 ? -error : error) }
+                if error != 0 { throw errno(error) }
                 finished = true
             default:
                 messages.append(Message(type: type, payload: payload))
             }
         }
         return (messages, finished)
+    }
+
+    /// The errno of a reply's error field (negative from the kernel); one out of range is EBADMSG.
+    static func errno(_ error: Int32) -> LinuxErrno {
+        let magnitude = error.magnitude
+        return magnitude > 4095 ? .EBADMSG : LinuxErrno(Int32(magnitude))
     }
 
     /// The attributes (type, value) of a message after its fixed header of `headerSize` bytes.

@@ -40,7 +40,8 @@ public struct NetworkConfiguration: Sendable, Equatable {
 
     /// The configuration of what the kernel reports: each Ethernet interface (not the
     /// loopback) with at least one IPv4 address, and the main table's unicast routes out of
-    /// them, less the routes of their own subnets.
+    /// them, less the routes of their own subnets. A multipath route (no single output
+    /// interface) is left out: the stack routes each prefix through one interface.
     public init(links: [RouteNetlink.Link], addresses: [RouteNetlink.Address], routes: [RouteNetlink.Route]) {
         var names: [Int32: String] = [:]
         interfaces = []
@@ -64,21 +65,34 @@ public struct NetworkConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Reads the current network namespace's interfaces, addresses and routes over netlink,
-    /// then removes those addresses from the host kernel (which drops the routes through them),
-    /// so that only the Netstack answers for them, as gVisor's runsc does before it starts the
-    /// sandbox. Sets each interface taken over up. Needs CAP_NET_ADMIN in the namespace.
-    public static func takeOver() throws(Errno) -> NetworkConfiguration {
+    /// Reads the current network namespace's interfaces, addresses and routes over netlink:
+    /// the configuration to serve, and the host kernel's addresses it covers, which
+    /// `removeFromHost` then takes away.
+    public static func read() throws(Errno) -> (configuration: NetworkConfiguration, hostAddresses: [RouteNetlink.Address]) {
         var netlink = try RouteNetlink()
         let links = try netlink.links()
         let addresses = try netlink.addresses()
         let configuration = NetworkConfiguration(links: links, addresses: addresses, routes: try netlink.routes())
-        for interface in configuration.interfaces {
-            guard let link = links.first(where: { $0.name == interface.name }) else { continue }
-            for address in addresses where address.interfaceIndex == link.index { try netlink.delete(address) }
-            try NetworkInterface.setUp(interface.name)
+        let taken = Set(links.filter { link in configuration.interfaces.contains { $0.name == link.name } }.map(\.index))
+        return (configuration, addresses.filter { taken.contains($0.interfaceIndex) })
+    }
+
+    /// Removes `addresses` from the host kernel (which drops the routes through them), so that
+    /// only the Netstack answers for them, as gVisor's runsc does before it starts the
+    /// sandbox. Secondary addresses go first: deleting a primary deletes its secondaries too
+    /// (unless promote_secondaries is set), and one already gone is no error. Needs
+    /// CAP_NET_ADMIN in the namespace.
+    public static func removeFromHost(_ addresses: [RouteNetlink.Address]) throws(Errno) {
+        guard !addresses.isEmpty else { return }
+        var netlink = try RouteNetlink()
+        let secondaryFlag: UInt8 = 0x01  // IFA_F_SECONDARY
+        for address in addresses.filter({ $0.flags & secondaryFlag != 0 }) + addresses.filter({ $0.flags & secondaryFlag == 0 }) {
+            do {
+                try netlink.delete(address)
+            } catch .EADDRNOTAVAIL {
+                continue
+            }
         }
-        return configuration
     }
 }
 

@@ -137,11 +137,17 @@ func runSandbox(
         var joinedNamespace: Int32 = -1
         defer { if joinedNamespace >= 0 { Glibc.close(joinedNamespace) } }
         if case .joined(let path) = network {
+            let namespace: FileDescriptor
             do {
-                joinedNamespace = try FileDescriptor.open(path, flags: O_RDONLY | O_CLOEXEC).release()
+                namespace = try FileDescriptor.open(path, flags: O_RDONLY | O_CLOEXEC)
             } catch {
                 throw RuntimeError("the bundle's network namespace \(path): \(error)")
             }
+            // NSFS_MAGIC: a namespace file (as /run/netns/NAME or /proc/PID/ns/net), not any file.
+            guard (try? namespace.fileSystemStatistics().type) == 0x6e73_6673 else {
+                throw RuntimeError("the bundle's network namespace \(path): not a namespace file")
+            }
+            joinedNamespace = namespace.release()
             netstackDescriptors.append((joinedNamespace, 4))
             netstackArguments += ["--netns-fd", "4"]
             netstackNamespaces = [.mount]

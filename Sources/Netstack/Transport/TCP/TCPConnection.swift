@@ -136,8 +136,12 @@ public final class TCPConnection {
     // Timestamps (RFC 7323).
     /// Both SYNs carried the option.
     private var timestampsEnabled = false
-    /// TS.Recent: the peer's timestamp to echo.
+    /// TS.Recent: the peer's timestamp to echo, and when it was taken.
     private var tsRecent: UInt32 = 0
+    private var tsRecentAt: UInt64 = 0
+    /// After this long without a new TS.Recent, it is too old to compare with (RFC 7323
+    /// §5.5: the peer's clock may have wrapped): 2^31 ms, about 24.8 days.
+    static let timestampValidity = (UInt64(1) << 31) * Duration.millisecond
     /// Last.ACK.sent: the acknowledgment number of our latest segment.
     private var lastAckSent = SequenceNumber(0)
     /// Added to the clock's milliseconds, a random value per connection (Linux's tsoffset), so
@@ -334,6 +338,11 @@ public final class TCPConnection {
         return options
     }
 
+    private func takeTimestamp(_ value: UInt32) {
+        tsRecent = value
+        tsRecentAt = stack?.clock.now ?? 0
+    }
+
     /// Our timestamp clock: milliseconds (RFC 7323 §5.4 asks for 1 ms to 1 s per tick).
     private var timestampNow: UInt32 {
         UInt32(truncatingIfNeeded: (stack?.clock.now ?? 0) / Duration.millisecond) &+ timestampOffset
@@ -346,7 +355,7 @@ public final class TCPConnection {
     private func adopt(_ options: TCPOptions) {
         sackEnabled = options.sackPermitted
         timestampsEnabled = options.timestamp != nil
-        if let stamp = options.timestamp { tsRecent = stamp.value }
+        if let stamp = options.timestamp { takeTimestamp(stamp.value) }
         if let peerMSS = options.maximumSegmentSize { mss = max(min(Int(peerMSS), ourMSS), 64) } else { mss = min(536, ourMSS) }
         if timestampsEnabled { mss -= Self.timestampOptionLength }
         if let shift = options.windowScale {
@@ -378,9 +387,10 @@ public final class TCPConnection {
             return
         }
         // PAWS (RFC 7323 §5.3): a timestamp older than TS.Recent marks an old duplicate; it is
-        // answered like a segment outside the window. A reset is exempt, as in Linux.
+        // answered like a segment outside the window. A reset is exempt, as in Linux, and so
+        // is every segment once TS.Recent is too old to compare with (§5.5).
         let stamp = timestampsEnabled ? segment.options.timestamp : nil
-        if let stamp, !flags.contains(.rst), Int32(bitPattern: stamp.value &- tsRecent) < 0 {
+        if let stamp, !flags.contains(.rst), Int32(bitPattern: stamp.value &- tsRecent) < 0, now &- tsRecentAt < Self.timestampValidity {
             sendAck()
             return
         }
@@ -389,9 +399,6 @@ public final class TCPConnection {
             if !flags.contains(.rst) { sendAck() }
             return
         }
-        // RFC 7323 §4.3: the timestamp to echo is that of the segment that filled the
-        // sequence space our latest ACK acknowledged.
-        if let stamp, Int32(bitPattern: stamp.value &- tsRecent) >= 0, sequence <= lastAckSent { tsRecent = stamp.value }
         if keepalive { armKeepalive() }  // the peer is alive
         // Second: RST (RFC 5961 §3: only an exact match resets; else a challenge ACK).
         if flags.contains(.rst) {
@@ -427,6 +434,13 @@ public final class TCPConnection {
         if ack > sndMax {
             sendAck()  // acknowledges something not yet sent
             return
+        }
+        // RFC 7323 §4.3: the timestamp to echo is that of the segment that filled the
+        // sequence space our latest ACK acknowledged. Taken only from a segment that passed
+        // the RST, SYN and ACK checks (as Linux's tcp_replace_ts_recent), so a blind segment
+        // cannot move it ahead and make PAWS drop the real ones.
+        if let stamp, Int32(bitPattern: stamp.value &- tsRecent) >= 0 || now &- tsRecentAt >= Self.timestampValidity, sequence <= lastAckSent {
+            takeTimestamp(stamp.value)
         }
         if sackEnabled && !segment.options.sackBlocks.isEmpty { record(segment.options.sackBlocks) }
         processAck(ack, window: Int(segment.window) << Int(sndShift), sequence: sequence, hasData: length > 0, echo: stamp?.echo, now: now)
@@ -792,8 +806,12 @@ public final class TCPConnection {
             if unsent > 0 && room > 0 {
                 var size = min(chunk, unsent, room)
                 // Nagle: the short tail of what was written waits while a short segment is
-                // unacknowledged (whole segments before it go); a FIN to follow sends it.
-                if size == unsent, size % mss != 0, !noDelay, !finQueued, let end = shortSegmentEnd, end > sndUna {
+                // unacknowledged (whole segments before it go); a FIN to follow sends it. Only
+                // new data waits, and only behind data in flight (whose ACK sends it): what a
+                // timeout sends again goes as it went before.
+                if size == unsent, size % mss != 0, !noDelay, !finQueued, sndNxt == sndMax, inFlight > 0, let end = shortSegmentEnd,
+                    end > sndUna, end <= sndNxt
+                {
                     size -= size % mss
                     if size == 0 { return }
                 }
