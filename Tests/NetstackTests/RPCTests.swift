@@ -108,18 +108,21 @@ struct RPCTests {
         client.close(listener)
     }
 
-    @Test("the readiness table keeps the latest report of each open socket and forgets closed ones")
+    @Test("the readiness table keeps the latest report of each open socket, the latest event from the ring apart, and forgets closed ones")
     func readinessTable() {
         var table = ReadinessTable()
         table.record(7, .input, 5)
         #expect(table.lookup(7) == .unknown)  // not open: a closed socket's late report
         table.open.insert(7)
-        table.record(7, .input, 5)
-        table.record(7, .output, 4)  // older: ignored
-        #expect(table.lookup(7) == .known(.input))
-        table.record(7, .output, 6)
-        #expect(table.lookup(7) == .known(.output))
+        table.record(7, .input, 5, isEvent: true)
+        table.record(7, .output, 4, isEvent: true)  // older: ignored, but an event all the same
+        #expect(table.lookup(7) == .known(.input, stamp: 5))
+        #expect(table.eventStamp(7) == 5)
+        table.record(7, .output, 6)  // a call's answer: no event
+        #expect(table.lookup(7) == .known(.output, stamp: 6))
+        #expect(table.eventStamp(7) == 5)
         table.forget(7)
+        #expect(table.eventStamp(7) == 0)
         table.record(7, .input, 9)
         #expect(table.lookup(7) == .unknown)
         table.down = true

@@ -78,7 +78,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
                     return
                 }
                 guard let self else { return }
-                known.withLock { table in for change in changes { table.record(change.id, change.events, change.stamp) } }
+                known.withLock { table in for change in changes { table.record(change.id, change.events, change.stamp, isEvent: true) } }
                 onChange?()
             }
         }
@@ -264,16 +264,24 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
 
     /// The latest report of the socket's readiness; a call for the first one. A socket whose
     /// Netstack is gone reads as in error and hung up.
-    public func readiness(_ id: Int32) -> PollEvents {
+    public func readiness(_ id: Int32) -> PollEvents { stampedReadiness(id).events }
+
+    /// `readiness` with the stamp of its report (the highest for a Netstack gone: no later
+    /// event can come).
+    public func stampedReadiness(_ id: Int32) -> (events: PollEvents, stamp: UInt64) {
         switch known.withLock({ $0.lookup(id) }) {
-        case .down: return [.error, .hangUp]
-        case .known(let events): return events
+        case .down: return ([.error, .hangUp], .max)
+        case .known(let events, let stamp): return (events, stamp)
         case .unknown: break
         }
         guard var reader = try? call(SocketRPC.request(.readiness, id)), let readiness = SocketRPC.readReadiness(&reader), reader.isAtEnd
-        else { return [.error, .hangUp] }
+        else { return ([.error, .hangUp], .max) }
         known.withLock { $0.record(id, readiness.events, readiness.stamp) }
-        return readiness.events
+        return readiness
+    }
+
+    public func eventStamp(_ id: Int32) -> UInt64 {
+        known.withLock { $0.eventStamp(id) }
     }
 
     public func setOption(_ id: Int32, _ option: SocketService.Option, _ value: Bool) throws(LinuxErrno) {
@@ -302,7 +310,7 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
 /// with the highest stamp.
 struct ReadinessTable {
     enum Lookup: Equatable {
-        case known(PollEvents)
+        case known(PollEvents, stamp: UInt64)
         case unknown
         case down
     }
@@ -310,23 +318,32 @@ struct ReadinessTable {
     /// Sockets opened and not yet closed: reports of others (closed ones) are dropped.
     var open: Set<Int32> = []
     private var reports: [Int32: (events: PollEvents, stamp: UInt64)] = [:]
+    /// The stamp of each socket's latest report from the change ring: its events, where a
+    /// call's answer is none.
+    private var eventStamps: [Int32: UInt64] = [:]
     /// The Netstack is gone.
     var down = false
 
-    /// Keeps `events` for `id` unless a later report is kept already.
-    mutating func record(_ id: Int32, _ events: PollEvents, _ stamp: UInt64) {
-        guard open.contains(id), stamp > reports[id]?.stamp ?? 0 else { return }
+    /// Keeps `events` for `id` unless a later report is kept already; `isEvent`: the report
+    /// came from the change ring.
+    mutating func record(_ id: Int32, _ events: PollEvents, _ stamp: UInt64, isEvent: Bool = false) {
+        guard open.contains(id) else { return }
+        if isEvent { eventStamps[id] = max(eventStamps[id] ?? 0, stamp) }
+        guard stamp > reports[id]?.stamp ?? 0 else { return }
         reports[id] = (events, stamp)
     }
 
+    func eventStamp(_ id: Int32) -> UInt64 { eventStamps[id] ?? 0 }
+
     func lookup(_ id: Int32) -> Lookup {
         if down { return .down }
-        return reports[id].map { .known($0.events) } ?? .unknown
+        return reports[id].map { .known($0.events, stamp: $0.stamp) } ?? .unknown
     }
 
     mutating func forget(_ id: Int32) {
         open.remove(id)
         reports[id] = nil
+        eventStamps[id] = nil
     }
 }
 

@@ -24,6 +24,12 @@ public protocol SocketCalls: AnyObject, Sendable {
     func localAddress(_ id: Int32) throws(LinuxErrno) -> SocketService.Address
     func peerAddress(_ id: Int32) throws(LinuxErrno) -> SocketService.Address
     func readiness(_ id: Int32) -> PollEvents
+    /// A count that moves with each change report of the socket (an event: data, room, a
+    /// connection, the peer gone), not with a call's own answer.
+    func eventStamp(_ id: Int32) -> UInt64
+    /// `readiness` with its stamp, in the order of `eventStamp`'s: it reflects every event
+    /// stamped up to it.
+    func stampedReadiness(_ id: Int32) -> (events: PollEvents, stamp: UInt64)
     func available(_ id: Int32) -> Int
     /// setsockopt(2) of a boolean option the stack has (SO_KEEPALIVE).
     func setOption(_ id: Int32, _ option: SocketService.Option, _ value: Bool) throws(LinuxErrno)

@@ -86,6 +86,15 @@ public final class SocketService: @unchecked Sendable {
     private var stamp: UInt64 = 0
     /// With `reportsOnlyChanges`: what each socket's last report said.
     private var reported: [Int32: PollEvents] = [:]
+    /// With `reportsOnlyChanges`: sockets read from since their last report, whose next
+    /// arrival (data, a datagram, a connection to accept: `arrivals`) is reported even if
+    /// their readiness reads the same: an edge-triggered epoll entry wakes for each arrival
+    /// after a read, as on Linux, while a stream into a socket nobody reads wakes no one.
+    private var rearmed: Set<Int32> = []
+    /// The socket's arrivals count at its last report.
+    private var reportedArrivals: [Int32: Int] = [:]
+    /// The stamp of each socket's latest report (`eventStamp`).
+    private var lastReport: [Int32: UInt64] = [:]
     /// Announce a socket only when its readiness differs from its last report (`onChange`'s
     /// or `stampedReadiness`'s), for a caller that keeps every report and asks through
     /// `stampedReadiness` (the Netstack's client): a stream of data into a socket that is
@@ -196,10 +205,15 @@ public final class SocketService: @unchecked Sendable {
         return ids.sorted().compactMap { id in
             let events = readinessLocked(id)
             if onlyChanges {
-                if reported[id] == events { return nil }
+                let arrived = arrivalsLocked(id)
+                if reported[id] == events && !(rearmed.contains(id) && arrived != reportedArrivals[id]) { return nil }
+                rearmed.remove(id)
                 reported[id] = sockets[id] == nil ? nil : events
+                reportedArrivals[id] = sockets[id] == nil ? nil : arrived
             }
-            return Change(id: id, events: events, stamp: nextStamp())
+            let stamp = nextStamp()
+            lastReport[id] = sockets[id] == nil ? nil : stamp
+            return Change(id: id, events: events, stamp: stamp)
         }
     }
 
@@ -402,6 +416,7 @@ public final class SocketService: @unchecked Sendable {
                 if socket.readShutdown || buffer.isEmpty { return (0, nil) }
                 let count = try peek ? connection.peek(into: buffer) : connection.read(into: buffer)
                 if count == 0 && !connection.isAtEndOfStream && connection.state != .closed { throw .EAGAIN }
+                if onlyChanges && !peek { rearmed.insert(id) }
                 return (count, Address(connection.key.remoteAddress, connection.key.remotePort))
             case .datagram(let endpoint, let peer):
                 // A connected UDP socket takes datagrams from its peer only (as Linux's).
@@ -410,7 +425,10 @@ public final class SocketService: @unchecked Sendable {
                         _ = endpoint.receive()  // not from the peer: dropped, as Linux drops it
                         continue
                     }
-                    if !peek { _ = endpoint.receive() }
+                    if !peek {
+                        _ = endpoint.receive()
+                        if onlyChanges { rearmed.insert(id) }
+                    }
                     let count = min(buffer.count, datagram.payload.count)
                     datagram.payload.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
                     return (count, Address(datagram.source, datagram.sourcePort))
@@ -441,6 +459,9 @@ public final class SocketService: @unchecked Sendable {
         _ = try? call(id) { () throws(LinuxErrno) in
             guard let socket = sockets.removeValue(forKey: id) else { return }
             reported[id] = nil
+            rearmed.remove(id)
+            reportedArrivals[id] = nil
+            lastReport[id] = nil
             // What the endpoint does from here on (a FIN exchange) concerns no socket.
             switch socket.endpoint {
             case .connection(let connection):
@@ -483,6 +504,12 @@ public final class SocketService: @unchecked Sendable {
         }
     }
 
+    /// The stamp of the socket's latest change report: it moves with each event of the
+    /// socket (for edge-triggered epoll entries).
+    public func eventStamp(_ id: Int32) -> UInt64 {
+        lock.locked { lastReport[id] ?? 0 }
+    }
+
     /// What poll(2) would report for the socket now.
     public func readiness(_ id: Int32) -> PollEvents {
         lock.locked { readinessLocked(id) }
@@ -492,8 +519,21 @@ public final class SocketService: @unchecked Sendable {
     public func stampedReadiness(_ id: Int32) -> (events: PollEvents, stamp: UInt64) {
         lock.locked {
             let events = readinessLocked(id)
-            if onlyChanges && sockets[id] != nil { reported[id] = events }
+            if onlyChanges && sockets[id] != nil {
+                reported[id] = events
+                reportedArrivals[id] = arrivalsLocked(id)
+            }
             return (events, nextStamp())
+        }
+    }
+
+    /// The arrivals count of the socket's endpoint (0 for one without).
+    private func arrivalsLocked(_ id: Int32) -> Int {
+        switch sockets[id]?.endpoint {
+        case .connection(let connection): connection.arrivals
+        case .listener(let listener): listener.arrivals
+        case .datagram(let endpoint, _): endpoint.arrivals
+        default: 0
         }
     }
 

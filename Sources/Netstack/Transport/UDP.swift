@@ -17,6 +17,8 @@ public final class UDPEndpoint {
     /// The owner's name for it (see `TCPConnection.tag`): a datagram arriving changes it.
     public var tag: Int32?
     private(set) var queue: [Datagram] = []
+    /// Datagrams queued, counted (the events an edge-triggered poller is woken for).
+    public private(set) var arrivals = 0
     static let queueLimit = 256
 
     init(stack: Stack, port: UInt16, address: IPv4Address?) {
@@ -41,6 +43,7 @@ public final class UDPEndpoint {
     func deliver(_ datagram: Datagram) -> Bool {
         guard queue.count < Self.queueLimit else { return false }
         queue.append(datagram)
+        arrivals += 1
         stack?.noteChange(tag)
         return true
     }

@@ -1,6 +1,21 @@
 import HostSys
 import Synchronization
 
+/// The events of one waitable object (a pipe, a connection, a listener): a count that goes up
+/// with each change, for the edge-triggered epoll entries of its files
+/// (`FileOperations.eventStamp`), and the Sentry-wide announcement that wakes sleepers.
+final class ReadinessEvents: Sendable {
+    private let count = Atomic<UInt64>(0)
+
+    var stamp: UInt64 { count.load(ordering: .sequentiallyConsistent) }
+
+    /// Announces a change of the object (call after changing its state).
+    func changed() {
+        count.add(1, ordering: .sequentiallyConsistent)
+        Readiness.changed()
+    }
+}
+
 /// Wakes poll(2) and select(2) sleepers when a file's readiness may have changed (a pipe got
 /// data, room or a closed end). One queue for the Sentry: a sleeper re-scans its files when
 /// woken, so a change it does not care about costs it one scan.

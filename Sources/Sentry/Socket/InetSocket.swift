@@ -90,6 +90,16 @@ final class InetSocket: FileOperations, @unchecked Sendable {
 
     func stat() throws(LinuxErrno) -> LinuxStat { socketStat(inode: inode) }
 
+    var eventStamp: UInt64 { service.eventStamp(id) }
+
+    /// The readiness the stack reported and its stamp (the Netstack's order of events, in
+    /// which `eventStamp`'s are too): a report of an event already in it arriving late does
+    /// not count as a new one.
+    func stampedReadiness(_ events: PollEvents) -> (events: PollEvents, stamp: UInt64) {
+        let readiness = service.stampedReadiness(id)
+        return (readiness.events.intersection(events.union([.error, .hangUp])), readiness.stamp)
+    }
+
     func readiness(_ events: PollEvents) -> PollEvents {
         service.readiness(id).intersection(events.union([.error, .hangUp]))
     }

@@ -77,7 +77,7 @@ final class UnixDatagramSocket: FileOperations, @unchecked Sendable {
             monitor.broadcast()
             return .success(())
         }
-        Readiness.changed()
+        events.changed()
         try result.get()
     }
 
@@ -121,6 +121,10 @@ final class UnixDatagramSocket: FileOperations, @unchecked Sendable {
     }
 
     func stat() throws(LinuxErrno) -> LinuxStat { socketStat(inode: inode) }
+
+    /// Datagrams arriving (a receive frees room only for senders, which always see room).
+    let events = ReadinessEvents()
+    var eventStamp: UInt64 { events.stamp }
 
     func readiness(_ events: PollEvents) -> PollEvents {
         monitor.locked {

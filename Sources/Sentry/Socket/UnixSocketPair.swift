@@ -34,6 +34,8 @@ final class UnixConnection: @unchecked Sendable {
     /// `writeShutdown[side]`: end `side` sends no more (shutdown(SHUT_WR) or close).
     private var writeShutdown = [false, false]
     private var readShutdown = [false, false]
+    /// `events[side]`: the events of end `side` (data or room for it, its peer shut or gone).
+    let events = [ReadinessEvents(), ReadinessEvents()]
 
     /// `names[side]`: the sun_path bytes end `side` goes by (getsockname; the other end's
     /// getpeername). Empty for a socket pair's ends and an unbound connector; an accepted end
@@ -59,7 +61,7 @@ final class UnixConnection: @unchecked Sendable {
         var files = dropped.flatMap(\.files)
         dropped.removeAll()
         DeferredRelease.release(&files)
-        Readiness.changed()
+        events[1 - side].changed()
     }
 
     func shutdown(_ side: Int, read: Bool, write: Bool) {
@@ -68,7 +70,8 @@ final class UnixConnection: @unchecked Sendable {
             if write { writeShutdown[side] = true }
             monitor.broadcast()
         }
-        Readiness.changed()
+        events[side].changed()
+        events[1 - side].changed()
     }
 
     /// Sends `bytes` with `files` from end `side`: waits for room unless `nonBlocking`
@@ -97,7 +100,7 @@ final class UnixConnection: @unchecked Sendable {
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
         }
-        Readiness.changed()
+        events[peer].changed()
         return try result.get()
     }
 
@@ -147,7 +150,7 @@ final class UnixConnection: @unchecked Sendable {
             if !peek { monitor.broadcast() }
             return .success((bytes, files, false))
         }
-        Readiness.changed()
+        events[peer].changed()  // room for the writer
         return try result.get()
     }
 
@@ -212,6 +215,8 @@ final class UnixSocketEnd: FileOperations, @unchecked Sendable {
     func stat() throws(LinuxErrno) -> LinuxStat { socketStat(inode: inode) }
 
     func readiness(_ events: PollEvents) -> PollEvents { connection.readiness(of: side, events) }
+
+    var eventStamp: UInt64 { connection.events[side].stamp }
 
     /// FIONREAD.
     func ioctl(request: UInt64, argument: UInt64, mm: MemoryManager) throws(LinuxErrno) -> Int64 {

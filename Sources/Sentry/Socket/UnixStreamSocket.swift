@@ -18,6 +18,8 @@ final class UnixListener: @unchecked Sendable {
     private var pending: [UnixConnection] = []
     private var backlog: Int
     private var closed = false
+    /// Connections arriving, the listener closed.
+    let events = ReadinessEvents()
 
     init(kind: UnixConnection.Kind, backlog: Int) {
         self.kind = kind
@@ -41,7 +43,7 @@ final class UnixListener: @unchecked Sendable {
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
         }
-        Readiness.changed()
+        events.changed()
         return try result.get()
     }
 
@@ -70,7 +72,7 @@ final class UnixListener: @unchecked Sendable {
             return pending
         }
         for connection in dropped { connection.close(1) }
-        Readiness.changed()
+        events.changed()
     }
 }
 
@@ -189,6 +191,14 @@ final class UnixStreamSocket: FileOperations, @unchecked Sendable {
         case .unbound: return events.intersection(.output).union(.hangUp)
         case .listening(let listener): return listener.hasPending ? events.intersection(.input) : []
         case .connected(let end): return end.readiness(events)
+        }
+    }
+
+    var eventStamp: UInt64 {
+        switch lock.locked({ state }) {
+        case .unbound: return Readiness.current()
+        case .listening(let listener): return listener.events.stamp
+        case .connected(let end): return end.eventStamp
         }
     }
 

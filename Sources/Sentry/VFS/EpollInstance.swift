@@ -7,11 +7,12 @@ import Synchronization
 /// when the program waits (the Sentry's wake-ups say when to look again).
 ///
 /// Edge-triggered entries (EPOLLET) report a readiness bit when it appears, and again after
-/// any change in the sandbox since their last report (the Sentry's readiness generation: a
-/// new event on the file is one): never less often than Linux, which reports each event,
-/// sometimes more (a change elsewhere re-reports a bit still set). Between changes, a bit
-/// already reported is not reported again. One-shot
-/// entries (EPOLLONESHOT) are disarmed after one report until EPOLL_CTL_MOD.
+/// an event of the file since their last report (its `eventStamp` moved: data arrived, room
+/// was made, a peer went), as Linux reports each event; between events, a bit already
+/// reported is not reported again. Pipes, AF_UNIX and AF_INET sockets count their own
+/// events; other files give the Sentry-wide generation, so any change anywhere counts for
+/// them (more reports than Linux, never fewer). One-shot entries (EPOLLONESHOT) are disarmed
+/// after one report until EPOLL_CTL_MOD.
 ///
 /// Locks: `entries` (a mutex) guards the interest list; a wait scans a copy.
 final class EpollInstance: FileOperations, @unchecked Sendable {
@@ -20,9 +21,9 @@ final class EpollInstance: FileOperations, @unchecked Sendable {
         var events: UInt32
         var data: UInt64
         /// Bits reported to an edge-triggered entry and still set at the last scan, and the
-        /// readiness generation of that report.
+        /// file's event stamp at that report.
         var reported: UInt32 = 0
-        var reportedGeneration: UInt64 = 0
+        var reportedStamp: UInt64 = 0
         var disarmed = false
     }
 
@@ -76,29 +77,30 @@ final class EpollInstance: FileOperations, @unchecked Sendable {
     /// one-shot entries take note that they were reported. An entry whose open file is gone
     /// (every fd of it closed) is skipped, as Linux drops it then.
     func collect(maximum: Int, consume: Bool) -> [(UInt32, UInt64)] {
-        let generation = Readiness.current()
         let snapshot = entries.withLock { $0 }
         var ready: [(Int32, UInt32, UInt64)] = []
-        var seen: [Int32: UInt32] = [:]
+        var seen: [Int32: (events: UInt32, stamp: UInt64)] = [:]
         for (fd, entry) in snapshot.sorted(by: { $0.key < $1.key }) where !entry.disarmed {
             guard let file = entry.file else { continue }
             let wanted = entry.events & 0xffff | Self.always
-            let now = UInt32(UInt16(bitPattern: file.operations.readiness(PollEvents(rawValue: Int16(truncatingIfNeeded: wanted))).rawValue)) & wanted
-            seen[fd] = now
+            let (events, stamp) = file.operations.stampedReadiness(PollEvents(rawValue: Int16(truncatingIfNeeded: wanted)))
+            let now = UInt32(UInt16(bitPattern: events.rawValue)) & wanted
+            seen[fd] = (now, stamp)
             var report = now
-            if entry.events & Self.edgeTriggered != 0 && entry.reportedGeneration == generation { report &= ~entry.reported }
+            // No event since the last report: the bits it reported are not news.
+            if entry.events & Self.edgeTriggered != 0 && file.operations.eventStamp <= entry.reportedStamp { report &= ~entry.reported }
             if report != 0 && ready.count < maximum { ready.append((fd, report, entry.data)) }
         }
         if consume {
             let reportedFDs = Set(ready.map(\.0))
             entries.withLock { list in
-                for (fd, now) in seen {
+                for (fd, (now, stamp)) in seen {
                     guard var entry = list[fd] else { continue }
                     // Bits gone since re-arm the edge; reported bits are remembered.
                     entry.reported &= now
                     if reportedFDs.contains(fd) {
                         entry.reported |= now
-                        entry.reportedGeneration = generation
+                        entry.reportedStamp = stamp
                         if entry.events & Self.oneShot != 0 { entry.disarmed = true }
                     }
                     list[fd] = entry

@@ -32,6 +32,14 @@ public protocol FileOperations: AnyObject {
     /// `write(_:at:)` with O_NONBLOCK: what fits is written, and a write that could take
     /// nothing fails with EAGAIN.
     func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int
+    /// A count that goes up with each event of the file (data, room, a peer gone: what wakes
+    /// its wait queue on Linux): an edge-triggered epoll entry reports again only after it
+    /// moved past `stampedReadiness`'s stamp at its last report. Files without their own
+    /// count give the Sentry's readiness generation, which moves with every event anywhere
+    /// (more reports than Linux, never fewer).
+    var eventStamp: UInt64 { get }
+    /// `readiness` with the event stamp it reflects: every event up to that stamp is in it.
+    func stampedReadiness(_ events: PollEvents) -> (events: PollEvents, stamp: UInt64)
 }
 
 extension FileOperations {
@@ -50,6 +58,12 @@ extension FileOperations {
     }
     /// Regular files and directories are always ready, as on Linux.
     public func readiness(_ events: PollEvents) -> PollEvents { events.intersection([.input, .output, .priority]) }
+    public var eventStamp: UInt64 { Readiness.current() }
+    /// The stamp read first: an event during `readiness` may be in it and still counts as new.
+    public func stampedReadiness(_ events: PollEvents) -> (events: PollEvents, stamp: UInt64) {
+        let stamp = eventStamp
+        return (readiness(events), stamp)
+    }
 }
 
 /// An open file: what an fd refers to (dup'ed fds and forked processes share one), with its

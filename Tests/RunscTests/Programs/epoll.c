@@ -1,6 +1,7 @@
 // epoll(7) in the sandbox: level- and edge-triggered entries, one-shot, EPOLLOUT, a TCP
-// listener and connection on the loopback, the epoll_ctl errors, timeouts, and an entry
-// dropped when its file closes. Built with `gcc -static`, run natively and under
+// listener and connection on the loopback, the epoll_ctl errors, timeouts, an entry
+// dropped when its file closes, and edge-triggered entries that report each file's own
+// events only (pipes, AF_UNIX stream and datagram pairs, TCP). Built with `gcc -static`, run natively and under
 // `runsc run`; the outputs must match.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -16,6 +17,33 @@
 static int wait_for(int epoll, int timeout, struct epoll_event *event) {
     memset(event, 0, sizeof *event);
     return epoll_wait(epoll, event, 1, timeout);
+}
+
+/// Two edge-triggered entries, on read ends `a` and `b` (written through `wa` and `wb`):
+/// what each wait reports after a write to a, a write to b, a partial read of a, and a
+/// new write to a. Linux reports only the file that had an event each time.
+static void edges(const char *name, int a, int wa, int b, int wb) {
+    int epoll = epoll_create1(0);
+    struct epoll_event first = {.events = EPOLLIN | EPOLLET, .data.u32 = 1}, second = {.events = EPOLLIN | EPOLLET, .data.u32 = 2};
+    epoll_ctl(epoll, EPOLL_CTL_ADD, a, &first);
+    epoll_ctl(epoll, EPOLL_CTL_ADD, b, &second);
+    struct epoll_event got[4];
+    char byte;
+    write(wa, "aa", 2);
+    int n1 = epoll_wait(epoll, got, 4, 1000);
+    unsigned which1 = n1 == 1 ? got[0].data.u32 : 0;
+    write(wb, "b", 1);
+    int n2 = epoll_wait(epoll, got, 4, 1000);
+    unsigned which2 = n2 == 1 ? got[0].data.u32 : 0;
+    read(a, &byte, 1);
+    int n3 = epoll_wait(epoll, got, 4, 50);
+    write(wa, "a", 1);
+    int n4 = epoll_wait(epoll, got, 4, 1000);
+    unsigned which4 = n4 == 1 ? got[0].data.u32 : 0;
+    int n5 = epoll_wait(epoll, got, 4, 50);
+    printf("edges %s: %d (%u), %d (%u), after a partial read %d, after a new write %d (%u), then %d\n", name, n1, which1, n2, which2, n3,
+           n4, which4, n5);
+    close(epoll);
 }
 
 int main(int argc, char **argv) {
@@ -108,5 +136,31 @@ int main(int argc, char **argv) {
     write(other[1], "x", 1);
     close(other[0]);
     printf("closed: %d\n", wait_for(epoll, 50, &got));
+
+    int p1[2], p2[2];
+    pipe2(p1, O_NONBLOCK);
+    pipe2(p2, O_NONBLOCK);
+    edges("pipes", p1[0], p1[1], p2[0], p2[1]);
+    int s1[2], s2[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s1);
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s2);
+    edges("unix streams", s1[0], s1[1], s2[0], s2[1]);
+    int d1[2], d2[2];
+    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, d1);
+    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, d2);
+    edges("unix datagrams", d1[0], d1[1], d2[0], d2[1]);
+    // Two TCP connections on the loopback.
+    int tcp_listener = socket(AF_INET, SOCK_STREAM, 0);
+    address.sin_port = 0;
+    bind(tcp_listener, (struct sockaddr *)&address, sizeof address);
+    length = sizeof address;
+    getsockname(tcp_listener, (struct sockaddr *)&address, &length);
+    listen(tcp_listener, 4);
+    int c1 = socket(AF_INET, SOCK_STREAM, 0), c2 = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c1, (struct sockaddr *)&address, sizeof address);
+    int a1 = accept4(tcp_listener, NULL, NULL, SOCK_NONBLOCK);
+    connect(c2, (struct sockaddr *)&address, sizeof address);
+    int a2 = accept4(tcp_listener, NULL, NULL, SOCK_NONBLOCK);
+    edges("tcp", a1, c1, a2, c2);
     return 0;
 }

@@ -245,6 +245,10 @@ public final class TCPConnection {
         return count
     }
 
+    /// Input events, counted: data in order, the peer's FIN, an error (what wakes an
+    /// edge-triggered poller on Linux; a pure ACK or a timer is none).
+    public private(set) var arrivals = 0
+
     /// Whether the peer has closed its side and everything it sent has been read.
     public var isAtEndOfStream: Bool { finReceived && available == 0 }
 
@@ -719,6 +723,7 @@ public final class TCPConnection {
         if start == rcvNxt {
             receiveBuffer += data
             rcvNxt += data.count
+            arrivals += 1
             drainOutOfOrder()
             unacknowledgedBytes += data.count
             // Every second full-sized segment is acknowledged at once (RFC 9293 §3.8.6.3),
@@ -780,6 +785,7 @@ public final class TCPConnection {
     /// to TIME-WAIT, whose timer starts).
     private func takePeerFIN(now: UInt64) {
         finReceived = true
+        arrivals += 1
         rcvNxt += 1
         switch state {
         case .established: state = .closeWait
@@ -1100,7 +1106,10 @@ public final class TCPConnection {
     /// Ends the connection with `error` (nil: an orderly end) and forgets it.
     private func finish(_ error: LinuxErrno?) {
         stack?.noteChange(tag)
-        if let error, self.error == nil { self.error = error }
+        if let error, self.error == nil {
+            self.error = error
+            arrivals += 1
+        }
         state = .closed
         retransmitDeadline = nil
         persistDeadline = nil

@@ -25,6 +25,9 @@ public final class TCPListener {
 
     /// Whether accept would not wait (poll's POLLIN).
     public var isReadable: Bool { !ready.isEmpty }
+    /// Connections that became ready to accept, counted (the events an edge-triggered poller
+    /// is woken for).
+    public private(set) var arrivals = 0
     /// Connections established and waiting for accept (Linux's sk_ack_backlog).
     public var waiting: Int { ready.count }
 
@@ -46,6 +49,7 @@ public final class TCPListener {
     func established(_ connection: TCPConnection) {
         handshaking[ObjectIdentifier(connection)] = nil
         ready.append(connection)
+        arrivals += 1
         stack?.noteChange(tag)
     }
 

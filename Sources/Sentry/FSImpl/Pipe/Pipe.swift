@@ -17,6 +17,10 @@ final class Pipe: @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var readers = 0
     private var writers = 0
+    /// Events of the read end (data, the last writer gone) and of the write end (room, the
+    /// last reader gone): a write wakes readers, a read wakes writers, as Linux's two queues.
+    let readerEvents = ReadinessEvents()
+    let writerEvents = ReadinessEvents()
 
     init(inode: UInt64) {
         self.inode = inode
@@ -33,7 +37,7 @@ final class Pipe: @unchecked Sendable {
             if reader { readers -= 1 } else { writers -= 1 }
             monitor.broadcast()
         }
-        Readiness.changed()
+        if reader { writerEvents.changed() } else { readerEvents.changed() }
     }
 
     /// Takes up to `count` bytes, sleeping while the pipe is empty and has writers; an empty
@@ -50,7 +54,7 @@ final class Pipe: @unchecked Sendable {
             monitor.broadcast()
             return .success(taken)
         }
-        Readiness.changed()
+        writerEvents.changed()
         return try result.get()
     }
 
@@ -69,11 +73,11 @@ final class Pipe: @unchecked Sendable {
                 buffer += bytes[written..<(written + chunk)]
                 written += chunk
                 monitor.broadcast()
-                Readiness.changed()  // a poller may wait for this chunk while the rest waits for room
+                readerEvents.changed()  // a poller may wait for this chunk while the rest waits for room
             }
             return .success(written)
         }
-        Readiness.changed()
+        readerEvents.changed()
         return try result.get()
     }
 
@@ -128,4 +132,6 @@ final class PipeEnd: FileOperations {
     func stat() throws(LinuxErrno) -> LinuxStat { fifoStat(inode: pipe.inode) }
 
     func readiness(_ events: PollEvents) -> PollEvents { pipe.readiness(reader: isReader, events) }
+
+    var eventStamp: UInt64 { (isReader ? pipe.readerEvents : pipe.writerEvents).stamp }
 }
