@@ -234,10 +234,7 @@ public final class TCPConnection {
         let count = try peek(into: buffer)
         guard count > 0 else { return 0 }
         receiveStart += count
-        if receiveStart > 1 << 16 && receiveStart * 2 > receiveBuffer.count {
-            receiveBuffer.removeFirst(receiveStart)
-            receiveStart = 0
-        }
+        Self.compact(&receiveBuffer, consumed: &receiveStart)
         if shouldUpdateWindow {
             sendAck()
             stack?.flush()
@@ -248,6 +245,19 @@ public final class TCPConnection {
     /// Input events, counted: data in order, the peer's FIN, an error (what wakes an
     /// edge-triggered poller on Linux; a pure ACK or a timer is none).
     public private(set) var arrivals = 0
+
+    /// Drops the first `consumed` bytes of `buffer` once they are more than 64 KiB and half
+    /// of it. A multiple of 64 bytes goes (up to 63 consumed bytes stay), so the stream keeps
+    /// its alignment in the buffer: copies in and out of it at the program's offsets, mostly
+    /// aligned, stay aligned. Measured: the stream's bytes shifting by the segment sizes
+    /// (65483 with timestamps on the loopback) made the copy of each write into the send
+    /// buffer five times slower, and loopback TCP 20% slower overall.
+    private static func compact(_ buffer: inout [UInt8], consumed: inout Int) {
+        guard consumed > 1 << 16 && consumed * 2 > buffer.count else { return }
+        let removed = consumed & ~63
+        buffer.removeFirst(removed)
+        consumed -= removed
+    }
 
     /// Whether the peer has closed its side and everything it sent has been read.
     public var isAtEndOfStream: Bool { finReceived && available == 0 }
@@ -533,10 +543,7 @@ public final class TCPConnection {
             if let fin = finSequence, ack > fin { acknowledged -= 1 }
             let dataAcknowledged = min(max(acknowledged, 0), sendBuffer.count - sendStart)
             sendStart += dataAcknowledged
-            if sendStart > 1 << 16 && sendStart * 2 > sendBuffer.count {
-                sendBuffer.removeFirst(sendStart)
-                sendStart = 0
-            }
+            Self.compact(&sendBuffer, consumed: &sendStart)
             if !takeRTTSample(upTo: ack, now: now), let echo, echo != 0 {
                 // RFC 7323 §4.1: the echo times the segment that triggered the ACK, even one
                 // sent again (Karn's rule no longer applies).
