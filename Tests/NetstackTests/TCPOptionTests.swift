@@ -196,3 +196,69 @@ struct TCPOptionTests {
         #expect(server.isAtEndOfStream)
     }
 }
+
+@Suite("Netstack: ICMP errors about our own packets")
+struct ICMPErrorTests {
+    /// An ICMP destination unreachable from b to a, quoting `frame` (one a sent).
+    func unreachable(_ hosts: TwoHosts, code: UInt8, mtu: UInt16 = 0, quoting frame: [UInt8]) throws -> [UInt8] {
+        let packet = try #require(ipPacket(frame))
+        let icmp = ICMPv4Header.encode(type: .destinationUnreachable, code: code, rest: UInt32(mtu), payload: packet.packet.prefix(packet.headerLength + 8))
+        return EthernetHeader.encode(destination: hosts.linkA.hardwareAddress!, source: hosts.linkB.hardwareAddress!, etherType: .ipv4)
+            + IPv4Header.encode(source: TwoHosts.addressB, destination: TwoHosts.addressA, protocol: .icmp, payloadLength: icmp.count) + icmp
+    }
+
+    @Test("port unreachable reaches a connected UDP socket once (ECONNREFUSED), and not an unconnected one")
+    func udpRefused() throws {
+        let hosts = TwoHosts()
+        let connected = try hosts.a.bindUDP()
+        connected.peer = (TwoHosts.addressB, 9)
+        try connected.send([1], to: TwoHosts.addressB, port: 9)
+        let unconnected = try hosts.a.bindUDP()
+        try unconnected.send([2], to: TwoHosts.addressB, port: 9)
+        hosts.pump()
+        #expect(connected.pendingError == .ECONNREFUSED)
+        #expect(connected.takeError() == .ECONNREFUSED)
+        #expect(connected.takeError() == nil)
+        #expect(unconnected.pendingError == nil)
+    }
+
+    @Test("a destination unreachable about our SYN ends the connect with its errno; one quoting another sequence number is ignored")
+    func connectUnreachable() throws {
+        let hosts = TwoHosts()
+        let udp = try hosts.a.bindUDP()  // a resolves b first, so the SYN goes out at once
+        try udp.send([0], to: TwoHosts.addressB, port: 9)
+        hosts.pump()
+        let client = try hosts.a.connectTCP(to: TwoHosts.addressB, port: 7)
+        let syn = try #require(hosts.linkB.inbox.first { tcpSegment($0)?.flags == .syn })
+        hosts.linkB.inbox.removeAll()  // b never sees it
+        // A sequence number one off: not ours, as a blind attacker's guess.
+        var blind = syn
+        let ipLength = Int(blind[EthernetHeader.size] & 0x0f) * 4
+        blind[EthernetHeader.size + ipLength + 7] &+= 1
+        hosts.a.receive([try unreachable(hosts, code: 1, quoting: blind)], on: 0)
+        #expect(client.state == .synSent)
+        hosts.a.receive([try unreachable(hosts, code: 1, quoting: syn)], on: 0)
+        #expect(client.state == .closed && client.error == .EHOSTUNREACH)
+    }
+
+    @Test("fragmentation needed lowers the MSS to the next hop's MTU and the data goes again in smaller segments")
+    func pathMTU() throws {
+        let hosts = TwoHosts()
+        let (client, server, _) = try establish(hosts)
+        hosts.clearLog()
+        let data = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        _ = try client.write(data)
+        let first = try #require(hosts.linkB.inbox.first { tcpSegment($0).map { !$0.payload.isEmpty } ?? false })
+        hosts.linkB.inbox.removeAll()  // lost at the narrow hop
+        hosts.a.receive([try unreachable(hosts, code: ICMPv4Header.codeFragmentationNeeded, mtu: 1000, quoting: first)], on: 0)
+        #expect(client.info.sendMSS == 1000 - 40 - 12)
+        var received: [UInt8] = []
+        #expect(hosts.run(until: {
+            received += (try? server.read(maximum: 1 << 16)) ?? []
+            return received.count == data.count
+        }, limit: 5 * Duration.second))
+        #expect(received == data)
+        let sizes = hosts.deliveredToB.compactMap { tcpSegment($0)?.payload.count }
+        #expect(sizes.max() == 948, "\(sizes.prefix(8))")
+    }
+}

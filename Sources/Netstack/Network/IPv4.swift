@@ -108,6 +108,15 @@ extension Stack {
             count(drop: "malformed ICMP")
             return
         }
+        // An error about a packet of ours goes to the socket that sent it.
+        if icmp.type == ICMPv4Header.MessageType.destinationUnreachable.rawValue, let quoted = icmp.quoted, isLocal(quoted.source) {
+            switch quoted.protocol {
+            case .tcp: tcpUnreachable(quoted, code: icmp.code, nextHopMTU: icmp.nextHopMTU)
+            case .udp: udpUnreachable(quoted, code: icmp.code)
+            default: break
+            }
+            return
+        }
         // Echo requests are answered (not those sent to a broadcast address, as Linux's
         // icmp_echo_ignore_broadcasts default).
         guard icmp.type == ICMPv4Header.MessageType.echoRequest.rawValue, icmp.code == 0, !broadcast else { return }

@@ -313,8 +313,10 @@ public final class SocketService: @unchecked Sendable {
                 throw .EISCONN
             case .unbound(.datagram, _):
                 let endpoint = try stack.bindUDP()
+                endpoint.peer = (address.address, address.port)
                 socket.endpoint = tagged(.datagram(endpoint, peer: address), id)
             case .datagram(let endpoint, _):
+                endpoint.peer = (address.address, address.port)
                 socket.endpoint = tagged(.datagram(endpoint, peer: address), id)
             default:
                 throw .EINVAL
@@ -327,6 +329,7 @@ public final class SocketService: @unchecked Sendable {
     /// which is reported once (SO_ERROR).
     public func connectResult(_ id: Int32) -> LinuxErrno?? {
         lock.locked {
+            if case .datagram(let endpoint, _) = sockets[id]?.endpoint { return .some(endpoint.takeError()) }
             guard var socket = sockets[id], case .connection(let connection) = socket.endpoint else { return .some(nil) }
             if connection.state == .synSent || connection.state == .synReceived { return nil }
             guard socket.connecting else { return .some(nil) }
@@ -367,6 +370,7 @@ public final class SocketService: @unchecked Sendable {
                 if taken == 0 && !bytes.isEmpty { throw .EAGAIN }
                 return taken
             case .datagram(let endpoint, let peer):
+                if let error = endpoint.takeError() { throw error }
                 guard let target = destination ?? peer else { throw .EDESTADDRREQ }
                 try endpoint.send(Array(bytes), to: target.address, port: target.port)
                 return bytes.count
@@ -419,6 +423,7 @@ public final class SocketService: @unchecked Sendable {
                 if onlyChanges && !peek { rearmed.insert(id) }
                 return (count, Address(connection.key.remoteAddress, connection.key.remotePort))
             case .datagram(let endpoint, let peer):
+                if let error = endpoint.takeError() { throw error }
                 // A connected UDP socket takes datagrams from its peer only (as Linux's).
                 while let datagram = endpoint.next {
                     if let peer, peer.address != datagram.source || peer.port != datagram.sourcePort {
@@ -543,7 +548,10 @@ public final class SocketService: @unchecked Sendable {
         case .unbound(.stream, _): return [.output, .hangUp]
         case .unbound(.datagram, _): return .output
         case .listener(let listener): return listener.isReadable ? .input : []
-        case .datagram(let endpoint, _): return endpoint.isReadable ? [.input, .output] : .output
+        case .datagram(let endpoint, _):
+            var events: PollEvents = endpoint.isReadable ? [.input, .output] : .output
+            if endpoint.pendingError != nil { events.insert(.error) }
+            return events
         case .connection(let connection):
             var events: PollEvents = []
             if connection.isReadable || socket.readShutdown { events.insert(.input) }

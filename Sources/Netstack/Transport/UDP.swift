@@ -19,6 +19,17 @@ public final class UDPEndpoint {
     private(set) var queue: [Datagram] = []
     /// Datagrams queued, counted (the events an edge-triggered poller is woken for).
     public private(set) var arrivals = 0
+    /// The peer connect(2) set: ICMP errors about datagrams to it are reported.
+    public var peer: (address: IPv4Address, port: UInt16)?
+    /// A hard ICMP error about a datagram to the peer, not yet reported (Linux's sk_err):
+    /// the next receive or send fails with it, once.
+    public private(set) var pendingError: LinuxErrno?
+
+    /// Takes the pending error (the call that reports it clears it).
+    public func takeError() -> LinuxErrno? {
+        defer { pendingError = nil }
+        return pendingError
+    }
     static let queueLimit = 256
 
     init(stack: Stack, port: UInt16, address: IPv4Address?) {
@@ -39,6 +50,12 @@ public final class UDPEndpoint {
     public var isReadable: Bool { !queue.isEmpty }
     /// The size of the next datagram, if one waits (FIONREAD).
     public var nextSize: Int? { queue.first?.payload.count }
+
+    func fail(_ error: LinuxErrno) {
+        pendingError = error
+        arrivals += 1
+        stack?.noteChange(tag)
+    }
 
     func deliver(_ datagram: Datagram) -> Bool {
         guard queue.count < Self.queueLimit else { return false }
@@ -91,6 +108,17 @@ extension Stack {
             if isFree(port) { return port }
         }
         throw .EADDRINUSE
+    }
+
+    /// ICMP destination unreachable about a datagram we sent: a hard error (port or protocol
+    /// unreachable...) to the peer of a connected endpoint becomes its pending error, as on
+    /// Linux (an unconnected socket, or a soft error, is told nothing without IP_RECVERR).
+    func udpUnreachable(_ quoted: QuotedPacket, code: UInt8) {
+        guard let (errno, hard) = ICMPv4Header.unreachableError(code: code), hard,
+            let endpoint = udpEndpoints[quoted.sourcePort], endpoint.address == nil || endpoint.address == quoted.source,
+            let peer = endpoint.peer, peer.address == quoted.destination, peer.port == quoted.destinationPort
+        else { return }
+        endpoint.fail(errno)
     }
 
     func receiveUDP(_ bytes: ArraySlice<UInt8>, from source: IPv4Address, to destination: IPv4Address, broadcast: Bool, header: IPv4Header) {

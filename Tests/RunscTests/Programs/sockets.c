@@ -239,5 +239,28 @@ int main(void) {
     close(pair[1]);
     ssize_t unix_sent = send(pair[0], "x", 1, 0);
     printf("sigpipe: AF_UNIX send %zd errno %d signals %d\n", unix_sent, errno, broken_pipes);
+
+    // A connected UDP socket whose peer's port is closed: the port unreachable that comes
+    // back is ECONNREFUSED (with POLLERR), once; an unconnected one hears nothing.
+    int closed = socket(AF_INET, SOCK_DGRAM, 0);
+    address = loopback(0);
+    bind(closed, (struct sockaddr *)&address, sizeof address);
+    address = loopback(port_of(closed));
+    close(closed);
+    int udp_refused = socket(AF_INET, SOCK_DGRAM, 0), unconnected_udp = socket(AF_INET, SOCK_DGRAM, 0);
+    connect(udp_refused, (struct sockaddr *)&address, sizeof address);
+    ssize_t udp_refused_sent = send(udp_refused, "x", 1, 0);
+    ssize_t unconnected_sent = sendto(unconnected_udp, "y", 1, 0, (struct sockaddr *)&address, sizeof address);
+    struct pollfd refusal = {udp_refused, POLLIN, 0};
+    int refusal_polled = poll(&refusal, 1, 1000);
+    char refusal_byte;
+    ssize_t first_recv = recv(udp_refused, &refusal_byte, 1, MSG_DONTWAIT);
+    int first_errno = errno;
+    ssize_t second_recv = recv(udp_refused, &refusal_byte, 1, MSG_DONTWAIT);
+    int second_errno = errno;
+    struct pollfd unconnected_poll = {unconnected_udp, POLLIN, 0};
+    printf("udp refused: send %zd, poll %d revents %#x, recv %zd errno %d, again %zd errno %d; unconnected send %zd, poll %d\n",
+           udp_refused_sent, refusal_polled, refusal.revents, first_recv, first_errno, second_recv, second_errno, unconnected_sent,
+           poll(&unconnected_poll, 1, 100));
     return 0;
 }

@@ -33,6 +33,13 @@ extension Stack {
         return connection
     }
 
+    /// ICMP destination unreachable about a segment of ours, for its connection.
+    func tcpUnreachable(_ quoted: QuotedPacket, code: UInt8, nextHopMTU: UInt16) {
+        let key = TCPConnection.Key(
+            localAddress: quoted.source, localPort: quoted.sourcePort, remoteAddress: quoted.destination, remotePort: quoted.destinationPort)
+        tcpConnections[key]?.handleUnreachable(code: code, nextHopMTU: Int(nextHopMTU), sequence: SequenceNumber(quoted.sequenceNumber))
+    }
+
     /// Drops a closed connection from the tables.
     func forget(_ connection: TCPConnection) {
         if tcpConnections[connection.key] === connection { tcpConnections[connection.key] = nil }

@@ -516,6 +516,37 @@ public final class TCPConnection {
         }
     }
 
+    /// ICMP destination unreachable about a segment this connection sent (RFC 1122
+    /// §4.2.3.9, as Linux's tcp_v4_err). Taken only when the quoted sequence number is one
+    /// sent and not acknowledged, SND.UNA <= SEG.SEQ < SND.MAX (RFC 5927 §4.1: a blind
+    /// attacker must guess it). "Fragmentation needed" lowers the MSS to what the next hop's
+    /// MTU allows (RFC 1191, not below Linux's min_pmtu of 552) and sends what is outstanding
+    /// again in smaller segments. Any other code ends a connect in progress with its errno
+    /// (ECONNREFUSED for port unreachable); after the handshake it is a soft error, which
+    /// Linux keeps from the program too.
+    func handleUnreachable(code: UInt8, nextHopMTU: Int, sequence: SequenceNumber) {
+        guard sequence >= sndUna && sequence < sndMax, state != .closed, state != .timeWait else { return }
+        stack?.noteChange(tag)
+        if code == ICMPv4Header.codeFragmentationNeeded {
+            guard nextHopMTU > 0 else { return }  // a router before RFC 1191 says nothing usable
+            let headers = IPv4Header.minimumSize + TCPHeader.minimumSize + (timestampsEnabled ? Self.timestampOptionLength : 0)
+            let allowed = max(nextHopMTU, Self.minimumPathMTU) - headers
+            guard allowed < mss else { return }
+            mss = allowed
+            if sndMax > sndUna && state != .synSent && state != .synReceived {
+                goBack()
+                output()
+                stack?.flush()
+            }
+            return
+        }
+        guard state == .synSent, let (errno, _) = ICMPv4Header.unreachableError(code: code) else { return }
+        finish(errno)
+    }
+
+    /// Linux's min_pmtu: a "fragmentation needed" below it is taken as this.
+    static let minimumPathMTU = 552
+
     /// RFC 9293 §3.10.7.4's acceptability test.
     private func isAcceptable(sequence: SequenceNumber, length: Int) -> Bool {
         let window = receiveWindow
@@ -1053,21 +1084,24 @@ public final class TCPConnection {
         retransmittedUpTo = nil
         duplicateAcks = 0
         rto = min(rto * 2, Self.maximumRTO)
-        // Go back: the first segment now, everything after it again as ACKs open the window.
+        goBack()
+        retransmitDeadline = now + rto
+    }
+
+    /// Goes back to SND.UNA: the first segment now, everything after it again as ACKs open
+    /// the window (after a timeout, or a smaller path MTU).
+    private func goBack() {
+        let unacknowledged = sendBuffer.count - sendStart
+        let size = firstSegmentSize
         retransmitFirstSegment()
         if state == .synSent || state == .synReceived {
             sndNxt = iss + 1
+        } else if finSent && size == unacknowledged {
+            sndNxt = sndMax  // the retransmission carried the FIN too
         } else {
-            let unacknowledged = sendBuffer.count - sendStart
-            let size = firstSegmentSize
-            if finSent && size == unacknowledged {
-                sndNxt = sndMax  // the retransmission carried the FIN too
-            } else {
-                sndNxt = sndUna + size
-                finSent = false  // sent again after the data
-            }
+            sndNxt = sndUna + size
+            finSent = false  // sent again after the data
         }
-        retransmitDeadline = now + rto
     }
 
     // MARK: Sending segments
