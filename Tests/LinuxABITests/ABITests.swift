@@ -197,7 +197,15 @@ struct ABITests {
             (Int(RouteAttribute.routeGateway), "RTA_GATEWAY"), (Int(RouteAttribute.routeTable), "RTA_TABLE"),
             (Int(InterfaceFlag.up), "IFF_UP"), (Int(InterfaceFlag.loopback), "IFF_LOOPBACK"),
             (Int(InterfaceFlag.etherType), "ARPHRD_ETHER"), (Int(InterfaceFlag.mainTable), "RT_TABLE_MAIN"),
-            (Int(InterfaceFlag.unicastRoute), "RTN_UNICAST"),
+            (Int(InterfaceFlag.unicastRoute), "RTN_UNICAST"), (Int(RouteAttribute.linkBroadcast), "IFLA_BROADCAST"),
+            (Int(RouteAttribute.linkQueueLength), "IFLA_TXQLEN"), (Int(RouteAttribute.linkOperationalState), "IFLA_OPERSTATE"),
+            (Int(RouteAttribute.addressLabel), "IFA_LABEL"), (Int(RouteAttribute.addressBroadcast), "IFA_BROADCAST"),
+            (Int(RouteAttribute.routePreferredSource), "RTA_PREFSRC"), (Int(InterfaceFlag.broadcast), "IFF_BROADCAST"),
+            (Int(InterfaceFlag.running), "IFF_RUNNING"), (Int(InterfaceFlag.multicast), "IFF_MULTICAST"),
+            (Int(InterfaceFlag.loopbackType), "ARPHRD_LOOPBACK"), (Int(InterfaceFlag.permanentAddress), "IFA_F_PERMANENT"),
+            (Int(InterfaceFlag.universeScope), "RT_SCOPE_UNIVERSE"), (Int(InterfaceFlag.linkScope), "RT_SCOPE_LINK"),
+            (Int(InterfaceFlag.hostScope), "RT_SCOPE_HOST"), (Int(InterfaceFlag.kernelProtocol), "RTPROT_KERNEL"),
+            (Int(InterfaceFlag.bootProtocol), "RTPROT_BOOT"),
         ]
         for (value, name) in expected { #expect(value == cConstant(name), "\(name)") }
         #expect(Int(AddressFamily.netlink) == Int(AF_NETLINK))

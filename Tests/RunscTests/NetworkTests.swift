@@ -291,4 +291,23 @@ struct NetworkTests {
         #expect(refused.status != .exited(0))
         #expect(refused.output.contains("/etc/hostname: not a namespace file"), "\(refused.output)")
     }
+
+    @Test("the program sees its network as on Linux: ip addr, ip link, ip route and ifconfig read the Netstack's interfaces over route netlink and the interface ioctls; changing them is refused")
+    func interfacesInside() throws {
+        let (block, gateway, sandbox) = addresses(salt: 5)
+        let script = "ip -4 addr show dev eth0; ip link show lo; ip route; ifconfig eth0 | grep -i mask; ip addr add 198.18.255.1/32 dev eth0; echo status $?"
+        let bundle = try BusyboxBundle(arguments: ["sh", "-c", script])
+        let runsc = try Helper.startExecutable("runsc", ["run", "--network-address", "\(block)/30", "--bundle", bundle.path, "ifaces-\(getpid())"])
+        let output = try runsc.readAll()
+        #expect(try runsc.wait() == .exited(0))
+        let octets = sandbox.split(separator: ".")
+        let broadcast = octets.dropLast().joined(separator: ".") + ".\(Int(octets[3])! + 1)"
+        let lines = output.split(separator: "\n").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+        #expect(lines.contains("inet \(sandbox)/30 brd \(broadcast) scope global eth0"), "\(output)")
+        #expect(lines.contains("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qlen 1000"))
+        #expect(lines.contains("default via \(gateway) dev eth0"))
+        #expect(lines.contains { $0.contains("\(block)/30 dev eth0") && $0.contains("src \(sandbox)") })
+        #expect(lines.contains { $0.contains("inet addr:\(sandbox)") && $0.contains("Mask:255.255.255.252") })
+        #expect(lines.last == "status 2")  // "RTNETLINK answers: Operation not supported"
+    }
 }

@@ -43,10 +43,12 @@ public func netstackFuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int32 
     return 0
 }
 
-/// A route netlink reply: its messages (those of the first message's sequence number, so that
+/// Route netlink bytes, as a program's requests and as a reply: its messages (those of the first message's sequence number, so that
 /// most are taken) each decoded as a link, an address and a route.
 func fuzzRouteNetlink(_ bytes: [UInt8]) {
     let sequence = bytes.count >= 12 ? UInt32(bytes[8]) | UInt32(bytes[9]) << 8 | UInt32(bytes[10]) << 16 | UInt32(bytes[11]) << 24 : 0
+    // The same bytes as a program's requests, answered as the Sentry answers them.
+    _ = RouteNetlinkWire.requests(bytes[...])
     guard let parsed = try? RouteNetlinkWire.parse(bytes[...], sequence: sequence) else { return }
     for message in parsed.messages {
         _ = try? RouteNetlinkWire.link(from: message.payload)

@@ -173,4 +173,58 @@ public enum RouteNetlinkWire {
         }
         return route
     }
+
+    // MARK: Requests and replies, as the kernel's side sees them
+
+    /// A request a program sent (the Sentry's route netlink sockets answer it).
+    public struct Request: Sendable, Equatable {
+        public var type: UInt16
+        public var flags: UInt16
+        public var sequence: UInt32
+        public var port: UInt32
+        public var payload: ArraySlice<UInt8>
+    }
+
+    /// The requests in one datagram a program sent, in order. As Linux's netlink_rcv_skb,
+    /// the datagram's reading stops at a message whose length is below its header or runs
+    /// past the datagram: what came before it is taken, the rest is dropped.
+    public static func requests(_ datagram: ArraySlice<UInt8>) -> [Request] {
+        let reader = ByteReader(Array(datagram))
+        var offset = 0
+        var requests: [Request] = []
+        while let length = reader.integer(at: offset, as: UInt32.self), let type = reader.integer(at: offset + 4, as: UInt16.self),
+            let flags = reader.integer(at: offset + 6, as: UInt16.self), let sequence = reader.integer(at: offset + 8, as: UInt32.self),
+            let port = reader.integer(at: offset + 12, as: UInt32.self), length >= Netlink.headerSize,
+            Int(length) <= reader.bytes.count - offset,
+            let payload = reader.bytes(at: offset + Netlink.headerSize, count: Int(length) - Netlink.headerSize)
+        {
+            requests.append(Request(type: type, flags: flags, sequence: sequence, port: port, payload: payload))
+            offset += Netlink.aligned(Int(length))
+        }
+        return requests
+    }
+
+    /// One message: the header (its length, `type`, `flags`, `sequence`, `port`) and `payload`,
+    /// padded to 4 bytes.
+    public static func message(type: UInt16, flags: UInt16, sequence: UInt32, port: UInt32, payload: [UInt8]) -> [UInt8] {
+        var writer = ByteWriter(capacity: Netlink.aligned(Netlink.headerSize + payload.count))
+        writer.writeInteger(UInt32(Netlink.headerSize + payload.count))
+        writer.writeInteger(type)
+        writer.writeInteger(flags)
+        writer.writeInteger(sequence)
+        writer.writeInteger(port)
+        writer.writeBytes(payload)
+        writer.writeZeros(Netlink.aligned(writer.count) - writer.count)
+        return writer.bytes
+    }
+
+    /// One attribute: its length, `type` and `value`, padded to 4 bytes.
+    public static func attribute(_ type: UInt16, _ value: some Collection<UInt8>) -> [UInt8] {
+        var writer = ByteWriter(capacity: Netlink.aligned(RouteMessage.attributeHeaderSize + value.count))
+        writer.writeInteger(UInt16(RouteMessage.attributeHeaderSize + value.count))
+        writer.writeInteger(type)
+        writer.writeBytes(value)
+        writer.writeZeros(Netlink.aligned(writer.count) - writer.count)
+        return writer.bytes
+    }
 }

@@ -300,6 +300,13 @@ public final class NetstackClient: SocketCalls, @unchecked Sendable {
         return info
     }
 
+    public func interfaces() throws(LinuxErrno) -> InterfaceListing {
+        var reader = try call(SocketRPC.request(.interfaces, 0))
+        guard let listing = InterfaceListing(reading: &reader) else { throw .EIO }
+        try finish(reader)
+        return listing
+    }
+
     public func available(_ id: Int32) -> Int {
         guard var reader = try? call(SocketRPC.request(.available, id)), let count = reader.readInteger(as: UInt32.self) else { return 0 }
         return Int(count)

@@ -170,6 +170,8 @@ public enum NetstackServer {
                 throw .EINVAL  // answered in place by `answer(in:length:_:)`
             case .tcpInfo:
                 SocketRPC.write(try service.tcpInfo(id), to: &results)
+            case .interfaces:
+                service.interfaces().write(to: &results)
             case .shutdown:
                 guard let read = reader.readInteger(as: UInt8.self), let write = reader.readInteger(as: UInt8.self) else { throw .EINVAL }
                 try service.shutdown(id, read: read != 0, write: write != 0)

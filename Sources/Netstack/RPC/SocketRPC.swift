@@ -33,6 +33,8 @@ public protocol SocketCalls: AnyObject, Sendable {
     func available(_ id: Int32) -> Int
     /// setsockopt(2) of a boolean option the stack has (SO_KEEPALIVE).
     func setOption(_ id: Int32, _ option: SocketService.Option, _ value: Bool) throws(LinuxErrno)
+    /// The stack's interfaces and routes (for the Sentry's route netlink sockets).
+    func interfaces() throws(LinuxErrno) -> InterfaceListing
     /// getsockopt(TCP_INFO) of a TCP connection.
     func tcpInfo(_ id: Int32) throws(LinuxErrno) -> TCPConnection.Info
 }
@@ -46,7 +48,7 @@ public protocol SocketCalls: AnyObject, Sendable {
 enum SocketRPC {
     enum Operation: UInt8 {
         case socket = 1, bind, listen, connect, connectResult, accept, send, receive, shutdown, close
-        case localAddress, peerAddress, readiness, available, setOption, tcpInfo
+        case localAddress, peerAddress, readiness, available, setOption, tcpInfo, interfaces
     }
 
     /// The most payload bytes one send or receive carries; larger ones take several calls.

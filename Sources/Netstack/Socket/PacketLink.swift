@@ -87,7 +87,7 @@ extension SocketService {
         var ids: [String: Int] = [:]
         var interfaces: [Int] = []
         for (link, interface) in zip(links, configuration.interfaces) {
-            let id = stack.addInterface(link, subnets: interface.subnets)
+            let id = stack.addInterface(link, name: interface.name, subnets: interface.subnets)
             ids[interface.name] = id
             interfaces.append(id)
         }

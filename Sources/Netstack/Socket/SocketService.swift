@@ -599,6 +599,11 @@ public final class SocketService: @unchecked Sendable {
         }
     }
 
+    /// The stack's interfaces and routes.
+    public func interfaces() -> InterfaceListing {
+        lock.locked { stack.listing }
+    }
+
     /// Bytes waiting to be read (FIONREAD).
     public func available(_ id: Int32) -> Int {
         lock.locked {

@@ -39,6 +39,8 @@ public final class Stack {
     /// An interface: a link endpoint and the addresses the stack answers for on it.
     final class Interface {
         let id: Int
+        /// What the program sees it as (`ip link`): "lo", "eth0".
+        let name: String
         let link: any LinkEndpoint
         var subnets: [IPv4Subnet] = []
         /// ARP: what each neighbour's MAC address is, and when that stops being trusted.
@@ -46,8 +48,9 @@ public final class Stack {
         /// Packets waiting for ARP to resolve their next hop, with the request's retry state.
         var pending: [IPv4Address: (packets: [OutboundFrame], attempts: Int, nextAttempt: UInt64)] = [:]
 
-        init(id: Int, link: any LinkEndpoint) {
+        init(id: Int, name: String, link: any LinkEndpoint) {
             self.id = id
+            self.name = name
             self.link = link
         }
     }
@@ -85,11 +88,12 @@ public final class Stack {
 
     // MARK: Configuration
 
-    /// Adds an interface over `link` with `subnets`; returns its id. A link without hardware
-    /// address is a loopback.
+    /// Adds an interface over `link`, named `name` (default: "lo" for a link without hardware
+    /// address, a loopback, else "eth" and a number), with `subnets`; returns its id.
     @discardableResult
-    public func addInterface(_ link: any LinkEndpoint, subnets: [IPv4Subnet]) -> Int {
-        let interface = Interface(id: interfaces.count, link: link)
+    public func addInterface(_ link: any LinkEndpoint, name: String? = nil, subnets: [IPv4Subnet]) -> Int {
+        let ethernets = interfaces.filter { $0.link.hardwareAddress != nil }.count
+        let interface = Interface(id: interfaces.count, name: name ?? (link.hardwareAddress == nil ? "lo" : "eth\(ethernets)"), link: link)
         interface.subnets = subnets
         interfaces.append(interface)
         for subnet in subnets { addRoute(IPv4Subnet(subnet.address, prefixLength: subnet.prefixLength), gateway: nil, interface: interface.id) }

@@ -1,4 +1,5 @@
 import LinuxABI
+import Netstack
 
 extension Syscalls {
     /// fcntl(2) commands.
@@ -67,9 +68,17 @@ extension Syscalls {
     }
 
     /// Implements Linux ioctl(2) by passing the request to the open file (terminal requests on
-    /// a file that is not a terminal are ENOTTY).
+    /// a file that is not a terminal are ENOTTY); on a socket, the interface requests first.
     static func ioctl(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try task.fds.get(fd(arguments[0]))
+        // Every socket answers the interface ioctls (netdevice(7)), whatever its family.
+        let mode = (try? file.operations.stat())?.mode ?? 0
+        if mode & FileMode.typeMask == FileMode.socket,
+            let answered = try InterfaceRequests.answer(
+                arguments[1], argument: arguments[2], mm: task.mm, listing: { () throws(LinuxErrno) in try task.sandbox.network().interfaces() })
+        {
+            return .value(answered)
+        }
         return .value(try file.operations.ioctl(request: arguments[1], argument: arguments[2], mm: task.mm))
     }
 }

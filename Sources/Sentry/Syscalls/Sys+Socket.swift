@@ -135,6 +135,7 @@ extension Syscalls {
             let status: OpenFlags = flags & SocketType.nonBlockFlag != 0 ? [.readWrite, .nonBlocking] : .readWrite
             return .value(Int64(try task.fds.add(FileDescription(socket, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)))
         }
+        if domain == AddressFamily.netlink { return try netlinkSocket(task, type: type & ~flags, protocol: proto, flags: flags) }
         guard domain == AddressFamily.inet else { throw .EAFNOSUPPORT }
         let kind: SocketService.Kind
         switch type & ~flags {
@@ -153,9 +154,13 @@ extension Syscalls {
         return .value(Int64(try task.fds.add(FileDescription(socket, flags: status), closeOnExec: flags & SocketType.closeOnExecFlag != 0)))
     }
 
-    /// Implements Linux bind(2) for AF_INET.
+    /// Implements Linux bind(2) for AF_INET, AF_UNIX and AF_NETLINK.
     static func bind(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let operations = try task.fds.get(fd(arguments[0])).operations
+        if let netlink = operations as? NetlinkRouteSocket {
+            netlink.bind(port: try netlinkAddress(task, at: arguments[1], length: arguments[2]))
+            return .value(0)
+        }
         if let unix = operations as? UnixStreamSocket {
             let (name, path) = try makeUnixName(task, at: arguments[1], length: arguments[2])
             try unix.bind(name, path: path)
@@ -225,6 +230,11 @@ extension Syscalls {
     /// ETIMEDOUT; a datagram socket records its peer.
     static func connect(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let described = try task.fds.get(fd(arguments[0]))
+        if described.operations is NetlinkRouteSocket {
+            // The kernel is the one peer there is.
+            try checkNetlinkDestination(task, at: arguments[1], length: max(arguments[2], 1))
+            return .value(0)
+        }
         if let unix = described.operations as? UnixDatagramSocket {
             let name = try findUnixName(task, at: arguments[1], length: arguments[2])
             guard let target = task.sandbox.unixSocket(name) as? UnixDatagramSocket else { throw .ECONNREFUSED }
@@ -280,6 +290,10 @@ extension Syscalls {
     private static func sendtoCount(_ task: Task, _ arguments: SyscallArguments, _ flags: MessageFlags) throws(LinuxErrno) -> Int64 {
         let bytes = try task.mm.copyIn(from: arguments[1], count: Int(min(arguments[2], UInt64(maxReadWriteCount))))
         let described = try task.fds.get(fd(arguments[0]))
+        if let netlink = described.operations as? NetlinkRouteSocket {
+            try checkNetlinkDestination(task, at: arguments[4], length: arguments[5])
+            return Int64(try netlink.send(bytes))
+        }
         if let unix = described.operations as? UnixDatagramSocket {
             let target = try unixDestination(task, unix, at: arguments[4], length: arguments[5])
             let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
@@ -307,10 +321,18 @@ extension Syscalls {
     /// read stays for the next receive); the other flags are EOPNOTSUPP until they land.
     static func recvfrom(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[3]))
-        guard flags.subtracting([.dontWait, .noSignal, .peek]).isEmpty else { throw .EOPNOTSUPP }
         let peek = flags.contains(.peek)
         let count = Int(min(arguments[2], UInt64(maxReadWriteCount)))
         let described = try task.fds.get(fd(arguments[0]))
+        if let netlink = described.operations as? NetlinkRouteSocket {
+            guard flags.subtracting([.dontWait, .noSignal, .peek, .truncated]).isEmpty else { throw .EOPNOTSUPP }
+            let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
+            let (received, length) = try netlink.receive(count: count, nonBlocking: nonBlocking, peek: peek)
+            try task.mm.copyOut(received, to: arguments[1])
+            try storeNetlinkAddress(task, port: 0, at: arguments[4], lengthAt: arguments[5])
+            return .value(Int64(flags.contains(.truncated) ? length : received.count))  // MSG_TRUNC: the whole length
+        }
+        guard flags.subtracting([.dontWait, .noSignal, .peek]).isEmpty else { throw .EOPNOTSUPP }
         if let unix = described.operations as? UnixDatagramSocket {
             let nonBlocking = described.flags.contains(.nonBlocking) || flags.contains(.dontWait)
             let received = try unix.receive(count: count, nonBlocking: nonBlocking, peek: peek).datagram
@@ -351,6 +373,12 @@ extension Syscalls {
     /// Implements Linux getsockname(2).
     static func getsockname(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let operations = try task.fds.get(fd(arguments[0])).operations
+        if let netlink = operations as? NetlinkRouteSocket {
+            let name = netlink.name
+            try storeNetlinkAddress(task, port: UInt32(name[4]) | UInt32(name[5]) << 8 | UInt32(name[6]) << 16 | UInt32(name[7]) << 24,
+                at: arguments[1], lengthAt: arguments[2])
+            return .value(0)
+        }
         if let unix = operations as? UnixStreamSocket {
             try storeUnixAddress(task, unix.localPath, at: arguments[1], lengthAt: arguments[2])
             return .value(0)
@@ -394,6 +422,10 @@ extension Syscalls {
     /// delay for short segments) and SO_KEEPALIVE (probes after two idle hours). Others are
     /// ENOPROTOOPT until they land, as is the TCP level on a UDP socket (as Linux's).
     static func setsockopt(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        if try task.fds.get(fd(arguments[0])).operations is NetlinkRouteSocket {
+            guard arguments[4] >= 4 else { throw .EINVAL }
+            return try netlinkSetOption(level: Int32(truncatingIfNeeded: arguments[1]), name: arguments[2])
+        }
         let (socket, _) = try inetSocket(task, arguments[0])
         guard arguments[4] >= 4 else { throw .EINVAL }
         if Int32(truncatingIfNeeded: arguments[1]) == ipProtocolTCP, socket.kind != .stream { throw .ENOPROTOOPT }
@@ -425,6 +457,7 @@ extension Syscalls {
             case let end as UnixSocketEnd: type = end.connection.kind == .stream ? SocketType.stream : end.connection.kind == .datagram ? SocketType.datagram : SocketType.seqpacket
             case let socket as UnixStreamSocket: type = socket.kind == .stream ? SocketType.stream : SocketType.seqpacket
             case is UnixDatagramSocket: type = SocketType.datagram
+            case is NetlinkRouteSocket: type = SocketType.raw
             default: throw .ENOTSOCK
             }
             switch (Int32(truncatingIfNeeded: arguments[1]), arguments[2]) {
@@ -582,6 +615,10 @@ extension Syscalls {
         if let unix = unixEnd(file.operations) {
             return Int64(try unix.send(payload, files: files, nonBlocking: nonBlocking))
         }
+        if let netlink = file.operations as? NetlinkRouteSocket {
+            try checkNetlinkDestination(task, at: word(Array(header[0..<8])), length: word(Array(header[8..<12]) + [0, 0, 0, 0]))
+            return Int64(try netlink.send(payload))
+        }
         if let unix = file.operations as? UnixDatagramSocket {
             let target = try unixDestination(task, unix, at: word(Array(header[0..<8])), length: word(Array(header[8..<12]) + [0, 0, 0, 0]))
             try target.deliver(UnixDatagramSocket.Datagram(bytes: payload, files: files, source: unix.boundPath), nonBlocking: nonBlocking)
@@ -607,7 +644,10 @@ extension Syscalls {
         let file = try task.fds.get(fd(arguments[0]))
         let header = try task.mm.copyIn(from: arguments[1], count: 56)
         let flags = MessageFlags(rawValue: Int32(truncatingIfNeeded: arguments[2]))
-        guard flags.subtracting([.dontWait, .noSignal, .closeOnExec, .peek]).isEmpty else { throw .EOPNOTSUPP }
+        // MSG_TRUNC asks a datagram socket for the whole length (netlink's callers size
+        // their buffers by it).
+        let allowed: MessageFlags = file.operations is NetlinkRouteSocket ? [.dontWait, .noSignal, .closeOnExec, .peek, .truncated] : [.dontWait, .noSignal, .closeOnExec, .peek]
+        guard flags.subtracting(allowed).isEmpty else { throw .EOPNOTSUPP }
         let peek = flags.contains(.peek)
         let nonBlocking = file.flags.contains(.nonBlocking) || flags.contains(.dontWait)
         let vectors = try messageVectors(task, header)
@@ -617,7 +657,13 @@ extension Syscalls {
         var truncated = false
         var source: SocketService.Address?
         var unixSource: [UInt8]?
-        if let unix = unixEnd(file.operations) {
+        var netlinkLength: Int?
+        if let netlink = file.operations as? NetlinkRouteSocket {
+            let length: Int
+            (received, length) = try netlink.receive(count: capacity, nonBlocking: nonBlocking, peek: peek)
+            truncated = length > received.count
+            netlinkLength = length
+        } else if let unix = unixEnd(file.operations) {
             (received, files, truncated) = try unix.connection.receive(at: unix.side, count: capacity, nonBlocking: nonBlocking, peek: peek)
         } else if let unix = file.operations as? UnixDatagramSocket {
             let (datagram, cut) = try unix.receive(count: capacity, nonBlocking: nonBlocking, peek: peek)
@@ -653,7 +699,9 @@ extension Syscalls {
                 controlUsed = (message.count + 7) & ~7
             }
         }
-        if let unixSource, word(Array(header[0..<8])) != 0 {
+        if netlinkLength != nil, word(Array(header[0..<8])) != 0 {
+            try storeNetlinkAddress(task, port: 0, at: word(Array(header[0..<8])), lengthAt: arguments[1] + 8)
+        } else if let unixSource, word(Array(header[0..<8])) != 0 {
             try storeUnixAddress(task, unixSource, at: word(Array(header[0..<8])), lengthAt: arguments[1] + 8, fromDatagram: true)
         } else if let source, word(Array(header[0..<8])) != 0 {
             let nameLengthAddress = arguments[1] + 8
@@ -663,6 +711,7 @@ extension Syscalls {
         }
         try task.mm.copyOut(bytes(UInt64(controlUsed)), to: arguments[1] + 40)
         try task.mm.copyOut(bytes(UInt64(UInt32(bitPattern: resultFlags))).prefix(4).map { $0 }, to: arguments[1] + 48)
+        if let netlinkLength, flags.contains(.truncated) { return .value(Int64(netlinkLength)) }
         return .value(Int64(received.count))
     }
 }

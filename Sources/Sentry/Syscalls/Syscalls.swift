@@ -64,7 +64,7 @@ enum Syscalls {
         (.epoll_ctl, .partial(note: "edge-triggered entries report a bit when it appears after being seen clear"), epollCtl),
         (.epoll_wait, .supported, epollWait),
         (.epoll_pwait, .supported, epollPwait),
-        (.socket, .partial(note: "AF_INET stream (TCP) and datagram (UDP) through the Netstack; AF_UNIX stream, seqpacket and datagram; other families EAFNOSUPPORT"), socket),
+        (.socket, .partial(note: "AF_INET stream (TCP) and datagram (UDP) through the Netstack; AF_UNIX stream, seqpacket and datagram; AF_NETLINK NETLINK_ROUTE (reads the interfaces, addresses and routes); other families EAFNOSUPPORT"), socket),
         (.socketpair, .supported, socketpair),
         (.sendmsg, .partial(note: "iovecs; SCM_RIGHTS on AF_UNIX pairs; msg_name for UDP"), sendmsg),
         (.recvmsg, .partial(note: "iovecs; SCM_RIGHTS on AF_UNIX pairs (MSG_CMSG_CLOEXEC, MSG_CTRUNC); msg_name from UDP; MSG_PEEK"), recvmsg),
