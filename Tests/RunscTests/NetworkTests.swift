@@ -295,7 +295,7 @@ struct NetworkTests {
     @Test("the program sees its network as on Linux: ip addr, ip link, ip route and ifconfig read the Netstack's interfaces over route netlink and the interface ioctls; changing them is refused")
     func interfacesInside() throws {
         let (block, gateway, sandbox) = addresses(salt: 5)
-        let script = "ip -4 addr show dev eth0; ip link show lo; ip route; ifconfig eth0 | grep -i mask; ip addr add 198.18.255.1/32 dev eth0; echo status $?"
+        let script = "ip -4 addr show dev eth0; ip link show lo; ip route; ifconfig eth0 | grep -i mask; route -n; grep -c eth0: /proc/net/dev; ip addr add 198.18.255.1/32 dev eth0; echo status $?"
         let bundle = try BusyboxBundle(arguments: ["sh", "-c", script])
         let runsc = try Helper.startExecutable("runsc", ["run", "--network-address", "\(block)/30", "--bundle", bundle.path, "ifaces-\(getpid())"])
         let output = try runsc.readAll()
@@ -308,6 +308,11 @@ struct NetworkTests {
         #expect(lines.contains("default via \(gateway) dev eth0"))
         #expect(lines.contains { $0.contains("\(block)/30 dev eth0") && $0.contains("src \(sandbox)") })
         #expect(lines.contains { $0.contains("inet addr:\(sandbox)") && $0.contains("Mask:255.255.255.252") })
+        // route -n reads /proc/net/route: the default route first, as Linux lists it.
+        let routeTable = lines.filter { $0.hasSuffix(" eth0") && $0.first?.isNumber == true }.map { $0.split(separator: " ").map(String.init) }
+        #expect(routeTable.first == ["0.0.0.0", gateway, "0.0.0.0", "UG", "0", "0", "0", "eth0"], "\(routeTable)")
+        #expect(routeTable.last == [block, "0.0.0.0", "255.255.255.252", "U", "0", "0", "0", "eth0"])
+        #expect(lines.contains("1"))  // /proc/net/dev has eth0
         #expect(lines.last == "status 2")  // "RTNETLINK answers: Operation not supported"
     }
 }

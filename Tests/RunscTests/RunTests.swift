@@ -15,7 +15,7 @@ final class BusyboxBundle {
         path = String(cString: made)
         for directory in ["rootfs", "rootfs/bin", "rootfs/etc", "rootfs/tmp"] { mkdir(path + "/" + directory, 0o755) }
         try copy("/bin/busybox", to: path + "/rootfs/bin/busybox", mode: 0o755)
-        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head", "mkdir", "mv", "test", "stty", "httpd", "wget", "kill", "nc", "printf", "ip", "ifconfig"] {
+        for applet in ["sh", "echo", "cat", "ls", "sleep", "true", "false", "tr", "wc", "rm", "grep", "head", "mkdir", "mv", "test", "stty", "httpd", "wget", "kill", "nc", "printf", "ip", "ifconfig", "route"] {
             symlink("busybox", path + "/rootfs/bin/" + applet)
         }
         try write(path + "/rootfs/etc/hostname", "bundle-host\n")

@@ -44,9 +44,10 @@ struct NetlinkRouteTests {
         #expect(addresses.map(\.prefixLength) == [8, 30] && addresses.map(\.interfaceIndex) == [1, 2])
         // The main table: the loopback's route stays out, as Linux keeps it in the local table.
         let routes = try answer(request(RouteMessage.getRoute, flags: Netlink.dumpFlag)).compactMap { try RouteNetlinkWire.route(from: $0.payload) }
+        // In Linux's order: the default route first.
         #expect(routes.count == 2)
-        #expect(routes[0].destination == [198, 18, 0, 0] && routes[0].prefixLength == 30 && routes[0].gateway == nil)
-        #expect(routes[1].destination == nil && routes[1].gateway == [198, 18, 0, 1] && routes[1].interfaceIndex == 2)
+        #expect(routes[1].destination == [198, 18, 0, 0] && routes[1].prefixLength == 30 && routes[1].gateway == nil)
+        #expect(routes[0].destination == nil && routes[0].gateway == [198, 18, 0, 1] && routes[0].interfaceIndex == 2)
         // An IPv6 dump has nothing to show.
         #expect(try answer(request(RouteMessage.getAddress, flags: Netlink.dumpFlag, payload: [UInt8(AddressFamily.inet6)])).isEmpty)
     }

@@ -12,10 +12,26 @@ public struct InterfaceListing: Equatable, Sendable {
         /// Six bytes for an Ethernet interface; none for the loopback.
         public var hardwareAddress: [UInt8]
         public var subnets: [IPv4Subnet]
+        /// Frames and bytes the interface received and sent (a segment the link cuts counts
+        /// once, as handed to it).
+        public var counters = Counters()
 
-        public init(index: Int32, name: String, isLoopback: Bool, mtu: UInt32, hardwareAddress: [UInt8], subnets: [IPv4Subnet]) {
-            (self.index, self.name, self.isLoopback, self.mtu, self.hardwareAddress, self.subnets) =
-                (index, name, isLoopback, mtu, hardwareAddress, subnets)
+        public struct Counters: Equatable, Sendable {
+            public var receivedPackets: UInt64 = 0
+            public var receivedBytes: UInt64 = 0
+            public var sentPackets: UInt64 = 0
+            public var sentBytes: UInt64 = 0
+
+            public init(receivedPackets: UInt64 = 0, receivedBytes: UInt64 = 0, sentPackets: UInt64 = 0, sentBytes: UInt64 = 0) {
+                (self.receivedPackets, self.receivedBytes, self.sentPackets, self.sentBytes) = (receivedPackets, receivedBytes, sentPackets, sentBytes)
+            }
+        }
+
+        public init(
+            index: Int32, name: String, isLoopback: Bool, mtu: UInt32, hardwareAddress: [UInt8], subnets: [IPv4Subnet], counters: Counters = Counters()
+        ) {
+            (self.index, self.name, self.isLoopback, self.mtu, self.hardwareAddress, self.subnets, self.counters) =
+                (index, name, isLoopback, mtu, hardwareAddress, subnets, counters)
         }
     }
 
@@ -33,13 +49,24 @@ public struct InterfaceListing: Equatable, Sendable {
     /// Longest prefix first, as the stack tries them.
     public var routes: [Route]
 
+    /// The routes of Linux's main table, in the order Linux lists them (`ip route`,
+    /// /proc/net/route: by network address, then prefix length): those out of an interface
+    /// that is not the loopback (Linux keeps the loopback's in its local table).
+    public var mainTable: [Route] {
+        let loopbacks = Set(interfaces.filter(\.isLoopback).map(\.index))
+        return routes.filter { !loopbacks.contains($0.interfaceIndex) }.sorted {
+            let (left, right) = ($0.destination.address.rawValue & $0.destination.mask, $1.destination.address.rawValue & $1.destination.mask)
+            return left != right ? left < right : $0.destination.prefixLength < $1.destination.prefixLength
+        }
+    }
+
     public init(interfaces: [Interface], routes: [Route]) {
         self.interfaces = interfaces
         self.routes = routes
     }
 
     /// On the wire (the socket RPC): counts, then each interface (index, MTU, loopback, name,
-    /// hardware address, subnets) and each route (destination, prefix, gateway or none,
+    /// hardware address, subnets, counters) and each route (destination, prefix, gateway or none,
     /// interface index); little-endian.
     public func write(to writer: inout ByteWriter) {
         writer.writeInteger(UInt16(clamping: interfaces.count))
@@ -56,6 +83,9 @@ public struct InterfaceListing: Equatable, Sendable {
             for subnet in interface.subnets.prefix(255) {
                 writer.writeInteger(subnet.address.rawValue)
                 writer.writeInteger(UInt8(subnet.prefixLength))
+            }
+            for counter in [interface.counters.receivedPackets, interface.counters.receivedBytes, interface.counters.sentPackets, interface.counters.sentBytes] {
+                writer.writeInteger(counter)
             }
         }
         writer.writeInteger(UInt16(clamping: routes.count))
@@ -85,10 +115,14 @@ public struct InterfaceListing: Equatable, Sendable {
                 guard let address = reader.readInteger(as: UInt32.self), let prefix = reader.readInteger(as: UInt8.self), prefix <= 32 else { return nil }
                 subnets.append(IPv4Subnet(IPv4Address(rawValue: address), prefixLength: Int(prefix)))
             }
+            guard let receivedPackets = reader.readInteger(as: UInt64.self), let receivedBytes = reader.readInteger(as: UInt64.self),
+                let sentPackets = reader.readInteger(as: UInt64.self), let sentBytes = reader.readInteger(as: UInt64.self)
+            else { return nil }
             interfaces.append(
                 Interface(
                     index: index, name: String(decoding: name, as: UTF8.self), isLoopback: loopback == 1, mtu: mtu,
-                    hardwareAddress: Array(hardware), subnets: subnets))
+                    hardwareAddress: Array(hardware), subnets: subnets,
+                    counters: Interface.Counters(receivedPackets: receivedPackets, receivedBytes: receivedBytes, sentPackets: sentPackets, sentBytes: sentBytes)))
         }
         guard let routeCount = reader.readInteger(as: UInt16.self) else { return nil }
         var routes: [Route] = []
@@ -114,7 +148,10 @@ extension Stack {
                 InterfaceListing.Interface(
                     index: Int32(interface.id + 1), name: interface.name, isLoopback: interface.link.hardwareAddress == nil,
                     mtu: UInt32(clamping: interface.link.mtu), hardwareAddress: interface.link.hardwareAddress?.bytes ?? [],
-                    subnets: interface.subnets)
+                    subnets: interface.subnets,
+                    counters: .init(
+                        receivedPackets: interface.received.packets, receivedBytes: interface.received.bytes, sentPackets: interface.sent.packets,
+                        sentBytes: interface.sent.bytes))
             },
             routes: routes.map { InterfaceListing.Route(destination: $0.destination, gateway: $0.gateway, interfaceIndex: Int32($0.interface + 1)) })
     }

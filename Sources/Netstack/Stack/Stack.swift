@@ -43,6 +43,9 @@ public final class Stack {
         let name: String
         let link: any LinkEndpoint
         var subnets: [IPv4Subnet] = []
+        /// Frames and bytes taken from and handed to the link (/proc/net/dev's counters).
+        var received = (packets: UInt64(0), bytes: UInt64(0))
+        var sent = (packets: UInt64(0), bytes: UInt64(0))
         /// ARP: what each neighbour's MAC address is, and when that stops being trusted.
         var neighbours: [IPv4Address: (mac: MACAddress, expires: UInt64)] = [:]
         /// Packets waiting for ARP to resolve their next hop, with the request's retry state.
@@ -143,6 +146,8 @@ public final class Stack {
         let interface = interfaces[id]
         for (frame, trusted) in frames {
             trustChecksums = trusted
+            interface.received.packets &+= 1
+            interface.received.bytes &+= UInt64(frame.count)
             if interface.link.hardwareAddress == nil {
                 receiveIPv4(frame, on: interface)
                 continue
@@ -188,6 +193,8 @@ public final class Stack {
 
     /// Queues `frame` on `interface` for the next flush.
     func enqueue(_ frame: OutboundFrame, on interface: Interface) {
+        interface.sent.packets &+= 1
+        interface.sent.bytes &+= UInt64(frame.bytes.count)
         outbox[interface.id, default: []].append(frame)
     }
 

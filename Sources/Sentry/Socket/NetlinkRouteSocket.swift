@@ -207,12 +207,11 @@ enum RouteNetlinkReplies {
         }
     }
 
-    /// RTM_NEWROUTE payloads of the main table: each route out of an interface that is not
-    /// the loopback (Linux keeps the loopback's in the local table). A subnet's own route
-    /// has link scope, the kernel as its protocol and the interface's address as source.
+    /// RTM_NEWROUTE payloads of the main table (`InterfaceListing.mainTable`). A subnet's own
+    /// route has link scope, the kernel as its protocol and the interface's address as source.
     static func routes(_ listing: InterfaceListing) -> [[UInt8]] {
-        listing.routes.compactMap { route in
-            guard let interface = listing.interfaces.first(where: { $0.index == route.interfaceIndex }), !interface.isLoopback else { return nil }
+        listing.mainTable.compactMap { route in
+            guard let interface = listing.interfaces.first(where: { $0.index == route.interfaceIndex }) else { return nil }
             let own = route.gateway == nil ? interface.subnets.first { $0.prefixLength == route.destination.prefixLength && $0.contains(route.destination.address) } : nil
             var header = ByteWriter()
             header.writeInteger(UInt8(AddressFamily.inet))

@@ -1,11 +1,12 @@
 import CShim
 import HostSys
 import LinuxABI
+import Netstack
 
 /// /proc (proc(5)), the parts programs read: `self`, one directory per process (status,
-/// stat, cmdline, comm, exe, cwd, fd/, maps), and meminfo, cpuinfo, mounts, uptime, loadavg,
-/// version. Files are generated when opened, from the Sentry's own state: the host's /proc
-/// is never read.
+/// stat, cmdline, comm, exe, cwd, fd/, maps), meminfo, cpuinfo, mounts, uptime, loadavg,
+/// version, and net/dev and net/route (from the Netstack's interface listing). Files are
+/// generated when opened, from the Sentry's own state: the host's /proc is never read.
 ///
 /// "The calling process" (for `self`) is the task whose tracer thread makes the call: each
 /// task runs on its own thread, which the sandbox maps to the task.
@@ -140,6 +141,12 @@ enum ProcFS {
                 }),
                 (text("loadavg"), Generated(ino: 7) { text("0.00 0.00 0.00 1/\(sandbox.taskCount()) \(sandbox.lastPID())\n") }),
                 (text("version"), Generated(ino: 8) { text("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016\n") }),
+                (text("net"), Directory(ino: 9) { [weak sandbox] in
+                    [
+                        (text("dev"), Generated(ino: 10) { [weak sandbox] in text(netDevices((try? sandbox?.network().interfaces()) ?? nil)) }),
+                        (text("route"), Generated(ino: 11) { [weak sandbox] in text(netRoutes((try? sandbox?.network().interfaces()) ?? nil)) }),
+                    ]
+                }),
             ]
             for process in sandbox.liveProcesses() {
                 guard let task = process.liveThreads.first else { continue }
@@ -148,6 +155,50 @@ enum ProcFS {
             return children
         }
     }
+
+    /// /proc/net/dev: each interface's counters in Linux's layout. The Netstack counts frames
+    /// and bytes; errors, drops and the rest are not counted per interface and read 0.
+    static func netDevices(_ listing: InterfaceListing?) -> String {
+        var text = "Inter-|   Receive                                                |  Transmit\n"
+        text += " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+        for interface in listing?.interfaces ?? [] {
+            let counters = interface.counters
+            let columns: [(UInt64, Int)] = [
+                (counters.receivedBytes, 8), (counters.receivedPackets, 7), (0, 4), (0, 4), (0, 4), (0, 5), (0, 10), (0, 9),
+                (counters.sentBytes, 8), (counters.sentPackets, 7), (0, 4), (0, 4), (0, 4), (0, 5), (0, 7), (0, 10),
+            ]
+            text += padded(interface.name, 6) + ":" + columns.map { padded(String($0.0), $0.1) }.joined(separator: " ") + "\n"
+        }
+        return text
+    }
+
+    /// /proc/net/route: the main table's routes (not the loopback's, which Linux keeps in its
+    /// local table) in Linux's layout: addresses as the host reads their network-order bytes,
+    /// RTF_UP and RTF_GATEWAY, each line padded to 127 characters.
+    static func netRoutes(_ listing: InterfaceListing?) -> String {
+        func line(_ text: String) -> String { text + String(repeating: " ", count: max(0, 127 - text.count)) + "\n" }
+        func hex(_ value: UInt32, _ width: Int) -> String {
+            let digits = String(value, radix: 16, uppercase: true)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        // The address's bytes in network order, read as a little-endian word (as %08X shows them).
+        func word(_ address: IPv4Address) -> UInt32 { address.rawValue.byteSwapped }
+        var text = line("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT")
+        for route in listing?.mainTable ?? [] {
+            guard let interface = listing?.interfaces.first(where: { $0.index == route.interfaceIndex }) else { continue }
+            let network = IPv4Address(rawValue: route.destination.address.rawValue & route.destination.mask)
+            let flags: UInt32 = route.gateway == nil ? 0x1 : 0x3
+            let fields = [
+                interface.name, hex(word(network), 8), hex(route.gateway.map(word) ?? 0, 8), hex(flags, 4), "0", "0", "0",
+                hex(word(IPv4Address(rawValue: route.destination.mask)), 8), "0", "0", "0",
+            ]
+            text += line(fields.joined(separator: "\t"))
+        }
+        return text
+    }
+
+    /// `text` right-aligned in `width` columns.
+    static func padded(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
 
     static func formatted(_ value: Double) -> String {
         let hundredths = Int((value * 100).rounded())
