@@ -12,6 +12,8 @@ public enum Netlink {
 
     public static let error: UInt16 = 2
     public static let done: UInt16 = 3
+    /// NLMSG_MIN_TYPE: types below it are control messages, not requests.
+    public static let minimumType: UInt16 = 0x10
 
     public static let requestFlag: UInt16 = 0x1
     public static let multipartFlag: UInt16 = 0x2

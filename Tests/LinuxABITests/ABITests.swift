@@ -182,7 +182,7 @@ struct ABITests {
     func netlink() {
         let expected: [(Int, String)] = [
             (Int(Netlink.routeProtocol), "NETLINK_ROUTE"), (Netlink.headerSize, "sizeof(struct nlmsghdr)"),
-            (Netlink.alignment, "NLMSG_ALIGNTO"), (Int(Netlink.error), "NLMSG_ERROR"), (Int(Netlink.done), "NLMSG_DONE"),
+            (Netlink.alignment, "NLMSG_ALIGNTO"), (Int(Netlink.error), "NLMSG_ERROR"), (Int(Netlink.minimumType), "NLMSG_MIN_TYPE"), (Int(Netlink.done), "NLMSG_DONE"),
             (Int(Netlink.requestFlag), "NLM_F_REQUEST"), (Int(Netlink.multipartFlag), "NLM_F_MULTI"),
             (Int(Netlink.acknowledgeFlag), "NLM_F_ACK"), (Int(Netlink.dumpFlag), "NLM_F_DUMP"), (Int(Netlink.dumpInterruptedFlag), "NLM_F_DUMP_INTR"),
             (Int(RouteMessage.newLink), "RTM_NEWLINK"), (Int(RouteMessage.getLink), "RTM_GETLINK"),

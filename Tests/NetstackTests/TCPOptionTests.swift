@@ -241,6 +241,20 @@ struct ICMPErrorTests {
         #expect(client.state == .closed && client.error == .EHOSTUNREACH)
     }
 
+    @Test("fragmentation needed about the SYN takes effect once the peer's MSS is known")
+    func pathMTUDuringHandshake() throws {
+        let hosts = TwoHosts()
+        let listener = try hosts.b.listenTCP(port: 8080)
+        let udp = try hosts.a.bindUDP()  // a resolves b first, so the SYN goes out at once
+        try udp.send([0], to: TwoHosts.addressB, port: 9)
+        hosts.pump()
+        let client = try hosts.a.connectTCP(to: TwoHosts.addressB, port: 8080)
+        let syn = try #require(hosts.linkB.inbox.first { tcpSegment($0)?.flags == .syn })
+        hosts.a.receive([try unreachable(hosts, code: ICMPv4Header.codeFragmentationNeeded, mtu: 1000, quoting: syn)], on: 0)
+        #expect(hosts.run(until: { listener.isReadable && client.state == .established }, limit: 5 * Duration.second))
+        #expect(client.info.sendMSS == 1000 - 40 - 12)
+    }
+
     @Test("fragmentation needed lowers the MSS to the next hop's MTU and the data goes again in smaller segments")
     func pathMTU() throws {
         let hosts = TwoHosts()

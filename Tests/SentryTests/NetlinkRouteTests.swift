@@ -68,6 +68,21 @@ struct NetlinkRouteTests {
         }
     }
 
+    @Test("a message that is not a request, or a control message, gets only the acknowledgement asked for; a single answer is acknowledged when asked")
+    func acknowledgements() throws {
+        let notRequest = RouteNetlinkWire.requests(
+            RouteNetlinkWire.message(type: RouteMessage.getLink, flags: Netlink.dumpFlag, sequence: 7, port: 0, payload: [0])[...])[0]
+        #expect(RouteNetlinkReplies.answer(notRequest, listing: listing, port: 42).isEmpty)
+        let control = request(Netlink.done, flags: Netlink.acknowledgeFlag)
+        let acknowledged = try RouteNetlinkWire.parse(RouteNetlinkReplies.answer(control, listing: listing, port: 42).flatMap { $0 }[...], sequence: 7)
+        #expect(acknowledged.finished && acknowledged.messages.isEmpty)
+        var byIndex = [UInt8](repeating: 0, count: RouteMessage.linkHeaderSize)
+        byIndex[4] = 2
+        let replies = RouteNetlinkReplies.answer(request(RouteMessage.getLink, flags: Netlink.acknowledgeFlag, payload: byIndex), listing: listing, port: 42)
+        #expect(replies.count == 2)
+        #expect(try RouteNetlinkWire.parse(replies.flatMap { $0 }[...], sequence: 7).finished)
+    }
+
     @Test("requests are read up to a message whose length does not fit, as Linux reads them")
     func requestParsing() {
         let one = RouteNetlinkWire.message(type: RouteMessage.getLink, flags: 0x301, sequence: 1, port: 0, payload: [0])

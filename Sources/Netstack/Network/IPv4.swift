@@ -109,7 +109,8 @@ extension Stack {
             return
         }
         // An error about a packet of ours goes to the socket that sent it.
-        if icmp.type == ICMPv4Header.MessageType.destinationUnreachable.rawValue, let quoted = icmp.quoted, isLocal(quoted.source) {
+        // (Not one sent to a broadcast address: Linux takes only queries there.)
+        if icmp.type == ICMPv4Header.MessageType.destinationUnreachable.rawValue, !broadcast, let quoted = icmp.quoted, isLocal(quoted.source) {
             switch quoted.protocol {
             case .tcp: tcpUnreachable(quoted, code: icmp.code, nextHopMTU: icmp.nextHopMTU)
             case .udp: udpUnreachable(quoted, code: icmp.code)

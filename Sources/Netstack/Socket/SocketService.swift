@@ -327,16 +327,23 @@ public final class SocketService: @unchecked Sendable {
 
     /// The outcome of a connect in progress: nil while it runs, else its error (0: none),
     /// which is reported once (SO_ERROR).
+    /// A datagram socket reports (and clears) its pending ICMP error here, as SO_ERROR does.
     public func connectResult(_ id: Int32) -> LinuxErrno?? {
-        lock.locked {
-            if case .datagram(let endpoint, _) = sockets[id]?.endpoint { return .some(endpoint.takeError()) }
-            guard var socket = sockets[id], case .connection(let connection) = socket.endpoint else { return .some(nil) }
-            if connection.state == .synSent || connection.state == .synReceived { return nil }
-            guard socket.connecting else { return .some(nil) }
-            socket.connecting = false
-            sockets[id] = socket
-            return .some(connection.error)
+        let (result, changes) = lock.locked { () -> (LinuxErrno??, [Change]) in
+            (connectResultLocked(id), takeChanges(also: nil))
         }
+        announce(changes)
+        return result
+    }
+
+    private func connectResultLocked(_ id: Int32) -> LinuxErrno?? {
+        if case .datagram(let endpoint, _) = sockets[id]?.endpoint { return .some(endpoint.takeError()) }
+        guard var socket = sockets[id], case .connection(let connection) = socket.endpoint else { return .some(nil) }
+        if connection.state == .synSent || connection.state == .synReceived { return nil }
+        guard socket.connecting else { return .some(nil) }
+        socket.connecting = false
+        sockets[id] = socket
+        return .some(connection.error)
     }
 
     /// accept(2): an established connection as a new socket with its peer; EAGAIN if none waits.
@@ -345,6 +352,7 @@ public final class SocketService: @unchecked Sendable {
             guard let socket = sockets[id] else { throw .EBADF }
             guard case .listener(let listener) = socket.endpoint else { throw .EINVAL }
             guard let connection = listener.accept() else { throw .EAGAIN }
+            rearm(id)  // the next connection wakes an edge-triggered waiter
             let new = freshID()
             // Like Linux, the new socket inherits the listener's SO_KEEPALIVE and TCP_NODELAY.
             let accepted = Socket(endpoint: tagged(.connection(connection), new), keepalive: socket.keepalive, noDelay: socket.noDelay)
@@ -420,7 +428,7 @@ public final class SocketService: @unchecked Sendable {
                 if socket.readShutdown || buffer.isEmpty { return (0, nil) }
                 let count = try peek ? connection.peek(into: buffer) : connection.read(into: buffer)
                 if count == 0 && !connection.isAtEndOfStream && connection.state != .closed { throw .EAGAIN }
-                if onlyChanges && !peek { rearmed.insert(id) }
+                if !peek { rearm(id) }
                 return (count, Address(connection.key.remoteAddress, connection.key.remotePort))
             case .datagram(let endpoint, let peer):
                 if let error = endpoint.takeError() { throw error }
@@ -432,7 +440,7 @@ public final class SocketService: @unchecked Sendable {
                     }
                     if !peek {
                         _ = endpoint.receive()
-                        if onlyChanges { rearmed.insert(id) }
+                        rearm(id)
                     }
                     let count = min(buffer.count, datagram.payload.count)
                     datagram.payload.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
@@ -530,6 +538,15 @@ public final class SocketService: @unchecked Sendable {
             }
             return (events, nextStamp())
         }
+    }
+
+    /// The program took from socket `id` (a read, an accept): with `reportsOnlyChanges`, its
+    /// next arrival is reported even if its readiness reads the same. Arrivals until now are
+    /// what it has seen.
+    private func rearm(_ id: Int32) {
+        guard onlyChanges else { return }
+        rearmed.insert(id)
+        reportedArrivals[id] = arrivalsLocked(id)
     }
 
     /// The arrivals count of the socket's endpoint (0 for one without).

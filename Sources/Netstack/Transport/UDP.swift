@@ -25,10 +25,12 @@ public final class UDPEndpoint {
     /// the next receive or send fails with it, once.
     public private(set) var pendingError: LinuxErrno?
 
-    /// Takes the pending error (the call that reports it clears it).
+    /// Takes the pending error (the call that reports it clears it, and POLLERR goes).
     public func takeError() -> LinuxErrno? {
-        defer { pendingError = nil }
-        return pendingError
+        guard let error = pendingError else { return nil }
+        pendingError = nil
+        stack?.noteChange(tag)
+        return error
     }
     static let queueLimit = 256
 

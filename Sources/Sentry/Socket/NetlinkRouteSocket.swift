@@ -11,18 +11,27 @@ import Netstack
 /// would change the network, is answered with NLMSG_ERROR EOPNOTSUPP: the program cannot
 /// reconfigure its Netstack. Replies queue as datagrams of at most 4 KiB (a dump takes
 /// several when it is longer), addressed from the kernel (port 0) to the socket's port.
+/// Messages that are not requests, and control messages, are skipped (acknowledged when
+/// asked), as Linux's netlink_rcv_skb does. At most `queueLimit` bytes of replies wait: past
+/// it the answers are dropped and the next receive fails with ENOBUFS, as a Linux netlink
+/// socket whose receive buffer overran.
 ///
-/// Locks: `monitor` guards the queue and the port.
+/// Locks: `monitor` guards the queue, the overrun and the port.
 final class NetlinkRouteSocket: FileOperations, @unchecked Sendable {
     let sandbox: Sandbox
     let inode: UInt64
     let monitor = Monitor()
     private var queue: [[UInt8]] = []
+    private var queuedBytes = 0
+    /// Replies were dropped for want of room: the next receive reports ENOBUFS.
+    private var overrun = false
     private var port: UInt32
     /// Replies queued.
     let events = ReadinessEvents()
     /// The most bytes of replies one datagram carries.
     static let datagramLimit = 4096
+    /// The most bytes of replies waiting (Linux's default receive buffer).
+    static let queueLimit = 212_992
 
     /// `port`: the socket's netlink port id (Linux's autobind gives the first socket of a
     /// process its thread group id).
@@ -71,7 +80,14 @@ final class NetlinkRouteSocket: FileOperations, @unchecked Sendable {
             if !datagram.isEmpty { replies.append(datagram) }
         }
         monitor.locked {
-            queue += replies
+            for reply in replies {
+                guard queuedBytes + reply.count <= Self.queueLimit else {
+                    overrun = true
+                    break
+                }
+                queue.append(reply)
+                queuedBytes += reply.count
+            }
             monitor.broadcast()
         }
         events.changed()
@@ -82,11 +98,18 @@ final class NetlinkRouteSocket: FileOperations, @unchecked Sendable {
     /// (what MSG_TRUNC returns). Waits for one unless `nonBlocking` (EAGAIN); `peek` leaves it.
     func receive(count: Int, nonBlocking: Bool, peek: Bool) throws(LinuxErrno) -> (bytes: [UInt8], length: Int) {
         let result: Result<[UInt8], LinuxErrno> = monitor.locked {
+            if overrun {
+                overrun = false
+                return .failure(.ENOBUFS)
+            }
             while queue.isEmpty {
                 if nonBlocking { return .failure(.EAGAIN) }
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
             }
-            return .success(peek ? queue[0] : queue.removeFirst())
+            if peek { return .success(queue[0]) }
+            let datagram = queue.removeFirst()
+            queuedBytes -= datagram.count
+            return .success(datagram)
         }
         let datagram = try result.get()
         return (Array(datagram.prefix(count)), datagram.count)
@@ -107,7 +130,11 @@ final class NetlinkRouteSocket: FileOperations, @unchecked Sendable {
     func stat() throws(LinuxErrno) -> LinuxStat { socketStat(inode: inode) }
 
     func readiness(_ events: PollEvents) -> PollEvents {
-        monitor.locked { (queue.isEmpty ? PollEvents.output : [.input, .output]).intersection(events) }
+        monitor.locked {
+            var ready: PollEvents = queue.isEmpty ? .output : [.input, .output]
+            if overrun { ready.insert(.error) }
+            return ready.intersection(events.union(.error))
+        }
     }
 
     var eventStamp: UInt64 { events.stamp }
@@ -116,8 +143,14 @@ final class NetlinkRouteSocket: FileOperations, @unchecked Sendable {
 /// The kernel's answers to route netlink requests, built from the Netstack's listing as
 /// Linux's rtnetlink builds them from its tables (the attributes `ip` reads).
 enum RouteNetlinkReplies {
-    /// The messages answering `request`, addressed to `port`.
+    /// The messages answering `request`, addressed to `port`: a dump ends with NLMSG_DONE;
+    /// another answer is followed by an acknowledgement when the request asked for one.
     static func answer(_ request: RouteNetlinkWire.Request, listing: InterfaceListing, port: UInt32) -> [[UInt8]] {
+        let asksAcknowledgement = request.flags & Netlink.acknowledgeFlag != 0
+        // Not a request, or a control message: nothing but the acknowledgement asked for.
+        guard request.flags & Netlink.requestFlag != 0, request.type >= Netlink.minimumType else {
+            return asksAcknowledgement ? [acknowledgement(request, port: port)] : []
+        }
         let isDump = request.flags & Netlink.dumpFlag == Netlink.dumpFlag
         func reply(_ type: UInt16, _ payload: [UInt8], multipart: Bool) -> [UInt8] {
             RouteNetlinkWire.message(
@@ -142,6 +175,7 @@ enum RouteNetlinkReplies {
                 return [error(.ENODEV, to: request, port: port)]
             }
             return [reply(RouteMessage.newLink, link(interface), multipart: false)]
+                + (asksAcknowledgement ? [acknowledgement(request, port: port)] : [])
         case RouteMessage.getAddress where isDump:
             return dump(RouteMessage.newAddress, wantsIPv4 ? listing.interfaces.flatMap { addresses($0) } : [])
         case RouteMessage.getRoute where isDump:
@@ -151,10 +185,16 @@ enum RouteNetlinkReplies {
         }
     }
 
-    /// NLMSG_ERROR with `errno` (negated, as the kernel sends it), quoting the request's header.
-    static func error(_ errno: LinuxErrno, to request: RouteNetlinkWire.Request, port: UInt32) -> [UInt8] {
+    /// An acknowledgement: NLMSG_ERROR with error 0, quoting the request's header.
+    static func acknowledgement(_ request: RouteNetlinkWire.Request, port: UInt32) -> [UInt8] {
+        error(nil, to: request, port: port)
+    }
+
+    /// NLMSG_ERROR with `errno` (negated, as the kernel sends it; nil: 0, an acknowledgement),
+    /// quoting the request's header.
+    static func error(_ errno: LinuxErrno?, to request: RouteNetlinkWire.Request, port: UInt32) -> [UInt8] {
         var payload = ByteWriter()
-        payload.writeInteger(-errno.rawValue)
+        payload.writeInteger(-(errno?.rawValue ?? 0))
         payload.writeInteger(UInt32(Netlink.headerSize + request.payload.count))
         payload.writeInteger(request.type)
         payload.writeInteger(request.flags)

@@ -93,6 +93,10 @@ final class UnixStreamSocket: FileOperations, @unchecked Sendable {
     let inode: UInt64
     private let lock = Monitor()
     private var state: State = .unbound
+    /// The Sentry's readiness generation when it began to listen or connected: its event
+    /// stamps from then on count up from there, so they never go back below what an epoll
+    /// entry saw while it was unconnected.
+    private var stampBase: UInt64 = 0
     /// What bind(2) gave it, as sockaddr_un's sun_path bytes (for getsockname), and its key.
     private(set) var boundPath: [UInt8]?
     private var name: UnixName?
@@ -129,6 +133,7 @@ final class UnixStreamSocket: FileOperations, @unchecked Sendable {
             case .connected: throw .EINVAL
             case .unbound:
                 guard name != nil else { throw .EINVAL }
+                stampBase = Readiness.current()
                 state = .listening(UnixListener(kind: kind, backlog: backlog))
             }
         }
@@ -153,6 +158,7 @@ final class UnixStreamSocket: FileOperations, @unchecked Sendable {
     func attach(_ connection: UnixConnection) throws(LinuxErrno) {
         try lock.locked { () throws(LinuxErrno) in
             guard case .unbound = state else { throw .EISCONN }
+            stampBase = Readiness.current()
             state = .connected(UnixSocketEnd(connection, side: 0, inode: inode))
         }
     }
@@ -195,10 +201,11 @@ final class UnixStreamSocket: FileOperations, @unchecked Sendable {
     }
 
     var eventStamp: UInt64 {
-        switch lock.locked({ state }) {
+        let (state, base) = lock.locked { (self.state, stampBase) }
+        switch state {
         case .unbound: return Readiness.current()
-        case .listening(let listener): return listener.events.stamp
-        case .connected(let end): return end.eventStamp
+        case .listening(let listener): return base + listener.events.stamp
+        case .connected(let end): return base + end.eventStamp
         }
     }
 

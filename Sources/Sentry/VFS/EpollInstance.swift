@@ -11,8 +11,11 @@ import Synchronization
 /// was made, a peer went), as Linux reports each event; between events, a bit already
 /// reported is not reported again. Pipes, AF_UNIX and AF_INET sockets count their own
 /// events; other files give the Sentry-wide generation, so any change anywhere counts for
-/// them (more reports than Linux, never fewer). One-shot entries (EPOLLONESHOT) are disarmed
-/// after one report until EPOLL_CTL_MOD.
+/// them (more reports than Linux). One difference the other way: the Netstack reports new
+/// data into an AF_INET socket that is still readable only once the program has read from
+/// it (or accepted, for a listener) since the last report, where Linux reports each
+/// arrival; a program that waits again without reading is not woken by more data. One-shot
+/// entries (EPOLLONESHOT) are disarmed after one report until EPOLL_CTL_MOD.
 ///
 /// Locks: `entries` (a mutex) guards the interest list; a wait scans a copy.
 final class EpollInstance: FileOperations, @unchecked Sendable {

@@ -162,5 +162,27 @@ int main(int argc, char **argv) {
     connect(c2, (struct sockaddr *)&address, sizeof address);
     int a2 = accept4(tcp_listener, NULL, NULL, SOCK_NONBLOCK);
     edges("tcp", a1, c1, a2, c2);
+
+    // An edge-triggered listener: woken by each new connection, not by what still waits
+    // after an accept.
+    int et_listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    address.sin_port = 0;
+    bind(et_listener, (struct sockaddr *)&address, sizeof address);
+    length = sizeof address;
+    getsockname(et_listener, (struct sockaddr *)&address, &length);
+    listen(et_listener, 8);
+    int et_epoll = epoll_create1(0);
+    struct epoll_event incoming = {.events = EPOLLIN | EPOLLET};
+    epoll_ctl(et_epoll, EPOLL_CTL_ADD, et_listener, &incoming);
+    int k1 = socket(AF_INET, SOCK_STREAM, 0), k2 = socket(AF_INET, SOCK_STREAM, 0), k3 = socket(AF_INET, SOCK_STREAM, 0);
+    connect(k1, (struct sockaddr *)&address, sizeof address);
+    connect(k2, (struct sockaddr *)&address, sizeof address);
+    struct epoll_event seen[4];
+    int first_wait = epoll_wait(et_epoll, seen, 4, 1000);
+    int first_accept = accept(et_listener, NULL, NULL) >= 0;
+    int after_accept = epoll_wait(et_epoll, seen, 4, 50);
+    connect(k3, (struct sockaddr *)&address, sizeof address);
+    int after_third = epoll_wait(et_epoll, seen, 4, 1000);
+    printf("edge listener: %d, accepted %d, then %d, after a new connection %d\n", first_wait, first_accept, after_accept, after_third);
     return 0;
 }

@@ -258,9 +258,11 @@ int main(void) {
     int first_errno = errno;
     ssize_t second_recv = recv(udp_refused, &refusal_byte, 1, MSG_DONTWAIT);
     int second_errno = errno;
+    struct pollfd after_refusal = {udp_refused, POLLIN, 0};
+    int polled_after = poll(&after_refusal, 1, 0);
     struct pollfd unconnected_poll = {unconnected_udp, POLLIN, 0};
-    printf("udp refused: send %zd, poll %d revents %#x, recv %zd errno %d, again %zd errno %d; unconnected send %zd, poll %d\n",
-           udp_refused_sent, refusal_polled, refusal.revents, first_recv, first_errno, second_recv, second_errno, unconnected_sent,
+    printf("udp refused: send %zd, poll %d revents %#x, recv %zd errno %d, again %zd errno %d, then poll %d; unconnected send %zd, poll %d\n",
+           udp_refused_sent, refusal_polled, refusal.revents, first_recv, first_errno, second_recv, second_errno, polled_after, unconnected_sent,
            poll(&unconnected_poll, 1, 100));
     return 0;
 }

@@ -371,6 +371,7 @@ public final class TCPConnection {
         timestampsEnabled = options.timestamp != nil
         if let stamp = options.timestamp { takeTimestamp(stamp.value) }
         if let peerMSS = options.maximumSegmentSize { mss = max(min(Int(peerMSS), ourMSS), 64) } else { mss = min(536, ourMSS) }
+        if let pathMTU { mss = min(mss, pathMTU - IPv4Header.minimumSize - TCPHeader.minimumSize) }
         if timestampsEnabled { mss -= Self.timestampOptionLength }
         if let shift = options.windowScale {
             sndShift = shift
@@ -529,11 +530,15 @@ public final class TCPConnection {
         stack?.noteChange(tag)
         if code == ICMPv4Header.codeFragmentationNeeded {
             guard nextHopMTU > 0 else { return }  // a router before RFC 1191 says nothing usable
-            let headers = IPv4Header.minimumSize + TCPHeader.minimumSize + (timestampsEnabled ? Self.timestampOptionLength : 0)
-            let allowed = max(nextHopMTU, Self.minimumPathMTU) - headers
+            let mtu = max(nextHopMTU, Self.minimumPathMTU)
+            guard mtu < pathMTU ?? Int.max else { return }
+            pathMTU = mtu
+            // In SYN-SENT the MSS is set once the peer's is known (`adopt` applies the path's).
+            guard state != .synSent else { return }
+            let allowed = mtu - IPv4Header.minimumSize - TCPHeader.minimumSize - (timestampsEnabled ? Self.timestampOptionLength : 0)
             guard allowed < mss else { return }
             mss = allowed
-            if sndMax > sndUna && state != .synSent && state != .synReceived {
+            if sndMax > sndUna && state != .synReceived {
                 goBack()
                 output()
                 stack?.flush()
@@ -546,6 +551,8 @@ public final class TCPConnection {
 
     /// Linux's min_pmtu: a "fragmentation needed" below it is taken as this.
     static let minimumPathMTU = 552
+    /// The path MTU "fragmentation needed" taught (RFC 1191), if it did.
+    private var pathMTU: Int?
 
     /// RFC 9293 §3.10.7.4's acceptability test.
     private func isAcceptable(sequence: SequenceNumber, length: Int) -> Bool {
