@@ -353,6 +353,15 @@ struct CSuiteTests {
         #expect(run.inside.contains("sigpipe: send -1 errno 32 signals 1; MSG_NOSIGNAL -1 errno 32 signals 1; sendmsg -1 errno 32 signals 2"))
     }
 
+    @Test("process groups and sessions: setsid, setpgid with Linux's checks, getpgid, getsid, kill of a group and of 0, wait4 for a group")
+    func sessions() throws {
+        let run = try runBoth("sessions")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 6, "\(run.inside)")
+        #expect(run.inside.contains("kill 0: 0, caller got it 1, sibling reaped from the group 1 with code 7"))
+    }
+
     @Test("clocks: the vDSO (AT_SYSINFO_EHDR) and the system call read one clock: monotonic readings in order, realtime readings in order, absolute sleeps never end early; /proc/self/maps names [vdso], [vvar] and [stack]")
     func clocks() throws {
         let run = try runBoth("clocks")

@@ -28,11 +28,25 @@ public final class Sandbox: @unchecked Sendable {
         var stubPID: pid_t = 0
         /// Its threads (weak: the threads' OS threads own them).
         weak var group: ThreadGroup?
+        /// Its process group and session (credentials(7)); a child starts in its parent's.
+        var processGroup: Int32
+        var session: Int32
+        /// It has called execve: its parent can no longer move it to another group.
+        var hasExeced = false
 
-        init(pid: Int32, parent: Int32) {
+        init(pid: Int32, parent: Int32, processGroup: Int32, session: Int32) {
             self.pid = pid
             self.parent = parent
+            self.processGroup = processGroup
+            self.session = session
         }
+    }
+
+    /// Which children wait4 and waitid wait for.
+    enum WaitTarget: Equatable {
+        case any
+        case process(Int32)
+        case group(Int32)
     }
 
     let memory: MemoryFile
@@ -115,14 +129,74 @@ public final class Sandbox: @unchecked Sendable {
         monitor.locked { networkService = service }
     }
 
-    /// Records a new process with a fresh pid (the first is 1: the sandbox's init).
+    /// Records a new process with a fresh pid, in its parent's process group and session. The
+    /// first is 1, the sandbox's init, which leads its own session and group (as a
+    /// container's init does).
     func addProcess(parent: Int32) -> Int32 {
         monitor.locked {
             let pid = nextPID
             nextPID += 1
-            processes[pid] = Process(pid: pid, parent: parent)
+            let (group, session) = processes[parent].map { ($0.processGroup, $0.session) } ?? (pid, pid)
+            processes[pid] = Process(pid: pid, parent: parent, processGroup: group, session: session)
             return pid
         }
+    }
+
+    /// getpgid(2)/getsid(2): the process group and session of `pid`; ESRCH for none (a
+    /// zombie still has them).
+    func processGroup(of pid: Int32) throws(LinuxErrno) -> (group: Int32, session: Int32) {
+        try monitor.locked { () throws(LinuxErrno) in
+            guard let process = processes[pid] else { throw .ESRCH }
+            return (process.processGroup, process.session)
+        }
+    }
+
+    /// setsid(2) for `pid`: a new session and group led by it; EPERM if it leads a group already.
+    func newSession(_ pid: Int32) throws(LinuxErrno) -> Int32 {
+        try monitor.locked { () throws(LinuxErrno) in
+            guard let process = processes[pid] else { throw .ESRCH }
+            guard process.processGroup != pid, !processes.values.contains(where: { $0.processGroup == pid }) else { throw .EPERM }
+            process.session = pid
+            process.processGroup = pid
+            return pid
+        }
+    }
+
+    /// setpgid(2) from `caller`: moves `pid` (the caller or a child of it) into group `group`,
+    /// Linux's checks in its order: ESRCH for a process that is neither; EACCES for a child
+    /// that has called execve; EPERM for a child in another session, for a session leader, or
+    /// for a group that does not exist in the caller's session.
+    func setProcessGroup(_ pid: Int32, to group: Int32, caller: Int32) throws(LinuxErrno) {
+        try monitor.locked { () throws(LinuxErrno) in
+            guard let process = processes[pid], process.status == nil, pid == caller || process.parent == caller,
+                let callerProcess = processes[caller]
+            else { throw .ESRCH }
+            if pid != caller {
+                guard process.session == callerProcess.session else { throw .EPERM }
+                if process.hasExeced { throw .EACCES }
+            }
+            guard process.session != pid else { throw .EPERM }
+            if group != pid {
+                guard processes.values.contains(where: { $0.processGroup == group && $0.session == callerProcess.session && $0.status == nil })
+                else { throw .EPERM }
+            }
+            process.processGroup = group
+        }
+    }
+
+    /// Marks `pid` as having called execve (setpgid's EACCES).
+    func noteExec(_ pid: Int32) {
+        monitor.locked { processes[pid]?.hasExeced = true }
+    }
+
+    /// The running processes of group `group`.
+    func members(of group: Int32) -> [Int32] {
+        monitor.locked { processes.values.filter { $0.processGroup == group && $0.status == nil }.map(\.pid).sorted() }
+    }
+
+    /// The running processes kill(-1) reaches from `sender`: all but init and the sender.
+    func everyoneBut(_ sender: Int32) -> [Int32] {
+        monitor.locked { processes.values.filter { $0.status == nil && $0.pid != 1 && $0.pid != sender }.map(\.pid).sorted() }
     }
 
     /// A fresh id for a new thread of a process (thread ids and pids share one numbering).
@@ -204,14 +278,21 @@ public final class Sandbox: @unchecked Sendable {
         case running
     }
 
-    /// Waits for a child of `parent` that matches `pid` (-1 or 0: any child; > 0: that child)
-    /// to end, and reaps it (unless `reap` is false: waitid(2) WNOWAIT leaves it waitable).
-    /// ECHILD if there is no such child. With `block` false, returns `.running` instead of
-    /// waiting.
-    func wait(parent: Int32, for pid: Int32, block: Bool, reap: Bool = true) throws(LinuxErrno) -> WaitResult {
+    /// Waits for a child of `parent` that matches `target` (any child, one child, or a child
+    /// in a process group) to end, and reaps it (unless `reap` is false: waitid(2) WNOWAIT
+    /// leaves it waitable). ECHILD if there is no such child. With `block` false, returns
+    /// `.running` instead of waiting.
+    func wait(parent: Int32, for target: WaitTarget, block: Bool, reap: Bool = true) throws(LinuxErrno) -> WaitResult {
         let result: Result<WaitResult, LinuxErrno> = monitor.locked {
             while true {
-                let children = processes.values.filter { $0.parent == parent && (pid <= 0 || $0.pid == pid) }
+                let children = processes.values.filter { child in
+                    guard child.parent == parent else { return false }
+                    switch target {
+                    case .any: return true
+                    case .process(let pid): return child.pid == pid
+                    case .group(let group): return child.processGroup == group
+                    }
+                }
                 if children.isEmpty { return .failure(.ECHILD) }
                 if let zombie = children.first(where: { $0.status != nil }), let status = zombie.status {
                     if reap { processes.removeValue(forKey: zombie.pid) }

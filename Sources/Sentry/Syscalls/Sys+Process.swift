@@ -172,15 +172,24 @@ extension Syscalls {
     static let waitNoHang: UInt64 = 1, waitUntraced: UInt64 = 2, waitContinued: UInt64 = 8
     static let waitNoThread: UInt64 = 0x2000_0000, waitAll: UInt64 = 0x4000_0000, waitClone: UInt64 = 0x8000_0000
 
-    /// Implements Linux wait4(2) for ended children: -1 (and, until process groups land, 0 and
-    /// -pgid) waits for any child, a pid for that child. WNOHANG returns 0 while they run.
+    /// Implements Linux wait4(2) for ended children: -1 waits for any child, a pid for that
+    /// child, 0 for a child in the caller's process group, -pgid for one in that group.
+    /// WNOHANG returns 0 while they run.
     /// Stopped and continued children (WUNTRACED, WCONTINUED) are never reported: stopping
     /// comes with signal delivery. The rusage is reported as zeros until accounting lands.
     static func wait4(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let pid = Int32(truncatingIfNeeded: arguments[0])
         let options = arguments[2]
         guard options & ~(waitNoHang | waitUntraced | waitContinued | waitNoThread | waitAll | waitClone) == 0 else { throw .EINVAL }
-        switch try task.sandbox.wait(parent: task.pid, for: pid > 0 ? pid : -1, block: options & waitNoHang == 0) {
+        let target: Sandbox.WaitTarget
+        switch pid {
+        case -1: target = .any
+        case 0: target = .group(try task.sandbox.processGroup(of: task.pid).group)
+        case Int32.min: throw .ESRCH  // -INT_MIN does not exist, as Linux answers
+        case ..<0: target = .group(-pid)
+        default: target = .process(pid)
+        }
+        switch try task.sandbox.wait(parent: task.pid, for: target, block: options & waitNoHang == 0) {
         case .running:
             return .value(0)
         case .reaped(let child, let status):
@@ -200,8 +209,8 @@ extension Syscalls {
     static let waitIDAll: UInt64 = 0, waitIDPID: UInt64 = 1, waitIDGroup: UInt64 = 2
     static let waitStopped: UInt64 = 2, waitExited: UInt64 = 4, waitNoWait: UInt64 = 0x0100_0000
 
-    /// Implements Linux waitid(2) for ended children: P_ALL, P_PID and (until process groups
-    /// land, as any child) P_PGID; WEXITED is required (stopped and continued children are
+    /// Implements Linux waitid(2) for ended children: P_ALL, P_PID and P_PGID (0: the caller's
+    /// group); WEXITED is required (stopped and continued children are
     /// never reported, as in wait4), WNOWAIT leaves the child waitable. The siginfo gets
     /// SIGCHLD with CLD_EXITED or CLD_KILLED; with WNOHANG and nothing ended its pid and
     /// signal are 0. The rusage is zeros.
@@ -210,15 +219,15 @@ extension Syscalls {
         guard options & ~(waitNoHang | waitStopped | waitExited | waitContinued | waitNoWait | waitNoThread | waitAll | waitClone) == 0,
             options & (waitStopped | waitExited | waitContinued) != 0
         else { throw .EINVAL }
-        let pid: Int32
+        let pid: Sandbox.WaitTarget
         switch kind {
-        case waitIDAll: pid = -1
+        case waitIDAll: pid = .any
         case waitIDPID:
             guard id > 0 else { throw .EINVAL }
-            pid = id
+            pid = .process(id)
         case waitIDGroup:
             guard id >= 0 else { throw .EINVAL }
-            pid = -1
+            pid = .group(id == 0 ? try task.sandbox.processGroup(of: task.pid).group : id)
         default: throw .EINVAL
         }
         guard options & waitExited != 0 else {
@@ -330,6 +339,7 @@ extension Syscalls {
         let old = task.context
         task.mm.platform.terminate()
         group.finishExec()
+        task.sandbox.noteExec(task.pid)
         old.exitThread()  // reaps the caller's old stub thread
         let fresh = try PtraceStub.start(memory: task.sandbox.memory.fd)
         task.context = fresh

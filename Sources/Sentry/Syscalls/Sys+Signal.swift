@@ -122,10 +122,23 @@ extension Syscalls {
         let pid = Int32(truncatingIfNeeded: arguments[0])
         let number = Int32(truncatingIfNeeded: arguments[1])
         guard (0...64).contains(number) else { throw .EINVAL }
-        if pid == task.pid || pid == 0 { return try signalSelf(task, number) }
-        guard pid > 0 else { throw .ENOSYS }
-        try task.sandbox.signal(pid, number, from: task.pid)
-        return .value(0)
+        if pid == task.pid { return try signalSelf(task, number) }
+        if pid > 0 {
+            try task.sandbox.signal(pid, number, from: task.pid)
+            return .value(0)
+        }
+        // A group (0: the caller's), or every process but init and the caller (-1).
+        guard pid != Int32.min else { throw .ESRCH }
+        let targets: [Int32]
+        switch pid {
+        case -1: targets = task.sandbox.everyoneBut(task.pid)
+        case 0: targets = task.sandbox.members(of: try task.sandbox.processGroup(of: task.pid).group)
+        default: targets = task.sandbox.members(of: -pid)
+        }
+        guard !targets.isEmpty else { throw .ESRCH }
+        // The others first: the caller's own signal may end it (SIGKILL, a default action).
+        for target in targets where target != task.pid { try? task.sandbox.signal(target, number, from: task.pid) }
+        return targets.contains(task.pid) ? try signalSelf(task, number) : .value(0)
     }
 
     /// Implements Linux tgkill(2): signal `number` for thread `tid` of process `tgid` alone
