@@ -50,13 +50,13 @@ public struct InterfaceListing: Equatable, Sendable {
     public var routes: [Route]
 
     /// The routes of Linux's main table, in the order Linux lists them (`ip route`,
-    /// /proc/net/route: by network address, then prefix length): those out of an interface
+    /// /proc/net/route: by network address, then the longer prefix first): those out of an interface
     /// that is not the loopback (Linux keeps the loopback's in its local table).
     public var mainTable: [Route] {
         let loopbacks = Set(interfaces.filter(\.isLoopback).map(\.index))
         return routes.filter { !loopbacks.contains($0.interfaceIndex) }.sorted {
             let (left, right) = ($0.destination.address.rawValue & $0.destination.mask, $1.destination.address.rawValue & $1.destination.mask)
-            return left != right ? left < right : $0.destination.prefixLength < $1.destination.prefixLength
+            return left != right ? left < right : $0.destination.prefixLength > $1.destination.prefixLength
         }
     }
 

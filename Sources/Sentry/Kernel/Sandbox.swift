@@ -33,6 +33,8 @@ public final class Sandbox: @unchecked Sendable {
         var session: Int32
         /// It has called execve: its parent can no longer move it to another group.
         var hasExeced = false
+        /// Signals sent while it was being forked, before it had threads to take them.
+        var early: [PendingSignal] = []
 
         init(pid: Int32, parent: Int32, processGroup: Int32, session: Int32) {
             self.pid = pid
@@ -168,8 +170,7 @@ public final class Sandbox: @unchecked Sendable {
     /// for a group that does not exist in the caller's session.
     func setProcessGroup(_ pid: Int32, to group: Int32, caller: Int32) throws(LinuxErrno) {
         try monitor.locked { () throws(LinuxErrno) in
-            guard let process = processes[pid], process.status == nil, pid == caller || process.parent == caller,
-                let callerProcess = processes[caller]
+            guard let process = processes[pid], pid == caller || process.parent == caller, let callerProcess = processes[caller]
             else { throw .ESRCH }
             if pid != caller {
                 guard process.session == callerProcess.session else { throw .EPERM }
@@ -177,7 +178,8 @@ public final class Sandbox: @unchecked Sendable {
             }
             guard process.session != pid else { throw .EPERM }
             if group != pid {
-                guard processes.values.contains(where: { $0.processGroup == group && $0.session == callerProcess.session && $0.status == nil })
+                // A zombie stays in its group until it is reaped, as on Linux.
+                guard processes.values.contains(where: { $0.processGroup == group && $0.session == callerProcess.session })
                 else { throw .EPERM }
             }
             process.processGroup = group
@@ -189,14 +191,15 @@ public final class Sandbox: @unchecked Sendable {
         monitor.locked { processes[pid]?.hasExeced = true }
     }
 
-    /// The running processes of group `group`.
+    /// The processes of group `group`, zombies included (kill(2) finds them, and signals
+    /// them to no effect).
     func members(of group: Int32) -> [Int32] {
-        monitor.locked { processes.values.filter { $0.processGroup == group && $0.status == nil }.map(\.pid).sorted() }
+        monitor.locked { processes.values.filter { $0.processGroup == group }.map(\.pid).sorted() }
     }
 
-    /// The running processes kill(-1) reaches from `sender`: all but init and the sender.
+    /// The processes kill(-1) reaches from `sender`: all but init and the sender.
     func everyoneBut(_ sender: Int32) -> [Int32] {
-        monitor.locked { processes.values.filter { $0.status == nil && $0.pid != 1 && $0.pid != sender }.map(\.pid).sorted() }
+        monitor.locked { processes.values.filter { $0.pid != 1 && $0.pid != sender }.map(\.pid).sorted() }
     }
 
     /// A fresh id for a new thread of a process (thread ids and pids share one numbering).
@@ -215,12 +218,16 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
-    /// Attaches the running process and its stub to its pid.
+    /// Attaches the running process and its stub to its pid, and hands it the signals sent
+    /// while it was being made.
     func attach(_ group: ThreadGroup, stub: pid_t) {
-        monitor.locked {
+        let early: [PendingSignal] = monitor.locked {
             processes[group.pid]?.group = group
             processes[group.pid]?.stubPID = stub
+            defer { processes[group.pid]?.early = [] }
+            return processes[group.pid]?.early ?? []
         }
+        for signal in early { group.post(signal) }
     }
 
     /// The processes running now, by pid.
@@ -319,7 +326,17 @@ public final class Sandbox: @unchecked Sendable {
     /// stub on the host, so that it ends a program running in it at once. ESRCH if `pid` is
     /// not a running process.
     public func signal(_ pid: Int32, _ number: Int32, from sender: Int32) throws(LinuxErrno) {
-        guard let target = running(pid) else { throw .ESRCH }
+        // A process being forked (no stub yet) keeps the signal for when it starts; a zombie
+        // takes it to no effect.
+        let state: (known: Bool, early: Bool) = monitor.locked {
+            guard let process = processes[pid] else { return (false, false) }
+            guard process.status == nil, process.group == nil else { return (true, false) }
+            if number != 0 { process.early.append(PendingSignal(number: number, pid: sender)) }
+            return (true, true)
+        }
+        if !state.known { throw .ESRCH }
+        if state.early { return }
+        guard let target = running(pid) else { return }  // a zombie
         guard number != 0 else { return }
         target.group?.post(PendingSignal(number: number, pid: sender))
         if number == LinuxSignal.SIGKILL.rawValue {

@@ -313,6 +313,7 @@ extension Syscalls {
                 return .killed(.SIGKILL)
             }
         }
+        task.sandbox.noteExec(task.pid)  // past the point of no return: setpgid's EACCES from here
         do {
             try task.mm.unmapAll()
             try task.loadImage(image, interpreter: interpreter, path: execPath, arguments: argv, environment: envp)
@@ -339,7 +340,6 @@ extension Syscalls {
         let old = task.context
         task.mm.platform.terminate()
         group.finishExec()
-        task.sandbox.noteExec(task.pid)
         old.exitThread()  // reaps the caller's old stub thread
         let fresh = try PtraceStub.start(memory: task.sandbox.memory.fd)
         task.context = fresh

@@ -7,12 +7,15 @@ import LinuxABI
 /// and stop signals are dropped.
 extension Syscalls {
     /// Implements Linux setpgid(2): `pid` 0 is the caller, `pgid` 0 is `pid`; EINVAL for a
-    /// negative group, and `Sandbox.setProcessGroup`'s checks.
+    /// negative group (checked first, as Linux does), ESRCH for a negative pid, and
+    /// `Sandbox.setProcessGroup`'s checks.
     static func setpgid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (pid, group) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]))
-        guard pid >= 0, group >= 0 else { throw .EINVAL }
         let target = pid == 0 ? task.pid : pid
-        try task.sandbox.setProcessGroup(target, to: group == 0 ? target : group, caller: task.pid)
+        let newGroup = group == 0 ? target : group
+        guard newGroup >= 0 else { throw .EINVAL }
+        guard target > 0 else { throw .ESRCH }
+        try task.sandbox.setProcessGroup(target, to: newGroup, caller: task.pid)
         return .value(0)
     }
 

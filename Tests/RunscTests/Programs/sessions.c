@@ -23,8 +23,12 @@ static pid_t sleeper(void) {
     return pid;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc > 1) {  // the program again, after an execve: waits to be killed
+        for (int i = 0; i < 500; i++) usleep(10000);
+        return 4;
+    }
     // The session leader: a child, so that it is not a group leader already.
     pid_t leader = fork();
     if (leader != 0) {
@@ -51,8 +55,22 @@ int main(void) {
     int leader_move = setpgid(0, child) == -1 ? errno : 0;
     int negative = setpgid(child, -5) == -1 ? errno : 0;
     int nobody = getpgid(999999) == -1 ? errno : 0;
-    printf("setpgid: inherited %d, moved %d own %d; errnos no group %d, not a child %d, leader %d, negative %d, nobody %d\n",
-           inherited, moved, own, no_group, not_child, leader_move, negative, nobody);
+    int negative_pid = setpgid(-5, 3) == -1 ? errno : 0;
+    printf("setpgid: inherited %d, moved %d own %d; errnos no group %d, not a child %d, leader %d, negative %d, nobody %d, negative pid %d\n",
+           inherited, moved, own, no_group, not_child, leader_move, negative, nobody, negative_pid);
+
+    // A child that has called execve can no longer be moved (EACCES).
+    pid_t execed = fork();
+    if (execed == 0) {
+        execl("/proc/self/exe", argv[0], "sleep", (char *)NULL);
+        _exit(9);
+    }
+    usleep(200000);
+    int after_exec = setpgid(execed, execed) == -1 ? errno : 0;
+    kill(execed, SIGKILL);
+    int exec_status = 0;
+    waitpid(execed, &exec_status, 0);
+    printf("after execve: setpgid errno %d, killed %d\n", after_exec, WIFSIGNALED(exec_status) && WTERMSIG(exec_status) == SIGKILL);
 
     // kill of the child's group ends it; wait4 for that group reaps it.
     int killed = kill(-child, SIGTERM);

@@ -164,10 +164,10 @@ enum ProcFS {
         for interface in listing?.interfaces ?? [] {
             let counters = interface.counters
             let columns: [(UInt64, Int)] = [
-                (counters.receivedBytes, 8), (counters.receivedPackets, 7), (0, 4), (0, 4), (0, 4), (0, 5), (0, 10), (0, 9),
+                (counters.receivedBytes, 7), (counters.receivedPackets, 7), (0, 4), (0, 4), (0, 4), (0, 5), (0, 10), (0, 9),
                 (counters.sentBytes, 8), (counters.sentPackets, 7), (0, 4), (0, 4), (0, 4), (0, 5), (0, 7), (0, 10),
             ]
-            text += padded(interface.name, 6) + ":" + columns.map { padded(String($0.0), $0.1) }.joined(separator: " ") + "\n"
+            text += padded(interface.name, 6) + ": " + columns.map { padded(String($0.0), $0.1) }.joined(separator: " ") + "\n"
         }
         return text
     }
@@ -187,7 +187,8 @@ enum ProcFS {
         for route in listing?.mainTable ?? [] {
             guard let interface = listing?.interfaces.first(where: { $0.index == route.interfaceIndex }) else { continue }
             let network = IPv4Address(rawValue: route.destination.address.rawValue & route.destination.mask)
-            let flags: UInt32 = route.gateway == nil ? 0x1 : 0x3
+            // RTF_UP, RTF_GATEWAY, RTF_HOST (a /32).
+            let flags: UInt32 = 0x1 | (route.gateway == nil ? 0 : 0x2) | (route.destination.prefixLength == 32 ? 0x4 : 0)
             let fields = [
                 interface.name, hex(word(network), 8), hex(route.gateway.map(word) ?? 0, 8), hex(flags, 4), "0", "0", "0",
                 hex(word(IPv4Address(rawValue: route.destination.mask)), 8), "0", "0", "0",
