@@ -363,6 +363,15 @@ struct CSuiteTests {
         #expect(run.inside.contains("kill 0: 0, caller got it 1, sibling reaped from the group 1 with code 7"))
     }
 
+    @Test("job control: SIGSTOP and SIGTSTP stop a process, SIGCONT continues it, the parent sees both (SIGCHLD, wait4 WUNTRACED and WCONTINUED, waitid WSTOPPED), SIGKILL ends a stopped process, a handled SIGTSTP does not stop")
+    func jobs() throws {
+        let run = try runBoth("jobs")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 4, "\(run.inside)")
+        #expect(run.inside.contains("stop: running 1, stopped by 19, progress while stopped 0, reported again 0; continued 1, resumed 1"))
+    }
+
     @Test("clocks: the vDSO (AT_SYSINFO_EHDR) and the system call read one clock: monotonic readings in order, realtime readings in order, absolute sleeps never end early; /proc/self/maps names [vdso], [vvar] and [stack]")
     func clocks() throws {
         let run = try runBoth("clocks")

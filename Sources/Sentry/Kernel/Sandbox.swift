@@ -35,6 +35,8 @@ public final class Sandbox: @unchecked Sendable {
         var hasExeced = false
         /// Signals sent while it was being forked, before it had threads to take them.
         var early: [PendingSignal] = []
+        /// A stop or a continue not yet reported to a wait (WUNTRACED, WCONTINUED).
+        var jobReport: JobReport?
 
         init(pid: Int32, parent: Int32, processGroup: Int32, session: Int32) {
             self.pid = pid
@@ -42,6 +44,12 @@ public final class Sandbox: @unchecked Sendable {
             self.processGroup = processGroup
             self.session = session
         }
+    }
+
+    /// What a stopped or continued child has to report.
+    enum JobReport: Equatable {
+        case stopped(Int32)
+        case continued
     }
 
     /// Which children wait4 and waitid wait for.
@@ -278,18 +286,48 @@ public final class Sandbox: @unchecked Sendable {
         if let (parent, signal) = notify { parent.post(signal) }
     }
 
+    /// Process `pid` stopped by signal `number` (or continued): kept for its parent's wait,
+    /// and SIGCHLD with CLD_STOPPED (CLD_CONTINUED) for the parent unless its SIGCHLD action
+    /// has SA_NOCLDSTOP.
+    func stopped(_ pid: Int32, by number: Int32) { reportJob(pid, .stopped(number)) }
+    func continued(_ pid: Int32) { reportJob(pid, .continued) }
+
+    private func reportJob(_ pid: Int32, _ report: JobReport) {
+        let parent: ThreadGroup? = monitor.locked {
+            guard let process = processes[pid], process.status == nil else { return nil }
+            process.jobReport = report
+            monitor.broadcast()
+            return processes[process.parent]?.group
+        }
+        guard let parent, let thread = parent.liveThreads.first else { return }
+        let noStopReports: UInt64 = 1  // SA_NOCLDSTOP
+        guard thread.signals.actions[Int(LinuxSignal.SIGCHLD.rawValue)].flags & noStopReports == 0 else { return }
+        let (code, status): (Int32, Int32) =
+            switch report {
+            case .stopped(let number): (5, number)  // CLD_STOPPED
+            case .continued: (6, LinuxSignal.SIGCONT.rawValue)  // CLD_CONTINUED
+            }
+        parent.post(PendingSignal(number: LinuxSignal.SIGCHLD.rawValue, code: code, pid: pid, status: status))
+    }
+
     /// What wait4 found.
     enum WaitResult {
         case reaped(pid: Int32, status: ExitStatus)
+        /// A child stopped (WUNTRACED) by the signal, or continued (WCONTINUED).
+        case stopped(pid: Int32, signal: Int32)
+        case continued(pid: Int32)
         /// Children exist but none has ended (WNOHANG).
         case running
     }
 
     /// Waits for a child of `parent` that matches `target` (any child, one child, or a child
     /// in a process group) to end, and reaps it (unless `reap` is false: waitid(2) WNOWAIT
-    /// leaves it waitable). ECHILD if there is no such child. With `block` false, returns
-    /// `.running` instead of waiting.
-    func wait(parent: Int32, for target: WaitTarget, block: Bool, reap: Bool = true) throws(LinuxErrno) -> WaitResult {
+    /// leaves it waitable); with `stopped` or `continued`, a stop or continue it has not
+    /// reported yet is reported instead (and consumed, unless `reap` is false). ECHILD if
+    /// there is no such child. With `block` false, returns `.running` instead of waiting.
+    func wait(
+        parent: Int32, for target: WaitTarget, block: Bool, reap: Bool = true, exited: Bool = true, stopped: Bool = false, continued: Bool = false
+    ) throws(LinuxErrno) -> WaitResult {
         let result: Result<WaitResult, LinuxErrno> = monitor.locked {
             while true {
                 let children = processes.values.filter { child in
@@ -301,9 +339,21 @@ public final class Sandbox: @unchecked Sendable {
                     }
                 }
                 if children.isEmpty { return .failure(.ECHILD) }
-                if let zombie = children.first(where: { $0.status != nil }), let status = zombie.status {
+                if exited, let zombie = children.first(where: { $0.status != nil }), let status = zombie.status {
                     if reap { processes.removeValue(forKey: zombie.pid) }
                     return .success(.reaped(pid: zombie.pid, status: status))
+                }
+                for child in children.sorted(by: { $0.pid < $1.pid }) where child.status == nil {
+                    switch child.jobReport {
+                    case .stopped(let number)? where stopped:
+                        if reap { child.jobReport = nil }
+                        return .success(.stopped(pid: child.pid, signal: number))
+                    case .continued? where continued:
+                        if reap { child.jobReport = nil }
+                        return .success(.continued(pid: child.pid))
+                    default:
+                        continue
+                    }
                 }
                 if !block { return .success(.running) }
                 if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }

@@ -66,6 +66,12 @@ final class SignalQueue: @unchecked Sendable {
         return .woken
     }
 
+    /// Drops the pending signals numbered `numbers` (SIGCONT drops stop signals, a stop
+    /// signal drops SIGCONT, as Linux's prepare_signal).
+    func discard(_ numbers: Set<Int32>) {
+        monitor.locked { pending.removeAll { numbers.contains($0.number) } }
+    }
+
     /// Whether a signal in `mask` (bit n-1 for signal n) is pending.
     func hasPending(in mask: UInt64) -> Bool {
         monitor.locked { pending.contains { mask & (1 << UInt64($0.number - 1)) != 0 } }
@@ -124,7 +130,14 @@ extension Task {
             let action = signals.actions[Int(signal.number)]
             if action.handler == SignalAction.ignore { continue }
             if action.handler == 0 {
-                if Syscalls.ignoredByDefault.contains(signal.number) || Syscalls.stopping.contains(signal.number) { continue }
+                if Syscalls.ignoredByDefault.contains(signal.number) { continue }
+                if Syscalls.stopping.contains(signal.number) {
+                    // Job control: the process stops here until SIGCONT (or SIGKILL, which the
+                    // next turn of the loop takes); an interrupted call restarts after.
+                    group.stop(by: signal.number, from: self)
+                    group.waitWhileStopped(self)
+                    continue
+                }
                 interrupted = nil
                 return .killed(LinuxSignal(signal.number))
             }

@@ -35,6 +35,8 @@ final class ThreadGroup: @unchecked Sendable {
     private var unimplemented: [Sysno: Int] = [:]
     /// The first thread's exit(2) code, once it has exited.
     private var leaderCode: Int32?
+    /// Stopped by a stop signal, until SIGCONT.
+    private var stopped = false
 
     /// What /proc shows of the process to other processes.
     private struct Shown {
@@ -114,10 +116,59 @@ final class ThreadGroup: @unchecked Sendable {
 
     /// Queues a signal sent to the process (kill(2), SIGCHLD): for the first thread that does
     /// not block it, or the first thread if all do, as Linux picks a thread to take it.
+    /// SIGCONT continues a stopped process at once, whatever its action (and drops pending
+    /// stop signals); a stop signal drops a pending SIGCONT.
     func post(_ signal: PendingSignal) {
+        jobControl(signal.number)
         let bit: UInt64 = 1 << UInt64(signal.number - 1)
         let target = monitor.locked { threads.first { $0.signals.blocked & bit == 0 } ?? threads.first }
         target?.signalQueue.post(signal)
+    }
+
+    // MARK: Job control (signal(7): stop and continue)
+
+    /// What a signal sent to the process does before it is queued: SIGCONT continues it; a
+    /// stop signal drops a pending SIGCONT.
+    func jobControl(_ number: Int32) {
+        if number == LinuxSignal.SIGCONT.rawValue {
+            for thread in liveThreads { thread.signalQueue.discard(Syscalls.stopping) }
+            let wasStopped = monitor.locked { () -> Bool in
+                defer {
+                    stopped = false
+                    monitor.broadcast()
+                }
+                return stopped
+            }
+            if wasStopped { sandbox.continued(pid) }
+        } else if Syscalls.stopping.contains(number) {
+            for thread in liveThreads { thread.signalQueue.discard([LinuxSignal.SIGCONT.rawValue]) }
+        }
+    }
+
+    /// A stop signal with its default action was taken by `task`: the whole process stops.
+    /// Its other threads are sent the signal, so that each stops on its way back to its
+    /// program (or out of a sleep); the parent is told once (CLD_STOPPED, and wait4's
+    /// WUNTRACED).
+    func stop(by number: Int32, from task: Task) {
+        let others: [Task]? = monitor.locked {
+            guard !stopped, exitStatus == nil else { return nil }
+            stopped = true
+            return threads.filter { $0 !== task }
+        }
+        guard let others else { return }
+        for other in others { other.signalQueue.post(PendingSignal(number: number, pid: pid)) }
+        sandbox.stopped(pid, by: number)
+    }
+
+    /// Waits while the process is stopped: until SIGCONT, or a SIGKILL for `task` (or the
+    /// process ending).
+    func waitWhileStopped(_ task: Task) {
+        let kill: UInt64 = 1 << UInt64(LinuxSignal.SIGKILL.rawValue - 1)
+        monitor.locked {
+            while stopped && exitStatus == nil && !task.signalQueue.hasPending(in: kill) {
+                _ = task.signalQueue.sleep(on: monitor, interrupting: kill, deadline: nil)
+            }
+        }
     }
 
     /// Ends every thread of the group with `status` (the first status given wins): the others
@@ -127,6 +178,7 @@ final class ThreadGroup: @unchecked Sendable {
         let others: [Task]? = monitor.locked {
             if let execing, execing !== task { return nil }  // ended by execve in another thread
             if exitStatus == nil { exitStatus = status }
+            monitor.broadcast()  // a stopped thread wakes to end
             return threads.filter { $0 !== task }
         }
         guard let others else { return }

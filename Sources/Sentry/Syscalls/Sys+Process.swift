@@ -172,11 +172,11 @@ extension Syscalls {
     static let waitNoHang: UInt64 = 1, waitUntraced: UInt64 = 2, waitContinued: UInt64 = 8
     static let waitNoThread: UInt64 = 0x2000_0000, waitAll: UInt64 = 0x4000_0000, waitClone: UInt64 = 0x8000_0000
 
-    /// Implements Linux wait4(2) for ended children: -1 waits for any child, a pid for that
-    /// child, 0 for a child in the caller's process group, -pgid for one in that group.
-    /// WNOHANG returns 0 while they run.
-    /// Stopped and continued children (WUNTRACED, WCONTINUED) are never reported: stopping
-    /// comes with signal delivery. The rusage is reported as zeros until accounting lands.
+    /// Implements Linux wait4(2): -1 waits for any child, a pid for that child, 0 for a child
+    /// in the caller's process group, -pgid for one in that group. Ended children are
+    /// reaped; with WUNTRACED a stopped child reports its stop signal (status 0x7f with the
+    /// signal), with WCONTINUED a continued one 0xffff, once each. WNOHANG returns 0 while
+    /// they run. The rusage is reported as zeros until accounting lands.
     static func wait4(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let pid = Int32(truncatingIfNeeded: arguments[0])
         let options = arguments[2]
@@ -189,31 +189,31 @@ extension Syscalls {
         case ..<0: target = .group(-pid)
         default: target = .process(pid)
         }
-        switch try task.sandbox.wait(parent: task.pid, for: target, block: options & waitNoHang == 0) {
+        let found = try task.sandbox.wait(
+            parent: task.pid, for: target, block: options & waitNoHang == 0, stopped: options & waitUntraced != 0,
+            continued: options & waitContinued != 0)
+        let (child, encoded): (Int32, UInt32)
+        switch found {
         case .running:
             return .value(0)
-        case .reaped(let child, let status):
-            if arguments[1] != 0 {
-                let encoded: UInt32
-                switch status {
-                case .exited(let code): encoded = UInt32(code & 0xff) << 8
-                case .signaled(let signal): encoded = UInt32(signal.rawValue & 0x7f)
-                }
-                try task.mm.copyOut(bytes(UInt64(encoded)).prefix(4).map { $0 }, to: arguments[1])
-            }
-            if arguments[3] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 144), to: arguments[3]) }
-            return .value(Int64(child))
+        case .reaped(let pid, .exited(let code)): (child, encoded) = (pid, UInt32(code & 0xff) << 8)
+        case .reaped(let pid, .signaled(let signal)): (child, encoded) = (pid, UInt32(signal.rawValue & 0x7f))
+        case .stopped(let pid, let signal): (child, encoded) = (pid, UInt32(signal & 0xff) << 8 | 0x7f)
+        case .continued(let pid): (child, encoded) = (pid, 0xffff)
         }
+        if arguments[1] != 0 { try task.mm.copyOut(bytes(UInt64(encoded)).prefix(4).map { $0 }, to: arguments[1]) }
+        if arguments[3] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 144), to: arguments[3]) }
+        return .value(Int64(child))
     }
 
     static let waitIDAll: UInt64 = 0, waitIDPID: UInt64 = 1, waitIDGroup: UInt64 = 2
     static let waitStopped: UInt64 = 2, waitExited: UInt64 = 4, waitNoWait: UInt64 = 0x0100_0000
 
-    /// Implements Linux waitid(2) for ended children: P_ALL, P_PID and P_PGID (0: the caller's
-    /// group); WEXITED is required (stopped and continued children are
-    /// never reported, as in wait4), WNOWAIT leaves the child waitable. The siginfo gets
-    /// SIGCHLD with CLD_EXITED or CLD_KILLED; with WNOHANG and nothing ended its pid and
-    /// signal are 0. The rusage is zeros.
+    /// Implements Linux waitid(2): P_ALL, P_PID and P_PGID (0: the caller's group); WEXITED,
+    /// WSTOPPED and WCONTINUED choose what is reported (one at least), WNOWAIT leaves the
+    /// child waitable. The siginfo gets SIGCHLD with CLD_EXITED, CLD_KILLED, CLD_STOPPED or
+    /// CLD_CONTINUED; with WNOHANG and nothing to report its pid and signal are 0. The
+    /// rusage is zeros.
     static func waitid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (kind, id, options) = (arguments[0], Int32(truncatingIfNeeded: arguments[1]), arguments[3])
         guard options & ~(waitNoHang | waitStopped | waitExited | waitContinued | waitNoWait | waitNoThread | waitAll | waitClone) == 0,
@@ -230,23 +230,19 @@ extension Syscalls {
             pid = .group(id == 0 ? try task.sandbox.processGroup(of: task.pid).group : id)
         default: throw .EINVAL
         }
-        guard options & waitExited != 0 else {
-            // Only stopped or continued children asked for: none is ever reported.
-            guard options & waitNoHang != 0 else { throw .ENOSYS }
-            _ = try task.sandbox.wait(parent: task.pid, for: pid, block: false, reap: false)
-            if arguments[2] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 28), to: arguments[2]) }
-            return .value(0)
-        }
         var info = [UInt8](repeating: 0, count: 28)
-        switch try task.sandbox.wait(parent: task.pid, for: pid, block: options & waitNoHang == 0, reap: options & waitNoWait == 0) {
-        case .running:
-            break
-        case .reaped(let child, let status):
-            let (code, value): (UInt64, UInt64)
-            switch status {
-            case .exited(let exitCode): (code, value) = (1, UInt64(UInt32(bitPattern: exitCode & 0xff)))  // CLD_EXITED
-            case .signaled(let signal): (code, value) = (2, UInt64(signal.rawValue))  // CLD_KILLED
-            }
+        let found = try task.sandbox.wait(
+            parent: task.pid, for: pid, block: options & waitNoHang == 0, reap: options & waitNoWait == 0, exited: options & waitExited != 0,
+            stopped: options & waitStopped != 0, continued: options & waitContinued != 0)
+        let report: (child: Int32, code: UInt64, value: UInt64)?
+        switch found {
+        case .running: report = nil
+        case .reaped(let child, .exited(let exitCode)): report = (child, 1, UInt64(UInt32(bitPattern: exitCode & 0xff)))  // CLD_EXITED
+        case .reaped(let child, .signaled(let signal)): report = (child, 2, UInt64(signal.rawValue))  // CLD_KILLED
+        case .stopped(let child, let signal): report = (child, 5, UInt64(signal))  // CLD_STOPPED
+        case .continued(let child): report = (child, 6, UInt64(LinuxSignal.SIGCONT.rawValue))  // CLD_CONTINUED
+        }
+        if let (child, code, value) = report {
             info.replaceSubrange(0..<4, with: bytes(UInt64(LinuxSignal.SIGCHLD.rawValue)).prefix(4))
             info.replaceSubrange(8..<12, with: bytes(code).prefix(4))
             info.replaceSubrange(16..<20, with: bytes(UInt64(UInt32(bitPattern: child))).prefix(4))

@@ -168,6 +168,7 @@ extension Syscalls {
             try task.sandbox.signal(thread.pid, number, from: task.pid)
             return .value(0)
         }
+        thread.group.jobControl(number)  // SIGCONT continues the whole process, as Linux's
         thread.signalQueue.post(PendingSignal(number: number, code: -6, pid: task.pid))  // SI_TKILL
         return .value(0)
     }
