@@ -35,8 +35,10 @@ public final class Sandbox: @unchecked Sendable {
         var hasExeced = false
         /// Signals sent while it was being forked, before it had threads to take them.
         var early: [PendingSignal] = []
-        /// A stop or a continue not yet reported to a wait (WUNTRACED, WCONTINUED).
+        /// A stop or a continue not yet reported to a wait (WUNTRACED, WCONTINUED), and the
+        /// SIGCONT count it goes with (a stop report older than a continue is dropped).
         var jobReport: JobReport?
+        var jobGeneration: UInt64 = 0
 
         init(pid: Int32, parent: Int32, processGroup: Int32, session: Int32) {
             self.pid = pid
@@ -289,12 +291,16 @@ public final class Sandbox: @unchecked Sendable {
     /// Process `pid` stopped by signal `number` (or continued): kept for its parent's wait,
     /// and SIGCHLD with CLD_STOPPED (CLD_CONTINUED) for the parent unless its SIGCHLD action
     /// has SA_NOCLDSTOP.
-    func stopped(_ pid: Int32, by number: Int32) { reportJob(pid, .stopped(number)) }
-    func continued(_ pid: Int32) { reportJob(pid, .continued) }
+    /// `generation`: the process's SIGCONT count the stop went with, or the continue made.
+    func stopped(_ pid: Int32, by number: Int32, generation: UInt64) { reportJob(pid, .stopped(number), generation: generation) }
+    func continued(_ pid: Int32, generation: UInt64) { reportJob(pid, .continued, generation: generation) }
 
-    private func reportJob(_ pid: Int32, _ report: JobReport) {
+    private func reportJob(_ pid: Int32, _ report: JobReport, generation: UInt64) {
         let parent: ThreadGroup? = monitor.locked {
-            guard let process = processes[pid], process.status == nil else { return nil }
+            guard let process = processes[pid], process.status == nil, generation >= process.jobGeneration,
+                process.group?.isExiting != true
+            else { return nil }
+            process.jobGeneration = generation
             process.jobReport = report
             monitor.broadcast()
             return processes[process.parent]?.group

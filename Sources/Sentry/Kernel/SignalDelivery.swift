@@ -25,6 +25,9 @@ enum SleepResult {
 final class SignalQueue: @unchecked Sendable {
     let monitor = Monitor()
     private var pending: [PendingSignal] = []
+    /// The task's process stopped (a group stop): the task is to stop on its way back to its
+    /// program, whatever signals it blocks.
+    private var stopRequested = false
     /// The monitor the task sleeps in (`sleep(on:)`), so that a signal can wake it.
     private var sleepingOn: Monitor?
     /// Stops the task's program if it runs (`Context.interrupt`).
@@ -32,6 +35,30 @@ final class SignalQueue: @unchecked Sendable {
 
     func setInterrupt(_ body: @escaping @Sendable () -> Void) {
         monitor.locked { interrupt = body }
+    }
+
+    /// Asks the task to stop for its process's group stop: wakes it where it sleeps, or stops
+    /// its program if it runs.
+    func requestStop() {
+        let (sleeper, stop): (Monitor?, (@Sendable () -> Void)?) = monitor.locked {
+            stopRequested = true
+            monitor.broadcast()
+            return (sleepingOn, sleepingOn == nil ? self.interrupt : nil)
+        }
+        if let sleeper, sleeper !== monitor { sleeper.locked { sleeper.broadcast() } }
+        stop?()
+    }
+
+    /// Takes a stop request (SIGCONT cancels one not yet taken).
+    func takeStopRequest() -> Bool {
+        monitor.locked {
+            defer { stopRequested = false }
+            return stopRequested
+        }
+    }
+
+    func cancelStopRequest() {
+        monitor.locked { stopRequested = false }
     }
 
     /// Queues `signal` and wakes the task if it sleeps. Call without holding the monitor the
@@ -55,7 +82,7 @@ final class SignalQueue: @unchecked Sendable {
     func sleep(on other: Monitor, interrupting: UInt64, deadline: UInt64?) -> SleepResult {
         let interrupted = monitor.locked {
             sleepingOn = other
-            return pending.contains { interrupting & (1 << UInt64($0.number - 1)) != 0 }
+            return stopRequested || pending.contains { interrupting & (1 << UInt64($0.number - 1)) != 0 }
         }
         defer { monitor.locked { sleepingOn = nil } }
         if interrupted { return .interrupted }
@@ -126,16 +153,20 @@ extension Task {
             // No handler ran (the signal was ignored, or was already taken): restart the call.
             if let interrupted, interrupted.isInternalRestart { restartSyscall() }
         }
-        while let signal = signalQueue.take(blocked: signals.blocked) {
+        // Another thread stopped the process: this one stops too, whatever it blocks.
+        if signalQueue.takeStopRequest() { group.waitWhileStopped(self) }
+        while true {
+            let continues = group.continueGeneration
+            guard let signal = signalQueue.take(blocked: signals.blocked) else { break }
             let action = signals.actions[Int(signal.number)]
             if action.handler == SignalAction.ignore { continue }
             if action.handler == 0 {
                 if Syscalls.ignoredByDefault.contains(signal.number) { continue }
                 if Syscalls.stopping.contains(signal.number) {
                     // Job control: the process stops here until SIGCONT (or SIGKILL, which the
-                    // next turn of the loop takes); an interrupted call restarts after.
-                    group.stop(by: signal.number, from: self)
-                    group.waitWhileStopped(self)
+                    // next turn of the loop takes); an interrupted call restarts after. A
+                    // SIGCONT since the signal was taken cancels the stop.
+                    if group.stop(by: signal.number, from: self, unlessContinuedSince: continues) { group.waitWhileStopped(self) }
                     continue
                 }
                 interrupted = nil

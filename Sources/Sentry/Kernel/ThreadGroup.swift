@@ -37,6 +37,9 @@ final class ThreadGroup: @unchecked Sendable {
     private var leaderCode: Int32?
     /// Stopped by a stop signal, until SIGCONT.
     private var stopped = false
+    /// SIGCONTs received, counted: a stop signal taken before one does not stop the process.
+    private var continues: UInt64 = 0
+    var continueGeneration: UInt64 { monitor.locked { continues } }
 
     /// What /proc shows of the process to other processes.
     private struct Shown {
@@ -131,33 +134,47 @@ final class ThreadGroup: @unchecked Sendable {
     /// stop signal drops a pending SIGCONT.
     func jobControl(_ number: Int32) {
         if number == LinuxSignal.SIGCONT.rawValue {
-            for thread in liveThreads { thread.signalQueue.discard(Syscalls.stopping) }
-            let wasStopped = monitor.locked { () -> Bool in
+            let (wasStopped, generation, threads): (Bool, UInt64, [Task]) = monitor.locked {
                 defer {
                     stopped = false
                     monitor.broadcast()
                 }
-                return stopped
+                continues += 1
+                return (stopped, continues, self.threads)
             }
-            if wasStopped { sandbox.continued(pid) }
+            for thread in threads {
+                thread.signalQueue.discard(Syscalls.stopping)
+                thread.signalQueue.cancelStopRequest()
+            }
+            if wasStopped { sandbox.continued(pid, generation: generation) }
         } else if Syscalls.stopping.contains(number) {
             for thread in liveThreads { thread.signalQueue.discard([LinuxSignal.SIGCONT.rawValue]) }
         }
     }
 
-    /// A stop signal with its default action was taken by `task`: the whole process stops.
-    /// Its other threads are sent the signal, so that each stops on its way back to its
-    /// program (or out of a sleep); the parent is told once (CLD_STOPPED, and wait4's
-    /// WUNTRACED).
-    func stop(by number: Int32, from task: Task) {
-        let others: [Task]? = monitor.locked {
-            guard !stopped, exitStatus == nil else { return nil }
+    /// A stop signal with its default action was taken by `task`: the whole process stops,
+    /// unless a SIGCONT came since `generation` (then false). Its other threads are asked to
+    /// stop (each does on its way back to its program, or out of a sleep, whatever it
+    /// blocks); the parent is told (CLD_STOPPED, and wait4's WUNTRACED) unless a SIGCONT
+    /// overtakes the report.
+    func stop(by number: Int32, from task: Task, unlessContinuedSince generation: UInt64) -> Bool {
+        enum Outcome { case cancelled, joined, stopped(others: [Task]) }
+        let outcome: Outcome = monitor.locked {
+            guard continues == generation, exitStatus == nil else { return .cancelled }
+            if stopped { return .joined }  // another thread stopped it first
             stopped = true
-            return threads.filter { $0 !== task }
+            return .stopped(others: threads.filter { $0 !== task })
         }
-        guard let others else { return }
-        for other in others { other.signalQueue.post(PendingSignal(number: number, pid: pid)) }
-        sandbox.stopped(pid, by: number)
+        switch outcome {
+        case .cancelled:
+            return false
+        case .joined:
+            return true
+        case .stopped(let others):
+            for other in others { other.signalQueue.requestStop() }
+            sandbox.stopped(pid, by: number, generation: generation)
+            return true
+        }
     }
 
     /// Waits while the process is stopped: until SIGCONT, or a SIGKILL for `task` (or the
@@ -166,6 +183,7 @@ final class ThreadGroup: @unchecked Sendable {
         let kill: UInt64 = 1 << UInt64(LinuxSignal.SIGKILL.rawValue - 1)
         monitor.locked {
             while stopped && exitStatus == nil && !task.signalQueue.hasPending(in: kill) {
+                _ = task.signalQueue.takeStopRequest()  // this wait serves it
                 _ = task.signalQueue.sleep(on: monitor, interrupting: kill, deadline: nil)
             }
         }

@@ -41,8 +41,9 @@ extension Syscalls {
         } catch .ERESTARTNOHAND {
             task.registers.rax = UInt64(bitPattern: -Int64(LinuxErrno.EINTR.rawValue))
             if let outcome = task.deliverPendingSignal(savedMask: old) { return outcome }
+            // No handler ran (a stop and continue, an ignored signal): the call restarts.
             task.signals.blocked = old
-            throw .EINTR
+            throw .ERESTARTNOHAND
         } catch {
             task.signals.blocked = old
             throw error

@@ -81,6 +81,7 @@ extension Syscalls {
         guard (0...64).contains(number) else { throw .EINVAL }
         if number == 0 { return .value(0) }
         if number == 9 { return .killed(.SIGKILL) }
+        task.group.jobControl(number)
         task.signalQueue.post(PendingSignal(number: number, pid: task.pid))
         return .value(0)
     }

@@ -1,10 +1,12 @@
 // Job control: SIGSTOP and SIGTSTP stop a process (it makes no progress), SIGCONT continues
 // it, the parent sees both through SIGCHLD (CLD_STOPPED, CLD_CONTINUED), wait4 with
 // WUNTRACED and WCONTINUED, and waitid with WSTOPPED; SIGKILL ends a stopped process; a
-// handled SIGTSTP does not stop. Built with `gcc -static`, run natively and under
+// handled SIGTSTP does not stop. The child has a second thread that blocks every signal:
+// a stop stops it too. Built with `gcc -static`, run natively and under
 // `runsc run`; the outputs must match.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +42,20 @@ static int progress(int fd, int ms) {
     return total;
 }
 
+static int writer_fd;
+/// The child's second thread: blocks every signal and writes as the first does.
+static void *writer(void *unused) {
+    (void)unused;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (int i = 0; i < 3000; i++) {
+        write(writer_fd, "y", 1);
+        usleep(2000);
+    }
+    return NULL;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct sigaction action = {.sa_sigaction = on_child, .sa_flags = SA_SIGINFO | SA_RESTART};
@@ -49,7 +65,11 @@ int main(void) {
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
     pid_t child = fork();
     if (child == 0) {
+        setpgid(0, 0);  // a group of its own, not orphaned, so that SIGTSTP stops it natively too
         signal(SIGTSTP, SIG_DFL);
+        writer_fd = fds[1];
+        pthread_t thread;
+        pthread_create(&thread, NULL, writer, NULL);
         for (int i = 0; i < 3000; i++) {
             write(fds[1], "x", 1);
             usleep(2000);
