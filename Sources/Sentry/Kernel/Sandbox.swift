@@ -75,6 +75,11 @@ public final class Sandbox: @unchecked Sendable {
     private var nextPID: Int32 = 1
     private var nextPipe: UInt64 = 0x1000
 
+    /// The CPUs the sandbox shows (sched_getaffinity, /proc/cpuinfo): those the Sentry may
+    /// run on, counted when it starts (its tracer threads pin themselves to one CPU each
+    /// later, which their own affinity would then show).
+    let cpuCount = max((try? CPU.allowedCount()) ?? 1, 1)
+
     init(memory: MemoryFile, root: Dentry?) {
         self.memory = memory
         self.root = root

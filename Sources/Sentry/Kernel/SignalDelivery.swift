@@ -99,6 +99,11 @@ final class SignalQueue: @unchecked Sendable {
         monitor.locked { pending.removeAll { numbers.contains($0.number) } }
     }
 
+    /// The pending signals, as a mask (bit n-1 for signal n).
+    var pendingMask: UInt64 {
+        monitor.locked { pending.reduce(0) { $0 | 1 << UInt64($1.number - 1) } }
+    }
+
     /// Whether a signal in `mask` (bit n-1 for signal n) is pending.
     func hasPending(in mask: UInt64) -> Bool {
         monitor.locked { pending.contains { mask & (1 << UInt64($0.number - 1)) != 0 } }

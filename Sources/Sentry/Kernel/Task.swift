@@ -69,20 +69,31 @@ public final class Task: @unchecked Sendable {
     static let outOfTable = Sysno(-1)
     /// set_tid_address(2): the word cleared (and futex-woken) when the thread exits.
     var clearChildTID: UInt64 = 0
-    /// set_robust_list(2): the head of the thread's robust futex list.
-    var robustList: UInt64 = 0
     /// What /proc shows of the thread to other threads: changed only by the task's own
     /// thread, read by any, so behind a lock (the properties below are views of it).
     private struct Shown {
         var tid: Int32
         var name: [UInt8]
         var signals = SignalState()
+        var affinity: [UInt8]?
+        var robustList: UInt64 = 0
     }
     private var shownState: Shown
     private let shownLock = Monitor()
 
     /// The process's pid (getpid(2)).
     public var pid: Int32 { group.pid }
+    /// set_robust_list(2): the head of the thread's robust futex list (get_robust_list reads
+    /// any task's).
+    var robustList: UInt64 {
+        get { shownLock.locked { shownState.robustList } }
+        set { shownLock.locked { shownState.robustList = newValue } }
+    }
+    /// sched_setaffinity(2)'s mask, once set (any task may set another's).
+    var affinity: [UInt8]? {
+        get { shownLock.locked { shownState.affinity } }
+        set { shownLock.locked { shownState.affinity = newValue } }
+    }
     /// The address space (execve replaces it).
     public var mm: MemoryManager {
         get { group.mm }

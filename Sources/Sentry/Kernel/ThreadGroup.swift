@@ -37,6 +37,12 @@ final class ThreadGroup: @unchecked Sendable {
     private var leaderCode: Int32?
     /// Stopped by a stop signal, until SIGCONT.
     private var stopped = false
+    private var niceValue: Int32 = 0
+    /// The process's nice value (setpriority(2)): kept and reported, not given to the host.
+    var nice: Int32 {
+        get { monitor.locked { niceValue } }
+        set { monitor.locked { niceValue = newValue } }
+    }
     /// SIGCONTs received, counted: a stop signal taken before one does not stop the process.
     private var continues: UInt64 = 0
     var continueGeneration: UInt64 { monitor.locked { continues } }

@@ -117,4 +117,45 @@ extension Syscalls {
         }
         return .value(0)
     }
+
+    /// close_range(2) flags.
+    static let closeRangeUnshare: UInt64 = 2, closeRangeCloseOnExec: UInt64 = 4
+
+    /// Implements Linux close_range(2): closes the open fds from `first` to `last` (or marks
+    /// them close-on-exec with CLOSE_RANGE_CLOEXEC); CLOSE_RANGE_UNSHARE changes nothing, as
+    /// the table is the process's own. EINVAL for `first` above `last` or an unknown flag.
+    static func closeRange(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (first, last, flags) = (UInt32(truncatingIfNeeded: arguments[0]), UInt32(truncatingIfNeeded: arguments[1]), arguments[2])
+        guard first <= last, flags & ~(closeRangeUnshare | closeRangeCloseOnExec) == 0 else { throw .EINVAL }
+        for fd in task.fds.descriptors where fd >= 0 && UInt32(fd) >= first && UInt32(fd) <= last {
+            if flags & closeRangeCloseOnExec != 0 {
+                try? task.fds.setCloseOnExec(fd, true)
+            } else {
+                try? task.fds.remove(fd)
+            }
+        }
+        return .value(0)
+    }
+
+    /// Implements Linux fadvise64(2): advice about a file's use, which the Sentry takes and has
+    /// no use for. EBADF for a closed fd, ESPIPE for a pipe or FIFO, EINVAL for an unknown
+    /// advice or a negative length.
+    static func fadvise64(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
+        if (try file.operations.stat()).mode & FileMode.typeMask == FileMode.fifo { throw .ESPIPE }
+        guard arguments[3] <= 5, Int64(bitPattern: arguments[2]) >= 0 else { throw .EINVAL }
+        return .value(0)
+    }
+
+    /// Implements Linux sync(2): nothing waits to be written (the overlay and tmpfs live in
+    /// memory, the gofer serves the tree read-only).
+    static func sync(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        .value(0)
+    }
+
+    /// Implements Linux syncfs(2), as sync for the file system of an open fd (EBADF else).
+    static func syncfs(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        _ = try task.fds.get(fd(arguments[0]))
+        return .value(0)
+    }
 }

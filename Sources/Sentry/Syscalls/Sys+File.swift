@@ -11,6 +11,11 @@ extension Syscalls {
         try openAt(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], flags: arguments[1], mode: arguments[2])
     }
 
+    /// Implements Linux creat(2): open with O_CREAT|O_WRONLY|O_TRUNC.
+    static func creat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try openAt(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], flags: 0o1101, mode: arguments[1])
+    }
+
     /// Implements Linux openat(2): resolves the path (following a final symlink unless
     /// O_NOFOLLOW, which then gives ELOOP), checks O_DIRECTORY, and opens the file.
     static func openat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {

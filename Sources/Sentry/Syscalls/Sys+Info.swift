@@ -1,3 +1,4 @@
+import HostSys
 import LinuxABI
 
 extension Syscalls {
@@ -35,5 +36,20 @@ extension Syscalls {
         }
         try task.mm.copyOut(bytes, to: arguments[0])
         return .value(Int64(count))
+    }
+
+    /// Implements Linux sysinfo(2): the uptime, the memory the sandbox offers (as
+    /// /proc/meminfo), no swap, the number of processes; the load averages are 0, as
+    /// /proc/loadavg shows them.
+    static func sysinfo(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        var info = [UInt8](repeating: 0, count: 112)
+        func put(_ value: UInt64, at offset: Int, size: Int = 8) { info.replaceSubrange(offset..<(offset + size), with: bytes(value).prefix(size)) }
+        put((Clock.monotonicNanoseconds() - task.sandbox.startTime) / 1_000_000_000, at: 0)
+        put(UInt64(Sandbox.memoryBytes), at: 32)  // totalram
+        put(UInt64(Sandbox.memoryBytes / 2), at: 40)  // freeram, as MemFree
+        put(UInt64(task.sandbox.taskCount()), at: 80, size: 2)  // procs
+        put(1, at: 104, size: 4)  // mem_unit
+        try task.mm.copyOut(info, to: arguments[0])
+        return .value(0)
     }
 }

@@ -200,4 +200,11 @@ extension Syscalls {
         try task.mm.requireMapped(address, address + size)
         return .value(0)
     }
+
+    /// Implements Linux membarrier(2): MEMBARRIER_CMD_QUERY answers that no command is
+    /// available (callers then use their fallbacks); any other command, or flags, is EINVAL.
+    static func membarrier(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard arguments[0] == 0, arguments[1] == 0 else { throw .EINVAL }
+        return .value(0)
+    }
 }

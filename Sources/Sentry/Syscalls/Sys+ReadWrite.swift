@@ -127,4 +127,55 @@ extension Syscalls {
         let file = try task.fds.get(Int32(truncatingIfNeeded: arguments[0]))
         return .value(try file.operations.seek(offset: Int64(bitPattern: arguments[1]), whence: Int32(truncatingIfNeeded: arguments[2])))
     }
+
+    /// Implements Linux preadv(2): readv at `offset` (the file position stays), one read.
+    static func preadv(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try readable(task, arguments[0])
+        let vectors = try iovecs(task, arguments[1], arguments[2])
+        let bytes = try file.read(count: min(vectors.reduce(0) { $0 + $1.1 }, maxReadWriteCount), at: try offset(arguments[3]))
+        var done = 0
+        for (base, length) in vectors where done < bytes.count {
+            let part = min(length, bytes.count - done)
+            try task.mm.copyOut(Array(bytes[done..<(done + part)]), to: base)
+            done += part
+        }
+        return .value(Int64(bytes.count))
+    }
+
+    /// Implements Linux pwritev(2): writev at `offset` (the file position stays), one write.
+    static func pwritev(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try writable(task, arguments[0])
+        let at = try offset(arguments[3])
+        var bytes: [UInt8] = []
+        for (base, length) in try iovecs(task, arguments[1], arguments[2]) where length > 0 {
+            bytes += try task.mm.copyIn(from: base, count: length)
+        }
+        return .value(Int64(try file.operations.write(bytes, at: at)))
+    }
+
+    /// Implements Linux sendfile(2): copies up to `count` bytes from `in_fd` (from *offset,
+    /// which moves, when given; else from its position) to `out_fd`, in pieces of at most
+    /// 1 MiB, and returns how many went; a short read ends it early. EBADF for an fd not
+    /// open for its direction; a write to a pipe with no reader raises SIGPIPE, as write does.
+    static func sendfile(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let output = try writable(task, arguments[0])
+        let input = try readable(task, arguments[1])
+        var position: Int64? = nil
+        if arguments[2] != 0 { position = Int64(bitPattern: word(try task.mm.copyIn(from: arguments[2], count: 8))) }
+        if let position, position < 0 { throw .EINVAL }
+        let total = Int(min(arguments[3], UInt64(maxReadWriteCount)))
+        var sent = 0
+        let outcome = try brokenPipe(task) { () throws(LinuxErrno) -> Int64 in
+            while sent < total {
+                let piece = try input.read(count: min(total - sent, 1 << 20), at: position.map { $0 + Int64(sent) })
+                if piece.isEmpty { break }
+                let written = try output.write(piece, at: nil)
+                sent += written
+                if written < piece.count { break }
+            }
+            return Int64(sent)
+        }
+        if let position { try task.mm.copyOut(bytes(UInt64(position + Int64(sent))), to: arguments[2]) }
+        return outcome
+    }
 }

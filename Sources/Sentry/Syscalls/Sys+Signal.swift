@@ -28,6 +28,14 @@ extension Syscalls {
         return .value(0)
     }
 
+    /// Implements Linux rt_sigpending(2): the signals pending for the thread, blocked ones
+    /// among them (a signal sent to the process waits with the thread chosen to take it).
+    static func rtSigpending(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard arguments[1] == sigsetSize else { throw .EINVAL }
+        try task.mm.copyOut(bytes(task.signalQueue.pendingMask), to: arguments[0])
+        return .value(0)
+    }
+
     /// Implements Linux rt_sigprocmask(2): SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK; SIGKILL and
     /// SIGSTOP stay unblocked.
     static func rtSigprocmask(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {

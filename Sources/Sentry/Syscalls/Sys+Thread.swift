@@ -53,4 +53,15 @@ extension Syscalls {
         }
         return .value(0)
     }
+
+    /// Implements Linux get_robust_list(2): the head set_robust_list recorded for the task
+    /// `pid` (0: the caller), and its size; ESRCH for no such task.
+    static func getRobustList(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let pid = Int32(truncatingIfNeeded: arguments[0])
+        guard pid >= 0 else { throw .ESRCH }
+        guard let target = pid == 0 ? task : task.sandbox.thread(pid) else { throw .ESRCH }
+        try task.mm.copyOut(bytes(target.robustList), to: arguments[1])
+        try task.mm.copyOut(bytes(24), to: arguments[2])
+        return .value(0)
+    }
 }

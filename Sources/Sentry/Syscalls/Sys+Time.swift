@@ -144,4 +144,15 @@ extension Syscalls {
         try task.mm.copyOut(timevalBytes(current.interval) + timevalBytes(current.remaining), to: arguments[1])
         return .value(0)
     }
+
+    /// Implements Linux clock_getres(2) for the clocks clock_gettime serves: 1 ns, and for the
+    /// coarse clocks a tick (4 ms at Linux's common HZ of 250); EINVAL for another clock.
+    static func clockGetres(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        _ = try now(arguments[0])
+        let coarse = arguments[0] == clockRealtimeCoarse || arguments[0] == clockMonotonicCoarse
+        if arguments[1] != 0 {
+            try task.mm.copyOut(timespecBytes(LinuxTimespec(seconds: 0, nanoseconds: coarse ? 4_000_000 : 1)), to: arguments[1])
+        }
+        return .value(0)
+    }
 }

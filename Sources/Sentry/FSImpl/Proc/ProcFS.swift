@@ -130,7 +130,7 @@ enum ProcFS {
             var children: [([UInt8], any Inode)] = [
                 (text("self"), Link(ino: 2) { Task.current.map { text(String($0.pid)) } }),
                 (text("meminfo"), Generated(ino: 3) { meminfo() }),
-                (text("cpuinfo"), Generated(ino: 4) { cpuinfo() }),
+                (text("cpuinfo"), Generated(ino: 4) { cpuinfo(sandbox.cpuCount) }),
                 (text("mounts"), Generated(ino: 5) { [weak sandbox] in
                     let root = sandbox?.root?.inode is OverlayInode ? "overlay / overlay rw 0 0\n" : "none / gofer ro 0 0\n"
                     return text(root + "proc /proc proc rw 0 0\ntmpfs /tmp tmpfs rw 0 0\ntmpfs /dev tmpfs rw 0 0\n")
@@ -276,7 +276,7 @@ enum ProcFS {
             CapAmb:\t0000000000000000
             NoNewPrivs:\t0
             Seccomp:\t0
-            Cpus_allowed_list:\t0-\(max(0, ((try? CPU.allowedCount()) ?? 1) - 1))
+            Cpus_allowed_list:\t0-\(task.sandbox.cpuCount - 1)
 
             """
     }
@@ -310,8 +310,7 @@ enum ProcFS {
         return text("MemTotal:       \(total) kB\nMemFree:        \(total / 2) kB\nMemAvailable:   \(total / 2) kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n")
     }
 
-    static func cpuinfo() -> [UInt8] {
-        let count = (try? CPU.allowedCount()) ?? 1
+    static func cpuinfo(_ count: Int) -> [UInt8] {
         return text((0..<count).map { "processor\t: \($0)\nvendor_id\t: unknown\nmodel name\t: sandboxed x86_64\nflags\t\t: fpu sse sse2\n\n" }.joined())
     }
 }

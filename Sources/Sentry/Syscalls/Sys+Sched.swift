@@ -1,0 +1,143 @@
+import HostSys
+import LinuxABI
+
+/// Scheduling (sched(7)): yielding, CPU affinity, policies and nice values. The program's
+/// threads run as the host schedules their stubs; what a program sets here is kept and
+/// reported back (an affinity must name a CPU the sandbox has, as on Linux), and it is
+/// advice the host scheduler is not given.
+extension Syscalls {
+    /// The kernel's cpumask size in bytes for `cpus` CPUs (nr_cpu_ids bits in longs):
+    /// sched_getaffinity returns it, and a smaller buffer is EINVAL.
+    static func cpumaskBytes(_ cpus: Int) -> Int { (cpus + 63) / 64 * 8 }
+
+    /// Implements Linux sched_yield(2): the task gives way (its host thread yields).
+    static func schedYield(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        HostThread.yield()
+        return .value(0)
+    }
+
+    /// The task `pid` names (0: the caller) for the sched_* calls: ESRCH for none, EINVAL
+    /// for a negative pid.
+    static func schedTarget(_ task: Task, _ pid: UInt64) throws(LinuxErrno) -> Task {
+        let id = Int32(truncatingIfNeeded: pid)
+        guard id >= 0 else { throw .EINVAL }
+        if id == 0 { return task }
+        guard let target = task.sandbox.thread(id) else { throw .ESRCH }
+        return target
+    }
+
+    /// Implements Linux sched_getaffinity(2): the task's mask (every CPU of the sandbox
+    /// unless it set one), as many bytes as the kernel's cpumask; EINVAL for a buffer smaller
+    /// than that or not a multiple of 8 bytes.
+    static func schedGetaffinity(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let target = try schedTarget(task, arguments[0])
+        let size = cpumaskBytes(task.sandbox.cpuCount)
+        guard arguments[1] >= UInt64(size), arguments[1] & 7 == 0 else { throw .EINVAL }
+        try task.mm.copyOut(target.affinity ?? allCPUs(task.sandbox.cpuCount), to: arguments[2])
+        return .value(Int64(size))
+    }
+
+    /// Implements Linux sched_setaffinity(2): keeps the mask, cut to the sandbox's CPUs;
+    /// EINVAL if it names none of them.
+    static func schedSetaffinity(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let target = try schedTarget(task, arguments[0])
+        let cpus = task.sandbox.cpuCount
+        let given = try task.mm.copyIn(from: arguments[2], count: Int(min(arguments[1], UInt64(cpumaskBytes(cpus)))))
+        var mask = [UInt8](repeating: 0, count: cpumaskBytes(cpus))
+        for cpu in 0..<cpus where cpu / 8 < given.count && given[cpu / 8] & (1 << UInt8(cpu % 8)) != 0 {
+            mask[cpu / 8] |= 1 << UInt8(cpu % 8)
+        }
+        guard mask.contains(where: { $0 != 0 }) else { throw .EINVAL }
+        target.affinity = mask
+        return .value(0)
+    }
+
+    /// Every one of `cpus` CPUs, as a cpumask.
+    static func allCPUs(_ cpus: Int) -> [UInt8] {
+        var mask = [UInt8](repeating: 0, count: cpumaskBytes(cpus))
+        for cpu in 0..<cpus { mask[cpu / 8] |= 1 << UInt8(cpu % 8) }
+        return mask
+    }
+
+    /// Implements Linux getcpu(2): the CPU the task runs on (its stub shares its tracer's
+    /// CPU), node 0.
+    static func getcpu(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let cpu = UInt32(clamping: min(max(CPU.current(), 0), task.sandbox.cpuCount - 1))
+        if arguments[0] != 0 { try task.mm.copyOut(Array(bytes(UInt64(cpu)).prefix(4)), to: arguments[0]) }
+        if arguments[1] != 0 { try task.mm.copyOut([0, 0, 0, 0], to: arguments[1]) }
+        return .value(0)
+    }
+
+    /// Scheduling policies (sched(7)).
+    static let schedOther: UInt64 = 0, schedFIFO: UInt64 = 1, schedRR: UInt64 = 2, schedBatch: UInt64 = 3, schedIdle: UInt64 = 5
+
+    /// Implements Linux sched_getscheduler(2): every task runs SCHED_OTHER.
+    static func schedGetscheduler(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        _ = try schedTarget(task, arguments[0])
+        return .value(Int64(schedOther))
+    }
+
+    /// Implements Linux sched_getparam(2): SCHED_OTHER's static priority, 0.
+    static func schedGetparam(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard arguments[1] != 0 else { throw .EINVAL }
+        _ = try schedTarget(task, arguments[0])
+        try task.mm.copyOut([0, 0, 0, 0], to: arguments[1])
+        return .value(0)
+    }
+
+    /// Implements Linux sched_get_priority_max(2) and sched_get_priority_min(2): 1 to 99 for
+    /// the real-time policies, 0 for the others, EINVAL for an unknown one.
+    static func schedGetPriorityMax(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        switch arguments[0] {
+        case schedFIFO, schedRR: .value(99)
+        case schedOther, schedBatch, schedIdle: .value(0)
+        default: throw .EINVAL
+        }
+    }
+
+    static func schedGetPriorityMin(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        switch arguments[0] {
+        case schedFIFO, schedRR: .value(1)
+        case schedOther, schedBatch, schedIdle: .value(0)
+        default: throw .EINVAL
+        }
+    }
+
+    /// getpriority(2)/setpriority(2) `which`.
+    static let priorityProcess: UInt64 = 0, priorityGroup: UInt64 = 1, priorityUser: UInt64 = 2
+
+    /// The processes `which` and `who` name: a process (0: the caller), a process group (0:
+    /// the caller's), a user (every process: all run as root); ESRCH for none, EINVAL for an
+    /// unknown `which`.
+    static func priorityTargets(_ task: Task, _ which: UInt64, _ who: UInt64) throws(LinuxErrno) -> [ThreadGroup] {
+        let id = Int32(truncatingIfNeeded: who)
+        let processes = task.sandbox.liveProcesses()
+        let chosen: [ThreadGroup]
+        switch which {
+        case priorityProcess: chosen = processes.filter { $0.pid == (id == 0 ? task.pid : id) }
+        case priorityGroup:
+            let group = id == 0 ? try task.sandbox.processGroup(of: task.pid).group : id
+            let members = Set(task.sandbox.members(of: group))
+            chosen = processes.filter { members.contains($0.pid) }
+        case priorityUser: chosen = id == 0 ? processes : []
+        default: throw .EINVAL
+        }
+        guard !chosen.isEmpty else { throw .ESRCH }
+        return chosen
+    }
+
+    /// Implements Linux getpriority(2): 20 minus the lowest nice value of the processes named
+    /// (the kernel's form, which glibc turns back into a nice value).
+    static func getpriority(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let nice = try priorityTargets(task, arguments[0], arguments[1]).map(\.nice).min() ?? 0
+        return .value(Int64(20 - nice))
+    }
+
+    /// Implements Linux setpriority(2): sets the nice value (clamped to -20...19) of every
+    /// process named; the program runs as root, which may raise priority too.
+    static func setpriority(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let nice = min(max(Int32(truncatingIfNeeded: arguments[2]), -20), 19)
+        for process in try priorityTargets(task, arguments[0], arguments[1]) { process.nice = nice }
+        return .value(0)
+    }
+}

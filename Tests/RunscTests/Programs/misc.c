@@ -1,0 +1,143 @@
+// Scheduling, system information and file calls a program meets early: sched_yield,
+// affinity, getcpu, policies, nice values, sysinfo, clock_getres, preadv/pwritev, sendfile,
+// close_range, posix_fadvise, sync/syncfs, sigpending, get_robust_list, membarrier, creat,
+// getgroups, getresuid. Built with `gcc -static`, run natively and under `runsc run`; the
+// outputs must match (only what both hosts share is printed).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <sys/sendfile.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t usr1;
+static void on_usr1(int signal) { (void)signal; usr1++; }
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int got = sched_getaffinity(0, sizeof set, &set);
+    int cpus = CPU_COUNT(&set);
+    long small = syscall(SYS_sched_getaffinity, 0, 4, &set) == -1 ? errno : 0;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    int set_one = sched_setaffinity(0, sizeof one, &one);
+    CPU_ZERO(&set);
+    sched_getaffinity(0, sizeof set, &set);
+    int now_one = CPU_COUNT(&set) == 1 && CPU_ISSET(0, &set);
+    cpu_set_t none;
+    CPU_ZERO(&none);
+    int set_none = sched_setaffinity(0, sizeof none, &none) == -1 ? errno : 0;
+    int cpu = sched_getcpu();
+    printf("affinity: %d, %d cpus, small buffer errno %ld, one cpu %d %d, none errno %d; getcpu in range %d\n", got, cpus, small,
+           set_one, now_one, set_none, cpu >= 0 && cpu < cpus);
+
+    int policy = sched_getscheduler(0);
+    struct sched_param param = {.sched_priority = -1};
+    sched_getparam(0, &param);
+    int bad_policy = sched_get_priority_max(77) == -1 ? errno : 0;
+    printf("sched: yield %d, policy %d priority %d, fifo %d..%d, other %d..%d, bad policy errno %d\n", sched_yield(), policy,
+           param.sched_priority, sched_get_priority_min(SCHED_FIFO), sched_get_priority_max(SCHED_FIFO),
+           sched_get_priority_min(SCHED_OTHER), sched_get_priority_max(SCHED_OTHER), bad_policy);
+
+    errno = 0;
+    int before = getpriority(PRIO_PROCESS, 0);
+    int raised = setpriority(PRIO_PROCESS, 0, before + 5);
+    int after = getpriority(PRIO_PROCESS, 0);
+    int nobody = setpriority(PRIO_PROCESS, 999999, 1) == -1 ? errno : 0;
+    int bad_which = getpriority(7, 0) == -1 ? errno : 0;
+    printf("nice: raised %d by %d, nobody errno %d, bad which errno %d\n", raised, after - before, nobody, bad_which);
+
+    struct sysinfo info;
+    int sys = sysinfo(&info);
+    struct timespec resolution, coarse;
+    clock_getres(CLOCK_MONOTONIC, &resolution);
+    clock_getres(CLOCK_MONOTONIC_COARSE, &coarse);
+    int bad_clock = clock_getres(99, &resolution) == -1 ? errno : 0;
+    printf("sysinfo %d: procs %d, memory %d, unit %d; resolution %ld ns, coarse at least 1 ms %d, bad clock errno %d\n", sys,
+           info.procs > 0, info.totalram > 0, info.mem_unit >= 1, resolution.tv_nsec, coarse.tv_nsec >= 1000000, bad_clock);
+
+    char path[] = "/tmp/misc-XXXXXX";
+    int file = mkstemp(path);
+    struct iovec out[2] = {{"abc", 3}, {"defg", 4}};
+    ssize_t written = pwritev(file, out, 2, 3);
+    char first[5] = {0}, second[6] = {0};
+    struct iovec in[2] = {{first, 4}, {second, 5}};
+    ssize_t read_back = preadv(file, in, 2, 0);
+    off_t position = lseek(file, 0, SEEK_CUR);
+    printf("preadv: wrote %zd, read %zd \"%.3s|%s\", position %ld\n", written, read_back, first + 3, second, (long)position);
+
+    int pipes[2];
+    pipe(pipes);
+    off_t from = 4;
+    ssize_t sent = sendfile(pipes[1], file, &from, 100);
+    char piped[16] = {0};
+    ssize_t got_piped = read(pipes[0], piped, sizeof piped - 1);
+    lseek(file, 8, SEEK_SET);
+    ssize_t from_position = sendfile(pipes[1], file, NULL, 100);
+    char rest[16] = {0};
+    read(pipes[0], rest, sizeof rest - 1);
+    printf("sendfile: %zd \"%s\" (%zd), offset now %ld; from the position %zd \"%s\"\n", sent, piped, got_piped, (long)from,
+           from_position, rest);
+
+    int advice = posix_fadvise(file, 0, 0, POSIX_FADV_SEQUENTIAL);
+    int pipe_advice = posix_fadvise(pipes[0], 0, 0, POSIX_FADV_SEQUENTIAL);
+    int bad_advice = posix_fadvise(file, 0, 0, 99);
+    sync();
+    printf("fadvise: %d, pipe %d, bad advice %d; syncfs %d\n", advice, pipe_advice, bad_advice, syncfs(file));
+
+    int marked = syscall(SYS_close_range, pipes[0], pipes[1], CLOSE_RANGE_CLOEXEC);
+    int cloexec = fcntl(pipes[0], F_GETFD) & FD_CLOEXEC;
+    int reversed = syscall(SYS_close_range, 9, 3, 0) == -1 ? errno : 0;
+    int closed = syscall(SYS_close_range, pipes[0], pipes[1], 0);
+    int gone = fcntl(pipes[1], F_GETFD) == -1 ? errno : 0;
+    printf("close_range: cloexec %d %d, reversed errno %d, closed %d then errno %d\n", marked, cloexec != 0, reversed, closed, gone);
+
+    sigset_t block, pending;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    signal(SIGUSR1, on_usr1);
+    raise(SIGUSR1);
+    sigpending(&pending);
+    int is_pending = sigismember(&pending, SIGUSR1);
+    sigprocmask(SIG_UNBLOCK, &block, NULL);
+    sigpending(&pending);
+    printf("sigpending: %d, delivered on unblock %d, then pending %d\n", is_pending, usr1, sigismember(&pending, SIGUSR1));
+
+    void *head = NULL;
+    size_t length = 0;
+    long robust = syscall(SYS_get_robust_list, 0, &head, &length);
+    long barrier = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    long bad_barrier = syscall(SYS_membarrier, 77, 0, 0) == -1 ? errno : 0;
+    printf("robust list: %ld set %d length %zu; membarrier query ok %d, bad command errno %ld\n", robust, head != NULL, length,
+           barrier >= 0, bad_barrier);
+
+    unlink(path);
+    int created = creat(path, 0600);
+    write(created, "x", 1);
+    struct stat status;
+    fstat(created, &status);
+    int flags = fcntl(created, F_GETFL) & O_ACCMODE;
+    gid_t groups[4];
+    uid_t ruid = 1, euid = 1, suid = 1;
+    getresuid(&ruid, &euid, &suid);
+    printf("creat: size %ld write-only %d; groups %d; resuid %d %d %d\n", (long)status.st_size, flags == O_WRONLY, getgroups(4, groups),
+           ruid, euid, suid);
+    unlink(path);
+    return 0;
+}
