@@ -158,4 +158,23 @@ extension Syscalls {
         _ = try task.fds.get(fd(arguments[0]))
         return .value(0)
     }
+
+    /// eventfd2(2) flags: EFD_SEMAPHORE (EFD_NONBLOCK and EFD_CLOEXEC are O_NONBLOCK and O_CLOEXEC).
+    static let eventSemaphore: Int32 = 1
+
+    /// Implements Linux eventfd(2): eventfd2 without flags.
+    static func eventfd(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try eventfd2(task, SyscallArguments(values: (arguments[0], 0, 0, 0, 0, 0)))
+    }
+
+    /// Implements Linux eventfd2(2): a new eventfd counting from `initval`; EINVAL for an
+    /// unknown flag.
+    static func eventfd2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = Int32(truncatingIfNeeded: arguments[1])
+        let known = eventSemaphore | OpenFlags.nonBlocking.rawValue | OpenFlags.closeOnExec.rawValue
+        guard flags & ~known == 0 else { throw .EINVAL }
+        let counter = EventFD(initial: UInt64(UInt32(truncatingIfNeeded: arguments[0])), semaphore: flags & eventSemaphore != 0, inode: task.sandbox.newPipeInode())
+        let status: OpenFlags = flags & OpenFlags.nonBlocking.rawValue != 0 ? [.readWrite, .nonBlocking] : .readWrite
+        return .value(Int64(try task.fds.add(FileDescription(counter, flags: status), closeOnExec: flags & OpenFlags.closeOnExec.rawValue != 0)))
+    }
 }

@@ -117,6 +117,8 @@ enum Syscalls {
         (.membarrier, .partial(note: "MEMBARRIER_CMD_QUERY answers that no command is available"), membarrier),
         (.get_robust_list, .supported, getRobustList),
         (.creat, .supported, creat),
+        (.eventfd, .supported, eventfd),
+        (.eventfd2, .supported, eventfd2),
         (.gettid, .supported, gettid),
         (.getuid, .partial(note: "root until the OCI process user is applied"), getuid),
         (.geteuid, .partial(note: "root until the OCI process user is applied"), getuid),

@@ -1,7 +1,7 @@
 // Scheduling, system information and file calls a program meets early: sched_yield,
 // affinity, getcpu, policies, nice values, sysinfo, clock_getres, preadv/pwritev, sendfile,
 // close_range, posix_fadvise, sync/syncfs, sigpending, get_robust_list, membarrier, creat,
-// getgroups, getresuid. Built with `gcc -static`, run natively and under `runsc run`; the
+// getgroups, getresuid, eventfd. Built with `gcc -static`, run natively and under `runsc run`; the
 // outputs must match (only what both hosts share is printed).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +19,9 @@
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
 #include <sys/sendfile.h>
+#include <sys/eventfd.h>
+#include <poll.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,5 +142,37 @@ int main(void) {
     printf("creat: size %ld write-only %d; groups %d; resuid %d %d %d\n", (long)status.st_size, flags == O_WRONLY, getgroups(4, groups),
            ruid, euid, suid);
     unlink(path);
+
+    int counter = eventfd(3, EFD_NONBLOCK | EFD_CLOEXEC);
+    uint64_t value = 0;
+    ssize_t first_read = read(counter, &value, 8);
+    uint64_t first_value = value;
+    int empty = read(counter, &value, 8) == -1 ? errno : 0;
+    struct pollfd watch = {counter, POLLIN | POLLOUT, 0};
+    poll(&watch, 1, 0);
+    int before_write = watch.revents;
+    uint64_t two = 2, five = 5, all = UINT64_MAX, huge = UINT64_MAX - 1;
+    write(counter, &two, 8);
+    write(counter, &five, 8);
+    poll(&watch, 1, 0);
+    int after_write = watch.revents;
+    read(counter, &value, 8);
+    uint64_t summed = value;
+    int bad_value = write(counter, &all, 8) == -1 ? errno : 0;
+    int short_read = read(counter, &value, 4) == -1 ? errno : 0;
+    write(counter, &two, 8);
+    int overflow = write(counter, &huge, 8) == -1 ? errno : 0;
+    struct stat counter_status;
+    fstat(counter, &counter_status);
+    printf("eventfd: read %zd value %llu, empty errno %d, poll %#x then %#x, sum %llu, all ones errno %d, short read errno %d, overflow errno %d, mode %o\n",
+           first_read, (unsigned long long)first_value, empty, before_write, after_write, (unsigned long long)summed, bad_value, short_read,
+           overflow, counter_status.st_mode);
+    int semaphore = eventfd(2, EFD_SEMAPHORE | EFD_NONBLOCK);
+    uint64_t one_a = 0, one_b = 0;
+    read(semaphore, &one_a, 8);
+    read(semaphore, &one_b, 8);
+    int drained = read(semaphore, &value, 8) == -1 ? errno : 0;
+    int bad_flags = eventfd(0, 0x100) == -1 ? errno : 0;
+    printf("semaphore: %llu %llu then errno %d; bad flags errno %d\n", (unsigned long long)one_a, (unsigned long long)one_b, drained, bad_flags);
     return 0;
 }
