@@ -380,6 +380,14 @@ struct CSuiteTests {
         #expect(run.inside.split(separator: "\n").count == 13, "\(run.inside)")
     }
 
+    @Test("file attributes: chmod, fchmod, fchmodat, chown (clearing set-user-ID), lchown of a symlink, utimensat with NULL, given, omitted and current times, futimens, utimes, and their errors")
+    func attributes() throws {
+        let run = try runBoth("attributes")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 3, "\(run.inside)")
+    }
+
     @Test("clocks: the vDSO (AT_SYSINFO_EHDR) and the system call read one clock: monotonic readings in order, realtime readings in order, absolute sleeps never end early; /proc/self/maps names [vdso], [vvar] and [stack]")
     func clocks() throws {
         let run = try runBoth("clocks")

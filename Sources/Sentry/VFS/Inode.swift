@@ -7,6 +7,36 @@ public struct DirectoryEntry: Equatable, Sendable {
     public var name: [UInt8]
 }
 
+/// A change of a file's attributes (chmod(2), chown(2), utimensat(2)): what is nil stays.
+public struct AttributeChange: Sendable {
+    /// A new time: now, or a given one.
+    public enum Time: Sendable {
+        case now
+        case at(LinuxTimespec)
+    }
+
+    /// The permission bits (07777), the file type staying.
+    public var mode: UInt32?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var accessTime: Time?
+    public var modificationTime: Time?
+    /// chown(2), even of -1 and -1: set-user-ID goes, and set-group-ID with group execute,
+    /// on a file that is not a directory.
+    public var ownerChange = false
+
+    public init(mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, accessTime: Time? = nil, modificationTime: Time? = nil) {
+        (self.mode, self.uid, self.gid, self.accessTime, self.modificationTime) = (mode, uid, gid, accessTime, modificationTime)
+    }
+
+    /// chown's change: `uid` and `gid` (nil: kept), and the set-ID bits' removal.
+    public static func owner(uid: UInt32?, gid: UInt32?) -> AttributeChange {
+        var change = AttributeChange(uid: uid, gid: gid)
+        change.ownerChange = true
+        return change
+    }
+}
+
 /// A file in some file system, as the VFS sees it (gVisor's FilesystemImpl dentry operations,
 /// cut down to what path resolution and open need). File systems (the gofer, tmpfs, proc)
 /// implement it.
@@ -34,6 +64,8 @@ public protocol Inode: AnyObject {
     func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno)
     /// Sets the size of a regular file (truncate(2)).
     func truncate(to size: Int64) throws(LinuxErrno)
+    /// Changes the mode, owner or times (the change time moves with any of them).
+    func setAttributes(_ change: AttributeChange) throws(LinuxErrno)
 }
 
 extension Inode {
@@ -49,6 +81,7 @@ extension Inode {
     public func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno) { throw .EROFS }
     public func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno) { throw .EROFS }
     public func truncate(to size: Int64) throws(LinuxErrno) { throw .EROFS }
+    public func setAttributes(_ change: AttributeChange) throws(LinuxErrno) { throw .EROFS }
 }
 
 /// A name in the tree: an inode and where it was reached from, so `..` and getcwd(2) can

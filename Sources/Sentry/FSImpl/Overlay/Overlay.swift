@@ -188,6 +188,9 @@ final class OverlayInode: Inode, @unchecked Sendable {
             throw .EPERM  // devices, FIFOs and sockets of the image are not copied
         }
         upper = try directory.lookup(name) as? TmpfsInode
+        // The copy keeps the lower file's owner and times, as overlayfs's copy-up does.
+        try upper?.setAttributes(
+            AttributeChange(uid: attributes.uid, gid: attributes.gid, accessTime: .at(attributes.atime), modificationTime: .at(attributes.mtime)))
     }
 
     /// The upper directory new names go into, after the checks creation makes (lock held).
@@ -296,6 +299,14 @@ final class OverlayInode: Inode, @unchecked Sendable {
         try volume.lock.locked { () throws(LinuxErrno) in
             try copyUp()
             try upper?.truncate(to: size)
+        }
+    }
+
+    /// chmod, chown, utimensat: on the upper copy (made first for a lower file).
+    func setAttributes(_ change: AttributeChange) throws(LinuxErrno) {
+        try volume.lock.locked { () throws(LinuxErrno) in
+            try copyUp()
+            try upper?.setAttributes(change)
         }
     }
 }

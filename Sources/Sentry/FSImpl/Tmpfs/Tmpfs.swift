@@ -52,6 +52,9 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         var nlink: UInt64
         var mtime: LinuxTimespec
         var ctime: LinuxTimespec
+        var atime: LinuxTimespec
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
     }
 
     let ino: UInt64
@@ -66,7 +69,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         self.rdev = rdev
         self.volume = volume
         let now = Self.now()
-        state = Mutex(State(contents: contents, mode: mode, nlink: 1, mtime: now, ctime: now))
+        state = Mutex(State(contents: contents, mode: mode, nlink: 1, mtime: now, ctime: now, atime: now))
     }
 
     /// The file's bytes go back to the volume when the last name and the last open file are gone.
@@ -104,9 +107,11 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             if case .regular(let bytes) = state.contents { stat.size = Int64(bytes.count) }
             if case .symlink(let target) = state.contents { stat.size = Int64(target.count) }
             stat.blocks = (stat.size + 511) / 512
-            stat.atime = state.mtime
+            stat.atime = state.atime
             stat.mtime = state.mtime
             stat.ctime = state.ctime
+            stat.uid = state.uid
+            stat.gid = state.gid
             return stat
         }
     }
@@ -223,6 +228,33 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             // Someone else moved or removed it meanwhile: undo the insert.
             try? destination.unlinkChild(newName, moving, isDirectory: isDirectory)
             throw error
+        }
+    }
+
+    /// chmod, chown and the times of utimensat; the change time becomes now.
+    func setAttributes(_ change: AttributeChange) throws(LinuxErrno) {
+        let now = Self.now()
+        state.withLock { state in
+            if let mode = change.mode { state.mode = state.mode & FileMode.typeMask | mode & 0o7777 }
+            if let uid = change.uid { state.uid = uid }
+            if let gid = change.gid { state.gid = gid }
+            // chown clears set-user-ID, and set-group-ID with group execute, on a file that is
+            // not a directory (root included, as Linux since 2.2.13; -1 and -1 too).
+            if change.ownerChange, state.mode & FileMode.typeMask != FileMode.directory {
+                state.mode &= ~UInt32(0o4000)
+                if state.mode & 0o010 != 0 { state.mode &= ~UInt32(0o2000) }
+            }
+            switch change.accessTime {
+            case .now?: state.atime = now
+            case .at(let time)?: state.atime = time
+            case nil: break
+            }
+            switch change.modificationTime {
+            case .now?: state.mtime = now
+            case .at(let time)?: state.mtime = time
+            case nil: break
+            }
+            state.ctime = now
         }
     }
 

@@ -1,0 +1,78 @@
+// A file's mode, owner and times: chmod, fchmod, fchmodat, chown (set-user-ID cleared),
+// lchown of a symlink, utimensat (NULL times, given times, UTIME_OMIT, UTIME_NOW, a NULL path
+// for the fd itself, a bad nanosecond count), utimes, and the errors for a missing file.
+// Built with `gcc -static`, run natively and under `runsc run` (in /tmp, a tmpfs in the
+// sandbox); the outputs must match.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static struct stat look(const char *path) {
+    struct stat status;
+    memset(&status, 0, sizeof status);
+    lstat(path, &status);
+    return status;
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    char directory[] = "/tmp/attributes-XXXXXX";
+    mkdtemp(directory);
+    char file[64], link[64], missing[64];
+    snprintf(file, sizeof file, "%s/file", directory);
+    snprintf(link, sizeof link, "%s/link", directory);
+    snprintf(missing, sizeof missing, "%s/missing", directory);
+
+    int absent = utimensat(AT_FDCWD, missing, NULL, 0) == -1 ? errno : 0;
+    int absent_chmod = chmod(missing, 0600) == -1 ? errno : 0;
+    int fd = open(file, O_CREAT | O_RDWR, 0644);
+    int changed = chmod(file, 04751);
+    struct stat after = look(file);
+    fchmod(fd, 0640);
+    struct stat by_fd = look(file);
+    fchmodat(AT_FDCWD, file, 04755, 0);
+    printf("chmod: absent errno %d %d, chmod %d mode %o, fchmod %o, fchmodat %o\n", absent, absent_chmod, changed, after.st_mode & 07777,
+           by_fd.st_mode & 07777, look(file).st_mode & 07777);
+
+    int same = chown(file, -1, -1);
+    struct stat unchanged = look(file);
+    int owned = chown(file, 5, 6);
+    struct stat now_owned = look(file);
+    symlink("file", link);
+    int link_owned = lchown(link, 7, 8);
+    struct stat link_status = look(link);
+    printf("chown: %d mode kept %o, %d to %d:%d with set-user-ID cleared %o, lchown %d link %d:%d file still %d:%d\n", same,
+           unchanged.st_mode & 07777, owned, now_owned.st_uid, now_owned.st_gid, now_owned.st_mode & 07777, link_owned, link_status.st_uid,
+           link_status.st_gid, look(file).st_uid, look(file).st_gid);
+
+    struct timespec times[2] = {{1000000000, 5}, {1100000000, 6}};
+    int set = utimensat(AT_FDCWD, file, times, 0);
+    struct stat timed = look(file);
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {1200000000, 0}};
+    utimensat(AT_FDCWD, file, omit, 0);
+    struct stat half = look(file);
+    struct timespec bad[2] = {{0, 1000000000}, {0, 0}};
+    int invalid = utimensat(AT_FDCWD, file, bad, 0) == -1 ? errno : 0;
+    struct timespec now[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    int by_descriptor = futimens(fd, now);
+    struct stat touched = look(file);
+    struct timeval old_style[2] = {{1300000000, 7}, {1400000000, 8}};
+    int utimed = utimes(file, old_style);
+    struct stat classic = look(file);
+    printf("times: %d atime %ld.%09ld mtime %ld.%09ld; omit keeps atime %d, mtime %ld; bad nanoseconds errno %d; futimens %d atime now %d mtime kept %d; utimes %d %ld.%09ld %ld.%09ld\n",
+           set, (long)timed.st_atim.tv_sec, timed.st_atim.tv_nsec, (long)timed.st_mtim.tv_sec, timed.st_mtim.tv_nsec,
+           half.st_atim.tv_sec == 1000000000, (long)half.st_mtim.tv_sec, invalid, by_descriptor, touched.st_atim.tv_sec > 1700000000,
+           touched.st_mtim.tv_sec == 1200000000, utimed, (long)classic.st_atim.tv_sec, classic.st_atim.tv_nsec, (long)classic.st_mtim.tv_sec,
+           classic.st_mtim.tv_nsec);
+    close(fd);
+    unlink(link);
+    unlink(file);
+    rmdir(directory);
+    return 0;
+}
