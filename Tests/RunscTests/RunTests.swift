@@ -388,6 +388,15 @@ struct CSuiteTests {
         #expect(run.inside.split(separator: "\n").count == 3, "\(run.inside)")
     }
 
+    @Test("flock between processes (shared, exclusive, LOCK_NB, conversion, a waiter, release on the last close, dup) and sigtimedwait (pending, timeout, arrival, interruption)")
+    func locks() throws {
+        let run = try runBoth("locks")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 3, "\(run.inside)")
+        #expect(run.inside.contains("child: busy errno 11, waited 0 for at least 100 ms 1"))
+    }
+
     @Test("clocks: the vDSO (AT_SYSINFO_EHDR) and the system call read one clock: monotonic readings in order, realtime readings in order, absolute sleeps never end early; /proc/self/maps names [vdso], [vvar] and [stack]")
     func clocks() throws {
         let run = try runBoth("clocks")

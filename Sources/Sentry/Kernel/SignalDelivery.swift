@@ -11,6 +11,23 @@ struct PendingSignal {
     var status: Int32 = 0
     /// A fault's address (`si_addr`), in place of the pid, uid and status.
     var address: UInt64?
+
+    /// The 128-byte `siginfo_t`: signo, errno, code, then the union (the pid, uid and status,
+    /// or a fault's address).
+    var info: [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 128)
+        func put32(_ value: UInt32, at offset: Int) { withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) } }
+        put32(UInt32(bitPattern: number), at: 0)
+        put32(UInt32(bitPattern: code), at: 8)
+        if let address {
+            withUnsafeBytes(of: address.littleEndian) { bytes.replaceSubrange(16..<24, with: $0) }
+        } else {
+            put32(UInt32(bitPattern: pid), at: 16)
+            put32(uid, at: 20)
+            put32(UInt32(bitPattern: status), at: 24)
+        }
+        return bytes
+    }
 }
 
 /// How a sleep in the Sentry ended: a broadcast, its deadline, or a signal.
@@ -114,6 +131,22 @@ final class SignalQueue: @unchecked Sendable {
         monitor.locked {
             guard let index = pending.firstIndex(where: { blocked & (1 << UInt64($0.number - 1)) == 0 }) else { return nil }
             return pending.remove(at: index)
+        }
+    }
+
+    /// Waits until a signal in `mask` is pending (true), or `deadline` passes (false).
+    func wait(for mask: UInt64, until deadline: UInt64?) -> Bool {
+        monitor.locked {
+            while !pending.contains(where: { mask & (1 << UInt64($0.number - 1)) != 0 }) {
+                if let deadline {
+                    if !monitor.wait(deadline: deadline) {
+                        return pending.contains { mask & (1 << UInt64($0.number - 1)) != 0 }
+                    }
+                } else {
+                    monitor.wait()
+                }
+            }
+            return true
         }
     }
 
@@ -253,16 +286,7 @@ extension Task {
         put(savedMask, at: Frame.mcontext + 168)  // oldmask
         put(fpstate, at: Frame.mcontext + 184)
         put(savedMask, at: Frame.sigmask)
-        // siginfo: signo, errno, code, then the union (pid, uid, status for SIGCHLD).
-        put32(UInt32(bitPattern: signal.number), at: Frame.info)
-        put32(UInt32(bitPattern: signal.code), at: Frame.info + 8)
-        if let address = signal.address {
-            put(address, at: Frame.info + 16)
-        } else {
-            put32(UInt32(bitPattern: signal.pid), at: Frame.info + 16)
-            put32(signal.uid, at: Frame.info + 20)
-            put32(UInt32(bitPattern: signal.status), at: Frame.info + 24)
-        }
+        bytes.replaceSubrange(Frame.info..<(Frame.info + 128), with: signal.info)
         try mm.copyOut(bytes, to: frame)
 
         registers.rsp = frame

@@ -11,10 +11,12 @@ extension Syscalls {
     static func attributeTarget(
         _ task: Task, directoryFD: Int32, path: UInt64, follow: Bool, emptyPath: Bool = false, nullPathIsFile: Bool = false
     ) throws(LinuxErrno) -> any Inode {
-        if path == 0 && !nullPathIsFile { throw .EFAULT }
+        if path == 0 && (!nullPathIsFile || directoryFD == AtFlags.currentDirectory) { throw .EFAULT }
         var isEmpty = path == 0
         if !isEmpty && emptyPath { isEmpty = try task.mm.copyIn(from: path, count: 1) == [0] }
         if isEmpty {
+            // The file the fd names; with AT_FDCWD, the current directory.
+            if directoryFD == AtFlags.currentDirectory, let cwd = task.cwd { return cwd.inode }
             guard let dentry = try task.fds.get(directoryFD).dentry else { throw .EINVAL }
             return dentry.inode
         }
@@ -101,6 +103,8 @@ extension Syscalls {
     static func utimensat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let flags = Int32(truncatingIfNeeded: arguments[3])
         guard flags & ~(AtFlags.symlinkNoFollow | AtFlags.emptyPath) == 0 else { throw .EINVAL }
+        // A NULL path changes the fd's own file, and takes no flags.
+        if arguments[1] == 0 && flags != 0 { throw .EINVAL }
         var change = AttributeChange(accessTime: .now, modificationTime: .now)
         if arguments[2] != 0 {
             let raw = try task.mm.copyIn(from: arguments[2], count: 32)
@@ -109,13 +113,8 @@ extension Syscalls {
             }
             change.accessTime = try utimeTime(time(0))
             change.modificationTime = try utimeTime(time(16))
-            if change.accessTime == nil && change.modificationTime == nil {
-                // Nothing to change, but the file must exist.
-                _ = try attributeTarget(
-                    task, directoryFD: fd(arguments[0]), path: arguments[1], follow: flags & AtFlags.symlinkNoFollow == 0,
-                    emptyPath: flags & AtFlags.emptyPath != 0, nullPathIsFile: true)
-                return .value(0)
-            }
+            // Both omitted: nothing to do, and Linux does not even look at the path.
+            if change.accessTime == nil && change.modificationTime == nil { return .value(0) }
         }
         let inode = try attributeTarget(
             task, directoryFD: fd(arguments[0]), path: arguments[1], follow: flags & AtFlags.symlinkNoFollow == 0,
@@ -130,7 +129,7 @@ extension Syscalls {
     }
 
     static func futimesat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        try changeTimes(task, directoryFD: fd(arguments[0]), path: arguments[1], timevals: arguments[2])
+        try changeTimes(task, directoryFD: fd(arguments[0]), path: arguments[1], timevals: arguments[2], nullPathIsFile: true)
     }
 
     /// Implements Linux utime(2): times as a utimbuf of two seconds counts (NULL: now).
@@ -145,7 +144,9 @@ extension Syscalls {
         return .value(0)
     }
 
-    private static func changeTimes(_ task: Task, directoryFD: Int32, path: UInt64, timevals: UInt64) throws(LinuxErrno) -> SyscallOutcome {
+    private static func changeTimes(
+        _ task: Task, directoryFD: Int32, path: UInt64, timevals: UInt64, nullPathIsFile: Bool = false
+    ) throws(LinuxErrno) -> SyscallOutcome {
         var change = AttributeChange(accessTime: .now, modificationTime: .now)
         if timevals != 0 {
             let raw = try task.mm.copyIn(from: timevals, count: 32)
@@ -157,7 +158,7 @@ extension Syscalls {
             change.accessTime = try time(0)
             change.modificationTime = try time(16)
         }
-        try attributeTarget(task, directoryFD: directoryFD, path: path, follow: true).setAttributes(change)
+        try attributeTarget(task, directoryFD: directoryFD, path: path, follow: true, nullPathIsFile: nullPathIsFile).setAttributes(change)
         return .value(0)
     }
 }

@@ -177,4 +177,25 @@ extension Syscalls {
         let status: OpenFlags = flags & OpenFlags.nonBlocking.rawValue != 0 ? [.readWrite, .nonBlocking] : .readWrite
         return .value(Int64(try task.fds.add(FileDescription(counter, flags: status), closeOnExec: flags & OpenFlags.closeOnExec.rawValue != 0)))
     }
+
+    /// Implements Linux flock(2): LOCK_SH, LOCK_EX (with LOCK_NB: EWOULDBLOCK instead of
+    /// waiting) and LOCK_UN on the open file description's file (`FileLocks`); EINVAL for
+    /// another operation.
+    static func flock(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
+        let operation = Int32(truncatingIfNeeded: arguments[1])
+        let status = try file.operations.stat()
+        let key = FileLocks.Key(device: status.dev, inode: status.ino)
+        let owner = ObjectIdentifier(file)
+        switch operation & ~FileLocks.lockNonBlocking {
+        case FileLocks.lockUnlock:
+            FileLocks.shared.unlock(key, owner: owner)
+        case FileLocks.lockShared, FileLocks.lockExclusive:
+            try FileLocks.shared.lock(
+                key, owner: owner, exclusive: operation & FileLocks.lockExclusive != 0, nonBlocking: operation & FileLocks.lockNonBlocking != 0)
+        default:
+            throw .EINVAL
+        }
+        return .value(0)
+    }
 }

@@ -44,10 +44,11 @@ extension Syscalls {
     static func sysinfo(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         var info = [UInt8](repeating: 0, count: 112)
         func put(_ value: UInt64, at offset: Int, size: Int = 8) { info.replaceSubrange(offset..<(offset + size), with: bytes(value).prefix(size)) }
-        put((Clock.monotonicNanoseconds() - task.sandbox.startTime) / 1_000_000_000, at: 0)
+        let elapsed = Clock.monotonicNanoseconds() - task.sandbox.startTime
+        put(elapsed / 1_000_000_000 + (elapsed % 1_000_000_000 == 0 ? 0 : 1), at: 0)  // rounded up, as Linux
         put(UInt64(Sandbox.memoryBytes), at: 32)  // totalram
         put(UInt64(Sandbox.memoryBytes / 2), at: 40)  // freeram, as MemFree
-        put(UInt64(task.sandbox.taskCount()), at: 80, size: 2)  // procs
+        put(UInt64(task.sandbox.liveProcesses().reduce(0) { $0 + $1.liveThreads.count }), at: 80, size: 2)  // procs: threads, as Linux
         put(1, at: 104, size: 4)  // mem_unit
         try task.mm.copyOut(info, to: arguments[0])
         return .value(0)

@@ -92,6 +92,7 @@ extension Syscalls {
         try startTask { () throws(LinuxErrno) in
             let context = try handoff.adopt()
             let thread = Task(group: parent.group, tid: tid, context: context, registers: registers, name: parent.name)
+            thread.affinity = parent.affinity  // a new thread inherits its creator's, as on Linux
             thread.signals = SignalState(actions: parent.signals.actions, blocked: parent.signals.blocked)
             thread.root = parent.root
             thread.trace = parent.trace
@@ -122,9 +123,11 @@ extension Syscalls {
                 group.limits = parent.limits
                 group.cwd = parent.cwd
                 group.umask = parent.umask
+                group.nice = parent.group.nice
                 group.executablePath = parent.executablePath
                 group.commandLine = parent.commandLine
                 let forked = Task(group: group, tid: pid, context: context, registers: registers, name: parent.name)
+                forked.affinity = parent.affinity
                 var signals = SignalState(actions: parent.signals.actions.copy(), blocked: parent.signals.blocked)
                 signals.alternateStack = parent.signals.alternateStack
                 forked.signals = signals

@@ -131,8 +131,9 @@ extension Syscalls {
     /// Implements Linux preadv(2): readv at `offset` (the file position stays), one read.
     static func preadv(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try readable(task, arguments[0])
+        let at = try offset(arguments[3])
         let vectors = try iovecs(task, arguments[1], arguments[2])
-        let bytes = try file.read(count: min(vectors.reduce(0) { $0 + $1.1 }, maxReadWriteCount), at: try offset(arguments[3]))
+        let bytes = try file.read(count: min(vectors.reduce(0) { $0 + $1.1 }, maxReadWriteCount), at: at)
         var done = 0
         for (base, length) in vectors where done < bytes.count {
             let part = min(length, bytes.count - done)
@@ -154,28 +155,44 @@ extension Syscalls {
     }
 
     /// Implements Linux sendfile(2): copies up to `count` bytes from `in_fd` (from *offset,
-    /// which moves, when given; else from its position) to `out_fd`, in pieces of at most
-    /// 1 MiB, and returns how many went; a short read ends it early. EBADF for an fd not
-    /// open for its direction; a write to a pipe with no reader raises SIGPIPE, as write does.
+    /// which moves, when given; else from its position, which moves by what was sent) to
+    /// `out_fd`, in pieces of at most 1 MiB, and returns how many went; a short read or write
+    /// ends it early, and an error after some bytes went returns their count. EBADF for an
+    /// fd not open for its direction, EINVAL for an out_fd with O_APPEND or a range past the
+    /// largest offset; a write to a pipe with no reader raises SIGPIPE, as write does.
     static func sendfile(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let output = try writable(task, arguments[0])
         let input = try readable(task, arguments[1])
-        var position: Int64? = nil
-        if arguments[2] != 0 { position = Int64(bitPattern: word(try task.mm.copyIn(from: arguments[2], count: 8))) }
-        if let position, position < 0 { throw .EINVAL }
+        guard !output.flags.contains(.append) else { throw .EINVAL }
         let total = Int(min(arguments[3], UInt64(maxReadWriteCount)))
+        var explicit: Int64? = nil
+        if arguments[2] != 0 { explicit = Int64(bitPattern: word(try task.mm.copyIn(from: arguments[2], count: 8))) }
+        // Without an offset, a seekable input is read at its position, which then moves by
+        // what went (not by what was read); a pipe is read as it comes.
+        let start = explicit ?? (try? input.operations.seek(offset: 0, whence: 1))
+        if let start, start < 0 || start > Int64.max - Int64(total) { throw .EINVAL }
         var sent = 0
         let outcome = try brokenPipe(task) { () throws(LinuxErrno) -> Int64 in
-            while sent < total {
-                let piece = try input.read(count: min(total - sent, 1 << 20), at: position.map { $0 + Int64(sent) })
-                if piece.isEmpty { break }
-                let written = try output.write(piece, at: nil)
-                sent += written
-                if written < piece.count { break }
+            do throws(LinuxErrno) {
+                while sent < total {
+                    let piece = try input.read(count: min(total - sent, 1 << 20), at: start.map { $0 + Int64(sent) })
+                    if piece.isEmpty { break }
+                    let written = try output.write(piece, at: nil)
+                    sent += written
+                    if written < piece.count { break }
+                }
+            } catch {
+                if sent == 0 { throw error }
             }
             return Int64(sent)
         }
-        if let position { try task.mm.copyOut(bytes(UInt64(position + Int64(sent))), to: arguments[2]) }
+        if let start {
+            if explicit != nil {
+                try task.mm.copyOut(bytes(UInt64(start + Int64(sent))), to: arguments[2])
+            } else {
+                _ = try input.operations.seek(offset: start + Int64(sent), whence: 0)
+            }
+        }
         return outcome
     }
 }

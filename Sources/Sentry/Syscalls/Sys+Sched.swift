@@ -18,9 +18,9 @@ extension Syscalls {
 
     /// The task `pid` names (0: the caller) for the sched_* calls: ESRCH for none, EINVAL
     /// for a negative pid.
-    static func schedTarget(_ task: Task, _ pid: UInt64) throws(LinuxErrno) -> Task {
+    static func schedTarget(_ task: Task, _ pid: UInt64, negative: LinuxErrno = .EINVAL) throws(LinuxErrno) -> Task {
         let id = Int32(truncatingIfNeeded: pid)
-        guard id >= 0 else { throw .EINVAL }
+        guard id >= 0 else { throw negative }
         if id == 0 { return task }
         guard let target = task.sandbox.thread(id) else { throw .ESRCH }
         return target
@@ -30,9 +30,11 @@ extension Syscalls {
     /// unless it set one), as many bytes as the kernel's cpumask; EINVAL for a buffer smaller
     /// than that or not a multiple of 8 bytes.
     static func schedGetaffinity(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let target = try schedTarget(task, arguments[0])
+        // The length (an unsigned int) is checked first; a negative pid is ESRCH here.
         let size = cpumaskBytes(task.sandbox.cpuCount)
-        guard arguments[1] >= UInt64(size), arguments[1] & 7 == 0 else { throw .EINVAL }
+        let length = UInt32(truncatingIfNeeded: arguments[1])
+        guard length >= UInt32(size), length & 7 == 0 else { throw .EINVAL }
+        let target = try schedTarget(task, arguments[0], negative: .ESRCH)
         try task.mm.copyOut(target.affinity ?? allCPUs(task.sandbox.cpuCount), to: arguments[2])
         return .value(Int64(size))
     }
@@ -40,9 +42,10 @@ extension Syscalls {
     /// Implements Linux sched_setaffinity(2): keeps the mask, cut to the sandbox's CPUs;
     /// EINVAL if it names none of them.
     static func schedSetaffinity(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let target = try schedTarget(task, arguments[0])
         let cpus = task.sandbox.cpuCount
-        let given = try task.mm.copyIn(from: arguments[2], count: Int(min(arguments[1], UInt64(cpumaskBytes(cpus)))))
+        // The mask is copied in before the pid is looked up (EFAULT first), as Linux does.
+        let given = try task.mm.copyIn(from: arguments[2], count: Int(min(UInt64(UInt32(truncatingIfNeeded: arguments[1])), UInt64(cpumaskBytes(cpus)))))
+        let target = try schedTarget(task, arguments[0], negative: .ESRCH)
         var mask = [UInt8](repeating: 0, count: cpumaskBytes(cpus))
         for cpu in 0..<cpus where cpu / 8 < given.count && given[cpu / 8] & (1 << UInt8(cpu % 8)) != 0 {
             mask[cpu / 8] |= 1 << UInt8(cpu % 8)

@@ -28,11 +28,40 @@ extension Syscalls {
         return .value(0)
     }
 
-    /// Implements Linux rt_sigpending(2): the signals pending for the thread, blocked ones
-    /// among them (a signal sent to the process waits with the thread chosen to take it).
+    /// Implements Linux rt_sigtimedwait(2): takes a pending signal of `set` (its number is the
+    /// result, its siginfo copied out), waiting for one until the timeout (EAGAIN; NULL: no
+    /// timeout). While it waits, the set counts as unblocked, so that a signal for the process
+    /// comes to this thread; another signal that would interrupt ends the wait with EINTR
+    /// and is delivered. SIGKILL and SIGSTOP cannot be waited for.
+    static func rtSigtimedwait(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard arguments[3] == sigsetSize else { throw .EINVAL }
+        let set = word(try task.mm.copyIn(from: arguments[0], count: 8)) & ~SignalState.unblockable
+        var deadline: UInt64?
+        if arguments[2] != 0 {
+            let timeout = try readTimespec(task, arguments[2])
+            deadline = self.deadline(after: timeout.seconds > Int64.max / 1_000_000_000 ? Int64.max : timeout.seconds * 1_000_000_000 + timeout.nanoseconds)
+        }
+        let old = task.signals.blocked
+        task.signals.blocked = old & ~set
+        defer { task.signals.blocked = old }
+        while true {
+            if let signal = task.signalQueue.take(blocked: ~set) {
+                if arguments[1] != 0 { try task.mm.copyOut(signal.info, to: arguments[1]) }
+                return .value(Int64(signal.number))
+            }
+            let others = task.interruptingSignals & ~set
+            if task.signalQueue.hasPending(in: others) { throw .EINTR }
+            guard task.signalQueue.wait(for: set | others, until: deadline) else { throw .EAGAIN }
+        }
+    }
+
+    /// Implements Linux rt_sigpending(2): the signals pending for the thread and blocked
+    /// (a signal sent to the process waits with the thread chosen to take it), as many bytes
+    /// of the set as `sigsetsize` asks, at most 8 (EINVAL above).
     static func rtSigpending(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        guard arguments[1] == sigsetSize else { throw .EINVAL }
-        try task.mm.copyOut(bytes(task.signalQueue.pendingMask), to: arguments[0])
+        guard arguments[1] <= sigsetSize else { throw .EINVAL }
+        let pending = task.signalQueue.pendingMask & task.signals.blocked
+        try task.mm.copyOut(Array(bytes(pending).prefix(Int(arguments[1]))), to: arguments[0])
         return .value(0)
     }
 
@@ -124,9 +153,9 @@ extension Syscalls {
         }
     }
 
-    /// Implements Linux kill(2) within the sandbox: to the caller (its pid, or 0 for its
-    /// group) as `signalSelf`; to another process of the sandbox, a signal whose default
-    /// action ends it (or SIGKILL) ends it. -1 and process groups are ENOSYS until sessions land.
+    /// Implements Linux kill(2) within the sandbox: to the caller as `signalSelf`; to another
+    /// process, a process group (-pgid, 0 for the caller's), or every process but init and
+    /// the caller (-1). A signal whose default action ends a process (or SIGKILL) ends it.
     static func kill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let pid = Int32(truncatingIfNeeded: arguments[0])
         let number = Int32(truncatingIfNeeded: arguments[1])

@@ -86,6 +86,9 @@ public final class FileDescription: @unchecked Sendable {
         self.flags = flags
     }
 
+    /// Its last close releases its flock(2) locks.
+    deinit { FileLocks.shared.release(owner: ObjectIdentifier(self)) }
+
     /// Reads with the description's O_NONBLOCK (read(2), readv(2)).
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {
         try operations.read(count: count, at: offset, nonBlocking: flags.contains(.nonBlocking))

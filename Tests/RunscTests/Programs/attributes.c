@@ -31,13 +31,16 @@ int main(void) {
 
     int absent = utimensat(AT_FDCWD, missing, NULL, 0) == -1 ? errno : 0;
     int absent_chmod = chmod(missing, 0600) == -1 ? errno : 0;
+    struct timespec both_omitted[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    int omitted = utimensat(AT_FDCWD, missing, both_omitted, 0);  // Linux does not look at the path
     int fd = open(file, O_CREAT | O_RDWR, 0644);
     int changed = chmod(file, 04751);
     struct stat after = look(file);
     fchmod(fd, 0640);
     struct stat by_fd = look(file);
     fchmodat(AT_FDCWD, file, 04755, 0);
-    printf("chmod: absent errno %d %d, chmod %d mode %o, fchmod %o, fchmodat %o\n", absent, absent_chmod, changed, after.st_mode & 07777,
+    printf("chmod: absent errno %d %d (both omitted %d), chmod %d mode %o, fchmod %o, fchmodat %o\n", absent, absent_chmod, omitted, changed,
+           after.st_mode & 07777,
            by_fd.st_mode & 07777, look(file).st_mode & 07777);
 
     int same = chown(file, -1, -1);

@@ -162,6 +162,11 @@ final class OverlayInode: Inode, @unchecked Sendable {
         try parent.copyUp()
         guard let directory = parent.upper else { throw .ENOENT }
         let attributes = try lower.stat()
+        // Copying up is no change of the parent directory: its times stay, as overlayfs keeps them.
+        let parentTimes = try directory.stat()
+        defer {
+            try? directory.setAttributes(AttributeChange(accessTime: .at(parentTimes.atime), modificationTime: .at(parentTimes.mtime)))
+        }
         switch attributes.mode & FileMode.typeMask {
         case FileMode.directory:
             try directory.makeDirectory(name, mode: attributes.mode)

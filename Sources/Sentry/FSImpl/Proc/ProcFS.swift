@@ -276,7 +276,7 @@ enum ProcFS {
             CapAmb:\t0000000000000000
             NoNewPrivs:\t0
             Seccomp:\t0
-            Cpus_allowed_list:\t0-\(task.sandbox.cpuCount - 1)
+            Cpus_allowed_list:\t\(task.sandbox.cpuCount == 1 ? "0" : "0-\(task.sandbox.cpuCount - 1)")
 
             """
     }
