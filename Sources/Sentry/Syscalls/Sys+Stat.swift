@@ -87,4 +87,39 @@ extension Syscalls {
         try task.mm.copyOut(withUnsafeBytes(of: statx) { Array($0) }, to: arguments[4])
         return .value(0)
     }
+
+    /// Copies `statistics` out as `struct statfs` (120 bytes).
+    static func copyOut(_ statistics: LinuxStatfs, _ task: Task, to address: UInt64) throws(LinuxErrno) {
+        var value = statistics
+        let bytes = withUnsafeBytes(of: &value) { Array($0) }
+        try task.mm.copyOut(bytes, to: address)
+    }
+
+    /// Implements Linux statfs(2): the statistics of the file system `path` is on.
+    static func statfs(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let dentry = try task.resolve(directoryFD: AtFlags.currentDirectory, pathAddress: arguments[0], followFinal: true)
+        try copyOut(try dentry.inode.fileSystemStatistics(), task, to: arguments[1])
+        return .value(0)
+    }
+
+    /// Implements Linux fstatfs(2): the file system of the fd's file; a pipe, a socket or
+    /// another file without a name is on pipefs, sockfs or the anonymous-inode file system.
+    static func fstatfs(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
+        let statistics: LinuxStatfs
+        if let dentry = file.dentry {
+            statistics = try dentry.inode.fileSystemStatistics()
+        } else {
+            let status = try file.operations.stat()
+            let type: Int64 =
+                switch status.mode & FileMode.typeMask {
+                case FileMode.fifo: FileSystemMagic.pipe
+                case FileMode.socket: FileSystemMagic.socket
+                default: FileSystemMagic.anonymousInode
+                }
+            statistics = FileSystemMagic.empty(type: type, device: status.dev)
+        }
+        try copyOut(statistics, task, to: arguments[1])
+        return .value(0)
+    }
 }

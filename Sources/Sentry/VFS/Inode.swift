@@ -66,6 +66,8 @@ public protocol Inode: AnyObject {
     func truncate(to size: Int64) throws(LinuxErrno)
     /// Changes the mode, owner or times (the change time moves with any of them).
     func setAttributes(_ change: AttributeChange) throws(LinuxErrno)
+    /// statfs(2) of the file system the file is on.
+    func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs
 }
 
 extension Inode {
@@ -82,6 +84,31 @@ extension Inode {
     public func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno) { throw .EROFS }
     public func truncate(to size: Int64) throws(LinuxErrno) { throw .EROFS }
     public func setAttributes(_ change: AttributeChange) throws(LinuxErrno) { throw .EROFS }
+    /// A file system that keeps no statistics (the gofer's tree without an overlay: lisafs
+    /// carries no statfs yet).
+    public func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs { throw .ENOSYS }
+}
+
+/// File system types (statfs(2)'s f_type), as Linux's magic numbers.
+public enum FileSystemMagic {
+    public static let tmpfs: Int64 = 0x0102_1994
+    public static let overlay: Int64 = 0x794c_7630
+    public static let proc: Int64 = 0x9fa0
+    public static let pipe: Int64 = 0x5049_5045
+    public static let socket: Int64 = 0x534f_434b
+    public static let anonymousInode: Int64 = 0x0904_1934
+
+    /// The statistics of a file system of kernel objects (proc, pipefs): 4 KiB blocks, no
+    /// space or files counted, names up to 255 bytes.
+    public static func empty(type: Int64, device: UInt64) -> LinuxStatfs {
+        var statistics = LinuxStatfs()
+        statistics.type = type
+        statistics.blockSize = 4096
+        statistics.fragmentSize = 4096
+        statistics.nameLength = 255
+        statistics.fsid = (Int32(truncatingIfNeeded: device), 0)
+        return statistics
+    }
 }
 
 /// A name in the tree: an inode and where it was reached from, so `..` and getcwd(2) can

@@ -1,7 +1,7 @@
 // Scheduling, system information and file calls a program meets early: sched_yield,
 // affinity, getcpu, policies, nice values, sysinfo, clock_getres, preadv/pwritev, sendfile,
 // close_range, posix_fadvise, sync/syncfs, sigpending, get_robust_list, membarrier, creat,
-// getgroups, getresuid, eventfd. Built with `gcc -static`, run natively and under `runsc run`; the
+// getgroups, getresuid, eventfd, statfs/fstatfs. Built with `gcc -static`, run natively and under `runsc run`; the
 // outputs must match (only what both hosts share is printed).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +20,8 @@
 #include <sys/uio.h>
 #include <sys/sendfile.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/vfs.h>
 #include <poll.h>
 #include <stdint.h>
 #include <time.h>
@@ -174,5 +176,16 @@ int main(void) {
     int drained = read(semaphore, &value, 8) == -1 ? errno : 0;
     int bad_flags = eventfd(0, 0x100) == -1 ? errno : 0;
     printf("semaphore: %llu %llu then errno %d; bad flags errno %d\n", (unsigned long long)one_a, (unsigned long long)one_b, drained, bad_flags);
+
+    struct statfs proc_fs, pipe_fs, socket_fs;
+    int proc_ok = statfs("/proc", &proc_fs);
+    int fifo[2];
+    pipe(fifo);
+    fstatfs(fifo[0], &pipe_fs);
+    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    fstatfs(sock, &socket_fs);
+    int missing_fs = statfs("/no/such/place", &proc_fs) == -1 ? errno : 0;
+    printf("statfs: proc %d %#lx name length %ld, pipe %#lx, socket %#lx, missing errno %d\n", proc_ok, (long)proc_fs.f_type,
+           (long)proc_fs.f_namelen, (long)pipe_fs.f_type, (long)socket_fs.f_type, missing_fs);
     return 0;
 }

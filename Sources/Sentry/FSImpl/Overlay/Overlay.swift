@@ -24,6 +24,8 @@ final class OverlayInode: Inode, @unchecked Sendable {
     final class Volume: @unchecked Sendable {
         let lock = Monitor()
         let device: UInt64
+        /// The upper layer's root, whose tmpfs holds every write (statfs reports its space).
+        weak var upperRoot: TmpfsInode?
         init(device: UInt64) { self.device = device }
     }
 
@@ -50,7 +52,9 @@ final class OverlayInode: Inode, @unchecked Sendable {
     static func makeRoot(lower: any Inode, device: UInt64) throws(LinuxErrno) -> OverlayInode {
         let attributes = try lower.stat()
         let upper = TmpfsInode.makeRoot(device: device, mode: attributes.mode)
-        return OverlayInode(volume: Volume(device: device), upper: upper, lower: lower, parent: nil, name: [])
+        let volume = Volume(device: device)
+        volume.upperRoot = upper
+        return OverlayInode(volume: volume, upper: upper, lower: lower, parent: nil, name: [])
     }
 
     private var top: any Inode {
@@ -305,6 +309,14 @@ final class OverlayInode: Inode, @unchecked Sendable {
             try copyUp()
             try upper?.truncate(to: size)
         }
+    }
+
+    /// statfs: an overlay whose space is its upper tmpfs's.
+    func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs {
+        guard let root = volume.upperRoot else { return FileSystemMagic.empty(type: FileSystemMagic.overlay, device: volume.device) }
+        var statistics = try root.fileSystemStatistics()
+        statistics.type = FileSystemMagic.overlay
+        return statistics
     }
 
     /// chmod, chown, utimensat: on the upper copy (made first for a lower file).

@@ -15,6 +15,8 @@ enum ProcFS {
 
     /// A directory whose children are computed on each lookup and listing.
     final class Directory: Inode, @unchecked Sendable {
+        func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs { FileSystemMagic.empty(type: FileSystemMagic.proc, device: ProcFS.device) }
+
         let ino: UInt64
         let children: () -> [([UInt8], any Inode)]
 
@@ -46,6 +48,8 @@ enum ProcFS {
 
     /// A file whose contents are generated when opened.
     final class Generated: Inode, @unchecked Sendable {
+        func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs { FileSystemMagic.empty(type: FileSystemMagic.proc, device: ProcFS.device) }
+
         let ino: UInt64
         let contents: () -> [UInt8]
 
@@ -66,6 +70,8 @@ enum ProcFS {
 
     /// A symlink whose target is computed when read.
     final class Link: Inode, @unchecked Sendable {
+        func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs { FileSystemMagic.empty(type: FileSystemMagic.proc, device: ProcFS.device) }
+
         let ino: UInt64
         let target: () -> [UInt8]?
 

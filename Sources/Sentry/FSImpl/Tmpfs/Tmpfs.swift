@@ -33,6 +33,8 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             return true
         }
 
+        var usedBytes: Int { used.load(ordering: .relaxed) }
+
         func release(_ bytes: Int) {
             if bytes > 0 { used.subtract(bytes, ordering: .relaxed) }
         }
@@ -229,6 +231,16 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             try? destination.unlinkChild(newName, moving, isDirectory: isDirectory)
             throw error
         }
+    }
+
+    /// statfs: the volume's capacity and what is left of it, in 4 KiB blocks (free and
+    /// available alike, as Linux's tmpfs reports them).
+    func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs {
+        var statistics = FileSystemMagic.empty(type: FileSystemMagic.tmpfs, device: device)
+        statistics.blocks = UInt64(volume.capacity / 4096)
+        statistics.blocksFree = UInt64(max(volume.capacity - volume.usedBytes, 0) / 4096)
+        statistics.blocksAvailable = statistics.blocksFree
+        return statistics
     }
 
     /// chmod, chown and the times of utimensat; the change time becomes now.
