@@ -184,7 +184,7 @@ extension Syscalls {
     static func flock(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try task.fds.get(fd(arguments[0]))
         let operation = Int32(truncatingIfNeeded: arguments[1])
-        let status = try file.operations.stat()
+        let status = try file.stat()  // by name: an overlay file keeps its inode through copy-up
         let key = FileLocks.Key(device: status.dev, inode: status.ino)
         let owner = ObjectIdentifier(file)
         switch operation & ~FileLocks.lockNonBlocking {

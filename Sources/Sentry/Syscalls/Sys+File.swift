@@ -225,6 +225,35 @@ extension Syscalls {
         try makeSymlink(task, target: arguments[0], directoryFD: fd(arguments[1]), path: arguments[2])
     }
 
+    /// Implements Linux link(2): a new name for an existing file (not following a final
+    /// symlink of the old path, as Linux's link does).
+    static func link(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makeLink(task, oldDirectoryFD: AtFlags.currentDirectory, oldPath: arguments[0], newDirectoryFD: AtFlags.currentDirectory, newPath: arguments[1], flags: 0)
+    }
+
+    /// Implements Linux linkat(2): AT_SYMLINK_FOLLOW follows a final symlink of the old path,
+    /// AT_EMPTY_PATH links the file `olddirfd` names; EINVAL for other flags.
+    static func linkat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makeLink(
+            task, oldDirectoryFD: fd(arguments[0]), oldPath: arguments[1], newDirectoryFD: fd(arguments[2]), newPath: arguments[3],
+            flags: Int32(truncatingIfNeeded: arguments[4]))
+    }
+
+    static let atSymlinkFollow: Int32 = 0x400
+
+    private static func makeLink(
+        _ task: Task, oldDirectoryFD: Int32, oldPath: UInt64, newDirectoryFD: Int32, newPath: UInt64, flags: Int32
+    ) throws(LinuxErrno) -> SyscallOutcome {
+        guard flags & ~(atSymlinkFollow | AtFlags.emptyPath) == 0 else { throw .EINVAL }
+        let target = try attributeTarget(
+            task, directoryFD: oldDirectoryFD, path: oldPath, follow: flags & atSymlinkFollow != 0, emptyPath: flags & AtFlags.emptyPath != 0)
+        if try target.fileType() == FileMode.directory { throw .EPERM }
+        let (parent, name) = try task.resolveParent(directoryFD: newDirectoryFD, pathAddress: newPath)
+        if task.exists(name, in: parent) { throw .EEXIST }
+        try parent.inode.link(target, as: name)
+        return .value(0)
+    }
+
     private static func makeSymlink(_ task: Task, target: UInt64, directoryFD: Int32, path: UInt64) throws(LinuxErrno) -> SyscallOutcome {
         let destination = try task.path(at: target)
         guard !destination.isEmpty else { throw .ENOENT }

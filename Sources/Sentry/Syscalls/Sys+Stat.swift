@@ -9,7 +9,7 @@ extension Syscalls {
     /// Implements Linux fstat(2).
     static func fstat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try task.fds.get(fd(arguments[0]))
-        try copyOut(try file.operations.stat(), task, to: arguments[1])
+        try copyOut(try file.stat(), task, to: arguments[1])
         return .value(0)
     }
 
@@ -35,7 +35,7 @@ extension Syscalls {
         let directoryFD = fd(arguments[0])
         if flags & AtFlags.emptyPath != 0, try task.mm.copyIn(from: arguments[1], count: 1) == [0] {
             let file = try task.fds.get(directoryFD)
-            try copyOut(try file.operations.stat(), task, to: arguments[2])
+            try copyOut(try file.stat(), task, to: arguments[2])
             return .value(0)
         }
         let dentry = try task.resolve(
@@ -63,7 +63,7 @@ extension Syscalls {
         let directoryFD = fd(arguments[0])
         let stat: LinuxStat
         if flags & AtFlags.emptyPath != 0, try task.mm.copyIn(from: arguments[1], count: 1) == [0] {
-            stat = try task.fds.get(directoryFD).operations.stat()
+            stat = try task.fds.get(directoryFD).stat()
         } else {
             let dentry = try task.resolve(
                 directoryFD: directoryFD, pathAddress: arguments[1], followFinal: flags & AtFlags.symlinkNoFollow == 0)

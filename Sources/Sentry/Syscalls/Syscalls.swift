@@ -120,6 +120,8 @@ enum Syscalls {
         (.creat, .supported, creat),
         (.eventfd, .supported, eventfd),
         (.flock, .supported, flock),
+        (.link, .supported, link),
+        (.linkat, .supported, linkat),
         (.statfs, .partial(note: "tmpfs, the overlay, proc, pipes and sockets; the read-only root without an overlay is ENOSYS"), statfs),
         (.fstatfs, .partial(note: "as statfs"), fstatfs),
         (.chmod, .supported, chmod),

@@ -105,6 +105,14 @@ public final class FileDescription: @unchecked Sendable {
         try operations.write(bytes, at: offset, nonBlocking: flags.contains(.nonBlocking))
     }
 
+    /// fstat(2): the attributes of the file as its name shows them (stat(2) of the path
+    /// gives the same device and inode, as programs check: an overlay file opened from its
+    /// lower layer is the overlay's), else the open file's own.
+    func stat() throws(LinuxErrno) -> LinuxStat {
+        if let dentry { return try dentry.inode.stat() }
+        return try operations.stat()
+    }
+
     var accessMode: Int32 { flags.rawValue & OpenFlags.accessModeMask }
     var isReadable: Bool { accessMode == OpenFlags.readOnly.rawValue || accessMode == OpenFlags.readWrite.rawValue }
     var isWritable: Bool { accessMode == OpenFlags.writeOnly.rawValue || accessMode == OpenFlags.readWrite.rawValue }

@@ -64,6 +64,9 @@ public protocol Inode: AnyObject {
     func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno)
     /// Sets the size of a regular file (truncate(2)).
     func truncate(to size: Int64) throws(LinuxErrno)
+    /// Makes `name` in this directory another name of `target` (link(2)): EXDEV for a file of
+    /// another file system, EPERM for a directory, EEXIST if the name exists.
+    func link(_ target: any Inode, as name: [UInt8]) throws(LinuxErrno)
     /// Changes the mode, owner or times (the change time moves with any of them).
     func setAttributes(_ change: AttributeChange) throws(LinuxErrno)
     /// statfs(2) of the file system the file is on.
@@ -84,6 +87,7 @@ extension Inode {
     public func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno) { throw .EROFS }
     public func truncate(to size: Int64) throws(LinuxErrno) { throw .EROFS }
     public func setAttributes(_ change: AttributeChange) throws(LinuxErrno) { throw .EROFS }
+    public func link(_ target: any Inode, as name: [UInt8]) throws(LinuxErrno) { throw .EROFS }
     /// A file system that keeps no statistics (the gofer's tree without an overlay: lisafs
     /// carries no statfs yet).
     public func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs { throw .ENOSYS }

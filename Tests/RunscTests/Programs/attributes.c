@@ -2,7 +2,8 @@
 // lchown of a symlink, utimensat (NULL times, given times, UTIME_OMIT, UTIME_NOW, a NULL path
 // for the fd itself, a bad nanosecond count), utimes, and the errors for a missing file.
 // Built with `gcc -static`, run natively and under `runsc run` (in /tmp, a tmpfs in the
-// sandbox); the outputs must match.
+// sandbox); the outputs must match. Also hard links: link, linkat with and without
+// AT_SYMLINK_FOLLOW, EEXIST, EPERM for a directory, the link count.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -24,9 +25,9 @@ int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     char directory[] = "/tmp/attributes-XXXXXX";
     mkdtemp(directory);
-    char file[64], link[64], missing[64];
+    char file[64], symbolic[64], missing[64];
     snprintf(file, sizeof file, "%s/file", directory);
-    snprintf(link, sizeof link, "%s/link", directory);
+    snprintf(symbolic, sizeof symbolic, "%s/link", directory);
     snprintf(missing, sizeof missing, "%s/missing", directory);
 
     int absent = utimensat(AT_FDCWD, missing, NULL, 0) == -1 ? errno : 0;
@@ -47,9 +48,9 @@ int main(void) {
     struct stat unchanged = look(file);
     int owned = chown(file, 5, 6);
     struct stat now_owned = look(file);
-    symlink("file", link);
-    int link_owned = lchown(link, 7, 8);
-    struct stat link_status = look(link);
+    symlink("file", symbolic);
+    int link_owned = lchown(symbolic, 7, 8);
+    struct stat link_status = look(symbolic);
     printf("chown: %d mode kept %o, %d to %d:%d with set-user-ID cleared %o, lchown %d link %d:%d file still %d:%d\n", same,
            unchanged.st_mode & 07777, owned, now_owned.st_uid, now_owned.st_gid, now_owned.st_mode & 07777, link_owned, link_status.st_uid,
            link_status.st_gid, look(file).st_uid, look(file).st_gid);
@@ -73,9 +74,27 @@ int main(void) {
            half.st_atim.tv_sec == 1000000000, (long)half.st_mtim.tv_sec, invalid, by_descriptor, touched.st_atim.tv_sec > 1700000000,
            touched.st_mtim.tv_sec == 1200000000, utimed, (long)classic.st_atim.tv_sec, classic.st_atim.tv_nsec, (long)classic.st_mtim.tv_sec,
            classic.st_mtim.tv_nsec);
-    close(fd);
-    unlink(link);
+    char second[64], followed[64], plain[64];
+    snprintf(second, sizeof second, "%s/second", directory);
+    snprintf(followed, sizeof followed, "%s/followed", directory);
+    snprintf(plain, sizeof plain, "%s/plain", directory);
+    int linked = link(file, second);
+    nlink_t count = look(file).st_nlink;
+    int exists = link(file, second) == -1 ? errno : 0;
+    int of_directory = link(directory, plain) == -1 ? errno : 0;
+    int follow = linkat(AT_FDCWD, symbolic, AT_FDCWD, followed, AT_SYMLINK_FOLLOW);
+    int no_follow = linkat(AT_FDCWD, symbolic, AT_FDCWD, plain, 0);
+    int bad_flags = linkat(AT_FDCWD, file, AT_FDCWD, plain, 0x2) == -1 ? errno : 0;
     unlink(file);
+    struct stat survivor = look(second);
+    printf("link: %d count %lu, again errno %d, directory errno %d; linkat followed %d a file %d, not followed %d a symlink %d, bad flags errno %d; after unlink %lu links, %o\n",
+           linked, (unsigned long)count, exists, of_directory, follow, S_ISREG(look(followed).st_mode), no_follow, S_ISLNK(look(plain).st_mode),
+           bad_flags, (unsigned long)survivor.st_nlink, survivor.st_mode & 07777);
+    close(fd);
+    unlink(symbolic);
+    unlink(second);
+    unlink(followed);
+    unlink(plain);
     rmdir(directory);
     return 0;
 }

@@ -311,6 +311,19 @@ final class OverlayInode: Inode, @unchecked Sendable {
         }
     }
 
+    /// link(2): the target is copied up (a lower file first), then linked in the upper layer.
+    func link(_ target: any Inode, as name: [UInt8]) throws(LinuxErrno) {
+        guard let file = target as? OverlayInode, file.volume === volume else { throw .EXDEV }
+        try volume.lock.locked { () throws(LinuxErrno) in
+            guard try file.top.fileType() != FileMode.directory else { throw .EPERM }
+            let directory = try prepareCreation(name)
+            try file.copyUp()
+            guard let upperFile = file.upper else { throw .ENOENT }
+            try directory.link(upperFile, as: name)
+            created(name)
+        }
+    }
+
     /// statfs: an overlay whose space is its upper tmpfs's.
     func fileSystemStatistics() throws(LinuxErrno) -> LinuxStatfs {
         guard let root = volume.upperRoot else { return FileSystemMagic.empty(type: FileSystemMagic.overlay, device: volume.device) }

@@ -179,6 +179,17 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         try insert(name, child(mode: FileMode.symlink | 0o777, contents: .symlink(target)))
     }
 
+    /// link(2): `name` becomes another name of `target`, whose link count and change time move.
+    func link(_ target: any Inode, as name: [UInt8]) throws(LinuxErrno) {
+        guard let file = target as? TmpfsInode, file.device == device else { throw .EXDEV }
+        guard try file.fileType() != FileMode.directory else { throw .EPERM }
+        try insert(name, file)
+        file.state.withLock { state in
+            state.nlink += 1
+            state.ctime = Self.now()
+        }
+    }
+
     func makeSocket(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) {
         try insert(name, child(mode: FileMode.socket | (mode & 0o7777), contents: .special({ () throws(LinuxErrno) in throw .ENXIO })))
     }
