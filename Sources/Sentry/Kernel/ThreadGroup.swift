@@ -250,8 +250,9 @@ final class ThreadGroup: @unchecked Sendable {
         guard let ended else { return }
         _ = realTimerStorage?.set(value: 0, interval: 0)  // its thread ends with the process
         // Linux's exit_files: what the process held is closed (pipe ends, sockets) before
-        // its parent is told it ended.
+        // its parent is told it ended; its record locks go with them.
         fds.closeAll()
+        RecordLocks.shared.release(.process(pid))
         sandbox.exited(pid, status: ended)
     }
 

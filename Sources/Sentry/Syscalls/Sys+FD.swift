@@ -13,7 +13,10 @@ extension Syscalls {
 
     /// Implements Linux close(2).
     static func close(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
         try task.fds.remove(fd(arguments[0]))
+        // POSIX: closing any fd of a file drops the process's record locks on it.
+        if let key = file.lockKey { RecordLocks.shared.release(.process(task.pid), key: key) }
         return .value(0)
     }
 
@@ -62,9 +65,81 @@ extension Syscalls {
             let requested = OpenFlags(rawValue: Int32(truncatingIfNeeded: arguments[2])).intersection(settableStatusFlags)
             file.flags = file.flags.subtracting(settableStatusFlags).union(requested)
             return .value(0)
+        case fGetLock, fSetLock, fSetLockWait, fOFDGetLock, fOFDSetLock, fOFDSetLockWait:
+            return try recordLock(task, file, command: arguments[1], at: arguments[2])
         default:
             throw .ENOSYS
         }
+    }
+
+    /// fcntl(2) record-lock commands: F_GETLK, F_SETLK, F_SETLKW, and their open file
+    /// description forms.
+    static let fGetLock: UInt64 = 5, fSetLock: UInt64 = 6, fSetLockWait: UInt64 = 7
+    static let fOFDGetLock: UInt64 = 36, fOFDSetLock: UInt64 = 37, fOFDSetLockWait: UInt64 = 38
+    /// struct flock's l_type values.
+    static let readLock: Int16 = 0, writeLock: Int16 = 1, unlockLock: Int16 = 2
+
+    /// Implements the record-lock commands of fcntl(2) with the `struct flock` at `address`
+    /// (32 bytes: type, whence, start, length, pid): the range from SEEK_SET, SEEK_CUR or
+    /// SEEK_END, a length of 0 meaning to the end and beyond, a negative one the bytes before
+    /// the start (EINVAL for a range before 0); a read lock needs the fd open for reading and
+    /// a write lock for writing (EBADF). The OFD forms take l_pid 0 (EINVAL else) and report
+    /// -1 for a description's lock.
+    static func recordLock(_ task: Task, _ file: FileDescription, command: UInt64, at address: UInt64) throws(LinuxErrno) -> SyscallOutcome {
+        let raw = try task.mm.copyIn(from: address, count: 32)
+        let type = Int16(bitPattern: UInt16(raw[0]) | UInt16(raw[1]) << 8)
+        let whence = Int16(bitPattern: UInt16(raw[2]) | UInt16(raw[3]) << 8)
+        let start = Int64(bitPattern: word(Array(raw[8..<16])))
+        let length = Int64(bitPattern: word(Array(raw[16..<24])))
+        let pid = Int32(bitPattern: UInt32(raw[24]) | UInt32(raw[25]) << 8 | UInt32(raw[26]) << 16 | UInt32(raw[27]) << 24)
+        let byDescription = command >= fOFDGetLock
+        guard [readLock, writeLock, unlockLock].contains(type) else { throw .EINVAL }
+        if byDescription && pid != 0 { throw .EINVAL }
+        let base: Int64
+        switch whence {
+        case 0: base = 0
+        case 1: base = try file.operations.seek(offset: 0, whence: 1)
+        case 2: base = try file.stat().size
+        default: throw .EINVAL
+        }
+        let (origin, overflow) = base.addingReportingOverflow(start)
+        guard !overflow else { throw .EOVERFLOW }
+        var from = origin
+        var to: Int64? = nil
+        if length > 0 {
+            let (end, beyond) = origin.addingReportingOverflow(length)
+            to = beyond ? nil : end
+        } else if length < 0 {
+            let (begin, below) = origin.addingReportingOverflow(length)
+            guard !below else { throw .EINVAL }
+            (from, to) = (begin, origin)
+        }
+        guard from >= 0 else { throw .EINVAL }
+        guard let key = file.lockKey else { throw .EBADF }
+        let owner: RecordLocks.Owner = byDescription ? .description(ObjectIdentifier(file)) : .process(task.pid)
+        let range = (start: UInt64(from), end: to.map { UInt64($0) })
+        switch command {
+        case fGetLock, fOFDGetLock:
+            guard type != unlockLock else { throw .EINVAL }
+            var answer = raw
+            if let held = RecordLocks.shared.conflict(key, start: range.start, end: range.end, write: type == writeLock, owner: owner) {
+                answer.replaceSubrange(0..<2, with: bytes(UInt64(UInt16(bitPattern: held.write ? writeLock : readLock))).prefix(2))
+                answer.replaceSubrange(2..<4, with: [0, 0])  // SEEK_SET
+                answer.replaceSubrange(8..<16, with: bytes(held.start))
+                answer.replaceSubrange(16..<24, with: bytes(held.end.map { $0 - held.start } ?? 0))
+                answer.replaceSubrange(24..<28, with: bytes(UInt64(UInt32(bitPattern: held.pid))).prefix(4))
+            } else {
+                answer.replaceSubrange(0..<2, with: bytes(UInt64(UInt16(bitPattern: unlockLock))).prefix(2))
+            }
+            try task.mm.copyOut(answer, to: address)
+        default:
+            if type == readLock && !file.isReadable { throw .EBADF }
+            if type == writeLock && !file.isWritable { throw .EBADF }
+            try RecordLocks.shared.set(
+                key, start: range.start, end: range.end, write: type == writeLock, unlock: type == unlockLock, owner: owner,
+                pid: byDescription ? -1 : task.pid, wait: command == fSetLockWait || command == fOFDSetLockWait)
+        }
+        return .value(0)
     }
 
     /// Implements Linux ioctl(2) by passing the request to the open file (terminal requests on

@@ -20,7 +20,7 @@ enum Syscalls {
         (.dup, .supported, dup),
         (.dup2, .supported, dup2),
         (.dup3, .supported, dup3),
-        (.fcntl, .partial(note: "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; others ENOSYS"), fcntl),
+        (.fcntl, .partial(note: "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, record locks (F_GETLK, F_SETLK, F_SETLKW and the F_OFD_ forms); others ENOSYS"), fcntl),
         (.ioctl, .partial(note: "terminal settings and window size on a terminal stdio (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ); other requests are ENOTTY"), ioctl),
         (.fstat, .supported, fstat),
         (.newfstatat, .supported, newfstatat),

@@ -86,8 +86,17 @@ public final class FileDescription: @unchecked Sendable {
         self.flags = flags
     }
 
-    /// Its last close releases its flock(2) locks.
-    deinit { FileLocks.shared.release(owner: ObjectIdentifier(self)) }
+    /// Its last close releases its flock(2) locks and its open-file-description record locks.
+    deinit {
+        FileLocks.shared.release(owner: ObjectIdentifier(self))
+        RecordLocks.shared.release(.description(ObjectIdentifier(self)))
+    }
+
+    /// The key its file's locks go by (device and inode, as its name shows them).
+    var lockKey: FileLocks.Key? {
+        guard let status = try? stat() else { return nil }
+        return FileLocks.Key(device: status.dev, inode: status.ino)
+    }
 
     /// Reads with the description's O_NONBLOCK (read(2), readv(2)).
     func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] {

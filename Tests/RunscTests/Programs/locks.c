@@ -1,6 +1,8 @@
 // flock(2) between processes (shared, exclusive, LOCK_NB, conversion, a blocked waiter, the
 // release on close, a lock shared through dup) and sigtimedwait(2) (a pending signal, a
 // timeout, a signal sent while it waits, a handled signal outside the set interrupting it).
+// fcntl record locks between processes: F_GETLK's report, conflicts and ranges, splitting an
+// unlock, F_SETLKW waiting until the holder closes any fd of the file (POSIX), OFD locks.
 // Built with `gcc -static`, run natively and under `runsc run`; the outputs must match.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,6 +63,58 @@ int main(void) {
     waitpid(child, &status, 0);
     close(other);
     unlink(path);
+
+    // Record locks: the parent holds a write lock on bytes 0-9.
+    char records[] = "/tmp/records-XXXXXX";
+    int held = mkstemp(records);
+    write(held, "0123456789abcdefghij", 20);
+    struct flock whole = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
+    int locked = fcntl(held, F_SETLK, &whole);
+    int report[2];
+    pipe(report);
+    pid_t checker = fork();
+    if (checker == 0) {
+        int mine_fd = open(records, O_RDWR);
+        struct flock probe = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1};
+        fcntl(mine_fd, F_GETLK, &probe);
+        int reported = probe.l_type == F_WRLCK && probe.l_start == 0 && probe.l_len == 10 && probe.l_pid == getppid();
+        struct flock try_lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1};
+        int conflict = fcntl(mine_fd, F_SETLK, &try_lock) == -1 ? errno : 0;
+        struct flock beyond = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 10};
+        int disjoint = fcntl(mine_fd, F_SETLK, &beyond);
+        char go;
+        read(report[0], &go, 1);  // the parent unlocked bytes 0-4
+        struct flock front = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+        fcntl(mine_fd, F_GETLK, &front);
+        struct flock middle = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1};
+        fcntl(mine_fd, F_GETLK, &middle);
+        long start = milliseconds();
+        struct flock wait_for = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1};
+        int waited = fcntl(mine_fd, F_SETLKW, &wait_for);
+        printf("record locks: reported %d, conflict errno %d, disjoint %d, split front free %d middle held %d, waited %d for at least 100 ms %d\n",
+               reported, conflict, disjoint, front.l_type == F_UNLCK, middle.l_type == F_WRLCK, waited, milliseconds() - start >= 100);
+        _exit(0);
+    }
+    usleep(100000);
+    struct flock unlock_front = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 5};
+    fcntl(held, F_SETLK, &unlock_front);
+    write(report[1], "g", 1);
+    usleep(200000);
+    int another = open(records, O_RDONLY);
+    close(another);  // POSIX: closing any fd of the file drops the process's locks on it
+    waitpid(checker, &status, 0);
+    // An OFD lock belongs to the open file description: another description conflicts.
+    struct flock ofd = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    int ofd_locked = fcntl(held, F_OFD_SETLK, &ofd);
+    int second = open(records, O_RDWR);
+    struct flock ofd_try = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 3, .l_len = 1};
+    int ofd_conflict = fcntl(second, F_OFD_SETLK, &ofd_try) == -1 ? errno : 0;
+    struct flock bad_pid = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 3, .l_len = 1, .l_pid = 5};
+    int ofd_bad = fcntl(second, F_OFD_SETLK, &bad_pid) == -1 ? errno : 0;
+    printf("record locks: set %d, ofd %d, other description errno %d, pid given errno %d\n", locked, ofd_locked, ofd_conflict, ofd_bad);
+    close(second);
+    close(held);
+    unlink(records);
 
     sigset_t set;
     sigemptyset(&set);
