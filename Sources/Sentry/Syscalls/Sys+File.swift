@@ -225,6 +225,36 @@ extension Syscalls {
         try makeSymlink(task, target: arguments[0], directoryFD: fd(arguments[1]), path: arguments[2])
     }
 
+    /// Implements Linux mknod(2) and mknodat(2): a regular file (S_IFREG or no type), a FIFO
+    /// or a socket file, with the mode less the umask; device files are EPERM (the sandbox
+    /// has no CAP_MKNOD, as a container by default), a directory too (as Linux's may_mknod);
+    /// another type is EINVAL.
+    static func mknod(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makeNode(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], mode: UInt32(truncatingIfNeeded: arguments[1]))
+    }
+
+    static func mknodat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try makeNode(task, directoryFD: fd(arguments[0]), path: arguments[1], mode: UInt32(truncatingIfNeeded: arguments[2]))
+    }
+
+    private static func makeNode(_ task: Task, directoryFD: Int32, path: UInt64, mode: UInt32) throws(LinuxErrno) -> SyscallOutcome {
+        let type = mode & FileMode.typeMask
+        let permissions = mode & 0o7777 & ~task.umask
+        switch type {
+        case 0, FileMode.regular, FileMode.fifo, FileMode.socket: break
+        case FileMode.character, FileMode.block, FileMode.directory: throw .EPERM  // Linux's may_mknod
+        default: throw .EINVAL
+        }
+        let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
+        if task.exists(name, in: parent) { throw .EEXIST }
+        switch type {
+        case FileMode.fifo: try parent.inode.makeFifo(name, mode: permissions)
+        case FileMode.socket: try parent.inode.makeSocket(name, mode: permissions)
+        default: _ = try parent.inode.create(name, mode: permissions)
+        }
+        return .value(0)
+    }
+
     /// Implements Linux link(2): a new name for an existing file (not following a final
     /// symlink of the old path, as Linux's link does).
     static func link(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {

@@ -121,6 +121,8 @@ enum Syscalls {
         (.eventfd, .supported, eventfd),
         (.flock, .supported, flock),
         (.link, .supported, link),
+        (.mknod, .partial(note: "regular files, FIFOs and socket files; devices are EPERM"), mknod),
+        (.mknodat, .partial(note: "as mknod"), mknodat),
         (.linkat, .supported, linkat),
         (.statfs, .partial(note: "tmpfs, the overlay, proc, pipes and sockets; the read-only root without an overlay is ENOSYS"), statfs),
         (.fstatfs, .partial(note: "as statfs"), fstatfs),

@@ -58,6 +58,8 @@ public protocol Inode: AnyObject {
     /// Creates the socket file `name` (bind(2) of an AF_UNIX socket to a path): opening it is
     /// ENXIO, as on Linux.
     func makeSocket(_ name: [UInt8], mode: UInt32) throws(LinuxErrno)
+    /// Creates the FIFO `name` (mknod(2), mkfifo(3)).
+    func makeFifo(_ name: [UInt8], mode: UInt32) throws(LinuxErrno)
     /// Removes `name` from this directory: a non-directory, or (`directory`) an empty directory.
     func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno)
     /// Moves `name` of this directory to `newName` in `newParent` (same file system: else EXDEV).
@@ -83,6 +85,7 @@ extension Inode {
     public func makeDirectory(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) { throw .EROFS }
     public func makeSymlink(_ name: [UInt8], target: [UInt8]) throws(LinuxErrno) { throw .EROFS }
     public func makeSocket(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) { throw .EROFS }
+    public func makeFifo(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) { throw .EROFS }
     public func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno) { throw .EROFS }
     public func rename(_ name: [UInt8], to newParent: any Inode, as newName: [UInt8]) throws(LinuxErrno) { throw .EROFS }
     public func truncate(to size: Int64) throws(LinuxErrno) { throw .EROFS }

@@ -3,7 +3,8 @@
 // for the fd itself, a bad nanosecond count), utimes, and the errors for a missing file.
 // Built with `gcc -static`, run natively and under `runsc run` (in /tmp, a tmpfs in the
 // sandbox); the outputs must match. Also hard links: link, linkat with and without
-// AT_SYMLINK_FOLLOW, EEXIST, EPERM for a directory, the link count.
+// AT_SYMLINK_FOLLOW, EEXIST, EPERM for a directory, the link count; FIFOs (mkfifo, opens
+// that wait for the other end, O_NONBLOCK's ENXIO and EOF, mknod of a regular file).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static struct stat look(const char *path) {
@@ -90,6 +92,35 @@ int main(void) {
     printf("link: %d count %lu, again errno %d, directory errno %d; linkat followed %d a file %d, not followed %d a symlink %d, bad flags errno %d; after unlink %lu links, %o\n",
            linked, (unsigned long)count, exists, of_directory, follow, S_ISREG(look(followed).st_mode), no_follow, S_ISLNK(look(plain).st_mode),
            bad_flags, (unsigned long)survivor.st_nlink, survivor.st_mode & 07777);
+    char fifo[64], node[64];
+    snprintf(fifo, sizeof fifo, "%s/fifo", directory);
+    snprintf(node, sizeof node, "%s/node", directory);
+    int made = mkfifo(fifo, 0640);
+    struct stat fifo_status = look(fifo);
+    int lonely_writer = open(fifo, O_WRONLY | O_NONBLOCK) == -1 ? errno : 0;
+    int lonely_reader = open(fifo, O_RDONLY | O_NONBLOCK);
+    char byte;
+    ssize_t at_end = read(lonely_reader, &byte, 1);  // no writer: end of file
+    close(lonely_reader);
+    pid_t writer = fork();
+    if (writer == 0) {
+        int out = open(fifo, O_WRONLY);  // waits for the reader
+        write(out, "fifo!", 5);
+        _exit(0);
+    }
+    int in = open(fifo, O_RDONLY);  // waits for the writer
+    char got[8] = {0};
+    ssize_t through = read(in, got, sizeof got - 1);
+    int status;
+    waitpid(writer, &status, 0);
+    close(in);
+    int regular = mknod(node, S_IFREG | 0600, 0);
+    int directory_node = mknod(node, S_IFDIR | 0700, 0) == -1 ? errno : 0;
+    printf("fifo: %d type fifo %d mode %o, lonely writer errno %d, lonely reader end %zd, through %zd \"%s\"; mknod regular %d %d, directory errno %d\n",
+           made, S_ISFIFO(fifo_status.st_mode), fifo_status.st_mode & 0777, lonely_writer, at_end, through, got, regular, S_ISREG(look(node).st_mode),
+           directory_node);
+    unlink(fifo);
+    unlink(node);
     close(fd);
     unlink(symbolic);
     unlink(second);

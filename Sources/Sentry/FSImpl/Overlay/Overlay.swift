@@ -251,6 +251,13 @@ final class OverlayInode: Inode, @unchecked Sendable {
         }
     }
 
+    func makeFifo(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) {
+        try volume.lock.locked { () throws(LinuxErrno) in
+            try prepareCreation(name).makeFifo(name, mode: mode)
+            created(name)
+        }
+    }
+
     func remove(_ name: [UInt8], directory: Bool) throws(LinuxErrno) {
         try volume.lock.locked { () throws(LinuxErrno) in
             let target = try child(name)

@@ -26,8 +26,23 @@ final class Pipe: @unchecked Sendable {
         self.inode = inode
     }
 
+    /// FIFO open(2): waits until the other end is open too (an interruptible wait:
+    /// ERESTARTSYS). With O_NONBLOCK a reader does not wait, and a writer without a reader
+    /// is ENXIO.
+    func waitForPeer(reader: Bool, nonBlocking: Bool) throws(LinuxErrno) {
+        let result: Result<Void, LinuxErrno> = monitor.locked {
+            while reader ? writers == 0 : readers == 0 {
+                if nonBlocking { return reader ? .success(()) : .failure(.ENXIO) }
+                if Task.sleep(on: monitor) == .interrupted { return .failure(.ERESTARTSYS) }
+            }
+            return .success(())
+        }
+        try result.get()
+    }
+
     func open(reader: Bool) {
         monitor.locked {
+            monitor.broadcast()  // a FIFO end waiting for this one
             if reader { readers += 1 } else { writers += 1 }
         }
     }
@@ -93,6 +108,49 @@ final class Pipe: @unchecked Sendable {
             }
             return ready.intersection(events.union([.hangUp, .error]))
         }
+    }
+}
+
+/// An open FIFO: its read end, its write end, or both (O_RDWR, which never waits, as on Linux).
+enum FifoEnd {
+    static func open(_ pipe: Pipe, flags: OpenFlags) throws(LinuxErrno) -> any FileOperations {
+        let nonBlocking = flags.contains(.nonBlocking)
+        switch flags.rawValue & OpenFlags.accessModeMask {
+        case OpenFlags.readOnly.rawValue:
+            let end = PipeEnd(pipe, reader: true)
+            try pipe.waitForPeer(reader: true, nonBlocking: nonBlocking)
+            return end
+        case OpenFlags.writeOnly.rawValue:
+            // Without a reader a non-blocking open fails before it counts as a writer.
+            let end = PipeEnd(pipe, reader: false)
+            try pipe.waitForPeer(reader: false, nonBlocking: nonBlocking)
+            return end
+        default:
+            return BothEnds(reader: PipeEnd(pipe, reader: true), writer: PipeEnd(pipe, reader: false))
+        }
+    }
+
+    /// A FIFO opened for reading and writing.
+    final class BothEnds: FileOperations {
+        let reader: PipeEnd
+        let writer: PipeEnd
+
+        init(reader: PipeEnd, writer: PipeEnd) {
+            self.reader = reader
+            self.writer = writer
+        }
+
+        func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { try reader.read(count: count, at: offset) }
+        func read(count: Int, at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> [UInt8] {
+            try reader.read(count: count, at: offset, nonBlocking: nonBlocking)
+        }
+        func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { try writer.write(bytes, at: offset) }
+        func write(_ bytes: [UInt8], at offset: Int64?, nonBlocking: Bool) throws(LinuxErrno) -> Int {
+            try writer.write(bytes, at: offset, nonBlocking: nonBlocking)
+        }
+        func stat() throws(LinuxErrno) -> LinuxStat { try reader.stat() }
+        func readiness(_ events: PollEvents) -> PollEvents { reader.readiness(events).union(writer.readiness(events)) }
+        var eventStamp: UInt64 { reader.eventStamp &+ writer.eventStamp }
     }
 }
 

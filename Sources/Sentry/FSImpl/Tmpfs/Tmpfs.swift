@@ -44,6 +44,8 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         case directory([[UInt8]: TmpfsInode])
         case regular([UInt8])
         case symlink([UInt8])
+        /// A FIFO: every open of it is an end of this one pipe.
+        case fifo(Pipe)
         /// A device or other special file: its operations are opened from the factory.
         case special(@Sendable () throws(LinuxErrno) -> any FileOperations)
     }
@@ -145,6 +147,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             return TmpfsFile(self, append: flags.contains(.append))
         case .symlink: throw .ELOOP
         case .special(let factory): return try factory()
+        case .fifo(let pipe): return try FifoEnd.open(pipe, flags: flags)
         }
     }
 
@@ -188,6 +191,11 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             state.nlink += 1
             state.ctime = Self.now()
         }
+    }
+
+    func makeFifo(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) {
+        // (The pipe's own inode number is never shown: fstat of a FIFO goes by its name.)
+        try insert(name, child(mode: FileMode.fifo | (mode & 0o7777), contents: .fifo(Pipe(inode: volume.nextInode()))))
     }
 
     func makeSocket(_ name: [UInt8], mode: UInt32) throws(LinuxErrno) {
