@@ -15,6 +15,17 @@ public final class FDTable: @unchecked Sendable {
     private let entries: Mutex<[Int32: Entry]>
     /// RLIMIT_NOFILE: fds must stay below it.
     var limit: Int32 = 1 << 20
+    /// The process the table belongs to: closing any of its fds of a file drops the
+    /// process's record locks on that file (POSIX), whichever call closes it.
+    var owner: Int32 = 0
+
+    /// Drops `owner`'s record locks on the files of `closed` fds.
+    private func released(_ closed: [FileDescription]) {
+        guard owner != 0, !closed.isEmpty, RecordLocks.shared.hasLocks else { return }
+        for file in closed {
+            if let key = file.lockKey { RecordLocks.shared.release(.process(owner), key: key) }
+        }
+    }
 
     public init() { entries = Mutex([:]) }
 
@@ -60,12 +71,14 @@ public final class FDTable: @unchecked Sendable {
     func set(_ fd: Int32, _ file: FileDescription, closeOnExec: Bool) throws(LinuxErrno) {
         guard fd >= 0, fd < limit else { throw .EBADF }
         // The replaced file is returned, so it is released (and maybe closed) after the lock.
-        _ = entries.withLock { $0.updateValue(Entry(file: file, closeOnExec: closeOnExec), forKey: fd) }
+        let replaced = entries.withLock { $0.updateValue(Entry(file: file, closeOnExec: closeOnExec), forKey: fd) }
+        if let replaced, replaced.file !== file { released([replaced.file]) }
     }
 
     /// Removes `fd`; EBADF if it is not open.
     func remove(_ fd: Int32) throws(LinuxErrno) {
-        guard entries.withLock({ $0.removeValue(forKey: fd) }) != nil else { throw .EBADF }
+        guard let removed = entries.withLock({ $0.removeValue(forKey: fd) }) else { throw .EBADF }
+        released([removed.file])
     }
 
     /// The open fd numbers, in order.
@@ -79,10 +92,11 @@ public final class FDTable: @unchecked Sendable {
     /// Closes the fds marked close-on-exec (execve(2)).
     func closeOnExec() {
         // The closed files are returned, so they are released after the lock.
-        _ = entries.withLock { entries in
+        let closed = entries.withLock { entries in
             defer { entries = entries.filter { !$0.value.closeOnExec } }
             return entries.filter { $0.value.closeOnExec }
         }
+        released(closed.values.map(\.file))
     }
 
     /// Closes every fd (the process's exit: its files close before its parent hears of it).

@@ -63,6 +63,7 @@ final class ThreadGroup: @unchecked Sendable {
         self.pid = pid
         self.addressSpace = mm
         self.fds = fds
+        fds.owner = pid
         self.shown = Shown(parentPID: parent, cwd: sandbox.root)
     }
 

@@ -13,10 +13,7 @@ extension Syscalls {
 
     /// Implements Linux close(2).
     static func close(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let file = try task.fds.get(fd(arguments[0]))
-        try task.fds.remove(fd(arguments[0]))
-        // POSIX: closing any fd of a file drops the process's record locks on it.
-        if let key = file.lockKey { RecordLocks.shared.release(.process(task.pid), key: key) }
+        try task.fds.remove(fd(arguments[0]))  // which drops the process's record locks on the file
         return .value(0)
     }
 
@@ -107,8 +104,11 @@ extension Syscalls {
         var from = origin
         var to: Int64? = nil
         if length > 0 {
-            let (end, beyond) = origin.addingReportingOverflow(length)
-            to = beyond ? nil : end
+            // The last byte must be an offset (EOVERFLOW past Int64.max); ending at the
+            // largest offset is to the end.
+            let (last, beyond) = origin.addingReportingOverflow(length - 1)
+            guard !beyond else { throw .EOVERFLOW }
+            to = last == Int64.max ? nil : last + 1
         } else if length < 0 {
             let (begin, below) = origin.addingReportingOverflow(length)
             guard !below else { throw .EINVAL }

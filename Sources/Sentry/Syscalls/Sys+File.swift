@@ -277,7 +277,7 @@ extension Syscalls {
         guard flags & ~(atSymlinkFollow | AtFlags.emptyPath) == 0 else { throw .EINVAL }
         let target = try attributeTarget(
             task, directoryFD: oldDirectoryFD, path: oldPath, follow: flags & atSymlinkFollow != 0, emptyPath: flags & AtFlags.emptyPath != 0)
-        if try target.fileType() == FileMode.directory { throw .EPERM }
+        // (A directory is EPERM from `Inode.link`, after the new path's errors, as on Linux.)
         let (parent, name) = try task.resolveParent(directoryFD: newDirectoryFD, pathAddress: newPath)
         if task.exists(name, in: parent) { throw .EEXIST }
         try parent.inode.link(target, as: name)

@@ -110,6 +110,7 @@ public enum FileSystemMagic {
     public static func empty(type: Int64, device: UInt64) -> LinuxStatfs {
         var statistics = LinuxStatfs()
         statistics.type = type
+        statistics.flags = 0x20  // ST_VALID: the flags say the mount's (none set: read-write)
         statistics.blockSize = 4096
         statistics.fragmentSize = 4096
         statistics.nameLength = 255

@@ -33,6 +33,9 @@ final class RecordLocks: @unchecked Sendable {
     private let monitor = Monitor()
     private var table: [FileLocks.Key: [Lock]] = [:]
 
+    /// Whether any lock is held (closing an fd looks up its file's key only then).
+    var hasLocks: Bool { monitor.locked { !table.isEmpty } }
+
     /// The first lock of another owner on `key` that a lock of `write` over [start, end) would
     /// conflict with (F_GETLK), or nil.
     func conflict(_ key: FileLocks.Key, start: UInt64, end: UInt64?, write: Bool, owner: Owner) -> Lock? {

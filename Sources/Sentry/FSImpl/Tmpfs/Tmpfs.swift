@@ -186,10 +186,19 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     func link(_ target: any Inode, as name: [UInt8]) throws(LinuxErrno) {
         guard let file = target as? TmpfsInode, file.device == device else { throw .EXDEV }
         guard try file.fileType() != FileMode.directory else { throw .EPERM }
-        try insert(name, file)
-        file.state.withLock { state in
-            state.nlink += 1
+        // A file whose last name is gone (AT_EMPTY_PATH of an open, unlinked file) is ENOENT.
+        let counted: Bool = file.state.withLock { state in
+            guard state.nlink > 0 else { return false }
+            state.nlink += 1  // counted before the name exists, so an unlink meanwhile never goes below 0
             state.ctime = Self.now()
+            return true
+        }
+        guard counted else { throw .ENOENT }
+        do {
+            try insert(name, file)
+        } catch {
+            file.state.withLock { $0.nlink -= 1 }
+            throw error
         }
     }
 
