@@ -70,7 +70,13 @@ final class OverlayInode: Inode, @unchecked Sendable {
     /// stat(2) of the file (lock held).
     private func attributes() throws(LinuxErrno) -> LinuxStat {
         var attributes = try top.stat()
-        if let lower { attributes.ino = try lower.stat().ino } else { attributes.ino |= 1 << 63 }
+        if let lower {
+            attributes.ino = try lower.stat().ino
+        } else if let origin = upper?.copiedUpFrom {
+            attributes.ino = origin  // another name of a copied-up file (a hard link made since)
+        } else {
+            attributes.ino |= 1 << 63
+        }
         attributes.dev = volume.device
         return attributes
     }
@@ -197,6 +203,7 @@ final class OverlayInode: Inode, @unchecked Sendable {
             throw .EPERM  // devices, FIFOs and sockets of the image are not copied
         }
         upper = try directory.lookup(name) as? TmpfsInode
+        upper?.copiedUpFrom = attributes.ino
         // The copy keeps the lower file's owner and times, as overlayfs's copy-up does.
         try upper?.setAttributes(
             AttributeChange(uid: attributes.uid, gid: attributes.gid, accessTime: .at(attributes.atime), modificationTime: .at(attributes.mtime)))

@@ -64,6 +64,9 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     let ino: UInt64
     let device: UInt64
     let rdev: UInt64
+    /// Set by an overlay whose upper layer this is: the inode number of the lower file this
+    /// one copies, which every name of it reports (set once, under the overlay's lock).
+    var copiedUpFrom: UInt64?
     let state: Mutex<State>
     let volume: Volume
 
