@@ -380,6 +380,15 @@ struct CSuiteTests {
         #expect(run.inside.split(separator: "\n").count == 14, "\(run.inside)")
     }
 
+    @Test("CPU time: the process, thread and child CPU-time clocks grow while computing and not while asleep; getrusage (self, thread, children), times, wait4's rusage; clock ids Linux refuses")
+    func usage() throws {
+        let run = try runBoth("usage")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 8, "\(run.inside)")
+        #expect(run.inside.contains("wait4 rusage user >= 250 ms 1, children's user >= 250 ms 1"))
+    }
+
     @Test("file attributes: chmod, fchmod, fchmodat, chown (clearing set-user-ID), lchown of a symlink, utimensat with NULL, given, omitted and current times, futimens, utimes, hard links, FIFOs and mknod, and their errors")
     func attributes() throws {
         let run = try runBoth("attributes")

@@ -24,6 +24,9 @@ public final class Sandbox: @unchecked Sendable {
         var parent: Int32
         /// Set when the process has ended: a zombie until its parent waits for it.
         var status: ExitStatus?
+        /// When it has ended: its CPU time and that of the children it waited for, which its
+        /// parent's wait adds to the parent's children's time.
+        var usage = CPUUsage()
         /// The host pid of its stub, while it runs (for signals from other processes).
         var stubPID: pid_t = 0
         /// Its threads (weak: the threads' OS threads own them).
@@ -265,10 +268,11 @@ public final class Sandbox: @unchecked Sendable {
 
     /// Records that `pid` ended. Its children go to init (pid 1), or are forgotten if init is
     /// gone; it stays a zombie until its parent waits, unless its parent is gone too.
-    func exited(_ pid: Int32, status: ExitStatus) {
+    func exited(_ pid: Int32, status: ExitStatus, usage: CPUUsage) {
         let notify: (ThreadGroup, PendingSignal)? = monitor.locked {
             guard let process = processes[pid] else { return nil }
             process.status = status
+            process.usage = usage
             process.stubPID = 0
             defer { monitor.broadcast() }
             for child in processes.values where child.parent == pid {
@@ -323,7 +327,7 @@ public final class Sandbox: @unchecked Sendable {
 
     /// What wait4 found.
     enum WaitResult {
-        case reaped(pid: Int32, status: ExitStatus)
+        case reaped(pid: Int32, status: ExitStatus, usage: CPUUsage)
         /// A child stopped (WUNTRACED) by the signal, or continued (WCONTINUED).
         case stopped(pid: Int32, signal: Int32)
         case continued(pid: Int32)
@@ -352,7 +356,7 @@ public final class Sandbox: @unchecked Sendable {
                 if children.isEmpty { return .failure(.ECHILD) }
                 if exited, let zombie = children.first(where: { $0.status != nil }), let status = zombie.status {
                     if reap { processes.removeValue(forKey: zombie.pid) }
-                    return .success(.reaped(pid: zombie.pid, status: status))
+                    return .success(.reaped(pid: zombie.pid, status: status, usage: zombie.usage))
                 }
                 for child in children.sorted(by: { $0.pid < $1.pid }) where child.status == nil {
                     switch child.jobReport {

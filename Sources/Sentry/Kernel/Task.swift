@@ -144,6 +144,8 @@ public final class Task: @unchecked Sendable {
     }
     /// Signals sent to this task and not yet delivered.
     let signalQueue = SignalQueue()
+    /// The CPU time the thread has used.
+    let accounting = TaskAccounting()
     /// Where `--strace` lines go (nil: not tracing).
     var trace: (@Sendable (String) -> Void)?
 
@@ -225,6 +227,7 @@ public final class Task: @unchecked Sendable {
     public func runUntilEnd() {
         Self.threadTask.value = self
         defer { Self.threadTask.value = nil }
+        accounting.start()
         let end = (try? runLoop()) ?? .group(.signaled(.SIGKILL))
         switch end {
         case .group(let status):
@@ -249,7 +252,10 @@ public final class Task: @unchecked Sendable {
     /// stopped by a signal, the end of the host thread, or an exit → done.
     private func runLoop() throws(LinuxErrno) -> End {
         while true {
-            switch try context.run(&registers) {
+            accounting.resumed()
+            let stop = try context.run(&registers)
+            accounting.stopped()
+            switch stop {
             case .exited(let status):
                 // The platform ended the thread: the group is ending, or the host killed it.
                 return .group(status)

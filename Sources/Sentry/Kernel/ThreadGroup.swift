@@ -57,6 +57,12 @@ final class ThreadGroup: @unchecked Sendable {
     }
     private var shown: Shown
     private var realTimerStorage: RealTimer?
+    /// When the process was made (fork), on the sandbox's monotonic clock: /proc's starttime.
+    let startTime = Timekeeper.shared.now(realtime: false)
+    /// The CPU time of the group's threads that have ended.
+    private var endedThreadsUsage = CPUUsage()
+    /// The CPU time of the children it has waited for, and of theirs (Linux's cutime and cstime).
+    private var reapedChildrenUsage = CPUUsage()
 
     init(sandbox: Sandbox, pid: Int32, parent: Int32, mm: MemoryManager, fds: FDTable = FDTable()) {
         self.sandbox = sandbox
@@ -105,6 +111,22 @@ final class ThreadGroup: @unchecked Sendable {
     }
 
     var unimplementedCalls: [Sysno: Int] { monitor.locked { unimplemented } }
+
+    // MARK: CPU time
+
+    /// The CPU time of the process: of its ended threads and of those still running.
+    var usage: CPUUsage {
+        let (ended, live) = monitor.locked { (endedThreadsUsage, threads) }
+        return live.reduce(ended) { $0 + $1.accounting.usage }
+    }
+
+    /// The CPU time of the children it has waited for.
+    var childrenUsage: CPUUsage { monitor.locked { reapedChildrenUsage } }
+
+    /// Adds a reaped child's CPU time (its own and its waited-for children's).
+    func addReapedChild(_ usage: CPUUsage) {
+        monitor.locked { reapedChildrenUsage += usage }
+    }
 
     // MARK: Threads
 
@@ -237,8 +259,10 @@ final class ThreadGroup: @unchecked Sendable {
     /// ending); when it was the last, the group has ended: records its status and tells the
     /// sandbox.
     func remove(_ task: Task, code: Int32?) {
-        let ended: ExitStatus? = monitor.locked {
+        let final = task.accounting.finish()
+        let ended: (ExitStatus, CPUUsage)? = monitor.locked {
             threads.removeAll { $0 === task }
+            endedThreadsUsage += final
             if task.tid == pid, let code { leaderCode = code }
             monitor.broadcast()
             guard threads.isEmpty else { return nil }
@@ -246,15 +270,15 @@ final class ThreadGroup: @unchecked Sendable {
             // leader's exit_code is what Linux reports.
             let status = exitStatus ?? .exited((leaderCode ?? code ?? 0) & 0xff)
             endStatus = status
-            return status
+            return (status, endedThreadsUsage + reapedChildrenUsage)
         }
-        guard let ended else { return }
+        guard let (ended, usage) = ended else { return }
         _ = realTimerStorage?.set(value: 0, interval: 0)  // its thread ends with the process
         // Linux's exit_files: what the process held is closed (pipe ends, sockets) before
         // its parent is told it ended; its record locks go with them.
         fds.closeAll()
         RecordLocks.shared.release(.process(pid))
-        sandbox.exited(pid, status: ended)
+        sandbox.exited(pid, status: ended, usage: usage)
     }
 
     /// Waits until the last thread has ended and returns the group's status.

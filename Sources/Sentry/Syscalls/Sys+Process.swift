@@ -179,7 +179,8 @@ extension Syscalls {
     /// in the caller's process group, -pgid for one in that group. Ended children are
     /// reaped; with WUNTRACED a stopped child reports its stop signal (status 0x7f with the
     /// signal), with WCONTINUED a continued one 0xffff, once each. WNOHANG returns 0 while
-    /// they run. The rusage is reported as zeros until accounting lands.
+    /// they run. The rusage is the child's CPU time and its waited-for children's (a reaped
+    /// child's is added to the caller's children's time).
     static func wait4(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let pid = Int32(truncatingIfNeeded: arguments[0])
         let options = arguments[2]
@@ -199,13 +200,14 @@ extension Syscalls {
         switch found {
         case .running:
             return .value(0)
-        case .reaped(let pid, .exited(let code)): (child, encoded) = (pid, UInt32(code & 0xff) << 8)
-        case .reaped(let pid, .signaled(let signal)): (child, encoded) = (pid, UInt32(signal.rawValue & 0x7f))
+        case .reaped(let pid, .exited(let code), _): (child, encoded) = (pid, UInt32(code & 0xff) << 8)
+        case .reaped(let pid, .signaled(let signal), _): (child, encoded) = (pid, UInt32(signal.rawValue & 0x7f))
         case .stopped(let pid, let signal): (child, encoded) = (pid, UInt32(signal & 0xff) << 8 | 0x7f)
         case .continued(let pid): (child, encoded) = (pid, 0xffff)
         }
+        let usage = childUsage(task, found, reaped: true)
         if arguments[1] != 0 { try task.mm.copyOut(bytes(UInt64(encoded)).prefix(4).map { $0 }, to: arguments[1]) }
-        if arguments[3] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 144), to: arguments[3]) }
+        if arguments[3] != 0 { try task.mm.copyOut(usage.rusageBytes, to: arguments[3]) }
         return .value(Int64(child))
     }
 
@@ -216,7 +218,7 @@ extension Syscalls {
     /// WSTOPPED and WCONTINUED choose what is reported (one at least), WNOWAIT leaves the
     /// child waitable. The siginfo gets SIGCHLD with CLD_EXITED, CLD_KILLED, CLD_STOPPED or
     /// CLD_CONTINUED; with WNOHANG and nothing to report its pid and signal are 0. The
-    /// rusage is zeros.
+    /// rusage is as wait4's.
     static func waitid(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (kind, id, options) = (arguments[0], Int32(truncatingIfNeeded: arguments[1]), arguments[3])
         guard options & ~(waitNoHang | waitStopped | waitExited | waitContinued | waitNoWait | waitNoThread | waitAll | waitClone) == 0,
@@ -240,8 +242,8 @@ extension Syscalls {
         let report: (child: Int32, code: UInt64, value: UInt64)?
         switch found {
         case .running: report = nil
-        case .reaped(let child, .exited(let exitCode)): report = (child, 1, UInt64(UInt32(bitPattern: exitCode & 0xff)))  // CLD_EXITED
-        case .reaped(let child, .signaled(let signal)): report = (child, 2, UInt64(signal.rawValue))  // CLD_KILLED
+        case .reaped(let child, .exited(let exitCode), _): report = (child, 1, UInt64(UInt32(bitPattern: exitCode & 0xff)))  // CLD_EXITED
+        case .reaped(let child, .signaled(let signal), _): report = (child, 2, UInt64(signal.rawValue))  // CLD_KILLED
         case .stopped(let child, let signal): report = (child, 5, UInt64(signal))  // CLD_STOPPED
         case .continued(let child): report = (child, 6, UInt64(LinuxSignal.SIGCONT.rawValue))  // CLD_CONTINUED
         }
@@ -252,8 +254,25 @@ extension Syscalls {
             info.replaceSubrange(24..<28, with: bytes(value).prefix(4))
         }
         if arguments[2] != 0 { try task.mm.copyOut(info, to: arguments[2]) }
-        if arguments[4] != 0 { try task.mm.copyOut([UInt8](repeating: 0, count: 144), to: arguments[4]) }
+        let usage = childUsage(task, found, reaped: options & waitNoWait == 0)
+        if arguments[4] != 0 { try task.mm.copyOut(usage.rusageBytes, to: arguments[4]) }
         return .value(0)
+    }
+
+    /// The CPU time a wait reports for the child it found (zero when none): an ended child's
+    /// total, added to the caller's children's time when it was reaped (`reaped`), or a
+    /// stopped or continued child's so far.
+    private static func childUsage(_ task: Task, _ found: Sandbox.WaitResult, reaped: Bool) -> CPUUsage {
+        switch found {
+        case .running:
+            return CPUUsage()
+        case .reaped(_, _, let usage):
+            if reaped { task.group.addReapedChild(usage) }
+            return usage
+        case .stopped(let pid, _), .continued(let pid):
+            guard let group = task.sandbox.running(pid)?.group else { return CPUUsage() }
+            return group.usage + group.childrenUsage
+        }
     }
 
     /// The NULL-terminated array of string pointers at `address` (argv, envp of execve), at

@@ -2,7 +2,7 @@ import HostSys
 import LinuxABI
 
 extension Syscalls {
-    /// Clock ids the Sentry serves (clock_gettime(2)); CPU-time clocks come with task accounting.
+    /// The clock ids of the system clocks (clock_gettime(2)); CPU-time clocks are `CPUClock`s.
     static let clockRealtime: UInt64 = 0, clockMonotonic: UInt64 = 1, clockMonotonicRaw: UInt64 = 4
     static let clockRealtimeCoarse: UInt64 = 5, clockMonotonicCoarse: UInt64 = 6, clockBoottime: UInt64 = 7
 
@@ -34,9 +34,16 @@ extension Syscalls {
         return time
     }
 
-    /// Implements Linux clock_gettime(2) for the realtime, monotonic and boot-time clocks.
+    /// Implements Linux clock_gettime(2) for the realtime, monotonic and boot-time clocks and
+    /// the CPU-time clocks of processes and threads.
     static func clockGettime(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        try task.mm.copyOut(timespecBytes(try now(arguments[0])), to: arguments[1])
+        let time: LinuxTimespec
+        if let clock = try cpuClock(task, arguments[0]) {
+            time = LinuxTimespec(totalNanoseconds: Int64(clamping: clock.nanoseconds))
+        } else {
+            time = try now(arguments[0])
+        }
+        try task.mm.copyOut(timespecBytes(time), to: arguments[1])
         return .value(0)
     }
 
@@ -64,10 +71,13 @@ extension Syscalls {
 
     /// Implements Linux clock_nanosleep(2): relative sleeps and TIMER_ABSTIME deadlines on the
     /// realtime and monotonic clocks; a signal ends them as it ends nanosleep (`rem` is
-    /// written for relative sleeps only).
+    /// written for relative sleeps only). A thread's CPU-time clock is EINVAL, as on Linux;
+    /// sleeping on a process's is not served (ENOTSUP, which the man page gives for a clock
+    /// the kernel cannot sleep on).
     static func clockNanosleep(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (clock, flags) = (arguments[0], arguments[1])
         guard flags & ~1 == 0 else { throw .EINVAL }
+        if let cpuClock = try cpuClock(task, clock) { throw cpuClock.isThread ? .EINVAL : .EOPNOTSUPP }
         let request = try readTimespec(task, arguments[2])
         var nanoseconds = request.totalNanoseconds
         if flags & 1 != 0 {  // TIMER_ABSTIME
@@ -107,10 +117,10 @@ extension Syscalls {
         return UInt64(LinuxTimespec(seconds: seconds, nanoseconds: micros * 1000).totalNanoseconds)
     }
 
-    /// Nanoseconds as a `struct timeval` (microseconds rounded up, so a pending timer never
-    /// reads as zero).
-    static func timevalBytes(_ nanoseconds: UInt64) -> [UInt8] {
-        let micros = (nanoseconds + 999) / 1000
+    /// Nanoseconds as a `struct timeval`: microseconds rounded up (so a pending timer never
+    /// reads as zero), or down for a time spent (rusage).
+    static func timevalBytes(_ nanoseconds: UInt64, roundUp: Bool = true) -> [UInt8] {
+        let micros = (roundUp ? nanoseconds &+ 999 : nanoseconds) / 1000
         return bytes(micros / 1_000_000) + bytes(micros % 1_000_000)
     }
 
@@ -146,10 +156,16 @@ extension Syscalls {
     }
 
     /// Implements Linux clock_getres(2) for the clocks clock_gettime serves: 1 ns, and for the
-    /// coarse clocks a tick (4 ms at Linux's common HZ of 250); EINVAL for another clock.
+    /// coarse clocks and the CPU-time clocks that count in ticks (CPUCLOCK_PROF and _VIRT) a
+    /// tick (4 ms at Linux's common HZ of 250); EINVAL for another clock.
     static func clockGetres(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        _ = try now(arguments[0])
-        let coarse = arguments[0] == clockRealtimeCoarse || arguments[0] == clockMonotonicCoarse
+        let coarse: Bool
+        if let clock = try cpuClock(task, arguments[0]) {
+            coarse = clock.measure != .scheduler
+        } else {
+            _ = try now(arguments[0])
+            coarse = arguments[0] == clockRealtimeCoarse || arguments[0] == clockMonotonicCoarse
+        }
         if arguments[1] != 0 {
             try task.mm.copyOut(timespecBytes(LinuxTimespec(seconds: 0, nanoseconds: coarse ? 4_000_000 : 1)), to: arguments[1])
         }

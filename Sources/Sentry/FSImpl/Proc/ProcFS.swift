@@ -287,10 +287,20 @@ enum ProcFS {
             """
     }
 
+    /// /proc/PID/stat: the fields ps and top read (state, parent, process group, session, the
+    /// process's and its waited-for children's CPU time in ticks, nice, threads, start time,
+    /// virtual size); the fault counters and what the Sentry does not keep are 0.
     static func stat(_ task: Task) -> String {
         let name = String(decoding: task.name, as: UTF8.self)
-        return "\(task.pid) (\(name)) R \(task.parentPID) \(task.pid) \(task.pid) 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0 "
-            + "\(task.mm.vmas.reduce(UInt64(0)) { $0 + ($1.end - $1.start) }) 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"
+        let group = task.group
+        let (processGroup, session) = (try? task.sandbox.processGroup(of: task.pid)) ?? (task.pid, task.pid)
+        let (own, children) = (group.usage, group.childrenUsage)
+        let times = "\(own.userTicks) \(own.systemTicks) \(children.userTicks) \(children.systemTicks)"
+        let nice = group.nice
+        let started = group.startTime / Int64(CPUUsage.tickNanoseconds)
+        return "\(task.pid) (\(name)) R \(task.parentPID) \(processGroup) \(session) 0 -1 0 0 0 0 0 \(times) \(20 + nice) \(nice) "
+            + "\(group.liveThreads.count) 0 \(started) \(task.mm.vmas.reduce(UInt64(0)) { $0 + ($1.end - $1.start) }) "
+            + "0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"
     }
 
     /// /proc/PID/maps: a line per mapping, the special ones named as Linux names them

@@ -1,0 +1,126 @@
+// CPU time: the CPU-time clocks (the caller's, a child's, another thread's), getrusage,
+// times, and wait4's rusage. Prints only relations that hold natively too: time spent
+// computing shows up, time spent asleep does not.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t ns(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+static int64_t tv_ns(struct timeval t) { return (int64_t)t.tv_sec * 1000000000 + (int64_t)t.tv_usec * 1000; }
+
+static int64_t clock_ns(clockid_t clock) {
+    struct timespec t;
+    if (clock_gettime(clock, &t) != 0) return -errno;
+    return ns(t);
+}
+
+// Computes until `clock` has advanced `amount` nanoseconds (bounded by 5 s of wall time).
+static volatile uint64_t sink;
+static void burn(clockid_t clock, int64_t amount) {
+    int64_t start = clock_ns(clock), wall = clock_ns(CLOCK_MONOTONIC);
+    while (clock_ns(clock) - start < amount && clock_ns(CLOCK_MONOTONIC) - wall < 5000000000LL) {
+        for (int i = 0; i < 100000; i++) sink += i;
+    }
+}
+
+static volatile int spinning = 1;
+static void *spinner(void *arg) {
+    (void)arg;
+    while (spinning) sink++;
+    return NULL;
+}
+
+int main(void) {
+    // The caller's clocks grow while it computes, by no more than the wall time, and the
+    // thread's never passes the process's.
+    int64_t wall0 = clock_ns(CLOCK_MONOTONIC), process0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    burn(CLOCK_MONOTONIC, 200000000);
+    int64_t thread1 = clock_ns(CLOCK_THREAD_CPUTIME_ID), process1 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    int64_t wall1 = clock_ns(CLOCK_MONOTONIC);
+    printf("compute: process clock grew %d, within the wall time %d, thread <= process %d\n",
+           process1 - process0 >= 100000000, process1 - process0 <= wall1 - wall0 + 20000000, thread1 <= process1);
+
+    // Asleep, they stand still.
+    struct timespec nap = {0, 200000000};
+    nanosleep(&nap, NULL);
+    printf("sleep: process clock grew under 50 ms %d\n", clock_ns(CLOCK_PROCESS_CPUTIME_ID) - process1 < 50000000);
+
+    struct rusage self, thread, children;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_THREAD, &thread);
+    getrusage(RUSAGE_CHILDREN, &children);
+    int bad_who = getrusage(5, &self);
+    printf("getrusage: self user >= 100 ms %d, thread user >= 100 ms %d, children 0 %d, bad who %d errno %d\n",
+           tv_ns(self.ru_utime) >= 100000000, tv_ns(thread.ru_utime) >= 100000000,
+           tv_ns(children.ru_utime) + tv_ns(children.ru_stime) == 0, bad_who, errno);
+
+    struct tms before;
+    clock_t ticks0 = times(&before);
+    printf("times: user ticks >= 10 %d, children 0 %d\n", before.tms_utime >= 10, before.tms_cutime + before.tms_cstime == 0);
+
+    // A child computes; its clock is readable by pid while it runs, and its time is the
+    // parent's children's time once waited for.
+    int go[2];
+    pipe(go);
+    pid_t child = fork();
+    if (child == 0) {
+        char byte;
+        read(go[0], &byte, 1);
+        burn(CLOCK_MONOTONIC, 300000000);
+        _exit(0);
+    }
+    clockid_t child_clock;
+    int found = clock_getcpuclockid(child, &child_clock);
+    int64_t child0 = clock_ns(child_clock);
+    write(go[1], "x", 1);
+    usleep(150000);
+    int64_t child1 = clock_ns(child_clock);
+    struct rusage waited;
+    int status;
+    wait4(child, &status, 0, &waited);
+    getrusage(RUSAGE_CHILDREN, &children);
+    struct tms after;
+    clock_t ticks1 = times(&after);
+    printf("child: clock found %d, grew while it ran %d; wait4 rusage user >= 250 ms %d, children's user >= 250 ms %d, "
+           "children's ticks >= 25 %d, elapsed ticks >= 15 %d\n",
+           found == 0, child1 > child0, tv_ns(waited.ru_utime) >= 250000000, tv_ns(children.ru_utime) >= 250000000,
+           after.tms_cutime >= 25, ticks1 - ticks0 >= 15);
+    struct timespec t;
+    int reaped = clock_gettime(child_clock, &t);
+    printf("reaped child's clock: %d errno %d\n", reaped, errno);
+
+    // Another thread's clock grows while it spins, and only the caller's process may read it.
+    pthread_t other;
+    pthread_create(&other, NULL, spinner, NULL);
+    clockid_t other_clock;
+    pthread_getcpuclockid(other, &other_clock);
+    int64_t other0 = clock_ns(other_clock);
+    usleep(200000);
+    int64_t other1 = clock_ns(other_clock);
+    spinning = 0;
+    pthread_join(other, NULL);
+    printf("thread: its clock grew >= 50 ms %d; process clock counts it %d\n", other1 - other0 >= 50000000,
+           clock_ns(CLOCK_PROCESS_CPUTIME_ID) - process1 >= other1 - other0);
+
+    // Resolutions and errors.
+    struct timespec res;
+    clock_getres(CLOCK_PROCESS_CPUTIME_ID, &res);
+    printf("getres: sched %ld ns;", res.tv_nsec);
+    clockid_t bad = (clockid_t)((~0u << 3) | 3), seven = (clockid_t)((~0u << 3) | 7);
+    int result = clock_gettime(bad, &t);
+    printf(" clockfd %d errno %d;", result, errno);
+    result = clock_gettime(seven, &t);
+    printf(" measure 3 %d errno %d;", result, errno);
+    errno = 0;
+    printf(" nanosleep on the thread clock %d\n", clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &nap, NULL));
+    return 0;
+}
