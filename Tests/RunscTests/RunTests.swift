@@ -389,6 +389,16 @@ struct CSuiteTests {
         #expect(run.inside.contains("wait4 rusage user >= 250 ms 1, children's user >= 250 ms 1"))
     }
 
+    @Test("POSIX timers and timerfds: periodic signals with SI_TIMER and the value given, timer_gettime, overruns of a blocked signal, a stale signal dropped after the timer is set again, absolute realtime times, SIGEV_NONE, SIGEV_THREAD_ID and SIGEV_THREAD, none across fork; timerfd reads, counts, poll, epoll, disarming, absolute times; the errors Linux gives")
+    func timers() throws {
+        let run = try runBoth("timers")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 15, "\(run.inside)")
+        #expect(run.inside.contains("overrun: signals 1..2 1, overrun 10..20 1; stale signal dropped 1"))
+        #expect(run.inside.contains("timerfd: first read 8 count 1 1 after >= 20 ms 1; later count 4..6 1; interval 20 ms 1"))
+    }
+
     @Test("file attributes: chmod, fchmod, fchmodat, chown (clearing set-user-ID), lchown of a symlink, utimensat with NULL, given, omitted and current times, futimens, utimes, hard links, FIFOs and mknod, and their errors")
     func attributes() throws {
         let run = try runBoth("attributes")

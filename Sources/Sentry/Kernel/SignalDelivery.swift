@@ -11,6 +11,11 @@ struct PendingSignal {
     var status: Int32 = 0
     /// A fault's address (`si_addr`), in place of the pid, uid and status.
     var address: UInt64?
+    /// The POSIX timer that sent it (SI_TIMER), in place of the pid, uid and status: its id,
+    /// its `sigev_value`, and its overrun, which the timer sets when the signal is taken.
+    var timer: PosixTimer?
+    var timerSequence: UInt64 = 0
+    var overrun: Int32 = 0
 
     /// The 128-byte `siginfo_t`: signo, errno, code, then the union (the pid, uid and status,
     /// or a fault's address).
@@ -21,6 +26,10 @@ struct PendingSignal {
         put32(UInt32(bitPattern: code), at: 8)
         if let address {
             withUnsafeBytes(of: address.littleEndian) { bytes.replaceSubrange(16..<24, with: $0) }
+        } else if let timer {
+            put32(UInt32(bitPattern: timer.id), at: 16)
+            put32(UInt32(bitPattern: overrun), at: 20)
+            withUnsafeBytes(of: timer.value.littleEndian) { bytes.replaceSubrange(24..<32, with: $0) }
         } else {
             put32(UInt32(bitPattern: pid), at: 16)
             put32(uid, at: 20)
@@ -78,20 +87,22 @@ final class SignalQueue: @unchecked Sendable {
         monitor.locked { stopRequested = false }
     }
 
-    /// Queues `signal` and wakes the task if it sleeps. Call without holding the monitor the
-    /// task may sleep in.
-    func post(_ signal: PendingSignal) {
-        let (sleeper, stop): (Monitor?, (@Sendable () -> Void)?) = monitor.locked {
+    /// Queues `signal` and wakes the task if it sleeps; false if it was not queued (a
+    /// standard signal already pending). Call without holding the monitor the task may sleep in.
+    @discardableResult
+    func post(_ signal: PendingSignal) -> Bool {
+        let (queued, sleeper, stop): (Bool, Monitor?, (@Sendable () -> Void)?) = monitor.locked {
             // Standard signals do not queue twice; real-time ones do.
-            if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return (nil, nil) }
+            if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return (false, nil, nil) }
             pending.append(signal)
             monitor.broadcast()
-            return (sleepingOn, sleepingOn == nil ? self.interrupt : nil)
+            return (true, sleepingOn, sleepingOn == nil ? self.interrupt : nil)
         }
         // The sleeper holds its monitor from its check of `pending` until it waits, so this
         // broadcast cannot fall between the two.
         if let sleeper, sleeper !== monitor { sleeper.locked { sleeper.broadcast() } }
         stop?()
+        return queued
     }
 
     /// Waits in `other` (whose lock the caller holds) for its broadcast or `deadline`, unless
@@ -126,11 +137,19 @@ final class SignalQueue: @unchecked Sendable {
         monitor.locked { pending.contains { mask & (1 << UInt64($0.number - 1)) != 0 } }
     }
 
-    /// Takes the first pending signal not in `blocked` (bit n-1 for signal n).
+    /// Takes the first pending signal not in `blocked` (bit n-1 for signal n). A timer's
+    /// signal takes the timer's overrun with it, or is dropped if the timer was set or
+    /// deleted since it was sent.
     func take(blocked: UInt64) -> PendingSignal? {
-        monitor.locked {
-            guard let index = pending.firstIndex(where: { blocked & (1 << UInt64($0.number - 1)) == 0 }) else { return nil }
-            return pending.remove(at: index)
+        while true {
+            let taken: PendingSignal? = monitor.locked {
+                guard let index = pending.firstIndex(where: { blocked & (1 << UInt64($0.number - 1)) == 0 }) else { return nil }
+                return pending.remove(at: index)
+            }
+            guard var signal = taken, let timer = signal.timer else { return taken }
+            guard let overrun = timer.delivered(sequence: signal.timerSequence) else { continue }
+            signal.overrun = overrun
+            return signal
         }
     }
 

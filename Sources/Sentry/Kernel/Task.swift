@@ -131,7 +131,7 @@ public final class Task: @unchecked Sendable {
         set { group.limits = newValue }
     }
     /// ITIMER_REAL of the process.
-    var realTimer: RealTimer { group.realTimer(for: self) }
+    var realTimer: KernelTimer { group.realTimer }
     /// The thread's name (comm), at most 15 bytes: prctl(PR_SET_NAME), /proc/PID/comm.
     var name: [UInt8] {
         get { shownLock.locked { shownState.name } }

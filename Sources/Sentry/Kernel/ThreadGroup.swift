@@ -56,9 +56,12 @@ final class ThreadGroup: @unchecked Sendable {
         var umask: UInt32 = 0o022
     }
     private var shown: Shown
-    private var realTimerStorage: RealTimer?
+    private var realTimerStorage: KernelTimer?
     /// When the process was made (fork), on the sandbox's monotonic clock: /proc's starttime.
     let startTime = Timekeeper.shared.now(realtime: false)
+    /// Its POSIX timers (timer_create(2)) by id, and the id the next one gets.
+    private var posixTimers: [Int32: PosixTimer] = [:]
+    private var nextTimerID: Int32 = 0
     /// The CPU time of the group's threads that have ended.
     private var endedThreadsUsage = CPUUsage()
     /// The CPU time of the children it has waited for, and of theirs (Linux's cutime and cstime).
@@ -94,12 +97,13 @@ final class ThreadGroup: @unchecked Sendable {
         set { monitor.locked { shown.umask = newValue } }
     }
 
-    /// ITIMER_REAL, made on first use (a forked child starts without one, as on Linux); its
-    /// SIGALRM goes to the thread that armed it first.
-    func realTimer(for task: Task) -> RealTimer {
+    /// ITIMER_REAL, made on first use (a forked child starts without one, as on Linux).
+    var realTimer: KernelTimer {
         monitor.locked {
             if let realTimerStorage { return realTimerStorage }
-            let timer = RealTimer(queue: task.signalQueue)
+            // SIGALRM from the kernel (SI_KERNEL) for the process, once however many
+            // expirations it stands for.
+            let timer = KernelTimer { [weak self] _ in self?.post(PendingSignal(number: LinuxSignal.SIGALRM.rawValue, code: 0x80)) }
             realTimerStorage = timer
             return timer
         }
@@ -111,6 +115,46 @@ final class ThreadGroup: @unchecked Sendable {
     }
 
     var unimplementedCalls: [Sysno: Int] { monitor.locked { unimplemented } }
+
+    // MARK: POSIX timers
+
+    /// Adds a POSIX timer made by `make` with the next free id (ids count up from 0 and wrap,
+    /// as Linux's); EAGAIN when the process has as many as it may have signals pending
+    /// (RLIMIT_SIGPENDING), as each holds a queued signal in Linux.
+    func addPosixTimer(_ make: (Int32) -> PosixTimer) throws(LinuxErrno) -> PosixTimer {
+        let limit = limits[ResourceLimits.pendingSignals]?.0 ?? ResourceLimits.infinity
+        let added: PosixTimer? = monitor.locked {
+            guard UInt64(posixTimers.count) < min(limit, UInt64(Int32.max)) else { return nil }
+            while posixTimers[nextTimerID] != nil { nextTimerID = nextTimerID == Int32.max ? 0 : nextTimerID + 1 }
+            let timer = make(nextTimerID)
+            posixTimers[timer.id] = timer
+            nextTimerID = nextTimerID == Int32.max ? 0 : nextTimerID + 1
+            return timer
+        }
+        guard let added else { throw .EAGAIN }
+        return added
+    }
+
+    /// The POSIX timer `id` (EINVAL if the process has none by that id, as Linux answers).
+    func posixTimer(_ id: Int32) throws(LinuxErrno) -> PosixTimer {
+        guard let timer = monitor.locked({ posixTimers[id] }) else { throw .EINVAL }
+        return timer
+    }
+
+    /// Deletes the POSIX timer `id` (disarmed first).
+    func deletePosixTimer(_ id: Int32) throws(LinuxErrno) {
+        guard let timer = monitor.locked({ posixTimers.removeValue(forKey: id) }) else { throw .EINVAL }
+        timer.delete()
+    }
+
+    /// Deletes every POSIX timer (execve(2), the end of the process).
+    func deleteAllPosixTimers() {
+        let timers = monitor.locked {
+            defer { posixTimers.removeAll() }
+            return posixTimers.values
+        }
+        for timer in timers { timer.delete() }
+    }
 
     // MARK: CPU time
 
@@ -150,11 +194,13 @@ final class ThreadGroup: @unchecked Sendable {
     /// not block it, or the first thread if all do, as Linux picks a thread to take it.
     /// SIGCONT continues a stopped process at once, whatever its action (and drops pending
     /// stop signals); a stop signal drops a pending SIGCONT.
-    func post(_ signal: PendingSignal) {
+    /// False if it was not queued (a standard signal already pending, or no thread left).
+    @discardableResult
+    func post(_ signal: PendingSignal) -> Bool {
         jobControl(signal.number)
         let bit: UInt64 = 1 << UInt64(signal.number - 1)
         let target = monitor.locked { threads.first { $0.signals.blocked & bit == 0 } ?? threads.first }
-        target?.signalQueue.post(signal)
+        return target?.signalQueue.post(signal) ?? false
     }
 
     // MARK: Job control (signal(7): stop and continue)
@@ -273,7 +319,8 @@ final class ThreadGroup: @unchecked Sendable {
             return (status, endedThreadsUsage + reapedChildrenUsage)
         }
         guard let (ended, usage) = ended else { return }
-        _ = realTimerStorage?.set(value: 0, interval: 0)  // its thread ends with the process
+        realTimerStorage?.cancel()
+        deleteAllPosixTimers()
         // Linux's exit_files: what the process held is closed (pipe ends, sockets) before
         // its parent is told it ended; its record locks go with them.
         fds.closeAll()

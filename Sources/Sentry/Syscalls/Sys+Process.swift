@@ -339,6 +339,7 @@ extension Syscalls {
             return .killed(.SIGSEGV)
         }
         task.fds.closeOnExec()
+        task.group.deleteAllPosixTimers()  // ITIMER_REAL stays armed, as on Linux
         for number in 1...64 where task.signals.actions[number].handler > SignalAction.ignore {
             task.signals.actions[number] = SignalAction()
         }

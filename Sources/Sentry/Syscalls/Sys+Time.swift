@@ -128,7 +128,7 @@ extension Syscalls {
     /// the previous alarm had left, rounded to the nearest (at least 1 if one was pending).
     static func alarm(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let seconds = UInt64(UInt32(truncatingIfNeeded: arguments[0]))
-        let old = task.realTimer.set(value: seconds * 1_000_000_000, interval: 0)
+        let old = task.realTimer.set(after: seconds * 1_000_000_000, interval: 0)
         guard old.remaining > 0 else { return .value(0) }
         return .value(Int64(max(1, (old.remaining + 500_000_000) / 1_000_000_000)))
     }
@@ -142,7 +142,7 @@ extension Syscalls {
             interval = try readTimeval(task, arguments[1])
             value = try readTimeval(task, arguments[1] + 16)
         }
-        let old = task.realTimer.set(value: value, interval: interval)
+        let old = task.realTimer.set(after: value, interval: interval)
         if arguments[2] != 0 { try task.mm.copyOut(timevalBytes(old.interval) + timevalBytes(old.remaining), to: arguments[2]) }
         return .value(0)
     }
@@ -150,7 +150,7 @@ extension Syscalls {
     /// Implements Linux getitimer(2) for ITIMER_REAL (the others, as setitimer, ENOSYS).
     static func getitimer(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         guard arguments[0] == itimerReal else { throw arguments[0] <= 2 ? .ENOSYS : .EINVAL }
-        let current = task.realTimer.current()
+        let current = task.realTimer.current
         try task.mm.copyOut(timevalBytes(current.interval) + timevalBytes(current.remaining), to: arguments[1])
         return .value(0)
     }
