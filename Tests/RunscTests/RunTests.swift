@@ -394,7 +394,7 @@ struct CSuiteTests {
         let run = try runBoth("timers")
         #expect(run.insideStatus == run.nativeStatus)
         #expect(run.inside == run.native)
-        #expect(run.inside.split(separator: "\n").count == 15, "\(run.inside)")
+        #expect(run.inside.split(separator: "\n").count == 14, "\(run.inside)")
         #expect(run.inside.contains("overrun: signals 1..2 1, overrun 10..20 1; stale signal dropped 1"))
         #expect(run.inside.contains("timerfd: first read 8 count 1 1 after >= 20 ms 1; later count 4..6 1; interval 20 ms 1"))
     }
