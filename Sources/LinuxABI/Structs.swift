@@ -150,8 +150,11 @@ public struct LinuxStatx: Sendable {
     public static let basicStats: UInt32 = 0x7ff
 }
 
-/// File type bits of a mode (S_IFMT and the types, inode(7)).
+/// File type bits of a mode (S_IFMT and the types, inode(7)), and the set-ID and sticky bits.
 public enum FileMode {
+    public static let setUID: UInt32 = 0o4000
+    public static let setGID: UInt32 = 0o2000
+    public static let sticky: UInt32 = 0o1000
     public static let typeMask: UInt32 = 0o170000
     public static let socket: UInt32 = 0o140000
     public static let symlink: UInt32 = 0o120000

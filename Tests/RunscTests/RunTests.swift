@@ -289,7 +289,9 @@ struct DoTests {
 struct CSuiteTests {
     /// Builds Programs/`name`.c with `gcc -static -pthread` into a fresh bundle, runs it natively and
     /// under `runsc run`, and returns both (output, status).
-    func runBoth(_ name: String) throws -> (inside: String, insideStatus: HostSys.ExitStatus, native: String, nativeStatus: HostSys.ExitStatus) {
+    func runBoth(_ name: String, arguments: [String] = [], user: String = #"{"uid": 0, "gid": 0}"#) throws -> (
+        inside: String, insideStatus: HostSys.ExitStatus, native: String, nativeStatus: HostSys.ExitStatus
+    ) {
         var template = Array("/tmp/runsc-suite-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Errno.current }
         let bundle = String(cString: made)
@@ -305,7 +307,7 @@ struct CSuiteTests {
             environment: ["PATH=/usr/bin:/bin"], descriptors: [(2, 2)])
         #expect(try gcc.wait() == .exited(0))
         let config = """
-            {"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "args": ["/\(name)"], "env": ["PATH=/"], "cwd": "/"},
+            {"ociVersion": "1.0.2", "process": {"user": \(user), "args": [\((["/" + name] + arguments).map { "\"\($0)\"" }.joined(separator: ", "))], "env": ["PATH=/"], "cwd": "/"},
              "root": {"path": "rootfs", "readonly": true}, "hostname": "runsc"}
             """
         let fd = try FileDescriptor.open(bundle + "/config.json", flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
@@ -314,7 +316,7 @@ struct CSuiteTests {
         let runsc = try Helper.startExecutable("runsc", ["run", "--bundle", bundle, "\(name)-\(getpid())"])
         let inside = try runsc.readAll()
         let insideStatus = try runsc.wait()
-        let native = try DoTests().runNative([bundle + "/rootfs/" + name])
+        let native = try DoTests().runNative([bundle + "/rootfs/" + name] + arguments)
         return (inside, insideStatus, native.output, native.status)
     }
 
@@ -397,6 +399,23 @@ struct CSuiteTests {
         #expect(run.inside.split(separator: "\n").count == 14, "\(run.inside)")
         #expect(run.inside.contains("overrun: signals 1..2 1, overrun one per 5 ms 1; stale signal dropped 1"))
         #expect(run.inside.contains("timerfd: first read 8 count 1 1 after >= 20 ms 1; later count one per 20 ms 1; interval 20 ms 1"))
+    }
+
+    @Test("credentials and permissions: seteuid and back, setfsuid, setreuid, setuid's rules, PR_SET_KEEPCAPS, capset's rules, the bounding set, no_new_privs; after dropping root: permission bits, search permission, access, ownership of new files, chmod, chown, utimes, the sticky bit, exec permission, kill; a set-user-ID program")
+    func credentials() throws {
+        let run = try runBoth("credentials")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 12, "\(run.inside)")
+        #expect(run.inside.contains("sticky: unlink root's -1, rename root's -1, unlink own 0; exec without x -13; setuid(0) -1; kill root -1, kill self 0"))
+        #expect(run.inside.contains("report: ids 1000 0 0, caps 1"))
+    }
+
+    @Test("the OCI process user: the program starts with its uid, gid, supplementary groups (sorted) and umask, without capabilities")
+    func processUser() throws {
+        let run = try runBoth("credentials", arguments: ["user"], user: #"{"uid": 1000, "gid": 1001, "additionalGids": [7, 5], "umask": 63}"#)
+        #expect(run.insideStatus == .exited(0))
+        #expect(run.inside == "user: ids 1000 1000 1000, caps 0, gid 1001, groups 2: 5 7, umask 077, write /tmp 0\n")
     }
 
     @Test("file attributes: chmod, fchmod, fchmodat, chown (clearing set-user-ID), lchown of a symlink, utimensat with NULL, given, omitted and current times, futimens, utimes, hard links, FIFOs and mknod, and their errors")

@@ -22,6 +22,18 @@ struct BootCommand: ParsableCommand {
     @Option(help: "An environment variable of the program (repeatable).")
     var env: [String] = []
 
+    @Option(help: "The user id the program runs as.")
+    var uid: UInt32 = 0
+
+    @Option(help: "The group id the program runs as.")
+    var gid: UInt32 = 0
+
+    @Option(help: "A supplementary group of the program (repeatable).")
+    var additionalGid: [UInt32] = []
+
+    @Option(help: "The program's file mode creation mask, in octal.")
+    var umask = "022"
+
     @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
     var noSeccomp = false
 
@@ -46,12 +58,14 @@ struct BootCommand: ParsableCommand {
         guard cwd.hasPrefix("/") else { throw ValidationError("--cwd must be absolute") }
         if let startFD, startFD <= 2 { throw ValidationError("--start-fd must be an inherited fd above 2") }
         if let netstackFD, netstackFD <= 2 { throw ValidationError("--netstack-fd must be an inherited fd above 2") }
+        guard let mask = UInt32(umask, radix: 8), mask <= 0o777 else { throw ValidationError("--umask must be octal, at most 777") }
     }
 
     func run() throws {
         let code = try SentryProcess.run(
             goferSocket: FileDescriptor(owning: goferFD), path: arguments[0], arguments: arguments, environment: env,
-            workingDirectory: cwd, overlay: overlay, netstack: netstackFD, filter: !noSeccomp, strace: strace, logFD: logFD,
+            workingDirectory: cwd,
+            user: Kernel.ProgramUser(uid: uid, gid: gid, additionalGIDs: additionalGid, umask: UInt32(umask, radix: 8) ?? 0o022), overlay: overlay, netstack: netstackFD, filter: !noSeccomp, strace: strace, logFD: logFD,
             startGate: startFD)
         throw ExitCode(code)
     }

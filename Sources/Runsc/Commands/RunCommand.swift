@@ -4,6 +4,7 @@ import Glibc
 import HostSys
 import LinuxABI
 import Netstack
+import Sentry
 
 /// `runsc run`: runs a container from an OCI bundle and exits with its status.
 ///
@@ -32,7 +33,7 @@ struct RunCommand: ParsableCommand {
         let status = try runSandbox(
             rootfs: container.rootfs, overlay: options.overlay && !container.readOnly,
             network: try options.networkMode(bundle: container.network), arguments: container.arguments,
-            environment: container.environment, workingDirectory: container.workingDirectory, options: options)
+            environment: container.environment, workingDirectory: container.workingDirectory, user: container.user, options: options)
         throw ExitCode(status.shellCode)
     }
 }
@@ -45,6 +46,8 @@ struct ContainerConfig {
     let arguments: [String]
     let environment: [String]
     let workingDirectory: String
+    /// process.user: the ids, groups and umask the program starts with.
+    let user: Kernel.ProgramUser
     /// The network namespace the bundle asks for (linux.namespaces' "network" entry).
     let network: BundleNetwork
 
@@ -79,6 +82,9 @@ struct ContainerConfig {
         self.arguments = arguments
         self.environment = process.env ?? []
         self.workingDirectory = process.cwd
+        let owner = process.user
+        guard (owner.umask ?? 0) <= 0o777 else { throw ValidationError("\(bundle)/config.json: process.user.umask is more than 0777") }
+        self.user = Kernel.ProgramUser(uid: owner.uid, gid: owner.gid, additionalGIDs: owner.additionalGids ?? [], umask: owner.umask ?? 0o022)
         switch spec.linux?.namespaces?.first(where: { $0.type == .network }) {
         case nil: network = .none
         case let entry?:
@@ -101,7 +107,8 @@ struct ContainerConfig {
 /// no write of the program reaches it. With `startGate` (an fd), the Sentry waits for a byte
 /// on it before the program starts; `started` gets the Sentry's pid once it runs.
 func runSandbox(
-    rootfs: String, overlay: Bool, network: NetworkMode, arguments: [String], environment: [String], workingDirectory: String, options: SandboxOptions,
+    rootfs: String, overlay: Bool, network: NetworkMode, arguments: [String], environment: [String], workingDirectory: String,
+    user: Kernel.ProgramUser = .root, options: SandboxOptions,
     startGate: Int32? = nil, started: (pid_t) throws -> Void = { _ in }
 ) throws -> ExitStatus {
         // Signals to runsc itself (^C, kill) go to the Sentry, which passes them to the
@@ -182,6 +189,10 @@ func runSandbox(
         _ = consume ready
         var bootArguments = ["runsc", "boot", "--gofer-fd", "3", "--netstack-fd", "6", "--cwd", workingDirectory]
         for variable in environment { bootArguments += ["--env", variable] }
+        if user != .root {
+            bootArguments += ["--uid", String(user.uid), "--gid", String(user.gid), "--umask", String(user.umask, radix: 8)]
+            for group in user.additionalGIDs { bootArguments += ["--additional-gid", String(group)] }
+        }
         if options.noSentrySeccomp { bootArguments.append("--no-seccomp") }
         if options.strace { bootArguments.append("--strace") }
         if overlay { bootArguments.append("--overlay") }

@@ -27,7 +27,7 @@ public enum Kernel {
     /// layer that takes the writes. Every syscall the program makes is served by the Sentry.
     public static func runStatic(
         executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil, overlay: Bool = false,
-        network: (any SocketCalls)? = nil,
+        network: (any SocketCalls)? = nil, user: ProgramUser = .root,
         workingDirectory: String = "/", executablePath: String = "", stdio: Stdio,
         trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
@@ -38,7 +38,10 @@ public enum Kernel {
         if let network { sandbox.useNetwork(network) }
         let context = try PtraceStub.start(memory: memory.fd)
         let pid = sandbox.addProcess(parent: 0)
-        let group = ThreadGroup(sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: context.process))
+        let group = ThreadGroup(
+            sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: context.process),
+            credentials: Credentials(uid: user.uid, gid: user.gid, groups: user.additionalGIDs))
+        group.umask = user.umask
         let task = Task(group: group, tid: pid, context: context, registers: context.initialRegisters, name: [])
         group.add(task)
         defer { sandbox.killAll() }
@@ -74,6 +77,21 @@ public enum Kernel {
         return Outcome(status: status, unimplementedCalls: group.unimplementedCalls)
     }
 
+    /// The user a sandbox's first program runs as (the OCI process.user): its ids, its
+    /// supplementary groups and its file mode creation mask.
+    public struct ProgramUser: Sendable, Equatable {
+        public var uid: UInt32
+        public var gid: UInt32
+        public var additionalGIDs: [UInt32]
+        public var umask: UInt32
+
+        public init(uid: UInt32, gid: UInt32, additionalGIDs: [UInt32] = [], umask: UInt32 = 0o022) {
+            (self.uid, self.gid, self.additionalGIDs, self.umask) = (uid, gid, additionalGIDs, umask)
+        }
+
+        public static let root = ProgramUser(uid: 0, gid: 0)
+    }
+
     /// The PATH a program name without a slash is searched in when the environment has none.
     public static let defaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -83,7 +101,7 @@ public enum Kernel {
     /// their interpreter (ld.so) read from the same tree.
     public static func run(
         path: String, arguments: [String], environment: [String], root: LisafsClient, overlay: Bool = false,
-        network: (any SocketCalls)? = nil,
+        network: (any SocketCalls)? = nil, user: ProgramUser = .root,
         workingDirectory: String, stdio: Stdio,
         trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
@@ -122,7 +140,7 @@ public enum Kernel {
             executable += chunk
         }
         return try runStatic(
-            executable: executable, arguments: arguments, environment: environment, root: root, overlay: overlay, network: network,
+            executable: executable, arguments: arguments, environment: environment, root: root, overlay: overlay, network: network, user: user,
             workingDirectory: workingDirectory, executablePath: String(decoding: dentry.path, as: UTF8.self), stdio: stdio,
             trace: trace, started: started)
     }

@@ -36,6 +36,8 @@ public final class Sandbox: @unchecked Sendable {
         var session: Int32
         /// It has called execve: its parent can no longer move it to another group.
         var hasExeced = false
+        /// PR_SET_CHILD_SUBREAPER: orphaned descendants become its children, not init's.
+        var subreaper = false
         /// Signals sent while it was being forked, before it had threads to take them.
         var early: [PendingSignal] = []
         /// A stop or a continue not yet reported to a wait (WUNTRACED, WCONTINUED), and the
@@ -266,17 +268,37 @@ public final class Sandbox: @unchecked Sendable {
         _ = monitor.locked { processes.removeValue(forKey: pid) }
     }
 
-    /// Records that `pid` ended. Its children go to init (pid 1), or are forgotten if init is
-    /// gone; it stays a zombie until its parent waits, unless its parent is gone too.
+    /// PR_SET_CHILD_SUBREAPER of process `pid`.
+    func setSubreaper(_ pid: Int32, _ on: Bool) { monitor.locked { processes[pid]?.subreaper = on } }
+    func isSubreaper(_ pid: Int32) -> Bool { monitor.locked { processes[pid]?.subreaper ?? false } }
+
+    /// Records that `pid` ended. Its children go to the nearest living subreaper among its
+    /// ancestors, else to init (pid 1), or are forgotten if init is gone; those that asked
+    /// (PR_SET_PDEATHSIG) get their signal. It stays a zombie until its parent waits, unless
+    /// its parent is gone too.
     func exited(_ pid: Int32, status: ExitStatus, usage: CPUUsage) {
+        var orphans: [ThreadGroup] = []
+        defer {
+            for orphan in orphans where orphan.parentDeathSignal != 0 { orphan.post(PendingSignal(number: orphan.parentDeathSignal)) }
+        }
         let notify: (ThreadGroup, PendingSignal)? = monitor.locked {
             guard let process = processes[pid] else { return nil }
             process.status = status
             process.usage = usage
             process.stubPID = 0
             defer { monitor.broadcast() }
+            var reaper: Int32 = processes[1]?.status == nil ? 1 : 0
+            var ancestor = processes[process.parent]
+            while let candidate = ancestor, candidate.pid != 1 {
+                if candidate.subreaper && candidate.status == nil {
+                    reaper = candidate.pid
+                    break
+                }
+                ancestor = processes[candidate.parent]
+            }
             for child in processes.values where child.parent == pid {
-                child.parent = processes[1]?.status == nil ? 1 : 0
+                child.parent = reaper
+                if let group = child.group, child.status == nil { orphans.append(group) }
                 if child.parent == 0 && child.status != nil { processes.removeValue(forKey: child.pid) }
             }
             if process.parent == 0 || processes[process.parent] == nil || processes[process.parent]?.status != nil {

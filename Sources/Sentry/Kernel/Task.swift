@@ -346,6 +346,36 @@ extension Task {
         return try PathResolution.resolve(path, root: root, start: start, followFinal: followFinal, mounts: sandbox.mounts)
     }
 
+    /// Checks `access` to `inode` as Linux's inode_permission: writing a regular file, a
+    /// directory or a symlink of a read-only file system is EROFS, before the permission bits
+    /// and capabilities (EACCES).
+    func requirePermission(_ access: Access, to inode: any Inode, status given: LinuxStat? = nil) throws(LinuxErrno) {
+        let status: LinuxStat
+        if let given { status = given } else { status = try inode.stat() }
+        if access.contains(.write) && inode.isOnReadOnlyFileSystem
+            && [FileMode.regular, FileMode.directory, FileMode.symlink].contains(status.mode & FileMode.typeMask)
+        {
+            throw .EROFS
+        }
+        try group.credentials.require(access, to: status)
+    }
+
+    /// Checks that the caller may add or remove names in `directory` (write and search
+    /// permission).
+    func requireMayChange(_ directory: Dentry) throws(LinuxErrno) {
+        try requirePermission([.write, .execute], to: directory.inode)
+    }
+
+    /// Checks that the caller may remove or rename `name` of `directory`: write and search
+    /// permission on the directory (EACCES), and the sticky-bit rule (EPERM). ENOENT if the
+    /// name does not exist.
+    func requireMayDelete(_ name: [UInt8], from directory: Dentry) throws(LinuxErrno) {
+        let child = try PathResolution.child(name, of: directory, mounts: sandbox.mounts)
+        let directoryStatus = try directory.inode.stat()
+        try requirePermission([.write, .execute], to: directory.inode, status: directoryStatus)
+        try group.credentials.requireMayDelete(try child.inode.stat(), from: directoryStatus)
+    }
+
     /// Whether `name` exists in `directory`, counting file systems mounted there.
     func exists(_ name: [UInt8], in directory: Dentry) -> Bool {
         (try? PathResolution.child(name, of: directory, mounts: sandbox.mounts)) != nil

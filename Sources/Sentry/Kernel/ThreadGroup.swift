@@ -59,6 +59,29 @@ final class ThreadGroup: @unchecked Sendable {
     private var realTimerStorage: KernelTimer?
     /// When the process was made (fork), on the sandbox's monotonic clock: /proc's starttime.
     let startTime = Timekeeper.shared.now(realtime: false)
+    /// PR_SET_PDEATHSIG: the signal the process gets when its parent ends (0: none).
+    var parentDeathSignal: Int32 {
+        get { monitor.locked { shownDeathSignal } }
+        set { monitor.locked { shownDeathSignal = newValue } }
+    }
+    private var shownDeathSignal: Int32 = 0
+    /// PR_SET_DUMPABLE: kept and reported.
+    var dumpable: Bool {
+        get { monitor.locked { isDumpable } }
+        set { monitor.locked { isDumpable = newValue } }
+    }
+    private var isDumpable = true
+    private var credentialStorage: Credentials
+    /// The process's user and group ids and capabilities (a forked child starts with its
+    /// parent's; execve and the set*id calls change them).
+    var credentials: Credentials {
+        get { monitor.locked { credentialStorage } }
+        set { monitor.locked { credentialStorage = newValue } }
+    }
+    /// Changes the credentials with `change` (atomically, so two threads' changes do not mix).
+    func changeCredentials<Result>(_ change: (inout Credentials) throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
+        try monitor.locked { () throws(LinuxErrno) in try change(&credentialStorage) }
+    }
     /// Its POSIX timers (timer_create(2)) by id, and the id the next one gets.
     private var posixTimers: [Int32: PosixTimer] = [:]
     private var nextTimerID: Int32 = 0
@@ -67,7 +90,8 @@ final class ThreadGroup: @unchecked Sendable {
     /// The CPU time of the children it has waited for, and of theirs (Linux's cutime and cstime).
     private var reapedChildrenUsage = CPUUsage()
 
-    init(sandbox: Sandbox, pid: Int32, parent: Int32, mm: MemoryManager, fds: FDTable = FDTable()) {
+    init(sandbox: Sandbox, pid: Int32, parent: Int32, mm: MemoryManager, fds: FDTable = FDTable(), credentials: Credentials = .root) {
+        self.credentialStorage = credentials
         self.sandbox = sandbox
         self.pid = pid
         self.addressSpace = mm

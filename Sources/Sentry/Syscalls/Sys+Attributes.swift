@@ -23,24 +23,57 @@ extension Syscalls {
         return try task.resolve(directoryFD: directoryFD, pathAddress: path, followFinal: follow).inode
     }
 
+    /// Applies `change` to `inode` if the caller may, as Linux's setattr_prepare: the owner
+    /// (or CAP_FOWNER) may change the mode and set times, and set-group-ID goes from a mode
+    /// whose group the caller is not in (without CAP_FSETID); only CAP_CHOWN changes the
+    /// owner, and the owner may change the group to one of its own; setting both times to
+    /// now needs only write permission. EPERM (EACCES for the times' write check) otherwise.
+    static func changeAttributes(_ task: Task, _ inode: any Inode, _ change: AttributeChange) throws(LinuxErrno) {
+        let credentials = task.group.credentials
+        let status = try inode.stat()
+        var change = change
+        let owner = credentials.ownsOrMayOverride(status)
+        if let uid = change.uid, !credentials.has(Capability.chown), !(uid == status.uid && status.uid == credentials.fileSystemUID) {
+            throw .EPERM
+        }
+        if let gid = change.gid, !credentials.has(Capability.chown),
+            !(status.uid == credentials.fileSystemUID && (gid == status.gid || credentials.inGroup(gid)))
+        {
+            throw .EPERM
+        }
+        if var mode = change.mode {
+            guard owner else { throw .EPERM }
+            if !credentials.inGroup(change.gid ?? status.gid) && !credentials.has(Capability.fsetid) { mode &= ~FileMode.setGID }
+            change.mode = mode
+        }
+        var explicitTime = false
+        for time in [change.accessTime, change.modificationTime] { if case .at? = time { explicitTime = true } }
+        if explicitTime {
+            guard owner else { throw .EPERM }
+        } else if change.accessTime != nil || change.modificationTime != nil, !owner {
+            try credentials.require(.write, to: status)
+        }
+        try inode.setAttributes(change)
+    }
+
     /// Implements Linux chmod(2).
     static func chmod(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let inode = try attributeTarget(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], follow: true)
-        try inode.setAttributes(AttributeChange(mode: UInt32(truncatingIfNeeded: arguments[1])))
+        try changeAttributes(task, inode, AttributeChange(mode: UInt32(truncatingIfNeeded: arguments[1])))
         return .value(0)
     }
 
     /// Implements Linux fchmod(2).
     static func fchmod(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         guard let dentry = try task.fds.get(fd(arguments[0])).dentry else { throw .EINVAL }
-        try dentry.inode.setAttributes(AttributeChange(mode: UInt32(truncatingIfNeeded: arguments[1])))
+        try changeAttributes(task, dentry.inode, AttributeChange(mode: UInt32(truncatingIfNeeded: arguments[1])))
         return .value(0)
     }
 
     /// Implements Linux fchmodat(2) (which has no flags; glibc answers AT_SYMLINK_NOFOLLOW itself).
     static func fchmodat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let inode = try attributeTarget(task, directoryFD: fd(arguments[0]), path: arguments[1], follow: true)
-        try inode.setAttributes(AttributeChange(mode: UInt32(truncatingIfNeeded: arguments[2])))
+        try changeAttributes(task, inode, AttributeChange(mode: UInt32(truncatingIfNeeded: arguments[2])))
         return .value(0)
     }
 
@@ -62,7 +95,7 @@ extension Syscalls {
     /// Implements Linux fchown(2).
     static func fchown(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         guard let dentry = try task.fds.get(fd(arguments[0])).dentry else { throw .EINVAL }
-        try dentry.inode.setAttributes(.owner(uid: owner(arguments[1]), gid: owner(arguments[2])))
+        try changeAttributes(task, dentry.inode, .owner(uid: owner(arguments[1]), gid: owner(arguments[2])))
         return .value(0)
     }
 
@@ -79,7 +112,7 @@ extension Syscalls {
         _ task: Task, directoryFD: Int32, path: UInt64, uid: UInt64, gid: UInt64, follow: Bool, emptyPath: Bool = false
     ) throws(LinuxErrno) -> SyscallOutcome {
         let inode = try attributeTarget(task, directoryFD: directoryFD, path: path, follow: follow, emptyPath: emptyPath)
-        try inode.setAttributes(.owner(uid: owner(uid), gid: owner(gid)))
+        try changeAttributes(task, inode, .owner(uid: owner(uid), gid: owner(gid)))
         return .value(0)
     }
 
@@ -119,7 +152,7 @@ extension Syscalls {
         let inode = try attributeTarget(
             task, directoryFD: fd(arguments[0]), path: arguments[1], follow: flags & AtFlags.symlinkNoFollow == 0,
             emptyPath: flags & AtFlags.emptyPath != 0, nullPathIsFile: true)
-        try inode.setAttributes(change)
+        try changeAttributes(task, inode, change)
         return .value(0)
     }
 
@@ -140,7 +173,7 @@ extension Syscalls {
             change.accessTime = .at(LinuxTimespec(seconds: Int64(bitPattern: word(Array(raw[0..<8]))), nanoseconds: 0))
             change.modificationTime = .at(LinuxTimespec(seconds: Int64(bitPattern: word(Array(raw[8..<16]))), nanoseconds: 0))
         }
-        try attributeTarget(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], follow: true).setAttributes(change)
+        try changeAttributes(task, attributeTarget(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], follow: true), change)
         return .value(0)
     }
 
@@ -158,7 +191,7 @@ extension Syscalls {
             change.accessTime = try time(0)
             change.modificationTime = try time(16)
         }
-        try attributeTarget(task, directoryFD: directoryFD, path: path, follow: true, nullPathIsFile: nullPathIsFile).setAttributes(change)
+        try changeAttributes(task, attributeTarget(task, directoryFD: directoryFD, path: path, follow: true, nullPathIsFile: nullPathIsFile), change)
         return .value(0)
     }
 }

@@ -22,12 +22,16 @@ extension Syscalls {
         try openAt(task, directoryFD: fd(arguments[0]), path: arguments[1], flags: arguments[2], mode: arguments[3])
     }
 
+    /// O_PATH: a descriptor for the name only, opened without permission checks.
+    static let openPath: Int32 = 0o10000000
+
     private static func openAt(_ task: Task, directoryFD: Int32, path: UInt64, flags raw: UInt64, mode: UInt64)
         throws(LinuxErrno) -> SyscallOutcome
     {
         let flags = OpenFlags(rawValue: Int32(truncatingIfNeeded: raw) & knownOpenFlags)
         if flags.rawValue & 0o20000000 != 0 { throw .EOPNOTSUPP }  // O_TMPFILE
         let dentry: Dentry
+        var created = false
         if flags.contains(.create) {
             switch Result(catching: { () throws(LinuxErrno) in
                 try task.resolve(directoryFD: directoryFD, pathAddress: path, followFinal: !flags.contains(.noFollow))
@@ -37,21 +41,35 @@ extension Syscalls {
                 dentry = existing
             case .failure(.ENOENT):
                 let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
+                try task.requireMayChange(parent)
                 let inode = try parent.inode.create(name, mode: UInt32(truncatingIfNeeded: mode) & ~task.umask)
                 dentry = Dentry(inode: inode, name: name, parent: parent)
+                created = true
             case .failure(let error):
                 throw error
             }
         } else {
             dentry = try task.resolve(directoryFD: directoryFD, pathAddress: path, followFinal: !flags.contains(.noFollow))
         }
-        let type = try dentry.inode.fileType()
+        let status = try dentry.inode.stat()
+        let type = status.mode & FileMode.typeMask
         if flags.contains(.noFollow) && type == FileMode.symlink { throw .ELOOP }
         if flags.contains(.directory) && type != FileMode.directory { throw .ENOTDIR }
         if type == FileMode.directory && flags.rawValue & OpenFlags.accessModeMask != 0 { throw .EISDIR }
+        if !created && flags.rawValue & openPath == 0 {
+            // may_open: the access the mode asks for, and writing for O_TRUNC.
+            var access: Access = []
+            switch flags.rawValue & OpenFlags.accessModeMask {
+            case OpenFlags.writeOnly.rawValue: access = .write
+            case OpenFlags.readWrite.rawValue: access = [.read, .write]
+            default: access = .read
+            }
+            if flags.contains(.truncate) { access.insert(.write) }
+            try task.requirePermission(access, to: dentry.inode, status: status)
+        }
         let operations = try dentry.inode.open(flags: flags)
-        let status = flags.intersection([.writeOnly, .readWrite, .append, .nonBlocking, .directory, .noFollow])
-        let file = FileDescription(operations, flags: status, dentry: dentry)
+        let statusFlags = flags.intersection([.writeOnly, .readWrite, .append, .nonBlocking, .directory, .noFollow])
+        let file = FileDescription(operations, flags: statusFlags, dentry: dentry)
         return .value(Int64(try task.fds.add(file, closeOnExec: flags.contains(.closeOnExec))))
     }
 
@@ -95,8 +113,9 @@ extension Syscalls {
         try access(task, directoryFD: fd(arguments[0]), path: arguments[1], mode: arguments[2], flags: arguments[3])
     }
 
-    /// The checks of access(2) for the sandbox's root user: existence always; W_OK is EROFS on
-    /// the read-only root; X_OK needs an execute bit on a non-directory.
+    /// The checks of access(2): with the real ids (the effective ones with AT_EACCESS), read,
+    /// write and execute permission as `Credentials.mayAccess` gives them (EACCES); W_OK is
+    /// EROFS on the read-only root without an overlay.
     private static func access(_ task: Task, directoryFD: Int32, path: UInt64, mode: UInt64, flags: UInt64)
         throws(LinuxErrno) -> SyscallOutcome
     {
@@ -107,8 +126,9 @@ extension Syscalls {
             directoryFD: directoryFD, pathAddress: path, followFinal: flags & UInt64(AtFlags.symlinkNoFollow) == 0,
             allowEmpty: flags & UInt64(AtFlags.emptyPath) != 0)
         let stat = try dentry.inode.stat()
-        if mode & 2 != 0 { throw .EROFS }
-        if mode & 1 != 0 && stat.mode & FileMode.typeMask != FileMode.directory && stat.mode & 0o111 == 0 { throw .EACCES }
+        if mode & 2 != 0 && dentry.inode.isOnReadOnlyFileSystem { throw .EROFS }
+        let credentials = flags & 0x200 != 0 ? task.group.credentials : task.group.credentials.forAccessCheck
+        try credentials.require(Access(rawValue: UInt32(mode)), to: stat)
         return .value(0)
     }
 
@@ -125,7 +145,9 @@ extension Syscalls {
     /// Implements Linux chdir(2).
     static func chdir(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let dentry = try task.resolve(directoryFD: AtFlags.currentDirectory, pathAddress: arguments[0], followFinal: true)
-        guard try dentry.inode.fileType() == FileMode.directory else { throw .ENOTDIR }
+        let status = try dentry.inode.stat()
+        guard status.mode & FileMode.typeMask == FileMode.directory else { throw .ENOTDIR }
+        try task.group.credentials.require(.execute, to: status)
         task.cwd = dentry
         return .value(0)
     }
@@ -153,6 +175,7 @@ extension Syscalls {
     private static func makeDirectory(_ task: Task, directoryFD: Int32, path: UInt64, mode: UInt64) throws(LinuxErrno) -> SyscallOutcome {
         let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
         if task.exists(name, in: parent) { throw .EEXIST }
+        try task.requireMayChange(parent)
         try parent.inode.makeDirectory(name, mode: UInt32(truncatingIfNeeded: mode) & 0o7777 & ~task.umask)
         return .value(0)
     }
@@ -176,6 +199,7 @@ extension Syscalls {
 
     private static func remove(_ task: Task, directoryFD: Int32, path: UInt64, directory: Bool) throws(LinuxErrno) -> SyscallOutcome {
         let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
+        try task.requireMayDelete(name, from: parent)
         try parent.inode.remove(name, directory: directory)
         return .value(0)
     }
@@ -205,6 +229,14 @@ extension Syscalls {
         // A directory cannot move into itself or below itself (EINVAL, as Linux): that would
         // cut it off from the tree and make a cycle.
         let moving = try oldParent.inode.lookup(oldName)
+        // may_delete of the old name, may_create (or may_delete of a name replaced) of the
+        // new, and a directory moving to another parent must be writable (its ".." changes).
+        try task.requireMayDelete(oldName, from: oldParent)
+        if task.exists(newName, in: newParent) { try task.requireMayDelete(newName, from: newParent) } else { try task.requireMayChange(newParent) }
+        let movingStatus = try moving.stat()
+        if movingStatus.mode & FileMode.typeMask == FileMode.directory && newParent.inode !== oldParent.inode {
+            try task.group.credentials.require(.write, to: movingStatus)
+        }
         var ancestor = newParent
         while true {
             if ancestor.inode === moving { throw .EINVAL }
@@ -247,6 +279,7 @@ extension Syscalls {
         }
         let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
         if task.exists(name, in: parent) { throw .EEXIST }
+        try task.requireMayChange(parent)
         switch type {
         case FileMode.fifo: try parent.inode.makeFifo(name, mode: permissions)
         case FileMode.socket: try parent.inode.makeSocket(name, mode: permissions)
@@ -280,6 +313,7 @@ extension Syscalls {
         // (A directory is EPERM from `Inode.link`, after the new path's errors, as on Linux.)
         let (parent, name) = try task.resolveParent(directoryFD: newDirectoryFD, pathAddress: newPath)
         if task.exists(name, in: parent) { throw .EEXIST }
+        try task.requireMayChange(parent)
         try parent.inode.link(target, as: name)
         return .value(0)
     }
@@ -289,6 +323,7 @@ extension Syscalls {
         guard !destination.isEmpty else { throw .ENOENT }
         let (parent, name) = try task.resolveParent(directoryFD: directoryFD, pathAddress: path)
         if task.exists(name, in: parent) { throw .EEXIST }
+        try task.requireMayChange(parent)
         try parent.inode.makeSymlink(name, target: destination)
         return .value(0)
     }
@@ -304,6 +339,7 @@ extension Syscalls {
     /// Implements Linux truncate(2).
     static func truncate(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let dentry = try task.resolve(directoryFD: AtFlags.currentDirectory, pathAddress: arguments[0], followFinal: true)
+        try task.requirePermission(.write, to: dentry.inode)
         try dentry.inode.truncate(to: Int64(bitPattern: arguments[1]))
         return .value(0)
     }

@@ -119,7 +119,8 @@ extension Syscalls {
             try startTask { () throws(LinuxErrno) in
                 let context = try PtraceStub.start(memory: sandbox.memory.fd)
                 let mm = try parent.mm.copy(to: context.process)
-                let group = ThreadGroup(sandbox: sandbox, pid: pid, parent: parent.pid, mm: mm, fds: parent.fds.copy())
+                let group = ThreadGroup(
+                    sandbox: sandbox, pid: pid, parent: parent.pid, mm: mm, fds: parent.fds.copy(), credentials: parent.group.credentials)
                 group.limits = parent.limits
                 group.cwd = parent.cwd
                 group.umask = parent.umask
@@ -305,15 +306,19 @@ extension Syscalls {
         let dentry = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
         guard try dentry.inode.fileType() == FileMode.regular else { throw .EACCES }
         let stat = try dentry.inode.stat()
-        guard stat.mode & 0o111 != 0 else { throw .EACCES }
+        let credentials = task.group.credentials
+        try credentials.require(.execute, to: stat)
         var image = try task.readWholeFile(dentry.path)
         var execPath = dentry.path
+        var program = stat  // whose set-ID bits count: a script's never do, its interpreter's do
         // A script names its interpreter on its first line: run that with the script's path.
         if image.starts(with: [0x23, 0x21]) {  // "#!"
             let (interpreter, argument) = try scriptInterpreter(image)
             argv = [interpreter] + (argument.map { [$0] } ?? []) + [path] + argv.dropFirst()
             let resolved = try PathResolution.resolve(interpreter, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
             guard try resolved.inode.fileType() == FileMode.regular else { throw .EACCES }
+            program = try resolved.inode.stat()
+            try credentials.require(.execute, to: program)
             image = try task.readWholeFile(resolved.path)
             execPath = resolved.path
             if image.starts(with: [0x23, 0x21]) { throw .ELOOP }  // Linux allows a few levels; one is enough here
@@ -338,6 +343,8 @@ extension Syscalls {
         } catch {
             return .killed(.SIGSEGV)
         }
+        // A set-user-ID or set-group-ID program runs as its owner; capabilities are recomputed.
+        task.group.credentials = credentials.afterExec(of: program)
         task.fds.closeOnExec()
         task.group.deleteAllPosixTimers()  // ITIMER_REAL stays armed, as on Linux
         for number in 1...64 where task.signals.actions[number].handler > SignalAction.ignore {

@@ -153,15 +153,39 @@ extension Syscalls {
         }
     }
 
+    /// Whether `task` may send `number` to process `pid` (Linux's kill_ok_by_cred): with
+    /// CAP_KILL, when its real or effective uid is the target's real or saved uid, or for
+    /// SIGCONT within its session. A process that is not running (a zombie, one being
+    /// forked) takes anything.
+    static func mayKill(_ task: Task, _ pid: Int32, _ number: Int32) -> Bool {
+        let sender = task.group.credentials
+        guard !sender.has(Capability.kill), let target = task.sandbox.running(pid)?.group?.credentials else { return true }
+        if [target.realUID, target.savedUID].contains(sender.realUID) || [target.realUID, target.savedUID].contains(sender.effectiveUID) {
+            return true
+        }
+        if number == LinuxSignal.SIGCONT.rawValue, let mine = try? task.sandbox.processGroup(of: task.pid),
+            let theirs = try? task.sandbox.processGroup(of: pid), mine.session == theirs.session
+        {
+            return true
+        }
+        return false
+    }
+
     /// Implements Linux kill(2) within the sandbox: to the caller as `signalSelf`; to another
     /// process, a process group (-pgid, 0 for the caller's), or every process but init and
     /// the caller (-1). A signal whose default action ends a process (or SIGKILL) ends it.
+    /// Sending to a process the caller may not signal (`mayKill`) is EPERM; to a group, EPERM
+    /// only if no member could be signalled; -1 passes over them.
     static func kill(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let pid = Int32(truncatingIfNeeded: arguments[0])
         let number = Int32(truncatingIfNeeded: arguments[1])
         guard (0...64).contains(number) else { throw .EINVAL }
         if pid == task.pid { return try signalSelf(task, number) }
         if pid > 0 {
+            if !mayKill(task, pid, number) {
+                _ = try task.sandbox.processGroup(of: pid)  // ESRCH before EPERM
+                throw .EPERM
+            }
             try task.sandbox.signal(pid, number, from: task.pid)
             return .value(0)
         }
@@ -174,9 +198,11 @@ extension Syscalls {
         default: targets = task.sandbox.members(of: -pid)
         }
         guard !targets.isEmpty else { throw .ESRCH }
+        let permitted = targets.filter { $0 == task.pid || mayKill(task, $0, number) }
+        guard !permitted.isEmpty || pid == -1 else { throw .EPERM }  // -1 skips them without a word
         // The others first: the caller's own signal may end it (SIGKILL, a default action).
-        for target in targets where target != task.pid { try? task.sandbox.signal(target, number, from: task.pid) }
-        return targets.contains(task.pid) ? try signalSelf(task, number) : .value(0)
+        for target in permitted where target != task.pid { try? task.sandbox.signal(target, number, from: task.pid) }
+        return permitted.contains(task.pid) ? try signalSelf(task, number) : .value(0)
     }
 
     /// Implements Linux tgkill(2): signal `number` for thread `tid` of process `tgid` alone
@@ -200,6 +226,7 @@ extension Syscalls {
     /// action ends the process, end the whole process, as Linux's do.
     private static func signalThread(_ task: Task, _ thread: Task, _ number: Int32) throws(LinuxErrno) -> SyscallOutcome {
         guard (0...64).contains(number) else { throw .EINVAL }
+        guard thread.group === task.group || mayKill(task, thread.pid, number) else { throw .EPERM }
         if number == 0 { return .value(0) }
         if number == LinuxSignal.SIGKILL.rawValue {
             if thread.group === task.group { return .killed(.SIGKILL) }

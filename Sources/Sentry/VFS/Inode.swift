@@ -76,6 +76,10 @@ public protocol Inode: AnyObject {
 }
 
 extension Inode {
+    /// Whether the file is on a read-only file system (nothing of it can change). Only the
+    /// gofer's tree without an overlay is.
+    var isOnReadOnlyFileSystem: Bool { self is GoferInode }
+
     /// The S_IFMT bits of the file's mode.
     func fileType() throws(LinuxErrno) -> UInt32 { try stat().mode & FileMode.typeMask }
 

@@ -4,7 +4,8 @@ import LinuxABI
 /// (absolute paths) or a starting directory, `.` and `..` (which never climbs above the
 /// root), symlinks followed (absolute targets restart at the root) up to 40 of them (ELOOP),
 /// a non-directory in the middle is ENOTDIR, an empty path ENOENT, a component over
-/// NAME_MAX ENAMETOOLONG.
+/// NAME_MAX ENAMETOOLONG, a directory the caller may not search (execute permission, by the
+/// credentials of the task the calling thread runs) EACCES.
 public enum PathResolution {
     /// The most symlinks one resolution follows (Linux's MAXSYMLINKS).
     public static let maxSymlinks = 40
@@ -21,7 +22,8 @@ public enum PathResolution {
         guard !path.isEmpty else { throw .ENOENT }
         guard path.count < maxPathLength else { throw .ENAMETOOLONG }
         var symlinks = 0
-        return try walk(path, root: root, start: start, followFinal: followFinal, mounts: mounts, symlinks: &symlinks)
+        return try walk(
+            path, root: root, start: start, followFinal: followFinal, mounts: mounts, credentials: Credentials.current, symlinks: &symlinks)
     }
 
     /// The child `name` of `directory`: the root of a file system mounted there, or the
@@ -58,7 +60,8 @@ public enum PathResolution {
     }
 
     private static func walk(
-        _ path: [UInt8], root: Dentry, start: Dentry, followFinal: Bool, mounts: [[UInt8]: any Inode], symlinks: inout Int
+        _ path: [UInt8], root: Dentry, start: Dentry, followFinal: Bool, mounts: [[UInt8]: any Inode], credentials: Credentials,
+        symlinks: inout Int
     ) throws(LinuxErrno) -> Dentry {
         var current = path.first == 0x2f ? root : start
         let components = path.split(separator: 0x2f, omittingEmptySubsequences: true)
@@ -68,7 +71,9 @@ public enum PathResolution {
             let name = Array(slice)
             let isFinal = index == components.count - 1
             guard name.count <= maxNameLength else { throw .ENAMETOOLONG }
-            guard try current.inode.fileType() == FileMode.directory else { throw .ENOTDIR }
+            let status = try current.inode.stat()
+            guard status.mode & FileMode.typeMask == FileMode.directory else { throw .ENOTDIR }
+            try credentials.require(.execute, to: status)
             if name == [0x2e] { continue }
             if name == [0x2e, 0x2e] {
                 current = current.parent
@@ -80,7 +85,8 @@ public enum PathResolution {
                 guard symlinks <= maxSymlinks else { throw .ELOOP }
                 let target = try child.inode.readLink()
                 guard !target.isEmpty else { throw .ENOENT }
-                current = try walk(target, root: root, start: current, followFinal: true, mounts: mounts, symlinks: &symlinks)
+                current = try walk(
+                    target, root: root, start: current, followFinal: true, mounts: mounts, credentials: credentials, symlinks: &symlinks)
             } else {
                 current = child
             }

@@ -14,16 +14,17 @@ enum Devices {
             (Array("random".utf8), 1 << 8 | 8, { RandomDevice() }),
             (Array("urandom".utf8), 1 << 8 | 9, { RandomDevice() }),
         ]
+        // Made before the directory's lock is taken: making a child reads the directory's mode.
+        var entries: [([UInt8], TmpfsInode)] = devices.map { name, rdev, factory in
+            (name, root.child(mode: FileMode.character | 0o666, contents: .special(factory), rdev: rdev))
+        }
+        entries.append((Array("shm".utf8), root.child(mode: FileMode.directory | 0o1777, contents: .directory([:]))))
+        for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+            entries.append((Array(name.utf8), root.child(mode: FileMode.symlink | 0o777, contents: .symlink(Array(target.utf8)))))
+        }
         root.state.withLock { state in
             guard case .directory(var children) = state.contents else { return }
-            for (name, rdev, factory) in devices {
-                children[name] = root.child(mode: FileMode.character | 0o666, contents: .special(factory), rdev: rdev)
-            }
-            let shm = root.child(mode: FileMode.directory | 0o1777, contents: .directory([:]))
-            children[Array("shm".utf8)] = shm
-            for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
-                children[Array(name.utf8)] = root.child(mode: FileMode.symlink | 0o777, contents: .symlink(Array(target.utf8)))
-            }
+            for (name, inode) in entries { children[name] = inode }
             state.contents = .directory(children)
         }
         return root
@@ -34,9 +35,10 @@ extension Devices {
     /// Adds `/dev/tty` to the tree made by `makeTree`: the controlling terminal, for a sandbox
     /// whose stdio is a terminal; each open gets its own `open()`.
     static func addTerminal(to root: TmpfsInode, open: @escaping @Sendable () throws(LinuxErrno) -> any FileOperations) {
+        let terminal = root.child(mode: FileMode.character | 0o666, contents: .special(open), rdev: 5 << 8 | 0)
         root.state.withLock { state in
             guard case .directory(var children) = state.contents else { return }
-            children[Array("tty".utf8)] = root.child(mode: FileMode.character | 0o666, contents: .special(open), rdev: 5 << 8 | 0)
+            children[Array("tty".utf8)] = terminal
             state.contents = .directory(children)
         }
     }

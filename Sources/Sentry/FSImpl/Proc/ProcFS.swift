@@ -253,6 +253,13 @@ enum ProcFS {
             if handler == SignalAction.ignore { ignored |= 1 << UInt64(number - 1) } else if handler != 0 { caught |= 1 << UInt64(number - 1) }
         }
         let pages = task.mm.vmas.reduce(UInt64(0)) { $0 + ($1.end - $1.start) } / 1024
+        let credentials = task.group.credentials
+        let uids = [credentials.realUID, credentials.effectiveUID, credentials.savedUID, credentials.fileSystemUID]
+        let gids = [credentials.realGID, credentials.effectiveGID, credentials.savedGID, credentials.fileSystemGID]
+        func capabilities(_ set: UInt64) -> String {
+            let digits = String(set, radix: 16)
+            return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+        }
         return """
             Name:\t\(String(decoding: task.name, as: UTF8.self))
             Umask:\t\(String(repeating: "0", count: max(0, 4 - String(task.umask, radix: 8).count)))\(String(task.umask, radix: 8))
@@ -262,10 +269,10 @@ enum ProcFS {
             Pid:\t\(task.tid)
             PPid:\t\(task.parentPID)
             TracerPid:\t0
-            Uid:\t0\t0\t0\t0
-            Gid:\t0\t0\t0\t0
+            Uid:\t\(uids.map(String.init).joined(separator: "\t"))
+            Gid:\t\(gids.map(String.init).joined(separator: "\t"))
             FDSize:\t64
-            Groups:\t
+            Groups:\t\(credentials.groups.map { "\($0) " }.joined())
             VmSize:\t\(pages) kB
             VmRSS:\t\(pages) kB
             Threads:\t\(task.group.liveThreads.count)
@@ -275,12 +282,12 @@ enum ProcFS {
             SigBlk:\t\(mask(task.signals.blocked))
             SigIgn:\t\(mask(ignored))
             SigCgt:\t\(mask(caught))
-            CapInh:\t0000000000000000
-            CapPrm:\t000001ffffffffff
-            CapEff:\t000001ffffffffff
-            CapBnd:\t000001ffffffffff
-            CapAmb:\t0000000000000000
-            NoNewPrivs:\t0
+            CapInh:\t\(capabilities(credentials.inheritable))
+            CapPrm:\t\(capabilities(credentials.permitted))
+            CapEff:\t\(capabilities(credentials.effective))
+            CapBnd:\t\(capabilities(credentials.bounding))
+            CapAmb:\t\(capabilities(credentials.ambient))
+            NoNewPrivs:\t\(credentials.noNewPrivileges ? 1 : 0)
             Seccomp:\t0
             Cpus_allowed_list:\t\(task.sandbox.cpuCount == 1 ? "0" : "0-\(task.sandbox.cpuCount - 1)")
 

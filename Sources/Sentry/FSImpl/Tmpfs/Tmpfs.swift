@@ -98,8 +98,26 @@ final class TmpfsInode: Inode, @unchecked Sendable {
     }
 
     /// A child made here (shares the inode numbering).
+    /// A new file for this directory, owned by the creator's file-system ids (Linux's
+    /// inode_init_owner): in a set-group-ID directory it takes the directory's group, and a
+    /// new directory keeps the bit; a file's own set-group-ID bit goes if its group is not the
+    /// creator's (without CAP_FSETID).
     func child(mode: UInt32, contents: Contents, rdev: UInt64 = 0) -> TmpfsInode {
-        TmpfsInode(ino: volume.nextInode(), device: device, mode: mode, contents: contents, rdev: rdev, volume: volume)
+        let credentials = Credentials.current
+        let (directoryMode, directoryGID) = state.withLock { ($0.mode, $0.gid) }
+        var (mode, gid) = (mode, credentials.fileSystemGID)
+        if directoryMode & FileMode.setGID != 0 {
+            gid = directoryGID
+            if mode & FileMode.typeMask == FileMode.directory { mode |= FileMode.setGID }
+        }
+        if mode & FileMode.typeMask != FileMode.directory, mode & FileMode.setGID != 0, mode & 0o010 != 0, !credentials.inGroup(gid),
+            !credentials.has(Capability.fsetid)
+        {
+            mode &= ~FileMode.setGID
+        }
+        let file = TmpfsInode(ino: volume.nextInode(), device: device, mode: mode, contents: contents, rdev: rdev, volume: volume)
+        file.state.withLock { ($0.uid, $0.gid) = (credentials.fileSystemUID, gid) }
+        return file
     }
 
     func stat() throws(LinuxErrno) -> LinuxStat {
