@@ -110,8 +110,8 @@ extension Syscalls {
     static let priorityProcess: UInt64 = 0, priorityGroup: UInt64 = 1, priorityUser: UInt64 = 2
 
     /// The processes `which` and `who` name: a process (0: the caller), a process group (0:
-    /// the caller's), a user (every process: all run as root); ESRCH for none, EINVAL for an
-    /// unknown `which`.
+    /// the caller's), a user (0: the caller's real uid; the processes whose real uid it is);
+    /// ESRCH for none, EINVAL for an unknown `which`.
     static func priorityTargets(_ task: Task, _ which: UInt64, _ who: UInt64) throws(LinuxErrno) -> [ThreadGroup] {
         let id = Int32(truncatingIfNeeded: who)
         let processes = task.sandbox.liveProcesses()
@@ -122,7 +122,9 @@ extension Syscalls {
             let group = id == 0 ? try task.sandbox.processGroup(of: task.pid).group : id
             let members = Set(task.sandbox.members(of: group))
             chosen = processes.filter { members.contains($0.pid) }
-        case priorityUser: chosen = id == 0 ? processes : []
+        case priorityUser:
+            let uid = id == 0 ? task.group.credentials.realUID : UInt32(bitPattern: id)
+            chosen = processes.filter { $0.credentials.realUID == uid }
         default: throw .EINVAL
         }
         guard !chosen.isEmpty else { throw .ESRCH }
@@ -137,10 +139,19 @@ extension Syscalls {
     }
 
     /// Implements Linux setpriority(2): sets the nice value (clamped to -20...19) of every
-    /// process named; the program runs as root, which may raise priority too.
+    /// process named. Without CAP_SYS_NICE, a process whose real and effective uid are not
+    /// the caller's effective uid is EPERM, and lowering a nice value EACCES (RLIMIT_NICE is 0).
     static func setpriority(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let nice = min(max(Int32(truncatingIfNeeded: arguments[2]), -20), 19)
-        for process in try priorityTargets(task, arguments[0], arguments[1]) { process.nice = nice }
+        let caller = task.group.credentials
+        for process in try priorityTargets(task, arguments[0], arguments[1]) {
+            if !caller.has(Capability.sysNice) {
+                let target = process.credentials
+                guard target.realUID == caller.effectiveUID || target.effectiveUID == caller.effectiveUID else { throw .EPERM }
+                guard nice >= process.nice else { throw .EACCES }
+            }
+            process.nice = nice
+        }
         return .value(0)
     }
 }
