@@ -102,6 +102,7 @@ final class SignalQueue: @unchecked Sendable {
         // broadcast cannot fall between the two.
         if let sleeper, sleeper !== monitor { sleeper.locked { sleeper.broadcast() } }
         stop?()
+        if queued { Readiness.changed() }  // a signalfd polled for it becomes readable
         return queued
     }
 

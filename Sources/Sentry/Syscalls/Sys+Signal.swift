@@ -55,6 +55,29 @@ extension Syscalls {
         }
     }
 
+    /// Implements Linux signalfd(2): signalfd4 without flags.
+    static func signalfd(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try signalfd4(task, SyscallArguments(values: (arguments[0], arguments[1], arguments[2], 0, 0, 0)))
+    }
+
+    /// Implements Linux signalfd4(2): a new signalfd for the signals of the mask (fd -1), or
+    /// a new mask for the signalfd `fd` (EINVAL if it is another kind of file); the mask's size
+    /// must be 8 bytes; SFD_NONBLOCK and SFD_CLOEXEC (EINVAL for other flags).
+    static func signalfd4(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = Int32(truncatingIfNeeded: arguments[3])
+        guard arguments[2] == sigsetSize, flags & ~(OpenFlags.nonBlocking.rawValue | OpenFlags.closeOnExec.rawValue) == 0 else { throw .EINVAL }
+        let mask = word(try task.mm.copyIn(from: arguments[1], count: 8))
+        let descriptor = Int32(truncatingIfNeeded: arguments[0])
+        if descriptor != -1 {
+            guard let existing = try task.fds.get(descriptor).operations as? SignalFD else { throw .EINVAL }
+            existing.mask = mask
+            return .value(Int64(descriptor))
+        }
+        let file = SignalFD(mask: mask, inode: task.sandbox.newPipeInode())
+        let status: OpenFlags = flags & OpenFlags.nonBlocking.rawValue != 0 ? [.readOnly, .nonBlocking] : .readOnly
+        return .value(Int64(try task.fds.add(FileDescription(file, flags: status), closeOnExec: flags & OpenFlags.closeOnExec.rawValue != 0)))
+    }
+
     /// Implements Linux rt_sigpending(2): the signals pending for the thread and blocked
     /// (a signal sent to the process waits with the thread chosen to take it), as many bytes
     /// of the set as `sigsetsize` asks, at most 8 (EINVAL above).

@@ -125,6 +125,8 @@ enum Syscalls {
         (.timer_getoverrun, .supported, timerGetoverrun),
         (.timer_delete, .supported, timerDelete),
         (.timerfd_create, .supported, timerfdCreate),
+        (.signalfd, .partial(note: "a signal sent to the process is read by the thread it was queued for"), signalfd),
+        (.signalfd4, .partial(note: "a signal sent to the process is read by the thread it was queued for"), signalfd4),
         (.timerfd_settime, .partial(note: "TFD_TIMER_CANCEL_ON_SET never cancels: the sandbox's realtime clock is never set"), timerfdSettime),
         (.timerfd_gettime, .supported, timerfdGettime),
         (.preadv, .supported, preadv),

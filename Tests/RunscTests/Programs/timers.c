@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -263,9 +264,78 @@ static void timerfds(void) {
     close(real);
 }
 
+// signalfd: blocked signals read as records, poll and epoll readiness, a blocking read woken
+// by a signal from another process, a timer's signal with its value, and the errors.
+static void signalfds(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGRTMIN);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    struct signalfd_siginfo records[2];
+    ssize_t empty = read(fd, records, sizeof records);
+    int e1 = errno;
+    struct pollfd poller = {fd, POLLIN, 0};
+    int before = poll(&poller, 1, 0);
+    kill(getpid(), SIGUSR1);
+    int after = poll(&poller, 1, 0);
+    ssize_t got = read(fd, records, sizeof records);
+    printf("signalfd: empty %zd errno %d; poll %d then %d; read %zd signo %u code %d pid ok %d\n", empty, e1, before, after, got,
+           records[0].ssi_signo, records[0].ssi_code, records[0].ssi_pid == (uint32_t)getpid());
+
+    struct sigevent event = {0};
+    event.sigev_notify = SIGEV_SIGNAL;
+    event.sigev_signo = SIGRTMIN;
+    event.sigev_value.sival_int = 42;
+    timer_t timer;
+    timer_create(CLOCK_MONOTONIC, &event, &timer);
+    struct itimerspec soon = spec(5000000, 0);
+    timer_settime(timer, 0, &soon, NULL);
+    int epoll = epoll_create1(0);
+    struct epoll_event wanted = {EPOLLIN, {.u32 = 9}}, happened;
+    epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &wanted);
+    int woke = epoll_wait(epoll, &happened, 1, 2000);
+    got = read(fd, records, sizeof records);
+    printf("timer: epoll %d, read %zd code SI_TIMER %d int %d\n", woke, got, records[0].ssi_code == SI_TIMER, records[0].ssi_int);
+    timer_delete(timer);
+
+    // A blocking read in a child, woken by its parent's signal.
+    pid_t child = fork();
+    if (child == 0) {
+        int blocking = signalfd(-1, &set, 0);
+        struct signalfd_siginfo record;
+        ssize_t n = read(blocking, &record, sizeof record);
+        _exit(n == sizeof record ? (int)record.ssi_signo : 100);
+    }
+    sleep_ns(50000000);
+    kill(child, SIGUSR1);
+    int status;
+    waitpid(child, &status, 0);
+    printf("blocking: the child read signal %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+    int pipes[2];
+    pipe(pipes);
+    sigset_t other;
+    sigemptyset(&other);
+    sigaddset(&other, SIGUSR2);
+    int same = signalfd(fd, &other, 0);
+    int r1 = signalfd(pipes[0], &set, 0), e2 = errno;
+    int r2 = syscall(SYS_signalfd4, -1, &set, 4, 0), e3 = errno;
+    int r3 = signalfd(-1, &set, 0x1), e4 = errno;
+    char small[16];
+    ssize_t r4 = read(fd, small, sizeof small);
+    int e5 = errno;
+    printf("errors: new mask keeps the fd %d, not a signalfd %d/%d, size %d/%d, flags %d/%d, short read %zd/%d\n", same == fd, r1, e2, r2,
+           e3, r3, e4, r4, e5);
+    close(fd);
+    close(epoll);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     posix_timers();
     timerfds();
+    signalfds();
     return 0;
 }
