@@ -407,16 +407,18 @@ struct CSuiteTests {
         let run = try runBoth("credentials")
         #expect(run.insideStatus == run.nativeStatus)
         #expect(run.inside == run.native)
-        #expect(run.inside.split(separator: "\n").count == 12, "\(run.inside)")
+        #expect(run.inside.split(separator: "\n").count == 15, "\(run.inside)")
         #expect(run.inside.contains("sticky: unlink root's -1, rename root's -1, unlink own 0; exec without x -13; setuid(0) -1; kill root -1, kill self 0"))
-        #expect(run.inside.contains("report: ids 1000 0 0, caps 1"))
+        #expect(run.inside.contains("report: ids 1000 0 0, caps 1, secure 1"))
+        #expect(run.inside.contains("no_new_privs: ids 1000 1000 1000, caps 0, secure 0"))
+        #expect(run.inside.contains("o_path: opened 1, read -1 errno 9, size kept 1; unsearchable: unlink -13, mkdir -13; utimensat now+omit -1"))
     }
 
     @Test("the OCI process user: the program starts with its uid, gid, supplementary groups (sorted) and umask, without capabilities")
     func processUser() throws {
         let run = try runBoth("credentials", arguments: ["user"], user: #"{"uid": 1000, "gid": 1001, "additionalGids": [7, 5], "umask": 63}"#)
         #expect(run.insideStatus == .exited(0))
-        #expect(run.inside == "user: ids 1000 1000 1000, caps 0, gid 1001, groups 2: 5 7, umask 077, write /tmp 0\n")
+        #expect(run.inside == "user: ids 1000 1000 1000, caps 0, secure 0, gid 1001, groups 2: 5 7, umask 077, write /tmp 0\n")
     }
 
     @Test("file attributes: chmod, fchmod, fchmodat, chown (clearing set-user-ID), lchown of a symlink, utimensat with NULL, given, omitted and current times, futimens, utimes, hard links, FIFOs and mknod, and their errors")

@@ -4,7 +4,7 @@ import LinuxABI
 enum Capability {
     static let chown: UInt64 = 0, dacOverride: UInt64 = 1, dacReadSearch: UInt64 = 2, fowner: UInt64 = 3, fsetid: UInt64 = 4
     static let kill: UInt64 = 5, setgid: UInt64 = 6, setuid: UInt64 = 7, setpcap: UInt64 = 8, linuxImmutable: UInt64 = 9
-    static let sysNice: UInt64 = 23, sysResource: UInt64 = 24, mknod: UInt64 = 27, macOverride: UInt64 = 32
+    static let sysNice: UInt64 = 23, sysResource: UInt64 = 24, mknod: UInt64 = 27, macOverride: UInt64 = 32, wakeAlarm: UInt64 = 35
     /// CAP_LAST_CAP (CAP_CHECKPOINT_RESTORE) and the set of every capability.
     static let last: UInt64 = 40
     static let all: UInt64 = (1 << (last + 1)) - 1
@@ -50,7 +50,10 @@ struct Credentials: Sendable, Equatable {
 
     /// The credentials of the task the calling OS thread runs (root for a thread that runs
     /// none), which file systems give the files they create.
-    static var current: Credentials { Task.current?.group.credentials ?? .root }
+    static var current: Credentials {
+        guard let task = Task.current else { return .root }
+        return task.credentialOverride ?? task.group.credentials
+    }
 
     func has(_ capability: UInt64) -> Bool { effective & (1 << capability) != 0 }
 
@@ -145,6 +148,12 @@ struct Credentials: Sendable, Equatable {
     /// setresuid(2): -1 keeps an id; without CAP_SETUID each new id must be one of the three
     /// old ones.
     mutating func setRESUID(real: UInt32, effective newEffective: UInt32, saved: UInt32) throws(LinuxErrno) {
+        // Nothing to change (Linux returns before anything, the file-system uid included).
+        if (real == Self.unchanged || real == realUID) && (newEffective == Self.unchanged || (newEffective == effectiveUID && newEffective == fileSystemUID))
+            && (saved == Self.unchanged || saved == savedUID)
+        {
+            return
+        }
         let old = self, allowed = [old.realUID, old.effectiveUID, old.savedUID]
         for id in [real, newEffective, saved] where id != Self.unchanged {
             guard has(Capability.setuid) || allowed.contains(id) else { throw .EPERM }
@@ -172,7 +181,7 @@ struct Credentials: Sendable, Equatable {
     /// Linux's cap_emulate_setxuid: leaving uid 0 in all of real, effective and saved drops
     /// the permitted and effective sets (unless PR_SET_KEEPCAPS) and the ambient one; an
     /// effective uid leaving 0 drops the effective set, one coming to 0 raises it to the
-    /// permitted one. The file-system uid's change follows setfsuid's rule.
+    /// permitted one.
     private mutating func fixCapabilities(after old: Credentials) {
         let wasRoot = old.realUID == 0 || old.effectiveUID == 0 || old.savedUID == 0
         if wasRoot && realUID != 0 && effectiveUID != 0 && savedUID != 0 {
@@ -181,8 +190,6 @@ struct Credentials: Sendable, Equatable {
         }
         if old.effectiveUID == 0 && effectiveUID != 0 { effective = 0 }
         if old.effectiveUID != 0 && effectiveUID == 0 { effective = permitted }
-        if old.fileSystemUID == 0 && fileSystemUID != 0 { effective &= ~Capability.fileSystemSet }
-        if old.fileSystemUID != 0 && fileSystemUID == 0 { effective |= Capability.fileSystemSet & permitted }
     }
 
     /// setgid(2), as setuid with CAP_SETGID (capabilities do not change with gids).
@@ -214,6 +221,11 @@ struct Credentials: Sendable, Equatable {
 
     /// setresgid(2), as setresuid.
     mutating func setRESGID(real: UInt32, effective newEffective: UInt32, saved: UInt32) throws(LinuxErrno) {
+        if (real == Self.unchanged || real == realGID) && (newEffective == Self.unchanged || (newEffective == effectiveGID && newEffective == fileSystemGID))
+            && (saved == Self.unchanged || saved == savedGID)
+        {
+            return
+        }
         let allowed = [realGID, effectiveGID, savedGID]
         for id in [real, newEffective, saved] where id != Self.unchanged {
             guard has(Capability.setgid) || allowed.contains(id) else { throw .EPERM }
@@ -255,7 +267,22 @@ struct Credentials: Sendable, Equatable {
             new.permitted = new.ambient
             new.effective = new.ambient
         }
+        if noNewPrivileges {
+            // no_new_privs: nothing is gained (Linux keeps the ids and intersects the sets).
+            (new.effectiveUID, new.savedUID, new.fileSystemUID) = (effectiveUID, effectiveUID, effectiveUID)
+            (new.effectiveGID, new.savedGID, new.fileSystemGID) = (effectiveGID, effectiveGID, effectiveGID)
+            new.permitted &= permitted
+            new.effective &= new.permitted
+            new.ambient &= new.permitted
+        }
         new.keepCapabilities = false
         return new
+    }
+
+    /// Whether an execve that went from `old` to these credentials is a secure execution
+    /// (AT_SECURE, Linux's bprm->secureexec): it changed the effective ids, or a process
+    /// whose real uid is not root gained capabilities.
+    func isSecureExec(from old: Credentials) -> Bool {
+        effectiveUID != old.realUID || effectiveGID != old.realGID || (realUID != 0 && permitted & ~old.permitted != 0)
     }
 }

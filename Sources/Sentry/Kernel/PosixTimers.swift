@@ -11,8 +11,9 @@ import LinuxABI
 /// elsewhere is not queued, and that expiration is lost, as on Linux. Setting or deleting the
 /// timer makes a signal it queued before stale: it is dropped when taken (Linux since 6.13).
 ///
-/// Locks: `monitor` guards whether the signal is queued and the overrun counts; it is taken
-/// under a task's signal queue lock (`delivered`) and not held while posting.
+/// Locks: `monitor` guards whether the signal is queued and the overrun counts; the timer's
+/// (`Timers`') is taken under it, and it is not held while posting or while a task's signal
+/// queue lock is held.
 final class PosixTimer: @unchecked Sendable {
     /// Whom the expirations notify.
     enum Target {
@@ -49,7 +50,7 @@ final class PosixTimer: @unchecked Sendable {
         case .process(let group): (notifies, self.group) = (true, group)
         case .thread(let task): (notifies, self.thread) = (true, task)
         }
-        timer = KernelTimer { [weak self] expirations in self?.expired(expirations) }
+        timer = KernelTimer { [weak self] expirations, generation in self?.expired(expirations, generation: generation) }
     }
 
     /// The overrun of the signal taken last (timer_getoverrun(2)).
@@ -60,19 +61,24 @@ final class PosixTimer: @unchecked Sendable {
 
     /// Arms or disarms the timer (timer_settime(2)); a signal it has queued goes stale.
     func set(deadline: UInt64?, interval: UInt64) -> (remaining: UInt64, interval: UInt64) {
-        monitor.locked { (sequence, queued, overrun) = (sequence &+ 1, false, 0) }
-        return timer.set(deadline: deadline, interval: interval)
+        monitor.locked {
+            (sequence, queued, overrun) = (sequence &+ 1, false, 0)
+            return timer.set(deadline: deadline, interval: interval)
+        }
     }
 
     /// Disarms the timer for good (timer_delete(2), execve, the end of the process).
     func delete() {
-        monitor.locked { (sequence, queued, overrun) = (sequence &+ 1, false, 0) }
-        timer.cancel()
+        monitor.locked {
+            (sequence, queued, overrun) = (sequence &+ 1, false, 0)
+            timer.cancel()
+        }
     }
 
-    private func expired(_ expirations: UInt64) {
+    private func expired(_ expirations: UInt64, generation: UInt64) {
         guard notifies else { return }
         let send: UInt64? = monitor.locked {
+            guard timer.isCurrent(generation) else { return nil }  // of a setting since replaced
             if queued {
                 overrun = Self.add(overrun, expirations)
                 return nil

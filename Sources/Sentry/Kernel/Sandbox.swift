@@ -413,19 +413,25 @@ public final class Sandbox: @unchecked Sendable {
     /// stub on the host, so that it ends a program running in it at once. ESRCH if `pid` is
     /// not a running process.
     public func signal(_ pid: Int32, _ number: Int32, from sender: Int32) throws(LinuxErrno) {
+        try signal(pid, PendingSignal(number: number, pid: sender))
+    }
+
+    /// Sends `pending` (its number 0: only check) to process `pid`, as `signal(_:_:from:)`.
+    func signal(_ pid: Int32, _ pending: PendingSignal) throws(LinuxErrno) {
+        let number = pending.number
         // A process being forked (no stub yet) keeps the signal for when it starts; a zombie
         // takes it to no effect.
         let state: (known: Bool, early: Bool) = monitor.locked {
             guard let process = processes[pid] else { return (false, false) }
             guard process.status == nil, process.group == nil else { return (true, false) }
-            if number != 0 { process.early.append(PendingSignal(number: number, pid: sender)) }
+            if number != 0 { process.early.append(pending) }
             return (true, true)
         }
         if !state.known { throw .ESRCH }
         if state.early { return }
         guard let target = running(pid) else { return }  // a zombie
         guard number != 0 else { return }
-        target.group?.post(PendingSignal(number: number, pid: sender))
+        target.group?.post(pending)
         if number == LinuxSignal.SIGKILL.rawValue {
             try onBehalfOfGuest { () throws(Errno) in _ = try hostCall { Glibc.kill(target.stub, number) } }
         }

@@ -16,13 +16,17 @@ struct PendingSignal {
     var timer: PosixTimer?
     var timerSequence: UInt64 = 0
     var overrun: Int32 = 0
+    /// The whole siginfo its sender gave (rt_sigqueueinfo(2)): everything after the number
+    /// is the sender's.
+    var given: [UInt8]?
 
     /// The 128-byte `siginfo_t`: signo, errno, code, then the union (the pid, uid and status,
     /// or a fault's address).
     var info: [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: 128)
+        var bytes = given ?? [UInt8](repeating: 0, count: 128)
         func put32(_ value: UInt32, at offset: Int) { withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) } }
         put32(UInt32(bitPattern: number), at: 0)
+        if given != nil { return bytes }
         put32(UInt32(bitPattern: code), at: 8)
         if let address {
             withUnsafeBytes(of: address.littleEndian) { bytes.replaceSubrange(16..<24, with: $0) }

@@ -146,6 +146,9 @@ public final class Task: @unchecked Sendable {
     let signalQueue = SignalQueue()
     /// The CPU time the thread has used.
     let accounting = TaskAccounting()
+    /// Credentials that stand in for the process's during one call (access(2) checks with
+    /// the real ids); set and read only by the task's own thread.
+    var credentialOverride: Credentials?
     /// Where `--strace` lines go (nil: not tracing).
     var trace: (@Sendable (String) -> Void)?
 
@@ -413,12 +416,16 @@ extension Task {
     /// Loads the executable `bytes` (and its interpreter) into this task's (empty) address
     /// space and sets its registers to start it, as execve(2) does after the point of no return.
     func loadImage(
-        _ bytes: [UInt8], interpreter: [UInt8]?, path: [UInt8], arguments: [[UInt8]], environment: [[UInt8]]
+        _ bytes: [UInt8], interpreter: [UInt8]?, path: [UInt8], arguments: [[UInt8]], environment: [[UInt8]], secure: Bool = false
     ) throws(LinuxErrno) {
         var generator = SystemRandomNumberGenerator()
         let random = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let credentials = group.credentials
+        let identity = Loader.Identity(
+            uid: credentials.realUID, effectiveUID: credentials.effectiveUID, gid: credentials.realGID,
+            effectiveGID: credentials.effectiveGID, secure: secure)
         let program = try Loader.load(
-            bytes, interpreter: interpreter, into: mm, arguments: arguments, environment: environment, random: random)
+            bytes, interpreter: interpreter, into: mm, arguments: arguments, environment: environment, random: random, identity: identity)
         var fresh = LinuxUserRegs()
         let initial = context.initialRegisters
         (fresh.cs, fresh.ss, fresh.ds, fresh.es) = (initial.cs, initial.ss, initial.ds, initial.es)

@@ -79,8 +79,26 @@ final class ThreadGroup: @unchecked Sendable {
         set { monitor.locked { credentialStorage = newValue } }
     }
     /// Changes the credentials with `change` (atomically, so two threads' changes do not mix).
+    /// A change of the effective or file-system ids, or a loss of permitted capabilities,
+    /// forgets the parent-death signal and makes the process not dumpable, as Linux's
+    /// commit_creds does.
     func changeCredentials<Result>(_ change: (inout Credentials) throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
-        try monitor.locked { () throws(LinuxErrno) in try change(&credentialStorage) }
+        try monitor.locked { () throws(LinuxErrno) in
+            let old = credentialStorage
+            let result = try change(&credentialStorage)
+            let new = credentialStorage
+            if old.effectiveUID != new.effectiveUID || old.effectiveGID != new.effectiveGID || old.fileSystemUID != new.fileSystemUID
+                || old.fileSystemGID != new.fileSystemGID || old.permitted & ~new.permitted != 0
+            {
+                (shownDeathSignal, isDumpable) = (0, false)
+            }
+            return result
+        }
+    }
+
+    /// A secure exec (a set-ID program) forgets the parent-death signal and is not dumpable.
+    func forgetPrivilegedState() {
+        monitor.locked { (shownDeathSignal, isDumpable) = (0, false) }
     }
     /// Its POSIX timers (timer_create(2)) by id, and the id the next one gets.
     private var posixTimers: [Int32: PosixTimer] = [:]
@@ -127,7 +145,10 @@ final class ThreadGroup: @unchecked Sendable {
             if let realTimerStorage { return realTimerStorage }
             // SIGALRM from the kernel (SI_KERNEL) for the process, once however many
             // expirations it stands for.
-            let timer = KernelTimer { [weak self] _ in self?.post(PendingSignal(number: LinuxSignal.SIGALRM.rawValue, code: 0x80)) }
+            let timer = KernelTimer { [weak self] _, generation in
+                guard let self, self.monitor.locked({ self.realTimerStorage })?.isCurrent(generation) == true else { return }
+                self.post(PendingSignal(number: LinuxSignal.SIGALRM.rawValue, code: 0x80))
+            }
             realTimerStorage = timer
             return timer
         }

@@ -7,13 +7,23 @@ import LinuxABI
 /// before the timer was served), and a timer with an interval re-arms on its next multiple,
 /// so a periodic timer keeps its phase. `Timers` serves every armed one.
 ///
-/// Locks: its deadline and interval are guarded by `Timers`' monitor; `expire` runs without it.
+/// `expire` also gets the timer's generation when the expiration was due: each `set` starts
+/// a new one, so an owner that sets the timer and checks `isCurrent` under a lock of its own
+/// drops an expiration of an old setting that was already on its way (Linux waits for a
+/// running timer callback instead).
+///
+/// Locks: its deadline, interval and generation are guarded by `Timers`' monitor, which may
+/// be taken under the owner's lock; `expire` runs without it.
 final class KernelTimer: @unchecked Sendable {
     fileprivate var deadline: UInt64?
     fileprivate var interval: UInt64 = 0
-    fileprivate let expire: @Sendable (UInt64) -> Void
+    fileprivate var generation: UInt64 = 0
+    fileprivate let expire: @Sendable (_ expirations: UInt64, _ generation: UInt64) -> Void
 
-    init(expire: @escaping @Sendable (UInt64) -> Void) { self.expire = expire }
+    init(expire: @escaping @Sendable (_ expirations: UInt64, _ generation: UInt64) -> Void) { self.expire = expire }
+
+    /// Whether `generation` is the timer's current one (no `set` since).
+    func isCurrent(_ generation: UInt64) -> Bool { Timers.shared.generation(of: self) == generation }
 
     /// The time left and the interval, in nanoseconds ((0, interval) when disarmed: a disarmed
     /// timer has no interval either).
@@ -48,6 +58,8 @@ final class Timers: @unchecked Sendable {
     private var armed: [ObjectIdentifier: KernelTimer] = [:]
     private var threadStarted = false
 
+    fileprivate func generation(of timer: KernelTimer) -> UInt64 { monitor.locked { timer.generation } }
+
     fileprivate func current(_ timer: KernelTimer) -> (remaining: UInt64, interval: UInt64) {
         monitor.locked { state(timer, now: Clock.monotonicNanoseconds()) }
     }
@@ -61,6 +73,7 @@ final class Timers: @unchecked Sendable {
     fileprivate func set(_ timer: KernelTimer, deadline: UInt64?, interval: UInt64) -> (remaining: UInt64, interval: UInt64) {
         let (old, startThread): ((UInt64, UInt64), Bool) = monitor.locked {
             let old = state(timer, now: Clock.monotonicNanoseconds())
+            timer.generation &+= 1
             timer.deadline = deadline
             timer.interval = deadline == nil ? 0 : interval
             if deadline == nil {
@@ -85,10 +98,10 @@ final class Timers: @unchecked Sendable {
     /// The thread: sleeps until the earliest deadline (or a change), runs the timers due.
     private func run() {
         while true {
-            let due: [(KernelTimer, UInt64)] = monitor.locked {
+            let due: [(KernelTimer, UInt64, UInt64)] = monitor.locked {
                 while true {
                     let now = Clock.monotonicNanoseconds()
-                    var due: [(KernelTimer, UInt64)] = []
+                    var due: [(KernelTimer, UInt64, UInt64)] = []
                     var earliest = UInt64.max
                     for timer in armed.values {
                         guard let deadline = timer.deadline else { continue }
@@ -110,7 +123,7 @@ final class Timers: @unchecked Sendable {
                         } else {
                             armed.removeValue(forKey: ObjectIdentifier(timer))
                         }
-                        due.append((timer, expirations))
+                        due.append((timer, expirations, timer.generation))
                     }
                     if !due.isEmpty { return due }
                     if earliest == UInt64.max {
@@ -120,7 +133,7 @@ final class Timers: @unchecked Sendable {
                     }
                 }
             }
-            for (timer, expirations) in due { timer.expire(expirations) }
+            for (timer, expirations, generation) in due { timer.expire(expirations, generation) }
         }
     }
 }

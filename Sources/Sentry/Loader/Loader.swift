@@ -21,9 +21,21 @@ public enum Loader {
     /// zero), loads the PT_INTERP interpreter (read with `readFile`) where mmap would place it,
     /// and builds the initial stack with `arguments`, `environment` and the auxiliary vector.
     /// The program starts at the interpreter's entry if it has one.
+    /// The ids and the secure-execution flag the auxiliary vector tells the program (AT_UID,
+    /// AT_EUID, AT_GID, AT_EGID, AT_SECURE): with AT_SECURE set, ld.so and libc ignore
+    /// LD_PRELOAD and the like, as a set-user-ID program must.
+    public struct Identity: Sendable {
+        public var uid: UInt32, effectiveUID: UInt32, gid: UInt32, effectiveGID: UInt32
+        public var secure: Bool
+
+        public init(uid: UInt32 = 0, effectiveUID: UInt32 = 0, gid: UInt32 = 0, effectiveGID: UInt32 = 0, secure: Bool = false) {
+            (self.uid, self.effectiveUID, self.gid, self.effectiveGID, self.secure) = (uid, effectiveUID, gid, effectiveGID, secure)
+        }
+    }
+
     public static func load(
         _ bytes: [UInt8], interpreter interpreterBytes: [UInt8]?, into mm: MemoryManager, arguments: [[UInt8]],
-        environment: [[UInt8]], random: [UInt8]
+        environment: [[UInt8]], random: [UInt8], identity: Identity = Identity()
     ) throws(LinuxErrno) -> LoadedProgram {
         let elf = try parse(bytes, role: .executable)
         // The file's addresses were checked against the user address space when parsed; the
@@ -61,10 +73,11 @@ public enum Loader {
             (7, interpreterBase),  // AT_BASE
             (8, 0),  // AT_FLAGS
             (9, bias &+ elf.entry),  // AT_ENTRY
-            (11, 0), (12, 0), (13, 0), (14, 0),  // AT_UID, AT_EUID, AT_GID, AT_EGID
+            (11, UInt64(identity.uid)), (12, UInt64(identity.effectiveUID)),  // AT_UID, AT_EUID
+            (13, UInt64(identity.gid)), (14, UInt64(identity.effectiveGID)),  // AT_GID, AT_EGID
             (16, 0x178b_fbff),  // AT_HWCAP: the baseline x86-64 features (CPUID.1:EDX)
             (17, 100),  // AT_CLKTCK
-            (23, 0),  // AT_SECURE
+            (23, identity.secure ? 1 : 0),  // AT_SECURE
         ]
         let stackPointer = try buildStack(mm, arguments: arguments, environment: environment, auxiliary: auxiliary, random: random)
         return LoadedProgram(entry: start, stackPointer: stackPointer)

@@ -27,8 +27,11 @@ extension Syscalls {
     /// (or CAP_FOWNER) may change the mode and set times, and set-group-ID goes from a mode
     /// whose group the caller is not in (without CAP_FSETID); only CAP_CHOWN changes the
     /// owner, and the owner may change the group to one of its own; setting both times to
-    /// now needs only write permission. EPERM (EACCES for the times' write check) otherwise.
+    /// now needs only write permission (any other times need the owner: UTIME_NOW with
+    /// UTIME_OMIT too). EPERM (EACCES for the times' write check) otherwise; EROFS first on
+    /// the read-only root.
     static func changeAttributes(_ task: Task, _ inode: any Inode, _ change: AttributeChange) throws(LinuxErrno) {
+        if inode.isOnReadOnlyFileSystem { throw .EROFS }
         let credentials = task.group.credentials
         let status = try inode.stat()
         var change = change
@@ -46,12 +49,16 @@ extension Syscalls {
             if !credentials.inGroup(change.gid ?? status.gid) && !credentials.has(Capability.fsetid) { mode &= ~FileMode.setGID }
             change.mode = mode
         }
-        var explicitTime = false
-        for time in [change.accessTime, change.modificationTime] { if case .at? = time { explicitTime = true } }
-        if explicitTime {
-            guard owner else { throw .EPERM }
-        } else if change.accessTime != nil || change.modificationTime != nil, !owner {
-            try credentials.require(.write, to: status)
+        if change.accessTime != nil || change.modificationTime != nil {
+            var touch = true  // both now: Linux's ATTR_TOUCH
+            for time in [change.accessTime, change.modificationTime] {
+                if case .now? = time { continue }
+                touch = false
+            }
+            if !owner {
+                guard touch else { throw .EPERM }
+                try credentials.require(.write, to: status)
+            }
         }
         try inode.setAttributes(change)
     }

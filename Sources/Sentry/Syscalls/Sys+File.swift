@@ -32,7 +32,8 @@ extension Syscalls {
         if flags.rawValue & 0o20000000 != 0 { throw .EOPNOTSUPP }  // O_TMPFILE
         let dentry: Dentry
         var created = false
-        if flags.contains(.create) {
+        let pathOnly = flags.rawValue & openPath != 0
+        if flags.contains(.create) && !pathOnly {
             switch Result(catching: { () throws(LinuxErrno) in
                 try task.resolve(directoryFD: directoryFD, pathAddress: path, followFinal: !flags.contains(.noFollow))
             }) {
@@ -53,10 +54,10 @@ extension Syscalls {
         }
         let status = try dentry.inode.stat()
         let type = status.mode & FileMode.typeMask
-        if flags.contains(.noFollow) && type == FileMode.symlink { throw .ELOOP }
+        if flags.contains(.noFollow) && type == FileMode.symlink && !pathOnly { throw .ELOOP }
         if flags.contains(.directory) && type != FileMode.directory { throw .ENOTDIR }
-        if type == FileMode.directory && flags.rawValue & OpenFlags.accessModeMask != 0 { throw .EISDIR }
-        if !created && flags.rawValue & openPath == 0 {
+        if type == FileMode.directory && flags.rawValue & OpenFlags.accessModeMask != 0 && !pathOnly { throw .EISDIR }
+        if !created && !pathOnly {
             // may_open: the access the mode asks for, and writing for O_TRUNC.
             var access: Access = []
             switch flags.rawValue & OpenFlags.accessModeMask {
@@ -66,6 +67,12 @@ extension Syscalls {
             }
             if flags.contains(.truncate) { access.insert(.write) }
             try task.requirePermission(access, to: dentry.inode, status: status)
+        }
+        if pathOnly {
+            // Only the name: no access mode, no O_TRUNC, nothing opened (Linux keeps O_PATH,
+            // O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC of the flags).
+            let file = FileDescription(PathOnlyFile(dentry.inode), flags: flags.intersection([.directory, .noFollow]), dentry: dentry)
+            return .value(Int64(try task.fds.add(file, closeOnExec: flags.contains(.closeOnExec))))
         }
         let operations = try dentry.inode.open(flags: flags)
         let statusFlags = flags.intersection([.writeOnly, .readWrite, .append, .nonBlocking, .directory, .noFollow])
@@ -108,8 +115,13 @@ extension Syscalls {
         try access(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], mode: arguments[1], flags: 0)
     }
 
-    /// Implements Linux faccessat(2) and faccessat2(2).
+    /// Implements Linux faccessat(2), which has no flags argument.
     static func faccessat(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try access(task, directoryFD: fd(arguments[0]), path: arguments[1], mode: arguments[2], flags: 0)
+    }
+
+    /// Implements Linux faccessat2(2): AT_EACCESS, AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH.
+    static func faccessat2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         try access(task, directoryFD: fd(arguments[0]), path: arguments[1], mode: arguments[2], flags: arguments[3])
     }
 
@@ -122,12 +134,15 @@ extension Syscalls {
         guard mode & ~7 == 0 else { throw .EINVAL }
         let allowed = UInt64(AtFlags.symlinkNoFollow | AtFlags.emptyPath | 0x200)  // 0x200: AT_EACCESS
         guard flags & ~allowed == 0 else { throw .EINVAL }
+        // The whole lookup runs with the checking ids, as Linux's access_override_creds.
+        let credentials = flags & 0x200 != 0 ? task.group.credentials : task.group.credentials.forAccessCheck
+        task.credentialOverride = credentials
+        defer { task.credentialOverride = nil }
         let dentry = try task.resolve(
             directoryFD: directoryFD, pathAddress: path, followFinal: flags & UInt64(AtFlags.symlinkNoFollow) == 0,
             allowEmpty: flags & UInt64(AtFlags.emptyPath) != 0)
         let stat = try dentry.inode.stat()
         if mode & 2 != 0 && dentry.inode.isOnReadOnlyFileSystem { throw .EROFS }
-        let credentials = flags & 0x200 != 0 ? task.group.credentials : task.group.credentials.forAccessCheck
         try credentials.require(Access(rawValue: UInt32(mode)), to: stat)
         return .value(0)
     }
@@ -155,7 +170,10 @@ extension Syscalls {
     /// Implements Linux fchdir(2).
     static func fchdir(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try task.fds.get(fd(arguments[0]))
-        guard let dentry = file.dentry, try dentry.inode.fileType() == FileMode.directory else { throw .ENOTDIR }
+        guard let dentry = file.dentry else { throw .ENOTDIR }
+        let status = try dentry.inode.stat()
+        guard status.mode & FileMode.typeMask == FileMode.directory else { throw .ENOTDIR }
+        try task.group.credentials.require(.execute, to: status)
         task.cwd = dentry
         return .value(0)
     }
@@ -339,7 +357,9 @@ extension Syscalls {
     /// Implements Linux truncate(2).
     static func truncate(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let dentry = try task.resolve(directoryFD: AtFlags.currentDirectory, pathAddress: arguments[0], followFinal: true)
-        try task.requirePermission(.write, to: dentry.inode)
+        let status = try dentry.inode.stat()
+        if status.mode & FileMode.typeMask == FileMode.directory { throw .EISDIR }
+        try task.requirePermission(.write, to: dentry.inode, status: status)
         try dentry.inode.truncate(to: Int64(bitPattern: arguments[1]))
         return .value(0)
     }

@@ -128,8 +128,10 @@ extension Syscalls {
         return .value(Int64(groups.count))
     }
 
-    /// Implements Linux setgroups(2): CAP_SETGID (EPERM), at most NGROUPS_MAX (EINVAL).
+    /// Implements Linux setgroups(2): CAP_SETGID (EPERM, checked first), at most NGROUPS_MAX
+    /// (EINVAL).
     static func setgroups(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard task.group.credentials.has(Capability.setgid) else { throw .EPERM }
         let size = Int32(truncatingIfNeeded: arguments[0])
         guard size >= 0, Int(size) <= maxGroups else { throw .EINVAL }
         let raw = size == 0 ? [] : try task.mm.copyIn(from: arguments[1], count: Int(size) * 4)

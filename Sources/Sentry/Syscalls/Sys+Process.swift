@@ -337,14 +337,18 @@ extension Syscalls {
             }
         }
         task.sandbox.noteExec(task.pid)  // past the point of no return: setpgid's EACCES from here
+        // A set-user-ID or set-group-ID program runs as its owner; capabilities are recomputed.
+        // An exec that gains privilege is secure (AT_SECURE), and forgets the parent-death signal.
+        let after = credentials.afterExec(of: program)
+        let secure = after.isSecureExec(from: credentials)
+        task.group.credentials = after
+        if secure { task.group.forgetPrivilegedState() }
         do {
             try task.mm.unmapAll()
-            try task.loadImage(image, interpreter: interpreter, path: execPath, arguments: argv, environment: envp)
+            try task.loadImage(image, interpreter: interpreter, path: execPath, arguments: argv, environment: envp, secure: secure)
         } catch {
             return .killed(.SIGSEGV)
         }
-        // A set-user-ID or set-group-ID program runs as its owner; capabilities are recomputed.
-        task.group.credentials = credentials.afterExec(of: program)
         task.fds.closeOnExec()
         task.group.deleteAllPosixTimers()  // ITIMER_REAL stays armed, as on Linux
         for number in 1...64 where task.signals.actions[number].handler > SignalAction.ignore {

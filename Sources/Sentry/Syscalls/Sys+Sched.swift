@@ -140,18 +140,28 @@ extension Syscalls {
 
     /// Implements Linux setpriority(2): sets the nice value (clamped to -20...19) of every
     /// process named. Without CAP_SYS_NICE, a process whose real and effective uid are not
-    /// the caller's effective uid is EPERM, and lowering a nice value EACCES (RLIMIT_NICE is 0).
+    /// the caller's effective uid is EPERM, and lowering a nice value below RLIMIT_NICE's
+    /// floor EACCES; the others are set all the same.
     static func setpriority(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let nice = min(max(Int32(truncatingIfNeeded: arguments[2]), -20), 19)
         let caller = task.group.credentials
+        let niceLimit = 20 - Int32(clamping: min(task.limits[ResourceLimits.nice]?.0 ?? 0, 40))  // RLIMIT_NICE's floor
+        var refused: LinuxErrno?
         for process in try priorityTargets(task, arguments[0], arguments[1]) {
             if !caller.has(Capability.sysNice) {
                 let target = process.credentials
-                guard target.realUID == caller.effectiveUID || target.effectiveUID == caller.effectiveUID else { throw .EPERM }
-                guard nice >= process.nice else { throw .EACCES }
+                guard target.realUID == caller.effectiveUID || target.effectiveUID == caller.effectiveUID else {
+                    refused = .EPERM
+                    continue
+                }
+                guard nice >= process.nice || nice >= niceLimit else {
+                    refused = .EACCES
+                    continue
+                }
             }
             process.nice = nice
         }
+        if let refused { throw refused }  // as set_one_prio: the others are still set
         return .value(0)
     }
 }

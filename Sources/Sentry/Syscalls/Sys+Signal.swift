@@ -142,7 +142,7 @@ extension Syscalls {
         if number == 0 { return .value(0) }
         if number == 9 { return .killed(.SIGKILL) }
         task.group.jobControl(number)
-        task.signalQueue.post(PendingSignal(number: number, pid: task.pid))
+        task.signalQueue.post(userSignal(task, number))
         return .value(0)
     }
 
@@ -209,7 +209,7 @@ extension Syscalls {
                 _ = try task.sandbox.processGroup(of: pid)  // ESRCH before EPERM
                 throw .EPERM
             }
-            try task.sandbox.signal(pid, number, from: task.pid)
+            try task.sandbox.signal(pid, userSignal(task, number))
             return .value(0)
         }
         // A group (0: the caller's), or every process but init and the caller (-1).
@@ -224,8 +224,64 @@ extension Syscalls {
         let permitted = targets.filter { $0 == task.pid || mayKill(task, $0, number) }
         guard !permitted.isEmpty || pid == -1 else { throw .EPERM }  // -1 skips them without a word
         // The others first: the caller's own signal may end it (SIGKILL, a default action).
-        for target in permitted where target != task.pid { try? task.sandbox.signal(target, number, from: task.pid) }
+        for target in permitted where target != task.pid { try? task.sandbox.signal(target, userSignal(task, number)) }
         return permitted.contains(task.pid) ? try signalSelf(task, number) : .value(0)
+    }
+
+    /// The siginfo a sigqueue caller gives, for signal `number` to process `pid`: a code of
+    /// SI_USER or another kernel code (not negative) or SI_TKILL is EPERM unless the caller
+    /// signals itself, as Linux refuses a forged kernel siginfo.
+    private static func queuedInfo(_ task: Task, _ address: UInt64, number: Int32, to pid: Int32) throws(LinuxErrno) -> PendingSignal {
+        let info = try task.mm.copyIn(from: address, count: 128)
+        let code = Int32(bitPattern: UInt32(word(Array(info[8..<12]))))
+        guard (code < 0 && code != -6) || pid == task.pid else { throw .EPERM }  // -6: SI_TKILL
+        return PendingSignal(number: number, code: code, given: info)
+    }
+
+    /// Implements Linux rt_sigqueueinfo(2) (sigqueue(3)): signal `number` with the caller's
+    /// siginfo (its value) to process `pid`, with kill(2)'s permission rules.
+    static func rtSigqueueinfo(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (pid, number) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]))
+        guard (0...64).contains(number) else { throw .EINVAL }
+        let pending = try queuedInfo(task, arguments[2], number: number, to: pid)
+        guard pid > 0 else { throw .ESRCH }
+        guard pid == task.pid || mayKill(task, pid, number) else {
+            _ = try task.sandbox.processGroup(of: pid)  // ESRCH before EPERM
+            throw .EPERM
+        }
+        if number == 0 { return .value(0) }
+        if pid == task.pid {
+            if number == LinuxSignal.SIGKILL.rawValue { return .killed(.SIGKILL) }
+            task.group.jobControl(number)
+            task.group.post(pending)
+            return .value(0)
+        }
+        try task.sandbox.signal(pid, pending)
+        return .value(0)
+    }
+
+    /// Implements Linux rt_tgsigqueueinfo(2): as rt_sigqueueinfo, for thread `tid` of `tgid`.
+    static func rtTgsigqueueinfo(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (tgid, tid) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]))
+        let number = Int32(truncatingIfNeeded: arguments[2])
+        guard tgid > 0, tid > 0, (0...64).contains(number) else { throw .EINVAL }
+        let pending = try queuedInfo(task, arguments[3], number: number, to: tgid)
+        guard let thread = task.sandbox.thread(tid), thread.pid == tgid else { throw .ESRCH }
+        guard thread.group === task.group || mayKill(task, tgid, number) else { throw .EPERM }
+        if number == 0 { return .value(0) }
+        if number == LinuxSignal.SIGKILL.rawValue {
+            if thread.group === task.group { return .killed(.SIGKILL) }
+            try task.sandbox.signal(tgid, pending)
+            return .value(0)
+        }
+        thread.group.jobControl(number)
+        thread.signalQueue.post(pending)
+        return .value(0)
+    }
+
+    /// A signal `task` sends (SI_USER unless `code` says otherwise), with its pid and real uid.
+    static func userSignal(_ task: Task, _ number: Int32, code: Int32 = 0) -> PendingSignal {
+        PendingSignal(number: number, code: code, pid: task.pid, uid: task.group.credentials.realUID)
     }
 
     /// Implements Linux tgkill(2): signal `number` for thread `tid` of process `tgid` alone
@@ -253,11 +309,11 @@ extension Syscalls {
         if number == 0 { return .value(0) }
         if number == LinuxSignal.SIGKILL.rawValue {
             if thread.group === task.group { return .killed(.SIGKILL) }
-            try task.sandbox.signal(thread.pid, number, from: task.pid)
+            try task.sandbox.signal(thread.pid, userSignal(task, number))
             return .value(0)
         }
         thread.group.jobControl(number)  // SIGCONT continues the whole process, as Linux's
-        thread.signalQueue.post(PendingSignal(number: number, code: -6, pid: task.pid))  // SI_TKILL
+        thread.signalQueue.post(userSignal(task, number, code: -6))  // SI_TKILL
         return .value(0)
     }
 }

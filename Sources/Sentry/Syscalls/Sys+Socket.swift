@@ -61,6 +61,8 @@ extension Syscalls {
         if abstract { return (.abstract(path), [0] + path) }
         guard let root = task.root, let cwd = task.cwd else { throw .ENOENT }
         let (directory, name) = try PathResolution.resolveParent(path, root: root, start: cwd, mounts: task.sandbox.mounts)
+        if task.exists(name, in: directory) { throw .EADDRINUSE }
+        try task.requireMayChange(directory)  // as mknod(2): write and search permission
         do {
             try directory.inode.makeSocket(name, mode: 0o777 & ~task.umask)
         } catch .EEXIST {
@@ -79,6 +81,7 @@ extension Syscalls {
         let target = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
         let stat = try target.inode.stat()
         guard stat.mode & FileMode.typeMask == FileMode.socket else { throw .ECONNREFUSED }
+        try task.group.credentials.require(.write, to: stat)  // connecting writes to the socket file
         return .file(device: stat.dev, inode: stat.ino)
     }
 

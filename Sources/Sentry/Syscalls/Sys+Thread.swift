@@ -79,9 +79,9 @@ extension Syscalls {
             guard arguments[1] <= Capability.last else { throw .EINVAL }
             return .value(Int64(group.credentials.bounding >> arguments[1] & 1))
         case prDropBoundingSet:
-            guard arguments[1] <= Capability.last else { throw .EINVAL }
             try group.changeCredentials { (credentials) throws(LinuxErrno) in
                 guard credentials.has(Capability.setpcap) else { throw .EPERM }
+                guard arguments[1] <= Capability.last else { throw .EINVAL }
                 credentials.bounding &= ~(1 << arguments[1])
             }
         case prSetChildSubreaper:

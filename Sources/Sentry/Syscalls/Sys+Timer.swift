@@ -8,15 +8,17 @@ extension Syscalls {
     /// TIMER_ABSTIME and TFD_TIMER_ABSTIME; TFD_TIMER_CANCEL_ON_SET.
     static let timerAbsolute: UInt64 = 1, timerCancelOnSet: UInt64 = 2
 
-    /// The clock a timer on `clock` reads its absolute times on: the alarm clocks are their
-    /// plain clocks (a sandbox never suspends, so they cannot differ). EINVAL for an unknown
+    /// The clock a timer on `clock` reads its absolute times on: the alarm clocks (which need
+    /// CAP_WAKE_ALARM: EPERM) are their plain clocks (a sandbox never suspends, so they
+    /// cannot differ). EINVAL for an unknown
     /// clock; for a CPU-time clock or a clock timers cannot run on (the raw and coarse
     /// monotonic clocks) `unsupported`, as Linux answers EOPNOTSUPP for the second kind.
     static func timerClock(_ task: Task, _ clock: UInt64, unsupported: LinuxErrno) throws(LinuxErrno) -> UInt64 {
         switch clock {
         case clockRealtime, clockMonotonic, clockBoottime: return clock
-        case clockRealtimeAlarm: return clockRealtime
-        case clockBoottimeAlarm: return clockBoottime
+        case clockRealtimeAlarm, clockBoottimeAlarm:
+            guard task.group.credentials.has(Capability.wakeAlarm) else { throw .EPERM }  // CAP_WAKE_ALARM
+            return clock == clockRealtimeAlarm ? clockRealtime : clockBoottime
         case clockMonotonicRaw, clockRealtimeCoarse, clockMonotonicCoarse: throw unsupported
         default:
             if try cpuClock(task, clock) != nil { throw unsupported }

@@ -178,3 +178,19 @@ private func pseudoFileStat(mode: UInt32, inode: UInt64, device: UInt64) -> Linu
     stat.blksize = 4096
     return stat
 }
+
+/// What an O_PATH open gives (open(2)): a name to start *at(2) calls from, fstat, fchdir and
+/// close, without opening the file itself. Reading, writing, ioctl, seeking and listing are
+/// EBADF, as on Linux.
+final class PathOnlyFile: FileOperations, @unchecked Sendable {
+    private let inode: any Inode
+
+    init(_ inode: any Inode) { self.inode = inode }
+
+    func read(count: Int, at offset: Int64?) throws(LinuxErrno) -> [UInt8] { throw .EBADF }
+    func write(_ bytes: [UInt8], at offset: Int64?) throws(LinuxErrno) -> Int { throw .EBADF }
+    func stat() throws(LinuxErrno) -> LinuxStat { try inode.stat() }
+    func ioctl(request: UInt64, argument: UInt64, mm: MemoryManager) throws(LinuxErrno) -> Int64 { throw .EBADF }
+    func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { throw .EBADF }
+    func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] { throw .EBADF }
+}

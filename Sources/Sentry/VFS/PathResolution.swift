@@ -48,6 +48,7 @@ public enum PathResolution {
         while trimmed.count > 1 && trimmed.last == 0x2f { trimmed.removeLast() }
         guard let slash = trimmed.lastIndex(of: 0x2f) else {
             guard trimmed != [0x2e] && trimmed != [0x2e, 0x2e] else { throw .EEXIST }
+            try Credentials.current.require(.execute, to: try start.inode.stat())  // the lookup of the name in it
             return (start, trimmed)
         }
         let name = Array(trimmed[(slash + 1)...])
@@ -55,7 +56,9 @@ public enum PathResolution {
         guard name.count <= maxNameLength else { throw .ENAMETOOLONG }
         let directoryPath = slash == 0 ? [UInt8(0x2f)] : Array(trimmed[..<slash])
         let directory = try resolve(directoryPath, root: root, start: start, followFinal: true, mounts: mounts)
-        guard try directory.inode.fileType() == FileMode.directory else { throw .ENOTDIR }
+        let status = try directory.inode.stat()
+        guard status.mode & FileMode.typeMask == FileMode.directory else { throw .ENOTDIR }
+        try Credentials.current.require(.execute, to: status)  // the lookup of the name in it
         return (directory, name)
     }
 

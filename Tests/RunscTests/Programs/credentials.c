@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -134,6 +137,46 @@ static void unprivileged(void) {
     printf("sticky: unlink root's %d, rename root's %d, unlink own %d; exec without x %d; setuid(0) %d; kill root %d, kill self %d\n",
            result(unlink(file)), result(rename(file, mine)), result(unlink(mine)), result(execl(exe, exe, (char *)NULL)),
            result(setuid(0)), result(kill(getppid(), 0)), result(kill(getpid(), 0)));
+
+    // O_PATH opens nothing: no reading, no truncation.
+    struct stat before, after;
+    stat(file, &before);
+    int path_fd = open(file, O_PATH | O_RDWR | O_TRUNC);
+    char byte;
+    ssize_t got = read(path_fd, &byte, 1);
+    int e1 = errno;
+    stat(file, &after);
+    // A name in a directory the caller cannot search is EACCES, not ENOENT or EEXIST.
+    char hidden[128], missing[128];
+    path(hidden, "closed/inside");
+    path(missing, "closed/missing");
+    // Times other than both "now" need the owner, even with UTIME_OMIT.
+    struct timespec now_omit[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    printf("o_path: opened %d, read %zd errno %d, size kept %d; unsearchable: unlink %d, mkdir %d; utimensat now+omit %d\n",
+           path_fd >= 0, got, e1, before.st_size == after.st_size, result(unlink(missing)), result(mkdir(hidden, 0755)),
+           result(utimensat(AT_FDCWD, file, now_omit, 0)));
+
+    // AF_UNIX: binding needs write permission on the directory, connecting on the socket file.
+    char socket_path[128], locked_socket[128];
+    path(socket_path, "root-socket");
+    path(locked_socket, "locked/mine");
+    struct sockaddr_un address = {AF_UNIX};
+    strcpy(address.sun_path, locked_socket);
+    int s1 = socket(AF_UNIX, SOCK_STREAM, 0);
+    int bound = result(bind(s1, (struct sockaddr *)&address, sizeof address));
+    strcpy(address.sun_path, socket_path);
+    int s2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    int connected = result(connect(s2, (struct sockaddr *)&address, sizeof address));
+    // A write by the owner (without CAP_FSETID) clears set-user-ID.
+    char setid[128];
+    path(setid, "setid");
+    int own = open(setid, O_CREAT | O_WRONLY, 0644);
+    fchmod(own, 04755);
+    write(own, "x", 1);
+    fstat(own, &after);
+    printf("unix: bind in a root directory %d, connect to root's socket %d; write clears set-user-ID %d\n", bound, connected,
+           (after.st_mode & 07777) == 0755);
+    unlink(setid);
 }
 
 static void set_user_id(void) {
@@ -146,11 +189,23 @@ static void set_user_id(void) {
     printf("exec failed %d\n", errno);
 }
 
+// With no_new_privs, a set-user-ID program runs as the caller.
+static void no_new_privs(void) {
+    char program[128];
+    path(program, "suid");
+    setgroups(0, NULL);
+    setgid(1000);
+    setuid(1000);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    execl(program, program, "no_new_privs", (char *)NULL);
+    printf("exec failed %d\n", errno);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) {  // run as a set-user-ID program, or as the user a bundle names ("user")
         uid_t r, e, s;
         getresuid(&r, &e, &s);
-        printf("%s: ids %u %u %u, caps %d", argv[1], r, e, s, has(effective_caps(), CAP_SETUID));
+        printf("%s: ids %u %u %u, caps %d, secure %lu", argv[1], r, e, s, has(effective_caps(), CAP_SETUID), getauxval(AT_SECURE));
         if (strcmp(argv[1], "user") == 0) {
             gid_t groups[8];
             int count = getgroups(8, groups);
@@ -186,6 +241,14 @@ int main(int argc, char **argv) {
     close(in);
     close(out);
     chmod(program, 04755);
+    char socket_path[128];
+    path(socket_path, "root-socket");
+    struct sockaddr_un address = {AF_UNIX};
+    strcpy(address.sun_path, socket_path);
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(listener, (struct sockaddr *)&address, sizeof address);
+    chmod(socket_path, 0755);
+    listen(listener, 1);
 
     printf("root: ids %d %d, caps setuid %d kill %d\n", getuid(), geteuid(), has(effective_caps(), CAP_SETUID), has(effective_caps(), CAP_KILL));
     in_child(ids);
@@ -193,8 +256,10 @@ int main(int argc, char **argv) {
     in_child(capabilities);
     in_child(unprivileged);
     in_child(set_user_id);
+    in_child(no_new_privs);
 
     unlink(program);
+    unlink(socket_path);
     unlink(exe);
     unlink(sub);
     rmdir(shut);

@@ -59,7 +59,11 @@ final class SignalFD: FileOperations, Sendable {
         }
         put(UInt64(UInt32(bitPattern: signal.number)), at: 0, size: 4)
         put(UInt64(UInt32(bitPattern: signal.code)), at: 8, size: 4)
-        if let address = signal.address {
+        if let given = signal.given {
+            bytes.replaceSubrange(12..<20, with: given[16..<24])  // ssi_pid, ssi_uid
+            bytes.replaceSubrange(44..<48, with: given[24..<28])  // ssi_int
+            bytes.replaceSubrange(48..<56, with: given[24..<32])  // ssi_ptr
+        } else if let address = signal.address {
             put(address, at: 72, size: 8)  // ssi_addr
         } else if let timer = signal.timer {
             put(UInt64(UInt32(bitPattern: timer.id)), at: 24, size: 4)  // ssi_tid

@@ -6,7 +6,8 @@ import LinuxABI
 /// report it readable while the count is not 0. Setting the timer clears the count. Writes
 /// are EINVAL, as Linux's timerfd has no write.
 ///
-/// Locks: `monitor` guards the count; readers sleep on it. The timer's expirations take it.
+/// Locks: `monitor` guards the count; readers sleep on it. The timer's expirations take it;
+/// the timer's own lock (`Timers`') is taken under it.
 final class TimerFD: FileOperations, @unchecked Sendable {
     let inode: UInt64
     /// The clock its absolute times are read on (clock_gettime(2)'s id).
@@ -20,24 +21,29 @@ final class TimerFD: FileOperations, @unchecked Sendable {
     init(clock: UInt64, inode: UInt64) {
         self.clock = clock
         self.inode = inode
-        timer = KernelTimer { [weak self] count in self?.expired(count) }
+        timer = KernelTimer { [weak self] count, generation in self?.expired(count, generation: generation) }
     }
 
     /// Its last close disarms the timer.
     deinit { timer.cancel() }
 
-    private func expired(_ count: UInt64) {
-        monitor.locked {
+    private func expired(_ count: UInt64, generation: UInt64) {
+        let counted: Bool = monitor.locked {
+            guard timer.isCurrent(generation) else { return false }  // of a setting since replaced
             expirations = expirations &+ count
             monitor.broadcast()
+            return true
         }
-        events.changed()
+        if counted { events.changed() }
     }
 
-    /// Arms (or disarms) the timer as timerfd_settime(2) does: the count starts again from 0.
+    /// Arms (or disarms) the timer as timerfd_settime(2) does: the count starts again from 0,
+    /// and no expiration of the old setting is counted after.
     func set(deadline: UInt64?, interval: UInt64) -> (remaining: UInt64, interval: UInt64) {
-        monitor.locked { expirations = 0 }
-        let old = timer.set(deadline: deadline, interval: interval)
+        let old = monitor.locked {
+            expirations = 0
+            return timer.set(deadline: deadline, interval: interval)
+        }
         events.changed()
         return old
     }

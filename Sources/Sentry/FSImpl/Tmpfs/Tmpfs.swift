@@ -319,6 +319,16 @@ final class TmpfsInode: Inode, @unchecked Sendable {
         }
     }
 
+    /// What a write or truncation by the calling task does to the set-ID bits (Linux's
+    /// file_remove_privs): without CAP_FSETID, set-user-ID goes, and set-group-ID with group
+    /// execute.
+    static func droppingSetID(_ mode: UInt32) -> UInt32 {
+        guard mode & (FileMode.setUID | FileMode.setGID) != 0, !Credentials.current.has(Capability.fsetid) else { return mode }
+        var mode = mode & ~FileMode.setUID
+        if mode & 0o010 != 0 { mode &= ~FileMode.setGID }
+        return mode
+    }
+
     func truncate(to size: Int64) throws(LinuxErrno) {
         guard size >= 0 else { throw .EINVAL }
         guard size <= Int64(volume.capacity) else { throw .ENOSPC }
@@ -328,6 +338,7 @@ final class TmpfsInode: Inode, @unchecked Sendable {
             defer {
                 state.contents = .regular(bytes)
                 state.mtime = Self.now()
+                state.mode = Self.droppingSetID(state.mode)
             }
             if Int(size) < bytes.count {
                 volume.release(bytes.count - Int(size))
@@ -402,6 +413,7 @@ final class TmpfsFile: FileOperations, @unchecked Sendable {
                 let overlap = min(bytes.count, contents.count - start)
                 contents.replaceSubrange(start..<(start + overlap), with: bytes)
                 state.mtime = TmpfsInode.now()
+                state.mode = TmpfsInode.droppingSetID(state.mode)
                 if offset == nil { position = Int64(start + bytes.count) }
                 return .success(bytes.count)
             }
