@@ -396,8 +396,8 @@ struct CSuiteTests {
         let run = try runBoth("timers")
         #expect(run.insideStatus == run.nativeStatus)
         #expect(run.inside == run.native)
-        #expect(run.inside.split(separator: "\n").count == 18, "\(run.inside)")
-        #expect(run.inside.contains("blocking: the child read signal 10"))
+        #expect(run.inside.split(separator: "\n").count == 19, "\(run.inside)")
+        #expect(run.inside.contains("blocking: the child read signal 10; forged code -1/1"))
         #expect(run.inside.contains("overrun: signals 1..2 1, overrun one per 5 ms 1; stale signal dropped 1"))
         #expect(run.inside.contains("timerfd: first read 8 count 1 1 after >= 20 ms 1; later count one per 20 ms 1; interval 20 ms 1"))
     }

@@ -300,6 +300,13 @@ static void signalfds(void) {
     printf("timer: epoll %d, read %zd code SI_TIMER %d int %d\n", woke, got, records[0].ssi_code == SI_TIMER, records[0].ssi_int);
     timer_delete(timer);
 
+    // sigqueue: the value travels; a forged kernel code to another process is refused.
+    union sigval value = {.sival_int = 7};
+    int queued = sigqueue(getpid(), SIGRTMIN, value);
+    got = read(fd, records, sizeof records);
+    printf("sigqueue: %d, read %zd code SI_QUEUE %d int %d pid ok %d\n", queued, got, records[0].ssi_code == SI_QUEUE, records[0].ssi_int,
+           records[0].ssi_pid == (uint32_t)getpid());
+
     // A blocking read in a child, woken by its parent's signal.
     pid_t child = fork();
     if (child == 0) {
@@ -310,9 +317,14 @@ static void signalfds(void) {
     }
     sleep_ns(50000000);
     kill(child, SIGUSR1);
+    siginfo_t forged = {0};
+    forged.si_signo = SIGUSR1;
+    forged.si_code = SI_USER;
+    int refused = syscall(SYS_rt_sigqueueinfo, child, SIGUSR1, &forged), e0 = errno;
+    kill(child, SIGUSR1);
     int status;
     waitpid(child, &status, 0);
-    printf("blocking: the child read signal %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    printf("blocking: the child read signal %d; forged code %d/%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1, refused, e0);
 
     int pipes[2];
     pipe(pipes);
