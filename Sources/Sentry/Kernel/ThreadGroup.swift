@@ -71,6 +71,12 @@ final class ThreadGroup: @unchecked Sendable {
         set { monitor.locked { isDumpable = newValue } }
     }
     private var isDumpable = true
+    /// personality(2)'s persona, inherited by fork and kept across execve.
+    var personality: UInt32 {
+        get { monitor.locked { persona } }
+        set { monitor.locked { persona = newValue } }
+    }
+    private var persona: UInt32 = 0
     private var credentialStorage: Credentials
     /// The process's user and group ids and capabilities (a forked child starts with its
     /// parent's; execve and the set*id calls change them).

@@ -125,6 +125,29 @@ public final class MemoryFile {
         }
     }
 
+    /// Whether each page of `count` bytes at `offset` (page-aligned) holds data: a page a
+    /// program never touched (or gave back) is a hole of the sparse file.
+    func present(at offset: UInt64, count: UInt64) -> [Bool] {
+        let (seekData, seekHole): (Int32, Int32) = (3, 4)
+        let pageSize = UInt64(linuxPageSize)
+        var pages = [Bool](repeating: false, count: Int(count / pageSize))
+        let end = offset + count
+        var position = offset
+        while position < end {
+            let start: UInt64, chunkEnd: UInt64
+            do {
+                start = UInt64(try fd.seek(to: Int64(position), whence: seekData))
+                if start >= end { break }
+                chunkEnd = min(UInt64(try fd.seek(to: Int64(start), whence: seekHole)), end)
+            } catch {
+                break  // ENXIO: no data after `position`
+            }
+            for page in (start - offset) / pageSize..<(chunkEnd - offset + pageSize - 1) / pageSize { pages[Int(page)] = true }
+            position = chunkEnd
+        }
+        return pages
+    }
+
     /// Gives the memory of `count` bytes at `offset` (page-aligned) back to the host; they
     /// read as zeros afterwards and stay allocated.
     func discard(at offset: UInt64, count: UInt64) {
@@ -318,6 +341,25 @@ public final class MemoryManager {
     /// neither replace nor remove.
     private func overlapsPlatformPage(_ address: UInt64, _ end: UInt64) -> Bool {
         PtraceStub.codeAddress < end && address < PtraceStub.codeAddress + PtraceStub.codeLength
+    }
+
+    /// mincore(2)'s answer for [address, end) (page-aligned, fully mapped: else ENOMEM): a
+    /// byte per page, 1 where the page is in memory. Pages of the Sentry's memory file are in
+    /// memory once touched; the vDSO's parameter page always is.
+    func residency(_ address: UInt64, _ end: UInt64) throws(LinuxErrno) -> [UInt8] {
+        try layout.locked { () throws(LinuxErrno) -> [UInt8] in
+            try requireMapped(address, end)
+            var result: [UInt8] = []
+            for vma in vmas where vma.end > address && vma.start < end {
+                let (from, to) = (max(vma.start, address), min(vma.end, end))
+                if vma.shared {
+                    result += [UInt8](repeating: 1, count: Int((to - from) / UInt64(linuxPageSize)))
+                } else {
+                    result += file.present(at: vma.fileOffset + (from - vma.start), count: to - from).map { $0 ? 1 : 0 }
+                }
+            }
+            return result
+        }
     }
 
     /// The VMA containing `address`, if any.

@@ -88,6 +88,28 @@ extension Syscalls {
         return .value(Int64(records.count))
     }
 
+    /// Implements Linux getdents(2), the older form: getdents64's entries as `struct
+    /// linux_dirent` (the type in the record's last byte, after the name's NUL). A record of
+    /// either form has the same length for the same name, so a buffer holds as many.
+    static func getdents(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let file = try task.fds.get(fd(arguments[0]))
+        let records = try file.operations.readDirectory(maximumBytes: Int(min(arguments[2], UInt64(Int32.max))))
+        var converted = [UInt8](repeating: 0, count: records.count)
+        var offset = 0
+        while offset + 19 <= records.count {
+            let length = Int(records[offset + 16]) | Int(records[offset + 17]) << 8
+            guard length >= 20, offset + length <= records.count else { break }
+            let type = records[offset + 18]
+            let name = records[(offset + 19)..<(offset + length)].prefix { $0 != 0 }
+            converted.replaceSubrange(offset..<(offset + 18), with: records[offset..<(offset + 18)])  // ino, off, reclen
+            converted.replaceSubrange((offset + 18)..<(offset + 18 + name.count), with: name)
+            converted[offset + length - 1] = type
+            offset += length
+        }
+        try task.mm.copyOut(Array(converted[0..<offset]), to: arguments[1])
+        return .value(Int64(offset))
+    }
+
     /// Implements Linux readlink(2).
     static func readlink(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         try readLink(task, directoryFD: AtFlags.currentDirectory, path: arguments[0], buffer: arguments[1], size: arguments[2])

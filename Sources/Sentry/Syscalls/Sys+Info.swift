@@ -1,5 +1,6 @@
 import HostSys
 import LinuxABI
+import Logging
 
 extension Syscalls {
     /// What uname(2) reports: Linux on x86_64, with the sandbox's hostname. The release is
@@ -52,5 +53,28 @@ extension Syscalls {
         put(1, at: 104, size: 4)  // mem_unit
         try task.mm.copyOut(info, to: arguments[0])
         return .value(0)
+    }
+}
+
+extension Syscalls {
+    /// personality(2) values: the query, PER_LINUX, and ADDR_NO_RANDOMIZE (which always holds:
+    /// the Sentry places mappings at the same addresses every time).
+    static let personalityQuery: UInt64 = 0xffff_ffff, addressNoRandomize: UInt64 = 0x0040000
+    private static let personalityLog = Logger(label: "sentry.syscalls")
+
+    /// Implements Linux personality(2) for PER_LINUX, with or without ADDR_NO_RANDOMIZE:
+    /// returns the previous persona (0xffffffff only asks). Other personas (another ABI,
+    /// READ_IMPLIES_EXEC, a 3 GiB address space...) are not served: EINVAL, and logged, rather
+    /// than claimed.
+    static func personality(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let old = task.group.personality
+        let requested = arguments[0] & 0xffff_ffff
+        if requested == personalityQuery { return .value(Int64(old)) }
+        guard requested & ~addressNoRandomize == 0 else {
+            personalityLog.notice("personality \(String(requested, radix: 16)) is not served")
+            throw .EINVAL
+        }
+        task.group.personality = UInt32(requested)
+        return .value(Int64(old))
     }
 }

@@ -208,3 +208,18 @@ extension Syscalls {
         return .value(0)
     }
 }
+
+extension Syscalls {
+    /// Implements Linux mincore(2): a byte per page of [addr, addr + length) (length rounded
+    /// up to pages), 1 for a page in memory. EINVAL for an unaligned address, ENOMEM for a
+    /// range not fully mapped or past the user address space.
+    static func mincore(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (address, length) = (arguments[0], arguments[1])
+        guard pageAligned(address) else { throw .EINVAL }
+        guard let rounded = roundUpToPage(length), rounded <= UInt64.max - address else { throw .ENOMEM }
+        if rounded == 0 { return .value(0) }
+        let vector = try task.mm.residency(address, address + rounded)
+        try task.mm.copyOut(vector, to: arguments[2])
+        return .value(0)
+    }
+}

@@ -125,6 +125,7 @@ extension Syscalls {
                 group.cwd = parent.cwd
                 group.umask = parent.umask
                 group.nice = parent.group.nice
+                group.personality = parent.group.personality
                 group.executablePath = parent.executablePath
                 group.commandLine = parent.commandLine
                 let forked = Task(group: group, tid: pid, context: context, registers: registers, name: parent.name)

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -187,5 +190,44 @@ int main(void) {
     int missing_fs = statfs("/no/such/place", &proc_fs) == -1 ? errno : 0;
     printf("statfs: proc %d %#lx name length %ld, pipe %#lx, socket %#lx, missing errno %d\n", proc_ok, (long)proc_fs.f_type,
            (long)proc_fs.f_namelen, (long)pipe_fs.f_type, (long)socket_fs.f_type, missing_fs);
+
+    // mincore: untouched anonymous pages are not in memory, touched ones are.
+    unsigned char *region = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    region[4096] = 1;
+    unsigned char pages[4];
+    int in_memory = mincore(region, 4 * 4096 - 100, pages);
+    int unaligned = mincore(region + 1, 4096, pages) == -1 ? errno : 0;
+    munmap(region + 2 * 4096, 4096);
+    int hole = mincore(region, 4 * 4096, pages) == -1 ? errno : 0;
+    printf("mincore: %d pages %d%d, unaligned errno %d, unmapped errno %d\n", in_memory, pages[0], pages[1], unaligned, hole);
+
+    // getdents, the old form: the names and types of a directory.
+    mkdir("/tmp/old-dents", 0755);
+    close(open("/tmp/old-dents/file", O_CREAT | O_WRONLY, 0644));
+    mkdir("/tmp/old-dents/sub", 0755);
+    int directory = open("/tmp/old-dents", O_RDONLY | O_DIRECTORY);
+    char listing[1024];
+    long tiny = syscall(SYS_getdents, directory, listing, 8);
+    long listed = syscall(SYS_getdents, directory, listing, sizeof listing);
+    int files = 0, dirs = 0, named = 0;
+    for (long at = 0; at < listed;) {
+        unsigned short length = *(unsigned short *)(listing + at + 16);
+        char *name = listing + at + 18;
+        char type = listing[at + length - 1];
+        if (strcmp(name, "file") == 0) files += type == DT_REG;
+        if (strcmp(name, "sub") == 0) dirs += type == DT_DIR;
+        named++;
+        at += length;
+    }
+    printf("getdents: entries %d, file regular %d, sub a directory %d, a small buffer errno %d\n", named, files, dirs, tiny == -1 ? errno : 0);
+    unlink("/tmp/old-dents/file");
+    rmdir("/tmp/old-dents/sub");
+    rmdir("/tmp/old-dents");
+
+    int persona = personality(0xffffffff);
+    int previous = personality(ADDR_NO_RANDOMIZE);
+    int current = personality(0xffffffff);
+    personality(PER_LINUX);
+    printf("personality: %#x, set returns %#x, now %#x\n", persona, previous, current);
     return 0;
 }
