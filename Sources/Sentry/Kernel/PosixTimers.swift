@@ -1,9 +1,9 @@
 import HostSys
 import LinuxABI
 
-/// A POSIX per-process timer (timer_create(2)): a `KernelTimer` on one of the system clocks
-/// whose expirations send a signal to the process or to one of its threads, or nothing
-/// (SIGEV_NONE: the program only reads the time left).
+/// A POSIX per-process timer (timer_create(2)): a `KernelTimer` on one of the system clocks,
+/// or a `CPUTimer` on a CPU-time clock, whose expirations send a signal to the process or to
+/// one of its threads, or nothing (SIGEV_NONE: the program only reads the time left).
 ///
 /// Linux queues one signal per timer at a time: an expiration while the timer's signal is
 /// still pending adds to the timer's overrun instead, and taking the signal hands the overrun
@@ -23,15 +23,13 @@ final class PosixTimer: @unchecked Sendable {
     }
 
     let id: Int32
-    /// The clock its absolute times are read on (clock_gettime(2)'s id).
-    let clock: UInt64
     let signal: Int32
     /// `sigev_value`, for the signal's `si_value`.
     let value: UInt64
     private weak var group: ThreadGroup?
     private weak var thread: Task?
     private let notifies: Bool
-    private var timer: KernelTimer! = nil
+    private var timer: (any ProgramTimer)! = nil
 
     private let monitor = Monitor()
     private var queued = false
@@ -40,9 +38,9 @@ final class PosixTimer: @unchecked Sendable {
     /// Counts settings and the deletion; a queued signal carries the count it was sent in.
     private var sequence: UInt64 = 0
 
-    init(id: Int32, clock: UInt64, signal: Int32, value: UInt64, target: Target) {
+    /// `clock`: a system clock's id, or the CPU-time clock the timer runs on.
+    init(id: Int32, clock: Syscalls.TimerClock, signal: Int32, value: UInt64, target: Target) {
         self.id = id
-        self.clock = clock
         self.signal = signal
         self.value = value
         switch target {
@@ -50,7 +48,13 @@ final class PosixTimer: @unchecked Sendable {
         case .process(let group): (notifies, self.group) = (true, group)
         case .thread(let task): (notifies, self.thread) = (true, task)
         }
-        timer = KernelTimer { [weak self] expirations, generation in self?.expired(expirations, generation: generation) }
+        let expire: @Sendable (UInt64, UInt64) -> Void = { [weak self] expirations, generation in
+            self?.expired(expirations, generation: generation)
+        }
+        switch clock {
+        case .system(let id): timer = KernelTimer(clock: id, expire: expire)
+        case .cpu(let cpuClock): timer = CPUTimer(read: cpuClock.reading, expire: expire)
+        }
     }
 
     /// The overrun of the signal taken last (timer_getoverrun(2)).
@@ -60,10 +64,10 @@ final class PosixTimer: @unchecked Sendable {
     var current: (remaining: UInt64, interval: UInt64) { timer.current }
 
     /// Arms or disarms the timer (timer_settime(2)); a signal it has queued goes stale.
-    func set(deadline: UInt64?, interval: UInt64) -> (remaining: UInt64, interval: UInt64) {
-        monitor.locked {
+    func arm(value: UInt64, absolute: Bool, interval: UInt64) throws(LinuxErrno) -> (remaining: UInt64, interval: UInt64) {
+        try monitor.locked { () throws(LinuxErrno) in
             (sequence, queued, overrun) = (sequence &+ 1, false, 0)
-            return timer.set(deadline: deadline, interval: interval)
+            return try timer.arm(value: value, absolute: absolute, interval: interval)
         }
     }
 

@@ -160,6 +160,24 @@ final class ThreadGroup: @unchecked Sendable {
         }
     }
 
+    private var cpuTimerStorage: [Syscalls.CPUClock.Measure: CPUTimer] = [:]
+
+    /// ITIMER_VIRTUAL (the process's user time: SIGVTALRM) or ITIMER_PROF (its user and
+    /// system time: SIGPROF), made on first use; a forked child starts without them.
+    func cpuItimer(_ measure: Syscalls.CPUClock.Measure) -> CPUTimer {
+        monitor.locked {
+            if let timer = cpuTimerStorage[measure] { return timer }
+            let signal = measure == .virtual ? LinuxSignal.SIGVTALRM.rawValue : LinuxSignal.SIGPROF.rawValue
+            let clock = Syscalls.CPUClock(target: .process(self), measure: measure)
+            let timer = CPUTimer(read: clock.reading) { [weak self] _, generation in
+                guard let self, self.monitor.locked({ self.cpuTimerStorage[measure] })?.isCurrent(generation) == true else { return }
+                self.post(PendingSignal(number: signal, code: 0x80))  // SI_KERNEL
+            }
+            cpuTimerStorage[measure] = timer
+            return timer
+        }
+    }
+
     /// Counts a call to a syscall the Sentry does not implement.
     func countUnimplemented(_ sysno: Sysno) {
         monitor.locked { unimplemented[sysno, default: 0] += 1 }
@@ -371,6 +389,7 @@ final class ThreadGroup: @unchecked Sendable {
         }
         guard let (ended, usage) = ended else { return }
         realTimerStorage?.cancel()
+        for timer in monitor.locked({ cpuTimerStorage.values }) { timer.cancel() }
         deleteAllPosixTimers()
         // Linux's exit_files: what the process held is closed (pipe ends, sockets) before
         // its parent is told it ended; its record locks go with them.

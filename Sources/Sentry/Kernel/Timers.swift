@@ -19,8 +19,13 @@ final class KernelTimer: @unchecked Sendable {
     fileprivate var interval: UInt64 = 0
     fileprivate var generation: UInt64 = 0
     fileprivate let expire: @Sendable (_ expirations: UInt64, _ generation: UInt64) -> Void
+    /// The system clock a program's absolute times for it are on (clock_gettime(2)'s id).
+    let clock: UInt64
 
-    init(expire: @escaping @Sendable (_ expirations: UInt64, _ generation: UInt64) -> Void) { self.expire = expire }
+    init(clock: UInt64 = Syscalls.clockMonotonic, expire: @escaping @Sendable (_ expirations: UInt64, _ generation: UInt64) -> Void) {
+        self.clock = clock
+        self.expire = expire
+    }
 
     /// Whether `generation` is the timer's current one (no `set` since).
     func isCurrent(_ generation: UInt64) -> Bool { Timers.shared.generation(of: self) == generation }

@@ -19,6 +19,9 @@ extension Syscalls {
         return LinuxTimespec(seconds: time / 1_000_000_000, nanoseconds: time % 1_000_000_000)
     }
 
+    /// Linux's tick at the common HZ of 250, in nanoseconds (the coarse clocks' resolution).
+    static let tickNanoseconds: UInt64 = 4_000_000
+
     /// The monotonic time `nanoseconds` from now, saturating.
     static func deadline(after nanoseconds: Int64) -> UInt64 {
         let now = Clock.monotonicNanoseconds()
@@ -71,13 +74,17 @@ extension Syscalls {
 
     /// Implements Linux clock_nanosleep(2): relative sleeps and TIMER_ABSTIME deadlines on the
     /// realtime and monotonic clocks; a signal ends them as it ends nanosleep (`rem` is
-    /// written for relative sleeps only). A thread's CPU-time clock is EINVAL, as on Linux;
-    /// sleeping on a process's is not served (ENOTSUP, which the man page gives for a clock
-    /// the kernel cannot sleep on).
+    /// written for relative sleeps only). On a process's CPU-time clock it sleeps until the
+    /// process has used that much CPU time (looking at the clock as a `CPUTimer` does); a
+    /// thread's CPU-time clock is EINVAL, as on Linux.
     static func clockNanosleep(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (clock, flags) = (arguments[0], arguments[1])
         guard flags & ~1 == 0 else { throw .EINVAL }
-        if let cpuClock = try cpuClock(task, clock) { throw cpuClock.isThread ? .EINVAL : .EOPNOTSUPP }
+        if let cpuClock = try cpuClock(task, clock) {
+            guard !cpuClock.isThread else { throw .EINVAL }
+            let request = try readTimespec(task, arguments[2])
+            return try sleep(task, on: cpuClock, until: UInt64(request.totalNanoseconds), absolute: flags & 1 != 0, remaining: arguments[3])
+        }
         let request = try readTimespec(task, arguments[2])
         var nanoseconds = request.totalNanoseconds
         if flags & 1 != 0 {  // TIMER_ABSTIME
@@ -87,6 +94,29 @@ extension Syscalls {
             _ = try now(clock)  // EINVAL for clocks the Sentry does not serve
         }
         return try sleep(task, nanoseconds: nanoseconds, remaining: flags & 1 == 0 ? arguments[3] : 0)
+    }
+
+    /// Sleeps until the CPU-time clock `clock` reads `value` (or has advanced by it), waking to
+    /// look at it as a `CPUTimer` does; a signal ends it as it ends `sleep(_:nanoseconds:)`.
+    private static func sleep(_ task: Task, on clock: CPUClock, until value: UInt64, absolute: Bool, remaining: UInt64)
+        throws(LinuxErrno) -> SyscallOutcome
+    {
+        let read = clock.reading
+        guard let start = read() else { throw .EINVAL }
+        let (sum, overflow) = start.nanoseconds.addingReportingOverflow(value)
+        let target = absolute ? value : (overflow ? UInt64.max : sum)
+        while let reading = read(), reading.nanoseconds < target {
+            let left = target - reading.nanoseconds
+            let wait = max(CPUTimer.pollFloor, left / max(1, reading.parallelism))
+            if task.sleep(until: deadline(after: Int64(clamping: wait))) {
+                if !absolute && remaining != 0 {
+                    let now = read()?.nanoseconds ?? target
+                    try task.mm.copyOut(timespecBytes(LinuxTimespec(totalNanoseconds: Int64(clamping: target > now ? target - now : 0))), to: remaining)
+                }
+                throw .ERESTART_RESTARTBLOCK
+            }
+        }
+        return .value(0)
     }
 
     /// Sleeps `nanoseconds` (nothing if not positive). If a signal interrupts, the time left
@@ -133,24 +163,37 @@ extension Syscalls {
         return .value(Int64(max(1, (old.remaining + 500_000_000) / 1_000_000_000)))
     }
 
-    /// Implements Linux setitimer(2) for ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF need
-    /// CPU-time accounting and are ENOSYS.
+    /// The timer setitimer(2) and getitimer(2) name: ITIMER_REAL (wall time, SIGALRM),
+    /// ITIMER_VIRTUAL (user CPU time, SIGVTALRM), ITIMER_PROF (user and system, SIGPROF);
+    /// EINVAL for another.
+    static func itimer(_ task: Task, _ which: UInt64) throws(LinuxErrno) -> any ProgramTimer {
+        switch which {
+        case itimerReal: return task.realTimer
+        case 1: return task.group.cpuItimer(.virtual)
+        case 2: return task.group.cpuItimer(.profile)
+        default: throw .EINVAL
+        }
+    }
+
+    /// Implements Linux setitimer(2): arms (a zero value disarms) one of the three interval
+    /// timers, returning the old setting if asked. A CPU-time timer's first expiration gets
+    /// a tick more (4 ms), as Linux's set_cpu_itimer adds, so that it never fires early.
     static func setitimer(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        guard arguments[0] == itimerReal else { throw arguments[0] <= 2 ? .ENOSYS : .EINVAL }
+        let timer = try itimer(task, arguments[0])
         var (interval, value): (UInt64, UInt64) = (0, 0)
         if arguments[1] != 0 {
             interval = try readTimeval(task, arguments[1])
             value = try readTimeval(task, arguments[1] + 16)
         }
-        let old = task.realTimer.set(after: value, interval: interval)
+        if arguments[0] != itimerReal && value > 0 { value = value &+ tickNanoseconds }
+        let old = try timer.arm(value: value, absolute: false, interval: interval)
         if arguments[2] != 0 { try task.mm.copyOut(timevalBytes(old.interval) + timevalBytes(old.remaining), to: arguments[2]) }
         return .value(0)
     }
 
-    /// Implements Linux getitimer(2) for ITIMER_REAL (the others, as setitimer, ENOSYS).
+    /// Implements Linux getitimer(2).
     static func getitimer(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        guard arguments[0] == itimerReal else { throw arguments[0] <= 2 ? .ENOSYS : .EINVAL }
-        let current = task.realTimer.current
+        let current = try itimer(task, arguments[0]).current
         try task.mm.copyOut(timevalBytes(current.interval) + timevalBytes(current.remaining), to: arguments[1])
         return .value(0)
     }
@@ -167,7 +210,7 @@ extension Syscalls {
             coarse = arguments[0] == clockRealtimeCoarse || arguments[0] == clockMonotonicCoarse
         }
         if arguments[1] != 0 {
-            try task.mm.copyOut(timespecBytes(LinuxTimespec(seconds: 0, nanoseconds: coarse ? 4_000_000 : 1)), to: arguments[1])
+            try task.mm.copyOut(timespecBytes(LinuxTimespec(seconds: 0, nanoseconds: coarse ? Int64(tickNanoseconds) : 1)), to: arguments[1])
         }
         return .value(0)
     }

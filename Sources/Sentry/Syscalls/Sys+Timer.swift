@@ -13,6 +13,12 @@ extension Syscalls {
     /// cannot differ). EINVAL for an unknown
     /// clock; for a CPU-time clock or a clock timers cannot run on (the raw and coarse
     /// monotonic clocks) `unsupported`, as Linux answers EOPNOTSUPP for the second kind.
+    /// The clock of a POSIX timer.
+    enum TimerClock {
+        case system(UInt64)
+        case cpu(CPUClock)
+    }
+
     static func timerClock(_ task: Task, _ clock: UInt64, unsupported: LinuxErrno) throws(LinuxErrno) -> UInt64 {
         switch clock {
         case clockRealtime, clockMonotonic, clockBoottime: return clock
@@ -52,13 +58,19 @@ extension Syscalls {
     /// sigevent(7) notifications.
     static let notifySignal: Int32 = 0, notifyNone: Int32 = 1, notifyThread: Int32 = 2, notifyThreadID: Int32 = 4
 
-    /// Implements Linux timer_create(2): a timer on the realtime, monotonic or boot-time clock
-    /// that sends a signal to the process (SIGEV_SIGNAL, and SIGEV_THREAD, which the C library
+    /// Implements Linux timer_create(2): a timer on the realtime, monotonic or boot-time clock,
+    /// or on a CPU-time clock (the caller's process or thread, or another process's), that
+    /// sends a signal to the process (SIGEV_SIGNAL, and SIGEV_THREAD, which the C library
     /// builds on it), to one of its threads (SIGEV_THREAD_ID), or nothing (SIGEV_NONE);
     /// without a sigevent, SIGALRM with the timer's id as its value. EINVAL for a bad
     /// notification, signal or thread.
     static func timerCreate(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let clock = try timerClock(task, arguments[0], unsupported: .EOPNOTSUPP)
+        let clock: TimerClock
+        if let cpu = try cpuClock(task, arguments[0]) {
+            clock = .cpu(cpu)
+        } else {
+            clock = .system(try timerClock(task, arguments[0], unsupported: .EOPNOTSUPP))
+        }
         var event: (value: UInt64?, signal: Int32, notify: Int32, thread: Int32) = (nil, LinuxSignal.SIGALRM.rawValue, notifySignal, 0)
         if arguments[1] != 0 {
             let raw = try task.mm.copyIn(from: arguments[1], count: 20)
@@ -96,8 +108,7 @@ extension Syscalls {
         let timer = try task.group.posixTimer(Int32(truncatingIfNeeded: arguments[0]))
         guard arguments[2] != 0 else { throw .EINVAL }
         let setting = try readItimerspec(task, arguments[2])
-        let deadline = try timerDeadline(value: setting.value, absolute: arguments[1] & timerAbsolute != 0, clock: timer.clock)
-        let old = timer.set(deadline: deadline, interval: setting.interval)
+        let old = try timer.arm(value: setting.value, absolute: arguments[1] & timerAbsolute != 0, interval: setting.interval)
         if arguments[3] != 0 { try task.mm.copyOut(itimerspecBytes(old), to: arguments[3]) }
         return .value(0)
     }

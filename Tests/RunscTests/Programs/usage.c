@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -40,6 +41,74 @@ static void *spinner(void *arg) {
     (void)arg;
     while (spinning) sink++;
     return NULL;
+}
+
+static volatile int profs, virts, cpu_timer_fired;
+static volatile int64_t cpu_at_prof, cpu_at_timer;
+static void on_prof(int signo) { (void)signo; if (profs++ == 0) cpu_at_prof = clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
+static void on_virt(int signo) { (void)signo; virts++; }
+static void on_cpu_timer(int signo) { (void)signo; cpu_timer_fired++; cpu_at_timer = clock_ns(CLOCK_PROCESS_CPUTIME_ID); }
+
+// Computes until `flag` is set or 2 s of CPU time pass.
+static void burn_until(volatile int *flag) {
+    int64_t start = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    while (!*flag && clock_ns(CLOCK_PROCESS_CPUTIME_ID) - start < 2000000000LL) {
+        for (int i = 0; i < 1000000; i++) sink += i;
+    }
+}
+
+static void *burner(void *arg) {
+    (void)arg;
+    while (spinning) sink++;
+    return NULL;
+}
+
+// Timers on CPU time: ITIMER_PROF and ITIMER_VIRTUAL, a POSIX timer on the process's CPU
+// clock, and clock_nanosleep on it while another thread computes.
+static void cpu_timers(void) {
+    signal(SIGPROF, on_prof);
+    signal(SIGVTALRM, on_virt);
+    signal(SIGRTMIN + 1, on_cpu_timer);
+    int64_t start = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    struct itimerval prof = {{0, 0}, {0, 50000}}, left;
+    setitimer(ITIMER_PROF, &prof, NULL);
+    getitimer(ITIMER_PROF, &left);
+    burn_until(&profs);
+    // (Linux adds a tick, 4 ms at HZ 250, to a CPU itimer's first expiration.)
+    printf("itimer prof: armed left 50..54 ms %d, fired %d, not before 50 ms of CPU %d\n",
+           left.it_value.tv_sec == 0 && left.it_value.tv_usec > 50000 && left.it_value.tv_usec <= 54000, profs == 1,
+           cpu_at_prof - start >= 50000000);
+
+    struct itimerval virt = {{0, 20000}, {0, 20000}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_VIRTUAL, &virt, NULL);
+    burn(200000000);
+    setitimer(ITIMER_VIRTUAL, &off, NULL);
+    int seen = virts;
+    burn(50000000);
+    printf("itimer virtual: signals 4..11 %d, none after disarming %d\n", seen >= 4 && seen <= 11, virts == seen);
+
+    struct sigevent event = {0};
+    event.sigev_notify = SIGEV_SIGNAL;
+    event.sigev_signo = SIGRTMIN + 1;
+    timer_t timer;
+    int created = timer_create(CLOCK_PROCESS_CPUTIME_ID, &event, &timer);
+    int64_t armed = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    struct itimerspec soon = {{0, 0}, {0, 30000000}};
+    timer_settime(timer, 0, &soon, NULL);
+    burn_until(&cpu_timer_fired);
+    timer_delete(timer);
+    printf("cpu posix timer: created %d, fired %d, not before 30 ms of CPU %d\n", created, cpu_timer_fired, cpu_at_timer - armed >= 30000000);
+
+    spinning = 1;
+    pthread_t thread;
+    pthread_create(&thread, NULL, burner, NULL);
+    int64_t before = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    struct timespec amount = {0, 50000000};
+    int slept = clock_nanosleep(CLOCK_PROCESS_CPUTIME_ID, 0, &amount, NULL);
+    int64_t after = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    spinning = 0;
+    pthread_join(thread, NULL);
+    printf("cpu clock_nanosleep: %d, the clock advanced >= 50 ms %d\n", slept, after - before >= 50000000);
 }
 
 int main(void) {
@@ -124,5 +193,6 @@ int main(void) {
     printf(" measure 3 %d errno %d;", result, errno);
     errno = 0;
     printf(" nanosleep on the thread clock %d\n", clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &nap, NULL));
+    cpu_timers();
     return 0;
 }
