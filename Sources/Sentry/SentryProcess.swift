@@ -23,7 +23,7 @@ public enum SentryProcess {
     /// (`runsc start` writes it; end of file means the container is deleted before it started).
     public static func run(
         goferSocket: consuming FileDescriptor, path: String, arguments: [String], environment: [String],
-        workingDirectory: String, user: Kernel.ProgramUser = .root, overlay: Bool = false, netstack: Int32? = nil, filter: Bool = true,
+        workingDirectory: String, user: Kernel.ProgramUser = .root, hostname: String = "runsc", overlay: Bool = false, netstack: Int32? = nil, filter: Bool = true,
         strace: Bool = false, logFD: Int32 = 2, startGate: Int32? = nil
     ) throws(LinuxErrno) -> Int32 {
         // Before any thread starts, so that every thread inherits the mask and only the
@@ -82,6 +82,7 @@ public enum SentryProcess {
         }
         let outcome = try Kernel.run(
             path: path, arguments: arguments, environment: environment, root: client, overlay: overlay, network: network, user: user,
+            hostname: hostname,
             workingDirectory: workingDirectory, stdio: .host, trace: trace, started: forwardSignals)
         for (sysno, count) in outcome.unimplementedCalls.sorted(by: { $0.key < $1.key }) {
             log.debug("unimplemented syscall \(sysno) called \(count) times")

@@ -92,6 +92,8 @@ struct SpecTests {
         (#"{"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "tmp", "user": {"uid": 0, "gid": 0}}}"#, "process.cwd"),
         (#"{"ociVersion": "1.0.2", "process": {"args": [], "cwd": "/", "user": {"uid": 0, "gid": 0}}}"#, "process.args"),
         (#"{"ociVersion": "1.0.2", "process": {"cwd": "/", "user": {"uid": 0, "gid": 0}}}"#, "process.args"),
+        (#"{"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "capabilities": {"permitted": ["CAP_KILL", "CAP_FLY"]}}}"#, "process.capabilities.permitted"),
+        (#"{"ociVersion": "1.0.2", "process": {"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "capabilities": {"effective": ["CAP_KILL"]}}}"#, "process.capabilities.effective"),
     ])
     func validation(json: String, field: String) {
         #expect {

@@ -34,6 +34,15 @@ struct BootCommand: ParsableCommand {
     @Option(help: "The program's file mode creation mask, in octal.")
     var umask = "022"
 
+    @Option(help: "The program's capability sets as hex masks: bounding,effective,inheritable,permitted,ambient.")
+    var capabilities: String?
+
+    @Flag(help: "No execve of the program gains ids or capabilities (no_new_privs).")
+    var noNewPrivileges = false
+
+    @Option(help: "The sandbox's hostname.")
+    var hostname = "runsc"
+
     @Flag(help: "Do not install the Sentry's seccomp filter (for debugging).")
     var noSeccomp = false
 
@@ -59,13 +68,24 @@ struct BootCommand: ParsableCommand {
         if let startFD, startFD <= 2 { throw ValidationError("--start-fd must be an inherited fd above 2") }
         if let netstackFD, netstackFD <= 2 { throw ValidationError("--netstack-fd must be an inherited fd above 2") }
         guard let mask = UInt32(umask, radix: 8), mask <= 0o777 else { throw ValidationError("--umask must be octal, at most 777") }
+        if capabilities != nil && capabilitySets == nil { throw ValidationError("--capabilities must be five hex masks") }
+        guard hostname.utf8.count <= 64 else { throw ValidationError("--hostname must be at most 64 bytes") }
+    }
+
+    /// --capabilities, parsed.
+    var capabilitySets: Kernel.CapabilitySets? {
+        guard let masks = capabilities?.split(separator: ",").compactMap({ UInt64($0, radix: 16) }), masks.count == 5 else { return nil }
+        return Kernel.CapabilitySets(bounding: masks[0], effective: masks[1], inheritable: masks[2], permitted: masks[3], ambient: masks[4])
     }
 
     func run() throws {
         let code = try SentryProcess.run(
             goferSocket: FileDescriptor(owning: goferFD), path: arguments[0], arguments: arguments, environment: env,
             workingDirectory: cwd,
-            user: Kernel.ProgramUser(uid: uid, gid: gid, additionalGIDs: additionalGid, umask: UInt32(umask, radix: 8) ?? 0o022), overlay: overlay, netstack: netstackFD, filter: !noSeccomp, strace: strace, logFD: logFD,
+            user: Kernel.ProgramUser(
+                uid: uid, gid: gid, additionalGIDs: additionalGid, umask: UInt32(umask, radix: 8) ?? 0o022, capabilities: capabilitySets,
+                noNewPrivileges: noNewPrivileges),
+            hostname: hostname, overlay: overlay, netstack: netstackFD, filter: !noSeccomp, strace: strace, logFD: logFD,
             startGate: startFD)
         throw ExitCode(code)
     }

@@ -105,7 +105,8 @@ struct MonitorCommand: ParsableCommand {
                 rootfs: config.rootfs, overlay: options.overlay && !config.readOnly,
                 network: try options.networkMode(bundle: config.network), arguments: config.arguments,
                 environment: config.environment,
-                workingDirectory: config.workingDirectory, user: config.user, options: options, startGate: gate.rawValue
+                workingDirectory: config.workingDirectory, user: config.user, hostname: config.hostname, options: options,
+                startGate: gate.rawValue
             ) { pid in
                 record.pid = pid
                 record.status = .created

@@ -33,7 +33,8 @@ struct RunCommand: ParsableCommand {
         let status = try runSandbox(
             rootfs: container.rootfs, overlay: options.overlay && !container.readOnly,
             network: try options.networkMode(bundle: container.network), arguments: container.arguments,
-            environment: container.environment, workingDirectory: container.workingDirectory, user: container.user, options: options)
+            environment: container.environment, workingDirectory: container.workingDirectory, user: container.user,
+            hostname: container.hostname, options: options)
         throw ExitCode(status.shellCode)
     }
 }
@@ -46,8 +47,11 @@ struct ContainerConfig {
     let arguments: [String]
     let environment: [String]
     let workingDirectory: String
-    /// process.user: the ids, groups and umask the program starts with.
+    /// process.user, process.capabilities and process.noNewPrivileges: the ids, groups, umask
+    /// and capabilities the program starts with.
     let user: Kernel.ProgramUser
+    /// The sandbox's hostname (uname's nodename).
+    let hostname: String
     /// The network namespace the bundle asks for (linux.namespaces' "network" entry).
     let network: BundleNetwork
 
@@ -84,7 +88,16 @@ struct ContainerConfig {
         self.workingDirectory = process.cwd
         let owner = process.user
         guard (owner.umask ?? 0) <= 0o777 else { throw ValidationError("\(bundle)/config.json: process.user.umask is more than 0777") }
-        self.user = Kernel.ProgramUser(uid: owner.uid, gid: owner.gid, additionalGIDs: owner.additionalGids ?? [], umask: owner.umask ?? 0o022)
+        let capabilities = process.capabilities.map { sets in
+            Kernel.CapabilitySets(
+                bounding: Spec.capabilityMask(sets.bounding), effective: Spec.capabilityMask(sets.effective),
+                inheritable: Spec.capabilityMask(sets.inheritable), permitted: Spec.capabilityMask(sets.permitted),
+                ambient: Spec.capabilityMask(sets.ambient))
+        }
+        self.user = Kernel.ProgramUser(
+            uid: owner.uid, gid: owner.gid, additionalGIDs: owner.additionalGids ?? [], umask: owner.umask ?? 0o022,
+            capabilities: capabilities, noNewPrivileges: process.noNewPrivileges ?? false)
+        self.hostname = spec.hostname ?? "runsc"
         switch spec.linux?.namespaces?.first(where: { $0.type == .network }) {
         case nil: network = .none
         case let entry?:
@@ -108,7 +121,7 @@ struct ContainerConfig {
 /// on it before the program starts; `started` gets the Sentry's pid once it runs.
 func runSandbox(
     rootfs: String, overlay: Bool, network: NetworkMode, arguments: [String], environment: [String], workingDirectory: String,
-    user: Kernel.ProgramUser = .root, options: SandboxOptions,
+    user: Kernel.ProgramUser = .root, hostname: String = "runsc", options: SandboxOptions,
     startGate: Int32? = nil, started: (pid_t) throws -> Void = { _ in }
 ) throws -> ExitStatus {
         // Signals to runsc itself (^C, kill) go to the Sentry, which passes them to the
@@ -192,7 +205,13 @@ func runSandbox(
         if user != .root {
             bootArguments += ["--uid", String(user.uid), "--gid", String(user.gid), "--umask", String(user.umask, radix: 8)]
             for group in user.additionalGIDs { bootArguments += ["--additional-gid", String(group)] }
+            if let sets = user.capabilities {
+                let masks = [sets.bounding, sets.effective, sets.inheritable, sets.permitted, sets.ambient]
+                bootArguments += ["--capabilities", masks.map { String($0, radix: 16) }.joined(separator: ",")]
+            }
+            if user.noNewPrivileges { bootArguments.append("--no-new-privileges") }
         }
+        if hostname != "runsc" { bootArguments += ["--hostname", hostname] }
         if options.noSentrySeccomp { bootArguments.append("--no-seccomp") }
         if options.strace { bootArguments.append("--strace") }
         if overlay { bootArguments.append("--overlay") }

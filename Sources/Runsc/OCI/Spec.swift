@@ -4,8 +4,8 @@ import Foundation
 /// writes (https://github.com/opencontainers/runtime-spec/blob/main/config.md).
 ///
 /// Field names are the spec's JSON keys. Optional properties are the ones the spec marks
-/// OPTIONAL; they are omitted when nil. Keys this type does not model (capabilities, rlimits,
-/// hooks, annotations, ...) are ignored on decode, as runc ignores what it does not use.
+/// OPTIONAL; they are omitted when nil. Keys this type does not model (rlimits, hooks,
+/// annotations, ...) are ignored on decode, as runc ignores what it does not use.
 struct Spec: Codable, Equatable, Sendable {
     /// The runtime-spec version the bundle follows; this runtime accepts 1.x.
     var ociVersion: String
@@ -26,6 +26,33 @@ struct Spec: Codable, Equatable, Sendable {
         /// Working directory, an absolute path inside the container.
         var cwd: String
         var noNewPrivileges: Bool?
+        /// The process's capability sets, by name ("CAP_CHOWN"); nil: root has every
+        /// capability and another user none.
+        var capabilities: Capabilities?
+    }
+
+    /// The capability sets of the process (capabilities(7)).
+    struct Capabilities: Codable, Equatable, Sendable {
+        var bounding: [String]?
+        var effective: [String]?
+        var inheritable: [String]?
+        var permitted: [String]?
+        var ambient: [String]?
+    }
+
+    /// Capability names in the order of their numbers (capabilities(7); CAP_LAST_CAP is 40).
+    static let capabilityNames = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+        "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+        "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    ]
+
+    /// A set of capability names as a mask (`validate` has refused names that are none).
+    static func capabilityMask(_ names: [String]?) -> UInt64 {
+        (names ?? []).reduce(0) { mask, name in mask | (capabilityNames.firstIndex(of: name).map { 1 << UInt64($0) } ?? 0) }
     }
 
     /// Credentials of the process, in the container's user namespace.
@@ -104,6 +131,9 @@ struct Spec: Codable, Equatable, Sendable {
 }
 
 extension Spec {
+    /// The capabilities `runc spec` gives its process.
+    static let defaultCapabilities = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+
     /// The config.json `runsc spec` writes, modeled on `runc spec`: a root shell in a read-only
     /// `rootfs`, the usual /proc, /dev, /dev/pts, /dev/shm and /sys mounts, and new pid,
     /// network, ipc, uts and mount namespaces.
@@ -116,7 +146,10 @@ extension Spec {
                 args: args,
                 env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
                 cwd: "/",
-                noNewPrivileges: true),
+                noNewPrivileges: true,
+                capabilities: Capabilities(
+                    bounding: defaultCapabilities, effective: defaultCapabilities, inheritable: nil, permitted: defaultCapabilities,
+                    ambient: defaultCapabilities)),
             root: Root(path: "rootfs", readonly: true),
             hostname: "runsc",
             mounts: [
@@ -146,6 +179,20 @@ extension Spec {
             }
             guard let args = process.args, !args.isEmpty else {
                 throw .invalidField(path: path, field: "process.args", reason: "must hold at least one entry")
+            }
+            if let capabilities = process.capabilities {
+                let sets: [(String, [String]?)] = [
+                    ("bounding", capabilities.bounding), ("effective", capabilities.effective), ("inheritable", capabilities.inheritable),
+                    ("permitted", capabilities.permitted), ("ambient", capabilities.ambient),
+                ]
+                for (name, set) in sets {
+                    if let unknown = (set ?? []).first(where: { !Spec.capabilityNames.contains($0) }) {
+                        throw .invalidField(path: path, field: "process.capabilities.\(name)", reason: "unknown capability \"\(unknown)\"")
+                    }
+                }
+                guard Spec.capabilityMask(capabilities.effective) & ~Spec.capabilityMask(capabilities.permitted) == 0 else {
+                    throw .invalidField(path: path, field: "process.capabilities.effective", reason: "holds capabilities the permitted set does not")
+                }
             }
         }
     }

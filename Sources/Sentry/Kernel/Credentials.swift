@@ -4,7 +4,7 @@ import LinuxABI
 enum Capability {
     static let chown: UInt64 = 0, dacOverride: UInt64 = 1, dacReadSearch: UInt64 = 2, fowner: UInt64 = 3, fsetid: UInt64 = 4
     static let kill: UInt64 = 5, setgid: UInt64 = 6, setuid: UInt64 = 7, setpcap: UInt64 = 8, linuxImmutable: UInt64 = 9
-    static let sysNice: UInt64 = 23, sysResource: UInt64 = 24, mknod: UInt64 = 27, macOverride: UInt64 = 32, wakeAlarm: UInt64 = 35
+    static let sysAdmin: UInt64 = 21, sysNice: UInt64 = 23, sysResource: UInt64 = 24, mknod: UInt64 = 27, macOverride: UInt64 = 32, wakeAlarm: UInt64 = 35
     /// CAP_LAST_CAP (CAP_CHECKPOINT_RESTORE) and the set of every capability.
     static let last: UInt64 = 40
     static let all: UInt64 = (1 << (last + 1)) - 1

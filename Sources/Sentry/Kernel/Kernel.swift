@@ -27,20 +27,28 @@ public enum Kernel {
     /// layer that takes the writes. Every syscall the program makes is served by the Sentry.
     public static func runStatic(
         executable: [UInt8], arguments: [String], environment: [String] = [], root: LisafsClient? = nil, overlay: Bool = false,
-        network: (any SocketCalls)? = nil, user: ProgramUser = .root,
+        network: (any SocketCalls)? = nil, user: ProgramUser = .root, hostname: String = "runsc", executableStatus: LinuxStat? = nil,
         workingDirectory: String = "/", executablePath: String = "", stdio: Stdio,
         trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
         let memory = try MemoryFile()
         var tree: (any Inode)? = root.map { GoferInode(root: $0) }
         if overlay, let lower = tree { tree = try OverlayInode.makeRoot(lower: lower, device: Sandbox.overlayDevice) }
-        let sandbox = Sandbox(memory: memory, root: tree.map { Dentry(root: $0) })
+        let sandbox = Sandbox(memory: memory, root: tree.map { Dentry(root: $0) }, hostname: hostname)
         if let network { sandbox.useNetwork(network) }
         let context = try PtraceStub.start(memory: memory.fd)
         let pid = sandbox.addProcess(parent: 0)
+        // The user's credentials as the OCI runtime sets them, then the exec of the program.
+        var credentials = Credentials(uid: user.uid, gid: user.gid, groups: user.additionalGIDs)
+        if let sets = user.capabilities {
+            (credentials.bounding, credentials.effective, credentials.inheritable) = (sets.bounding, sets.effective, sets.inheritable)
+            credentials.permitted = sets.permitted
+            credentials.ambient = sets.ambient & sets.permitted & sets.inheritable
+        }
+        credentials.noNewPrivileges = user.noNewPrivileges
+        if let executableStatus { credentials = credentials.afterExec(of: executableStatus) }
         let group = ThreadGroup(
-            sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: context.process),
-            credentials: Credentials(uid: user.uid, gid: user.gid, groups: user.additionalGIDs))
+            sandbox: sandbox, pid: pid, parent: 0, mm: MemoryManager(file: memory, platform: context.process), credentials: credentials)
         group.umask = user.umask
         let task = Task(group: group, tid: pid, context: context, registers: context.initialRegisters, name: [])
         group.add(task)
@@ -84,12 +92,30 @@ public enum Kernel {
         public var gid: UInt32
         public var additionalGIDs: [UInt32]
         public var umask: UInt32
+        /// The capability sets it is given before its program starts (the OCI
+        /// process.capabilities); nil: root has every capability, another user none.
+        public var capabilities: CapabilitySets?
+        /// process.noNewPrivileges: no execve gains ids or capabilities.
+        public var noNewPrivileges: Bool
 
-        public init(uid: UInt32, gid: UInt32, additionalGIDs: [UInt32] = [], umask: UInt32 = 0o022) {
+        public init(
+            uid: UInt32, gid: UInt32, additionalGIDs: [UInt32] = [], umask: UInt32 = 0o022, capabilities: CapabilitySets? = nil,
+            noNewPrivileges: Bool = false
+        ) {
             (self.uid, self.gid, self.additionalGIDs, self.umask) = (uid, gid, additionalGIDs, umask)
+            (self.capabilities, self.noNewPrivileges) = (capabilities, noNewPrivileges)
         }
 
         public static let root = ProgramUser(uid: 0, gid: 0)
+    }
+
+    /// Capability sets as masks (bit n for capability n).
+    public struct CapabilitySets: Sendable, Equatable {
+        public var bounding: UInt64, effective: UInt64, inheritable: UInt64, permitted: UInt64, ambient: UInt64
+
+        public init(bounding: UInt64, effective: UInt64, inheritable: UInt64, permitted: UInt64, ambient: UInt64) {
+            (self.bounding, self.effective, self.inheritable, self.permitted, self.ambient) = (bounding, effective, inheritable, permitted, ambient)
+        }
     }
 
     /// The PATH a program name without a slash is searched in when the environment has none.
@@ -101,7 +127,7 @@ public enum Kernel {
     /// their interpreter (ld.so) read from the same tree.
     public static func run(
         path: String, arguments: [String], environment: [String], root: LisafsClient, overlay: Bool = false,
-        network: (any SocketCalls)? = nil, user: ProgramUser = .root,
+        network: (any SocketCalls)? = nil, user: ProgramUser = .root, hostname: String = "runsc",
         workingDirectory: String, stdio: Stdio,
         trace: (@Sendable (String) -> Void)? = nil, started: ((Sandbox) -> Void)? = nil
     ) throws(LinuxErrno) -> Outcome {
@@ -141,6 +167,7 @@ public enum Kernel {
         }
         return try runStatic(
             executable: executable, arguments: arguments, environment: environment, root: root, overlay: overlay, network: network, user: user,
+            hostname: hostname, executableStatus: try dentry.inode.stat(),
             workingDirectory: workingDirectory, executablePath: String(decoding: dentry.path, as: UTF8.self), stdio: stdio,
             trace: trace, started: started)
     }

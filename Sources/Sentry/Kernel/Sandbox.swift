@@ -85,9 +85,22 @@ public final class Sandbox: @unchecked Sendable {
     /// later, which their own affinity would then show).
     let cpuCount = max((try? CPU.allowedCount()) ?? 1, 1)
 
-    init(memory: MemoryFile, root: Dentry?) {
+    /// The sandbox's host and domain names (uname(2)'s nodename and domainname: its own UTS
+    /// namespace, changed by sethostname(2) and setdomainname(2)).
+    var hostname: [UInt8] {
+        get { monitor.locked { names.host } }
+        set { monitor.locked { names.host = newValue } }
+    }
+    var domainname: [UInt8] {
+        get { monitor.locked { names.domain } }
+        set { monitor.locked { names.domain = newValue } }
+    }
+    private var names: (host: [UInt8], domain: [UInt8])
+
+    init(memory: MemoryFile, root: Dentry?, hostname: String = "runsc") {
         self.memory = memory
         self.root = root
+        self.names = (Array(hostname.utf8.prefix(64)), Array("(none)".utf8))
         if root != nil {
             mounts = [
                 Array("/tmp".utf8): TmpfsInode.makeRoot(device: 0x2a),

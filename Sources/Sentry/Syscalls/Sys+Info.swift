@@ -3,19 +3,38 @@ import LinuxABI
 import Logging
 
 extension Syscalls {
-    /// What uname(2) reports: Linux on x86_64, with the sandbox's hostname. The release is
-    /// the one gVisor reports, so programs see the same kernel version under both.
-    static let utsname: [String] = ["Linux", "runsc", "4.4.0", "#1 SMP Sun Jan 10 15:06:54 PST 2016", "x86_64", "(none)"]
-
-    /// Implements Linux uname(2): six NUL-padded fields of 65 bytes.
+    /// Implements Linux uname(2): Linux on x86_64, with the sandbox's host and domain names.
+    /// The release is what gVisor reports, so that programs see the same kernel under either.
     static func uname(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let fields: [[UInt8]] = [
+            Array("Linux".utf8), task.sandbox.hostname, Array("4.4.0".utf8), Array("#1 SMP Sun Jan 10 15:06:54 PST 2016".utf8),
+            Array("x86_64".utf8), task.sandbox.domainname,
+        ]
         var bytes: [UInt8] = []
-        for field in utsname {
-            let value = Array(field.utf8.prefix(64))
+        for field in fields {
+            let value = Array(field.prefix(64))
             bytes += value + Array(repeating: 0, count: 65 - value.count)
         }
         try task.mm.copyOut(bytes, to: arguments[0])
         return .value(0)
+    }
+
+    /// Implements Linux sethostname(2) and setdomainname(2): CAP_SYS_ADMIN (EPERM), at most
+    /// 64 bytes (EINVAL).
+    static func sethostname(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        task.sandbox.hostname = try utsName(task, arguments)
+        return .value(0)
+    }
+
+    static func setdomainname(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        task.sandbox.domainname = try utsName(task, arguments)
+        return .value(0)
+    }
+
+    private static func utsName(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> [UInt8] {
+        guard task.group.credentials.has(Capability.sysAdmin) else { throw .EPERM }
+        guard arguments[1] <= 64 else { throw .EINVAL }
+        return try task.mm.copyIn(from: arguments[0], count: Int(arguments[1]))
     }
 
     /// getrandom(2) flags.

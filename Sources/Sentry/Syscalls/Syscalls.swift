@@ -183,6 +183,8 @@ enum Syscalls {
         (.getrlimit, .supported, getrlimit),
         (.setrlimit, .supported, setrlimit),
         (.uname, .supported, uname),
+        (.sethostname, .supported, sethostname),
+        (.setdomainname, .supported, setdomainname),
         (.personality, .partial(note: "PER_LINUX, with or without ADDR_NO_RANDOMIZE; other personas are EINVAL"), personality),
         (.mincore, .supported, mincore),
         (.getdents, .supported, getdents),

@@ -212,7 +212,10 @@ int main(int argc, char **argv) {
             mode_t mask = umask(0);
             printf(", gid %u, groups %d:", getgid(), count);
             for (int i = 0; i < count; i++) printf(" %u", groups[i]);
-            printf(", umask %03o, write /tmp %d", mask, access("/tmp", W_OK));
+            char host[65] = {0};
+            gethostname(host, 64);
+            printf(", umask %03o, write /tmp %d, effective %llx permitted %llx, no_new_privs %d, host %s", mask, access("/tmp", W_OK),
+                   effective_caps(), permitted_caps(), prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), host);
         }
         printf("\n");
         return 0;

