@@ -26,9 +26,10 @@ extension KernelTimer: ProgramTimer {
 /// clock). CPU time has no deadline the host can wait for, so a `KernelTimer` looks at the
 /// clock at the earliest moment it could have reached the deadline (the time left divided by
 /// the threads that can run at once) and again, until it has; then `expire` runs as a
-/// `KernelTimer`'s does (expirations, generation). It looks at least every millisecond of
-/// wall time apart, so an expiration comes within about a millisecond of CPU time (Linux's
-/// come at its tick, 4 ms).
+/// `KernelTimer`'s does (expirations, generation). It looks at least a millisecond of wall
+/// time apart, so an expiration comes within about a millisecond of CPU time (Linux's come at
+/// its tick, 4 ms); while the clock stands still (an idle process) it looks less and less
+/// often, up to 64 ms apart.
 ///
 /// Locks: `monitor` guards the deadline, interval and generation; the poller's (`Timers`')
 /// lock is taken under it; the clock is read and `expire` runs without it.
@@ -42,6 +43,11 @@ final class CPUTimer: ProgramTimer, @unchecked Sendable {
     private var interval: UInt64 = 0
     private var generation: UInt64 = 0
     private var poller: KernelTimer!
+    /// The clock at the last look, and how long to wait while it stands still (it doubles
+    /// up to `idleCeiling`, so a timer of an idle process costs a wake-up now and then).
+    private var lastSeen: UInt64 = 0
+    private var idleWait: UInt64 = 0
+    static let idleCeiling: UInt64 = 64_000_000
 
     static let pollFloor: UInt64 = 1_000_000
 
@@ -83,11 +89,14 @@ final class CPUTimer: ProgramTimer, @unchecked Sendable {
         return (deadline > now ? deadline - now : 1, interval)
     }
 
-    /// Sets the poller for when the clock could first reach the deadline (under `monitor`).
+    /// Sets the poller for when the clock could first reach the deadline (under `monitor`),
+    /// later while the clock has not moved since the last look.
     private func schedule(now: UInt64, parallelism: UInt64) {
         guard let deadline else { return }
+        idleWait = now == lastSeen ? min(max(idleWait * 2, Self.pollFloor), Self.idleCeiling) : 0
+        lastSeen = now
         let left = deadline > now ? deadline - now : 0
-        poller.set(after: max(Self.pollFloor, left / max(1, parallelism)), interval: 0)
+        poller.set(after: max(Self.pollFloor, left / max(1, parallelism), idleWait), interval: 0)
     }
 
     /// The poller fired: expire if the clock has reached the deadline, else look again later.

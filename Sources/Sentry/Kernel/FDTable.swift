@@ -40,6 +40,14 @@ public final class FDTable: @unchecked Sendable {
         return entry.file
     }
 
+    /// The open file of `fd` for a call that acts on the file itself (locks, attributes,
+    /// syncing): EBADF for an O_PATH descriptor too, as Linux's fdget() skips them.
+    func getOpened(_ fd: Int32) throws(LinuxErrno) -> FileDescription {
+        let file = try get(fd)
+        guard !file.isPathOnly else { throw .EBADF }
+        return file
+    }
+
     func closeOnExec(_ fd: Int32) throws(LinuxErrno) -> Bool {
         guard let entry = entries.withLock({ $0[fd] }) else { throw .EBADF }
         return entry.closeOnExec

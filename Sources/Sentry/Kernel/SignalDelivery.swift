@@ -53,6 +53,8 @@ enum SleepResult {
 /// rt_sigsuspend waits on it. It is taken after (inside) the monitor a task sleeps in, never
 /// the other way round.
 final class SignalQueue: @unchecked Sendable {
+    /// The most signals one task holds pending (the default RLIMIT_SIGPENDING).
+    static let maximumQueued = Int(ResourceLimits.defaults[ResourceLimits.pendingSignals]?.0 ?? 127_655)
     let monitor = Monitor()
     private var pending: [PendingSignal] = []
     /// The task's process stopped (a group stop): the task is to stop on its way back to its
@@ -96,8 +98,10 @@ final class SignalQueue: @unchecked Sendable {
     @discardableResult
     func post(_ signal: PendingSignal) -> Bool {
         let (queued, sleeper, stop): (Bool, Monitor?, (@Sendable () -> Void)?) = monitor.locked {
-            // Standard signals do not queue twice; real-time ones do.
+            // Standard signals do not queue twice; real-time ones do, up to a limit (Linux's
+            // RLIMIT_SIGPENDING), so that a program cannot grow the Sentry without end.
             if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return (false, nil, nil) }
+            if pending.count >= Self.maximumQueued { return (false, nil, nil) }
             pending.append(signal)
             monitor.broadcast()
             return (true, sleepingOn, sleepingOn == nil ? self.interrupt : nil)

@@ -85,7 +85,7 @@ final class ThreadGroup: @unchecked Sendable {
         set { monitor.locked { credentialStorage = newValue } }
     }
     /// Changes the credentials with `change` (atomically, so two threads' changes do not mix).
-    /// A change of the effective or file-system ids, or a loss of permitted capabilities,
+    /// A change of the effective or file-system ids, or a gain of permitted capabilities,
     /// forgets the parent-death signal and makes the process not dumpable, as Linux's
     /// commit_creds does.
     func changeCredentials<Result>(_ change: (inout Credentials) throws(LinuxErrno) -> Result) throws(LinuxErrno) -> Result {
@@ -94,7 +94,7 @@ final class ThreadGroup: @unchecked Sendable {
             let result = try change(&credentialStorage)
             let new = credentialStorage
             if old.effectiveUID != new.effectiveUID || old.effectiveGID != new.effectiveGID || old.fileSystemUID != new.fileSystemUID
-                || old.fileSystemGID != new.fileSystemGID || old.permitted & ~new.permitted != 0
+                || old.fileSystemGID != new.fileSystemGID || new.permitted & ~old.permitted != 0
             {
                 (shownDeathSignal, isDumpable) = (0, false)
             }
@@ -102,9 +102,17 @@ final class ThreadGroup: @unchecked Sendable {
         }
     }
 
-    /// A secure exec (a set-ID program) forgets the parent-death signal and is not dumpable.
-    func forgetPrivilegedState() {
-        monitor.locked { (shownDeathSignal, isDumpable) = (0, false) }
+    /// What execve does to the parent-death signal, dumpability and the personality: a secure
+    /// exec (a set-ID program) forgets the signal and ADDR_NO_RANDOMIZE and is not dumpable;
+    /// another is dumpable again when its effective ids are its real ones (begin_new_exec).
+    func noteExec(secure: Bool, credentials: Credentials) {
+        monitor.locked {
+            if secure {
+                shownDeathSignal = 0
+                persona &= ~UInt32(Syscalls.addressNoRandomize)
+            }
+            isDumpable = !secure && credentials.effectiveUID == credentials.realUID && credentials.effectiveGID == credentials.realGID
+        }
     }
     /// Its POSIX timers (timer_create(2)) by id, and the id the next one gets.
     private var posixTimers: [Int32: PosixTimer] = [:]

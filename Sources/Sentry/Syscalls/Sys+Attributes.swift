@@ -72,7 +72,7 @@ extension Syscalls {
 
     /// Implements Linux fchmod(2).
     static func fchmod(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        guard let dentry = try task.fds.get(fd(arguments[0])).dentry else { throw .EINVAL }
+        guard let dentry = try task.fds.getOpened(fd(arguments[0])).dentry else { throw .EINVAL }
         try changeAttributes(task, dentry.inode, AttributeChange(mode: UInt32(truncatingIfNeeded: arguments[1])))
         return .value(0)
     }
@@ -101,7 +101,7 @@ extension Syscalls {
 
     /// Implements Linux fchown(2).
     static func fchown(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        guard let dentry = try task.fds.get(fd(arguments[0])).dentry else { throw .EINVAL }
+        guard let dentry = try task.fds.getOpened(fd(arguments[0])).dentry else { throw .EINVAL }
         try changeAttributes(task, dentry.inode, .owner(uid: owner(arguments[1]), gid: owner(arguments[2])))
         return .value(0)
     }

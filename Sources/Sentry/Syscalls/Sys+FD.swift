@@ -59,10 +59,12 @@ extension Syscalls {
         case fGetFL:
             return .value(Int64(file.flags.rawValue))
         case fSetFL:
+            guard !file.isPathOnly else { throw .EBADF }
             let requested = OpenFlags(rawValue: Int32(truncatingIfNeeded: arguments[2])).intersection(settableStatusFlags)
             file.flags = file.flags.subtracting(settableStatusFlags).union(requested)
             return .value(0)
         case fGetLock, fSetLock, fSetLockWait, fOFDGetLock, fOFDSetLock, fOFDSetLockWait:
+            guard !file.isPathOnly else { throw .EBADF }  // O_PATH allows only the fd flags and dup
             return try recordLock(task, file, command: arguments[1], at: arguments[2])
         default:
             throw .ENOSYS
@@ -216,7 +218,7 @@ extension Syscalls {
     /// no use for. EBADF for a closed fd, ESPIPE for a pipe or FIFO, EINVAL for an unknown
     /// advice or a negative length.
     static func fadvise64(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let file = try task.fds.get(fd(arguments[0]))
+        let file = try task.fds.getOpened(fd(arguments[0]))
         if (try file.operations.stat()).mode & FileMode.typeMask == FileMode.fifo { throw .ESPIPE }
         guard arguments[3] <= 5, Int64(bitPattern: arguments[2]) >= 0 else { throw .EINVAL }
         return .value(0)
@@ -230,7 +232,7 @@ extension Syscalls {
 
     /// Implements Linux syncfs(2), as sync for the file system of an open fd (EBADF else).
     static func syncfs(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        _ = try task.fds.get(fd(arguments[0]))
+        _ = try task.fds.getOpened(fd(arguments[0]))
         return .value(0)
     }
 
@@ -257,7 +259,7 @@ extension Syscalls {
     /// waiting) and LOCK_UN on the open file description's file (`FileLocks`); EINVAL for
     /// another operation.
     static func flock(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        let file = try task.fds.get(fd(arguments[0]))
+        let file = try task.fds.getOpened(fd(arguments[0]))
         let operation = Int32(truncatingIfNeeded: arguments[1])
         let status = try file.stat()  // by name: an overlay file keeps its inode through copy-up
         let key = FileLocks.Key(device: status.dev, inode: status.ino)

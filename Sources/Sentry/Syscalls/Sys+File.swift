@@ -83,7 +83,7 @@ extension Syscalls {
     /// Implements Linux getdents64(2).
     static func getdents64(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try task.fds.get(fd(arguments[0]))
-        let records = try file.operations.readDirectory(maximumBytes: Int(min(arguments[2], UInt64(Int32.max))))
+        let records = try file.operations.readDirectory(maximumBytes: Int(min(UInt64(UInt32(truncatingIfNeeded: arguments[2])), UInt64(Int32.max))))
         try task.mm.copyOut(records, to: arguments[1])
         return .value(Int64(records.count))
     }
@@ -93,7 +93,7 @@ extension Syscalls {
     /// either form has the same length for the same name, so a buffer holds as many.
     static func getdents(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try task.fds.get(fd(arguments[0]))
-        let records = try file.operations.readDirectory(maximumBytes: Int(min(arguments[2], UInt64(Int32.max))))
+        let records = try file.operations.readDirectory(maximumBytes: Int(min(UInt64(UInt32(truncatingIfNeeded: arguments[2])), UInt64(Int32.max))))
         var converted = [UInt8](repeating: 0, count: records.count)
         var offset = 0
         while offset + 19 <= records.count {
@@ -389,7 +389,7 @@ extension Syscalls {
     /// Implements Linux fsync(2) and fdatasync(2): tmpfs and the read-only root have nothing
     /// to flush; the fd must be open.
     static func fsync(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        _ = try task.fds.get(fd(arguments[0]))
+        _ = try task.fds.getOpened(fd(arguments[0]))
         return .value(0)
     }
 

@@ -343,7 +343,7 @@ extension Syscalls {
         let after = credentials.afterExec(of: program)
         let secure = after.isSecureExec(from: credentials)
         task.group.credentials = after
-        if secure { task.group.forgetPrivilegedState() }
+        task.group.noteExec(secure: secure, credentials: after)
         do {
             try task.mm.unmapAll()
             try task.loadImage(image, interpreter: interpreter, path: execPath, arguments: argv, environment: envp, secure: secure)

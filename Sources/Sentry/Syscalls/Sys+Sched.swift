@@ -145,7 +145,6 @@ extension Syscalls {
     static func setpriority(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let nice = min(max(Int32(truncatingIfNeeded: arguments[2]), -20), 19)
         let caller = task.group.credentials
-        let niceLimit = 20 - Int32(clamping: min(task.limits[ResourceLimits.nice]?.0 ?? 0, 40))  // RLIMIT_NICE's floor
         var refused: LinuxErrno?
         for process in try priorityTargets(task, arguments[0], arguments[1]) {
             if !caller.has(Capability.sysNice) {
@@ -154,6 +153,7 @@ extension Syscalls {
                     refused = .EPERM
                     continue
                 }
+                let niceLimit = 20 - Int32(clamping: min(process.limits[ResourceLimits.nice]?.0 ?? 0, 40))  // the target's RLIMIT_NICE floor
                 guard nice >= process.nice || nice >= niceLimit else {
                     refused = .EACCES
                     continue

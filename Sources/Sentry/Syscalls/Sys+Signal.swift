@@ -228,13 +228,13 @@ extension Syscalls {
         return permitted.contains(task.pid) ? try signalSelf(task, number) : .value(0)
     }
 
-    /// The siginfo a sigqueue caller gives, for signal `number` to process `pid`: a code of
-    /// SI_USER or another kernel code (not negative) or SI_TKILL is EPERM unless the caller
-    /// signals itself, as Linux refuses a forged kernel siginfo.
-    private static func queuedInfo(_ task: Task, _ address: UInt64, number: Int32, to pid: Int32) throws(LinuxErrno) -> PendingSignal {
+    /// The siginfo a sigqueue caller gives, for signal `number` to the task `id` names: a code
+    /// of SI_USER or another kernel code (not negative) or SI_TKILL is EPERM unless `id` is the
+    /// caller's own tid, as Linux refuses a forged kernel siginfo.
+    private static func queuedInfo(_ task: Task, _ address: UInt64, number: Int32, to id: Int32) throws(LinuxErrno) -> PendingSignal {
         let info = try task.mm.copyIn(from: address, count: 128)
         let code = Int32(bitPattern: UInt32(word(Array(info[8..<12]))))
-        guard (code < 0 && code != -6) || pid == task.pid else { throw .EPERM }  // -6: SI_TKILL
+        guard (code < 0 && code != -6) || id == task.tid else { throw .EPERM }  // -6: SI_TKILL
         return PendingSignal(number: number, code: code, given: info)
     }
 
@@ -253,7 +253,7 @@ extension Syscalls {
         if pid == task.pid {
             if number == LinuxSignal.SIGKILL.rawValue { return .killed(.SIGKILL) }
             task.group.jobControl(number)
-            task.group.post(pending)
+            guard task.group.post(pending) || number < 32 else { throw .EAGAIN }  // the queue is full
             return .value(0)
         }
         try task.sandbox.signal(pid, pending)
@@ -265,7 +265,7 @@ extension Syscalls {
         let (tgid, tid) = (Int32(truncatingIfNeeded: arguments[0]), Int32(truncatingIfNeeded: arguments[1]))
         let number = Int32(truncatingIfNeeded: arguments[2])
         guard tgid > 0, tid > 0, (0...64).contains(number) else { throw .EINVAL }
-        let pending = try queuedInfo(task, arguments[3], number: number, to: tgid)
+        let pending = try queuedInfo(task, arguments[3], number: number, to: tid)
         guard let thread = task.sandbox.thread(tid), thread.pid == tgid else { throw .ESRCH }
         guard thread.group === task.group || mayKill(task, tgid, number) else { throw .EPERM }
         if number == 0 { return .value(0) }
@@ -275,7 +275,7 @@ extension Syscalls {
             return .value(0)
         }
         thread.group.jobControl(number)
-        thread.signalQueue.post(pending)
+        guard thread.signalQueue.post(pending) || number < 32 else { throw .EAGAIN }  // the queue is full
         return .value(0)
     }
 

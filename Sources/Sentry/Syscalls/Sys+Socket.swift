@@ -80,8 +80,8 @@ extension Syscalls {
         guard let root = task.root, let cwd = task.cwd else { throw .ENOENT }
         let target = try PathResolution.resolve(path, root: root, start: cwd, followFinal: true, mounts: task.sandbox.mounts)
         let stat = try target.inode.stat()
+        try task.group.credentials.require(.write, to: stat)  // connecting writes to the socket file, checked first
         guard stat.mode & FileMode.typeMask == FileMode.socket else { throw .ECONNREFUSED }
-        try task.group.credentials.require(.write, to: stat)  // connecting writes to the socket file
         return .file(device: stat.dev, inode: stat.ino)
     }
 

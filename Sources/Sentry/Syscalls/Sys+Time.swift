@@ -74,15 +74,15 @@ extension Syscalls {
 
     /// Implements Linux clock_nanosleep(2): relative sleeps and TIMER_ABSTIME deadlines on the
     /// realtime and monotonic clocks; a signal ends them as it ends nanosleep (`rem` is
-    /// written for relative sleeps only). On a process's CPU-time clock it sleeps until the
-    /// process has used that much CPU time (looking at the clock as a `CPUTimer` does); a
-    /// thread's CPU-time clock is EINVAL, as on Linux.
+    /// written for relative sleeps only). On a CPU-time clock it sleeps until the process or
+    /// thread has used that much CPU time (looking at the clock as a `CPUTimer` does); the
+    /// caller's own thread's clock is EINVAL, as on Linux.
     static func clockNanosleep(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let (clock, flags) = (arguments[0], arguments[1])
         guard flags & ~1 == 0 else { throw .EINVAL }
         if let cpuClock = try cpuClock(task, clock) {
-            guard !cpuClock.isThread else { throw .EINVAL }
             let request = try readTimespec(task, arguments[2])
+            if case .thread(let thread) = cpuClock.target, thread === task { throw .EINVAL }
             return try sleep(task, on: cpuClock, until: UInt64(request.totalNanoseconds), absolute: flags & 1 != 0, remaining: arguments[3])
         }
         let request = try readTimespec(task, arguments[2])

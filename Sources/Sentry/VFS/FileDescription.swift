@@ -123,8 +123,10 @@ public final class FileDescription: @unchecked Sendable {
     }
 
     var accessMode: Int32 { flags.rawValue & OpenFlags.accessModeMask }
-    var isReadable: Bool { accessMode == OpenFlags.readOnly.rawValue || accessMode == OpenFlags.readWrite.rawValue }
-    var isWritable: Bool { accessMode == OpenFlags.writeOnly.rawValue || accessMode == OpenFlags.readWrite.rawValue }
+    /// An O_PATH descriptor: the name only, neither readable nor writable.
+    var isPathOnly: Bool { operations is PathOnlyFile }
+    var isReadable: Bool { !isPathOnly && (accessMode == OpenFlags.readOnly.rawValue || accessMode == OpenFlags.readWrite.rawValue) }
+    var isWritable: Bool { !isPathOnly && (accessMode == OpenFlags.writeOnly.rawValue || accessMode == OpenFlags.readWrite.rawValue) }
 }
 
 /// The sandbox's standard output or error until host stdio is wired through: a write-only
@@ -193,4 +195,6 @@ final class PathOnlyFile: FileOperations, @unchecked Sendable {
     func ioctl(request: UInt64, argument: UInt64, mm: MemoryManager) throws(LinuxErrno) -> Int64 { throw .EBADF }
     func seek(offset: Int64, whence: Int32) throws(LinuxErrno) -> Int64 { throw .EBADF }
     func readDirectory(maximumBytes: Int) throws(LinuxErrno) -> [UInt8] { throw .EBADF }
+    /// poll(2) of an O_PATH descriptor is POLLNVAL, as of a closed one.
+    func readiness(_ events: PollEvents) -> PollEvents { .invalid }
 }

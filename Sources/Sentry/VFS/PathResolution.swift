@@ -48,7 +48,9 @@ public enum PathResolution {
         while trimmed.count > 1 && trimmed.last == 0x2f { trimmed.removeLast() }
         guard let slash = trimmed.lastIndex(of: 0x2f) else {
             guard trimmed != [0x2e] && trimmed != [0x2e, 0x2e] else { throw .EEXIST }
-            try Credentials.current.require(.execute, to: try start.inode.stat())  // the lookup of the name in it
+            let status = try start.inode.stat()
+            guard status.mode & FileMode.typeMask == FileMode.directory else { throw .ENOTDIR }
+            try Credentials.current.require(.execute, to: status)  // the lookup of the name in it
             return (start, trimmed)
         }
         let name = Array(trimmed[(slash + 1)...])

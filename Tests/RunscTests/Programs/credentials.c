@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/auxv.h>
+#include <poll.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -146,6 +148,11 @@ static void unprivileged(void) {
     ssize_t got = read(path_fd, &byte, 1);
     int e1 = errno;
     stat(file, &after);
+    struct flock lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+    int locked = result(fcntl(path_fd, F_SETLK, &lock)), flocked = result(flock(path_fd, LOCK_SH)), moded = result(fchmod(path_fd, 0600));
+    struct pollfd polled = {path_fd, POLLIN, 0};
+    poll(&polled, 1, 0);
+    printf("o_path locks: fcntl %d, flock %d, fchmod %d, poll revents %#x\n", locked, flocked, moded, polled.revents);
     // A name in a directory the caller cannot search is EACCES, not ENOENT or EEXIST.
     char hidden[128], missing[128];
     path(hidden, "closed/inside");

@@ -40,6 +40,7 @@ final class SignalFD: FileOperations, Sendable {
             return records
         }
         while true {
+            let mask = self.mask  // signalfd4 may change it while the read waits
             let others = task.interruptingSignals & ~mask
             if task.signalQueue.hasPending(in: others) { throw .ERESTARTSYS }
             _ = task.signalQueue.wait(for: mask | others, until: nil)

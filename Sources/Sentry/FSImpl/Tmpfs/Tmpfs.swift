@@ -413,7 +413,7 @@ final class TmpfsFile: FileOperations, @unchecked Sendable {
                 let overlap = min(bytes.count, contents.count - start)
                 contents.replaceSubrange(start..<(start + overlap), with: bytes)
                 state.mtime = TmpfsInode.now()
-                state.mode = TmpfsInode.droppingSetID(state.mode)
+                if !bytes.isEmpty { state.mode = TmpfsInode.droppingSetID(state.mode) }
                 if offset == nil { position = Int64(start + bytes.count) }
                 return .success(bytes.count)
             }
