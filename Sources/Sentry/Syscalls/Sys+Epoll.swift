@@ -79,6 +79,16 @@ extension Syscalls {
         }
     }
 
+    /// Implements Linux epoll_pwait2(2): epoll_pwait with a timespec timeout (NULL: none);
+    /// EINVAL for a malformed timespec.
+    static func epollPwait2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        var timeout: Int64?
+        if arguments[3] != 0 { timeout = try readTimespec(task, arguments[3]).totalNanoseconds }
+        return try withTemporaryMask(task, at: arguments[4], size: arguments[5]) { () throws(LinuxErrno) in
+            try epollWait(task, arguments, timeoutNanoseconds: timeout)
+        }
+    }
+
     private static func epollWait(_ task: Task, _ arguments: SyscallArguments, timeoutNanoseconds: Int64?) throws(LinuxErrno) -> SyscallOutcome {
         guard let instance = try task.fds.get(fd(arguments[0])).operations as? EpollInstance else { throw .EINVAL }
         let maximum = Int(Int32(truncatingIfNeeded: arguments[2]))

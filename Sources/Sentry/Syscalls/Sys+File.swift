@@ -368,6 +368,45 @@ extension Syscalls {
         return .value(0)
     }
 
+    /// fallocate(2) modes: FALLOC_FL_KEEP_SIZE and FALLOC_FL_PUNCH_HOLE (with KEEP_SIZE).
+    static let fallocKeepSize: UInt64 = 1, fallocPunchHole: UInt64 = 2
+
+    /// Implements Linux fallocate(2) as tmpfs answers it: mode 0 grows the file to cover the
+    /// range (zeros); KEEP_SIZE allocates nothing more (the Sentry's files take memory as they
+    /// are written) and keeps the size; PUNCH_HOLE|KEEP_SIZE zeroes the range within the
+    /// file. Other modes are EOPNOTSUPP, a negative offset or a length not positive EINVAL,
+    /// an fd not open for writing EBADF, a pipe or socket ESPIPE, a directory EISDIR, another
+    /// file ENODEV, a range past the largest offset EFBIG; the read-only root is EROFS.
+    static func fallocate(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let (mode, offset, length) = (arguments[1] & 0xffff_ffff, Int64(bitPattern: arguments[2]), Int64(bitPattern: arguments[3]))
+        guard offset >= 0, length > 0 else { throw .EINVAL }
+        guard mode & ~(fallocKeepSize | fallocPunchHole) == 0, mode & fallocPunchHole == 0 || mode & fallocKeepSize != 0 else {
+            throw .EOPNOTSUPP
+        }
+        let file = try writable(task, arguments[0])
+        guard let dentry = file.dentry else { throw .ESPIPE }
+        let status = try file.stat()
+        switch status.mode & FileMode.typeMask {
+        case FileMode.regular: break
+        case FileMode.directory: throw .EISDIR
+        case FileMode.fifo, FileMode.socket: throw .ESPIPE
+        default: throw .ENODEV
+        }
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        guard !overflow else { throw .EFBIG }
+        if dentry.inode.isOnReadOnlyFileSystem { throw .EROFS }
+        if mode & fallocPunchHole != 0 {
+            var position = offset
+            while position < min(end, status.size) {
+                let chunk = Int(min(min(end, status.size) - position, 1 << 20))
+                position += Int64(try file.operations.write([UInt8](repeating: 0, count: chunk), at: position))
+            }
+        } else if mode & fallocKeepSize == 0 && end > status.size {
+            try dentry.inode.truncate(to: end)
+        }
+        return .value(0)
+    }
+
     /// Implements Linux ftruncate(2).
     static func ftruncate(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let file = try writable(task, arguments[0])

@@ -154,6 +154,47 @@ extension Syscalls {
         return .value(Int64(try file.operations.write(bytes, at: at)))
     }
 
+    /// preadv2(2) and pwritev2(2) flags: RWF_HIPRI, RWF_DSYNC and RWF_SYNC (no-ops: the
+    /// Sentry's files are in memory, and every write is as durable as they get on return),
+    /// RWF_NOWAIT (the call fails with EAGAIN rather than wait) and RWF_APPEND.
+    static let rwfHighPriority: UInt64 = 1, rwfDataSync: UInt64 = 2, rwfSync: UInt64 = 4, rwfNoWait: UInt64 = 8, rwfAppend: UInt64 = 0x10
+
+    /// Implements Linux preadv2(2): preadv, or readv from the file position when the offset
+    /// is -1; unknown flags are EOPNOTSUPP.
+    static func preadv2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = arguments[5]
+        guard flags & ~(rwfHighPriority | rwfDataSync | rwfSync | rwfNoWait) == 0 else { throw .EOPNOTSUPP }
+        let file = try readable(task, arguments[0])
+        let at: Int64? = Int64(bitPattern: arguments[3]) == -1 ? nil : try offset(arguments[3])
+        let vectors = try iovecs(task, arguments[1], arguments[2])
+        let count = min(vectors.reduce(0) { $0 + $1.1 }, maxReadWriteCount)
+        let bytes = flags & rwfNoWait != 0 || file.flags.contains(.nonBlocking)
+            ? try file.operations.read(count: count, at: at, nonBlocking: true) : try file.read(count: count, at: at)
+        var done = 0
+        for (base, length) in vectors where done < bytes.count {
+            let part = min(length, bytes.count - done)
+            try task.mm.copyOut(Array(bytes[done..<(done + part)]), to: base)
+            done += part
+        }
+        return .value(Int64(bytes.count))
+    }
+
+    /// Implements Linux pwritev2(2): pwritev, or writev at the file position when the offset
+    /// is -1; RWF_APPEND writes at the end; unknown flags are EOPNOTSUPP.
+    static func pwritev2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let flags = arguments[5]
+        guard flags & ~(rwfHighPriority | rwfDataSync | rwfSync | rwfNoWait | rwfAppend) == 0 else { throw .EOPNOTSUPP }
+        let file = try writable(task, arguments[0])
+        var at: Int64? = Int64(bitPattern: arguments[3]) == -1 ? nil : try offset(arguments[3])
+        if flags & rwfAppend != 0 { at = try file.stat().size }
+        var bytes: [UInt8] = []
+        for (base, length) in try iovecs(task, arguments[1], arguments[2]) where length > 0 {
+            bytes += try task.mm.copyIn(from: base, count: length)
+        }
+        let nonBlocking = flags & rwfNoWait != 0 || file.flags.contains(.nonBlocking)
+        return try brokenPipe(task) { () throws(LinuxErrno) in Int64(try file.operations.write(bytes, at: at, nonBlocking: nonBlocking)) }
+    }
+
     /// Implements Linux sendfile(2): copies up to `count` bytes from `in_fd` (from *offset,
     /// which moves, when given; else from its position, which moves by what was sent) to
     /// `out_fd`, in pieces of at most 1 MiB, and returns how many went; a short read or write

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
@@ -229,5 +230,60 @@ int main(void) {
     int current = personality(0xffffffff);
     personality(PER_LINUX);
     printf("personality: %#x, set returns %#x, now %#x\n", persona, previous, current);
+
+    // fallocate: growing, keeping the size, punching a hole; its errors.
+    int falloc_fd = open("/tmp/falloc", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    write(falloc_fd, "abcdefgh", 8);
+    int grown = fallocate(falloc_fd, 0, 4, 12);
+    struct stat st;
+    fstat(falloc_fd, &st);
+    long after_grow = st.st_size;
+    int kept = fallocate(falloc_fd, FALLOC_FL_KEEP_SIZE, 0, 100);
+    fstat(falloc_fd, &st);
+    long after_keep = st.st_size;
+    int punched = fallocate(falloc_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 2, 3);
+    char contents[8];
+    pread(falloc_fd, contents, 8, 0);
+    int bad_mode = fallocate(falloc_fd, FALLOC_FL_PUNCH_HOLE, 0, 1) == -1 ? errno : 0;
+    int bad_length = fallocate(falloc_fd, 0, 0, 0) == -1 ? errno : 0;
+    int reader = open("/tmp/falloc", O_RDONLY);
+    int not_writable = fallocate(reader, 0, 0, 1) == -1 ? errno : 0;
+    int not_file = fallocate(fifo[1], 0, 0, 1) == -1 ? errno : 0;
+    printf("fallocate: %d size %ld, keep %d size %ld, punch %d \"%c%c%c%c%c%c\", errors %d %d %d %d\n", grown, after_grow, kept, after_keep,
+           punched, contents[0], contents[1], contents[2] ? contents[2] : '0', contents[3] ? contents[3] : '0', contents[4] ? contents[4] : '0',
+           contents[5], bad_mode, bad_length, not_writable, not_file);
+
+    // preadv2 and pwritev2: at an offset, at the falloc_fd position (-1), RWF_APPEND, bad flags.
+    char head2[3], rest2[3];
+    struct iovec pieces[2] = {{head2, 3}, {rest2, 3}};
+    lseek(falloc_fd, 0, SEEK_SET);
+    ssize_t at_offset = preadv2(falloc_fd, pieces, 2, 5, 0);
+    ssize_t at_position = preadv2(falloc_fd, pieces, 2, -1, 0);
+    off_t moved = lseek(falloc_fd, 0, SEEK_CUR);
+    struct iovec tail = {"XY", 2};
+    ssize_t appended = pwritev2(falloc_fd, &tail, 1, 0, RWF_APPEND);
+    fstat(falloc_fd, &st);
+    int bad_rwf = preadv2(falloc_fd, pieces, 2, 0, 0x1000) == -1 ? errno : 0;
+    printf("preadv2: %zd then %zd moved to %ld; pwritev2 append %zd size %ld; bad flags errno %d\n", at_offset, at_position, (long)moved, appended,
+           (long)st.st_size, bad_rwf);
+    close(reader);
+    close(falloc_fd);
+    unlink("/tmp/falloc");
+
+    // epoll_pwait2: a timespec timeout.
+    int epoll = epoll_create1(0);
+    struct epoll_event event = {EPOLLIN, {.u32 = 1}};
+    epoll_ctl(epoll, EPOLL_CTL_ADD, fifo[0], &event);
+    struct timespec short_wait = {0, 20000000};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int none_ready = syscall(SYS_epoll_pwait2, epoll, &event, 1, &short_wait, NULL, 8);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    write(fifo[1], "x", 1);
+    int one_ready = syscall(SYS_epoll_pwait2, epoll, &event, 1, NULL, NULL, 8);
+    struct timespec malformed = {0, 2000000000};
+    int bad_time = syscall(SYS_epoll_pwait2, epoll, &event, 1, &malformed, NULL, 8) == -1 ? errno : 0;
+    long waited = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
+    printf("epoll_pwait2: %d after >= 20 ms %d, then %d, bad timespec errno %d\n", none_ready, waited >= 20000000, one_ready, bad_time);
     return 0;
 }
