@@ -171,6 +171,34 @@ struct VMA {
     /// which the Sentry keeps current for every program): it is never freed, copied or
     /// zeroed here, never made writable, and the Sentry never writes into it for the program.
     var shared = false
+    /// For a MAP_SHARED|MAP_ANONYMOUS mapping: the memory it shares with the processes it
+    /// was forked into, freed with the last mapping of it (never by this address space).
+    var sharedMemory: SharedMemory?
+
+    /// Whether this address space owns the memory (frees, copies at fork, zeroes).
+    var isPrivate: Bool { !shared && sharedMemory == nil }
+
+    /// The part [low, high) of this mapping, with everything else the same.
+    func slice(_ low: UInt64, _ high: UInt64) -> VMA {
+        var part = self
+        (part.start, part.end, part.fileOffset) = (low, high, fileOffset + (low - start))
+        return part
+    }
+}
+
+/// The memory of a MAP_SHARED|MAP_ANONYMOUS mapping: one range of the memory file that
+/// every process the mapping was forked into maps at the same place, so a write by one is
+/// seen by all (as Linux's shmem object behind it). Freed when the last mapping goes.
+final class SharedMemory: @unchecked Sendable {
+    let file: MemoryFile
+    let offset: UInt64
+    let length: UInt64
+
+    init(file: MemoryFile, offset: UInt64, length: UInt64) {
+        (self.file, self.offset, self.length) = (file, offset, length)
+    }
+
+    deinit { file.free(at: offset, count: length) }
 }
 
 /// A program's address space: its mappings (VMAs), its program break, and copies in and out
@@ -189,6 +217,8 @@ public final class MemoryManager {
     /// waits for them.
     private var pins = 0
     private var deferredFrees: [(UInt64, UInt64)] = []
+    /// Shared memory unmapped while pinned: kept alive until the pins go.
+    private var deferredShared: [SharedMemory] = []
     /// The mappings, sorted by address. Behind a lock: the program's thread changes them,
     /// and /proc readers in other processes list them (/proc/PID/maps, status).
     private(set) var vmas: [VMA] {
@@ -226,7 +256,7 @@ public final class MemoryManager {
     /// sandbox's own (`VMA.shared`).
     deinit {
         for (offset, count) in deferredFrees { file.free(at: offset, count: count) }
-        for vma in vmas where !vma.shared { file.free(at: vma.fileOffset, count: vma.end - vma.start) }
+        for vma in vmas where vma.isPrivate { file.free(at: vma.fileOffset, count: vma.end - vma.start) }
     }
 
     /// Maps `length` bytes of the memory file at `fileOffset`, which the sandbox owns, at
@@ -265,6 +295,24 @@ public final class MemoryManager {
         }
     }
 
+    /// Maps fresh zeroed memory at [address, address + length) that forked children share
+    /// rather than copy (MAP_SHARED|MAP_ANONYMOUS).
+    func mapSharedAnonymous(at address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+        try layout.locked { () throws(LinuxErrno) in
+            let page = UInt64(linuxPageSize)
+            guard address % page == 0, length % page == 0, length > 0, address <= ELFFile.userAddressSpaceEnd,
+                length <= ELFFile.userAddressSpaceEnd - address
+            else { throw .EINVAL }
+            let end = address + length
+            guard !vmas.contains(where: { $0.start < end && address < $0.end }), !overlapsPlatformPage(address, end)
+            else { throw .EEXIST }
+            let memory = SharedMemory(file: file, offset: try file.allocate(length), length: length)
+            try platform.map(address: address, length: length, protection: protection, fileOffset: memory.offset)
+            vmas.append(VMA(start: address, end: end, fileOffset: memory.offset, protection: protection, sharedMemory: memory))
+            vmas.sort { $0.start < $1.start }
+        }
+    }
+
     /// The lowest free range of `length` bytes below `mmapBase`, searching top-down (where
     /// Linux puts mmap(2) mappings without a hint).
     func findFreeRange(length: UInt64) throws(LinuxErrno) -> UInt64 {
@@ -296,14 +344,10 @@ public final class MemoryManager {
                     continue
                 }
                 let low = max(vma.start, address)
-                if !vma.shared { released.append((vma.fileOffset + (low - vma.start), min(vma.end, end) - low)) }
-                if vma.start < address {
-                    kept.append(VMA(start: vma.start, end: address, fileOffset: vma.fileOffset, protection: vma.protection, shared: vma.shared))
-                }
-                if vma.end > end {
-                    kept.append(
-                        VMA(start: end, end: vma.end, fileOffset: vma.fileOffset + (end - vma.start), protection: vma.protection, shared: vma.shared))
-                }
+                if vma.isPrivate { released.append((vma.fileOffset + (low - vma.start), min(vma.end, end) - low)) }
+                if let memory = vma.sharedMemory, pins > 0 { deferredShared.append(memory) }
+                if vma.start < address { kept.append(vma.slice(vma.start, address)) }
+                if vma.end > end { kept.append(vma.slice(end, vma.end)) }
             }
             try platform.unmap(address: address, length: length)
             vmas = kept.sorted { $0.start < $1.start }
@@ -319,7 +363,8 @@ public final class MemoryManager {
             guard length <= UInt64.max - address else { throw .ENOMEM }
             let end = address + length
             try requireMapped(address, end)
-            for vma in vmas where vma.end > address && vma.start < end && !vma.shared {
+            // Shared memory keeps its contents: only this mapping's view would go on Linux.
+            for vma in vmas where vma.end > address && vma.start < end && vma.isPrivate {
                 let low = max(vma.start, address)
                 file.discard(at: vma.fileOffset + (low - vma.start), count: min(vma.end, end) - low)
             }
@@ -384,14 +429,11 @@ public final class MemoryManager {
                 }
                 let low = max(vma.start, address)
                 let high = min(vma.end, end)
-                if vma.start < low {
-                    updated.append(VMA(start: vma.start, end: low, fileOffset: vma.fileOffset, protection: vma.protection, shared: vma.shared))
-                }
-                updated.append(VMA(start: low, end: high, fileOffset: vma.fileOffset + (low - vma.start), protection: protection, shared: vma.shared))
-                if high < vma.end {
-                    updated.append(
-                        VMA(start: high, end: vma.end, fileOffset: vma.fileOffset + (high - vma.start), protection: vma.protection, shared: vma.shared))
-                }
+                if vma.start < low { updated.append(vma.slice(vma.start, low)) }
+                var changed = vma.slice(low, high)
+                changed.protection = protection
+                updated.append(changed)
+                if high < vma.end { updated.append(vma.slice(high, vma.end)) }
             }
             vmas = updated.sorted { $0.start < $1.start }
         }
@@ -407,7 +449,7 @@ public final class MemoryManager {
             let child = MemoryManager(file: file, platform: platform)
             for vma in vmas {
                 let length = vma.end - vma.start
-                if vma.shared {
+                if !vma.isPrivate {  // the sandbox's page, or memory shared with the child
                     child.vmas.append(vma)
                     try platform.map(address: vma.start, length: length, protection: vma.protection, fileOffset: vma.fileOffset)
                     continue
@@ -430,7 +472,8 @@ public final class MemoryManager {
         try layout.locked { () throws(LinuxErrno) in
             for vma in vmas {
                 try platform.unmap(address: vma.start, length: vma.end - vma.start)
-                if !vma.shared { release(vma.fileOffset, vma.end - vma.start) }
+                if vma.isPrivate { release(vma.fileOffset, vma.end - vma.start) }
+                if let memory = vma.sharedMemory, pins > 0 { deferredShared.append(memory) }
             }
             vmas = []
             brkStart = 0
@@ -516,6 +559,7 @@ public final class MemoryManager {
                 if pins == 0 {
                     for (offset, length) in deferredFrees { file.free(at: offset, count: length) }
                     deferredFrees = []
+                    deferredShared = []
                 }
             }
         }

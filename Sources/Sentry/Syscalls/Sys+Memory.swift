@@ -37,10 +37,10 @@ extension Syscalls {
         return .value(Int64(requested))
     }
 
-    /// Implements Linux mmap(2): anonymous mappings, and private file mappings, which are
-    /// filled from the file when mapped (a private mapping never writes back, so only later
-    /// changes to the file are not seen). Shared writable file mappings are ENOSYS until the
-    /// page cache lands.
+    /// Implements Linux mmap(2): anonymous mappings (MAP_SHARED ones are shared with forked
+    /// children, not copied), and private file mappings, which are filled from the file when
+    /// mapped (a private mapping never writes back, so only later changes to the file are not
+    /// seen). Shared writable file mappings are ENOSYS until the page cache lands.
     /// mmap(2) with the address space locked across its steps (see `mmapLocked`).
     static func mmap(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let mm = task.mm
@@ -74,6 +74,10 @@ extension Syscalls {
             start = address
         } else {
             start = try mm.findFreeRange(length: size)
+        }
+        if file == nil && sharing == MapFlags.shared.rawValue {
+            try mm.mapSharedAnonymous(at: start, length: size, protection: protection)
+            return .value(Int64(start))
         }
         try mm.mapAnonymous(at: start, length: size, protection: protection)
         if let file {
@@ -130,6 +134,9 @@ extension Syscalls {
         else { throw .EINVAL }
         guard let vma = mm.vma(containing: oldAddress), oldAddress + oldSize <= vma.end else { throw .EFAULT }
         guard !vma.shared else { throw .EINVAL }  // the sandbox's page stays where it is
+        // Memory shared with other processes only shrinks here: growing or moving it would
+        // need the shared object to grow under every process's mapping.
+        if vma.sharedMemory != nil && (newSize > oldSize || flags & mremapFixed != 0) { throw .ENOMEM }
         if flags & mremapFixed == 0 {
             if newSize <= oldSize {
                 if newSize < oldSize { try mm.unmap(address: oldAddress + newSize, length: oldSize - newSize) }

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -285,5 +286,34 @@ int main(void) {
     int bad_time = syscall(SYS_epoll_pwait2, epoll, &event, 1, &malformed, NULL, 8) == -1 ? errno : 0;
     long waited = (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec);
     printf("epoll_pwait2: %d after >= 20 ms %d, then %d, bad timespec errno %d\n", none_ready, waited >= 20000000, one_ready, bad_time);
+
+    // MAP_SHARED|MAP_ANONYMOUS: a forked child's writes are the parent's, unlike a private
+    // mapping's; MADV_DONTNEED keeps shared contents; /proc/self/maps marks it shared.
+    char *shared = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    char *private_copy = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    shared[0] = 'A';
+    private_copy[0] = 'a';
+    pid_t sharer = fork();
+    if (sharer == 0) {
+        shared[4096] = 'B';
+        shared[0]++;
+        private_copy[0] = 'z';
+        munmap(shared, 2 * 4096);
+        _exit(0);
+    }
+    int child_status;
+    waitpid(sharer, &child_status, 0);
+    madvise(shared, 2 * 4096, MADV_DONTNEED);
+    char line[256];
+    int shared_marked = 0;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char wanted[32];
+    snprintf(wanted, sizeof wanted, "%lx-", (unsigned long)shared);
+    while (maps && fgets(line, sizeof line, maps)) {
+        if (strncmp(line, wanted, strlen(wanted)) == 0) shared_marked = strstr(line, "rw-s") != NULL && strstr(line, "/dev/zero (deleted)") != NULL;
+    }
+    if (maps) fclose(maps);
+    printf("shared anonymous: parent sees %c%c, private stays %c, after DONTNEED %c, maps marks it %d\n", shared[0], shared[4096],
+           private_copy[0], shared[4096], shared_marked);
     return 0;
 }
