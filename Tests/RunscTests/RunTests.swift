@@ -438,6 +438,15 @@ struct CSuiteTests {
                 == "user: ids 0 0 0, caps 0, secure 0, gid 0, groups 0:, umask 022, write /tmp 0, effective 21 permitted 21, no_new_privs 1, host box\n")
     }
 
+    @Test("System V shared memory: a private segment shared with a forked child, IPC_STAT, keys with IPC_CREAT and IPC_EXCL, IPC_RMID while attached, permissions after dropping root, the errors")
+    func ipc() throws {
+        let run = try runBoth("ipc")
+        #expect(run.insideStatus == run.nativeStatus)
+        #expect(run.inside == run.native)
+        #expect(run.inside.split(separator: "\n").count == 5, "\(run.inside)")
+        #expect(run.inside.contains("parent sees \"world\"; stat 0 size 10000 attached 1 mode 600 creator ok 1"))
+    }
+
     @Test("file attributes: chmod, fchmod, fchmodat, chown (clearing set-user-ID), lchown of a symlink, utimensat with NULL, given, omitted and current times, futimens, utimes, hard links, FIFOs and mknod, and their errors")
     func attributes() throws {
         let run = try runBoth("attributes")

@@ -2,6 +2,7 @@ import LinuxABI
 
 /// Capabilities (capabilities(7)) as bit numbers of a capability set.
 enum Capability {
+    static let ipcOwner: UInt64 = 15
     static let chown: UInt64 = 0, dacOverride: UInt64 = 1, dacReadSearch: UInt64 = 2, fowner: UInt64 = 3, fsetid: UInt64 = 4
     static let kill: UInt64 = 5, setgid: UInt64 = 6, setuid: UInt64 = 7, setpcap: UInt64 = 8, linuxImmutable: UInt64 = 9
     static let sysAdmin: UInt64 = 21, sysNice: UInt64 = 23, sysResource: UInt64 = 24, mknod: UInt64 = 27, macOverride: UInt64 = 32, wakeAlarm: UInt64 = 35

@@ -299,18 +299,32 @@ public final class MemoryManager {
     /// rather than copy (MAP_SHARED|MAP_ANONYMOUS).
     func mapSharedAnonymous(at address: UInt64, length: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
         try layout.locked { () throws(LinuxErrno) in
-            let page = UInt64(linuxPageSize)
-            guard address % page == 0, length % page == 0, length > 0, address <= ELFFile.userAddressSpaceEnd,
+            guard length % UInt64(linuxPageSize) == 0, length > 0 else { throw .EINVAL }
+            try attach(SharedMemory(file: file, offset: try file.allocate(length), length: length), at: address, protection: protection)
+        }
+    }
+
+    /// Maps all of `memory` at `address` (page-aligned; the range must be free: EEXIST, or
+    /// EINVAL past the user address space).
+    func attach(_ memory: SharedMemory, at address: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+        try layout.locked { () throws(LinuxErrno) in
+            let length = memory.length
+            guard address % UInt64(linuxPageSize) == 0, address <= ELFFile.userAddressSpaceEnd,
                 length <= ELFFile.userAddressSpaceEnd - address
             else { throw .EINVAL }
             let end = address + length
             guard !vmas.contains(where: { $0.start < end && address < $0.end }), !overlapsPlatformPage(address, end)
             else { throw .EEXIST }
-            let memory = SharedMemory(file: file, offset: try file.allocate(length), length: length)
             try platform.map(address: address, length: length, protection: protection, fileOffset: memory.offset)
             vmas.append(VMA(start: address, end: end, fileOffset: memory.offset, protection: protection, sharedMemory: memory))
             vmas.sort { $0.start < $1.start }
         }
+    }
+
+    /// How many mappings of this address space begin at the start of `memory` (System V's
+    /// attach count, summed over processes).
+    func attachments(of memory: SharedMemory) -> Int {
+        vmas.filter { $0.sharedMemory === memory && $0.fileOffset == memory.offset }.count
     }
 
     /// The lowest free range of `length` bytes below `mmapBase`, searching top-down (where

@@ -1,0 +1,78 @@
+// System V shared memory: a private segment shared with a forked child (its inherited
+// attachment and a fresh one), IPC_STAT, keys with IPC_CREAT and IPC_EXCL, IPC_RMID while
+// attached, permissions after dropping root, and the errors. Prints only what native Linux
+// prints too; it removes every segment it makes.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int result(long value) { return value == -1 ? -errno : (int)value; }
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int id = shmget(IPC_PRIVATE, 10000, IPC_CREAT | 0600);
+    char *memory = shmat(id, NULL, 0);
+    strcpy(memory, "hello");
+    pid_t child = fork();
+    if (child == 0) {
+        char *again = shmat(id, NULL, 0);
+        int saw = strcmp(again, "hello") == 0;
+        strcpy(memory + 5000, "world");
+        shmdt(again);
+        _exit(saw ? 0 : 1);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    struct shmid_ds info;
+    int stat = shmctl(id, IPC_STAT, &info);
+    printf("private: id ok %d, child saw it %d, parent sees \"%s\"; stat %d size %zu attached %lu mode %o creator ok %d\n", id >= 0,
+           WIFEXITED(status) && WEXITSTATUS(status) == 0, memory + 5000, stat, info.shm_segsz, (unsigned long)info.shm_nattch,
+           info.shm_perm.mode & 0777, info.shm_cpid == getpid());
+
+    // Dropping root: a 0600 segment of root's is closed to another user.
+    child = fork();
+    if (child == 0) {
+        setgid(1000);
+        setuid(1000);
+        int denied = shmat(id, NULL, 0) == (void *)-1 ? errno : 0;
+        int read_only = shmat(id, NULL, SHM_RDONLY) == (void *)-1 ? errno : 0;
+        int removal = shmctl(id, IPC_RMID, NULL) == -1 ? errno : 0;
+        _exit(denied == EACCES && read_only == EACCES && removal == EPERM ? 0 : 1);
+    }
+    waitpid(child, &status, 0);
+    printf("another user: refused %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    // Keys.
+    key_t key = 0x5a000000 | (getpid() & 0xffffff);
+    int made = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0644);
+    int exclusive = result(shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0644));
+    int found = shmget(key, 0, 0);
+    int bigger = result(shmget(key, 8192, 0));
+    int missing = result(shmget(key + 1, 4096, 0));
+    int tiny = result(shmget(IPC_PRIVATE, 0, IPC_CREAT | 0600));
+    printf("keys: made %d, again with IPC_EXCL %d, found the same %d, bigger %d, unknown %d, size 0 %d\n", made >= 0, exclusive, found == made,
+           bigger, missing, tiny);
+
+    // IPC_RMID while attached: the key goes at once, the memory with its last attachment.
+    char *keyed = shmat(made, NULL, 0);
+    keyed[0] = 'k';
+    int removed = shmctl(made, IPC_RMID, NULL);
+    int gone_key = result(shmget(key, 0, 0));
+    struct shmid_ds after;
+    shmctl(made, IPC_STAT, &after);
+    int still = keyed[0] == 'k';
+    int detached = shmdt(keyed);
+    int gone = result(shmctl(made, IPC_STAT, &after));
+    int bad_detach = result(shmdt(memory + 4096));
+    printf("removed: %d, key gone %d, marked %d, still usable %d, detached %d, then stat %d; shmdt mid-segment %d\n", removed, gone_key,
+           (after.shm_perm.mode & 01000) != 0, still, detached, gone, bad_detach);
+    shmdt(memory);
+    shmctl(id, IPC_RMID, NULL);
+    printf("cleaned: stat %d, bad command %d\n", result(shmctl(id, IPC_STAT, &info)), result(shmctl(made + 100000, IPC_STAT, &info)));
+    return 0;
+}
