@@ -29,7 +29,8 @@ extension KernelTimer: ProgramTimer {
 /// `KernelTimer`'s does (expirations, generation). It looks at least a millisecond of wall
 /// time apart, so an expiration comes within about a millisecond of CPU time (Linux's come at
 /// its tick, 4 ms); while the clock stands still (an idle process) it looks less and less
-/// often, up to 64 ms apart.
+/// often, up to 8 ms apart, so a timer fires at most that much wall time late after its
+/// process starts computing again.
 ///
 /// Locks: `monitor` guards the deadline, interval and generation; the poller's (`Timers`')
 /// lock is taken under it; the clock is read and `expire` runs without it.
@@ -47,7 +48,7 @@ final class CPUTimer: ProgramTimer, @unchecked Sendable {
     /// up to `idleCeiling`, so a timer of an idle process costs a wake-up now and then).
     private var lastSeen: UInt64 = 0
     private var idleWait: UInt64 = 0
-    static let idleCeiling: UInt64 = 64_000_000
+    static let idleCeiling: UInt64 = 8_000_000
 
     static let pollFloor: UInt64 = 1_000_000
 
@@ -63,6 +64,7 @@ final class CPUTimer: ProgramTimer, @unchecked Sendable {
         return monitor.locked {
             let old = state(now: now)
             generation &+= 1
+            (lastSeen, idleWait) = (now, 0)
             if value == 0 {
                 (deadline, self.interval) = (nil, 0)
                 poller.cancel()

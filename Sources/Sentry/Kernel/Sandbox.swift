@@ -431,8 +431,10 @@ public final class Sandbox: @unchecked Sendable {
         try signal(pid, PendingSignal(number: number, pid: sender))
     }
 
-    /// Sends `pending` (its number 0: only check) to process `pid`, as `signal(_:_:from:)`.
-    func signal(_ pid: Int32, _ pending: PendingSignal) throws(LinuxErrno) {
+    /// Sends `pending` (its number 0: only check) to process `pid`, as `signal(_:_:from:)`;
+    /// false if it was not queued (a standard signal already pending, the real-time limit).
+    @discardableResult
+    func signal(_ pid: Int32, _ pending: PendingSignal) throws(LinuxErrno) -> Bool {
         let number = pending.number
         // A process being forked (no stub yet) keeps the signal for when it starts; a zombie
         // takes it to no effect.
@@ -443,13 +445,14 @@ public final class Sandbox: @unchecked Sendable {
             return (true, true)
         }
         if !state.known { throw .ESRCH }
-        if state.early { return }
-        guard let target = running(pid) else { return }  // a zombie
-        guard number != 0 else { return }
-        target.group?.post(pending)
+        if state.early { return true }
+        guard let target = running(pid) else { return true }  // a zombie
+        guard number != 0 else { return true }
+        let queued = target.group?.post(pending) ?? false
         if number == LinuxSignal.SIGKILL.rawValue {
             try onBehalfOfGuest { () throws(Errno) in _ = try hostCall { Glibc.kill(target.stub, number) } }
         }
+        return queued
     }
 
     /// Kills every process still running (when init has ended, as a pid namespace does).

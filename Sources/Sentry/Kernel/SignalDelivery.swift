@@ -1,5 +1,6 @@
 import HostSys
 import LinuxABI
+import Synchronization
 
 /// A signal waiting to be delivered, with the `siginfo` fields Linux fills for it.
 struct PendingSignal {
@@ -53,8 +54,11 @@ enum SleepResult {
 /// rt_sigsuspend waits on it. It is taken after (inside) the monitor a task sleeps in, never
 /// the other way round.
 final class SignalQueue: @unchecked Sendable {
-    /// The most signals one task holds pending (the default RLIMIT_SIGPENDING).
+    /// The most real-time signals the sandbox holds pending at once (the default
+    /// RLIMIT_SIGPENDING; Linux counts per user, and a sandbox is one user namespace). Standard
+    /// signals never count: each is pending once at most, and SIGKILL must always get through.
     static let maximumQueued = Int(ResourceLimits.defaults[ResourceLimits.pendingSignals]?.0 ?? 127_655)
+    private static let queuedRealtime = Atomic<Int>(0)
     let monitor = Monitor()
     private var pending: [PendingSignal] = []
     /// The task's process stopped (a group stop): the task is to stop on its way back to its
@@ -101,7 +105,12 @@ final class SignalQueue: @unchecked Sendable {
             // Standard signals do not queue twice; real-time ones do, up to a limit (Linux's
             // RLIMIT_SIGPENDING), so that a program cannot grow the Sentry without end.
             if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return (false, nil, nil) }
-            if pending.count >= Self.maximumQueued { return (false, nil, nil) }
+            if signal.number >= 32 {
+                guard Self.queuedRealtime.add(1, ordering: .relaxed).newValue <= Self.maximumQueued else {
+                    Self.queuedRealtime.subtract(1, ordering: .relaxed)
+                    return (false, nil, nil)
+                }
+            }
             pending.append(signal)
             monitor.broadcast()
             return (true, sleepingOn, sleepingOn == nil ? self.interrupt : nil)
@@ -133,7 +142,16 @@ final class SignalQueue: @unchecked Sendable {
     /// Drops the pending signals numbered `numbers` (SIGCONT drops stop signals, a stop
     /// signal drops SIGCONT, as Linux's prepare_signal).
     func discard(_ numbers: Set<Int32>) {
-        monitor.locked { pending.removeAll { numbers.contains($0.number) } }
+        monitor.locked {
+            let dropped = pending.filter { numbers.contains($0.number) && $0.number >= 32 }.count
+            Self.queuedRealtime.subtract(dropped, ordering: .relaxed)
+            pending.removeAll { numbers.contains($0.number) }
+        }
+    }
+
+    /// The task is gone: its pending real-time signals no longer count.
+    deinit {
+        Self.queuedRealtime.subtract(pending.filter { $0.number >= 32 }.count, ordering: .relaxed)
     }
 
     /// The pending signals, as a mask (bit n-1 for signal n).
@@ -153,6 +171,7 @@ final class SignalQueue: @unchecked Sendable {
         while true {
             let taken: PendingSignal? = monitor.locked {
                 guard let index = pending.firstIndex(where: { blocked & (1 << UInt64($0.number - 1)) == 0 }) else { return nil }
+                if pending[index].number >= 32 { Self.queuedRealtime.subtract(1, ordering: .relaxed) }
                 return pending.remove(at: index)
             }
             guard var signal = taken, let timer = signal.timer else { return taken }

@@ -12,7 +12,11 @@ final class SystemVSharedMemory: @unchecked Sendable {
     final class Segment {
         let id: Int32
         var key: Int32
-        let memory: SharedMemory
+        /// The memory: held here until IPC_RMID, then only by the mappings of it (the
+        /// segment is gone with the last of them, as Linux's shm_destroy at the last close).
+        private var held: SharedMemory?
+        private weak var mapped: SharedMemory?
+        var memory: SharedMemory? { held ?? mapped }
         /// The size shmget asked for (shm_segsz); the memory is that rounded up to pages.
         let size: UInt64
         var uid: UInt32, gid: UInt32, mode: UInt32
@@ -22,8 +26,16 @@ final class SystemVSharedMemory: @unchecked Sendable {
         /// IPC_RMID was asked for: freed when nothing has it attached.
         var removed = false
 
+        /// IPC_RMID: the key goes, and the memory stays only while mapped.
+        func remove() {
+            removed = true
+            key = SystemVSharedMemory.privateKey
+            held = nil
+        }
+
         init(id: Int32, key: Int32, memory: SharedMemory, size: UInt64, mode: UInt32, credentials: Credentials, pid: Int32, now: Int64) {
-            (self.id, self.key, self.memory, self.size, self.mode) = (id, key, memory, size, mode)
+            (self.id, self.key, self.held, self.size, self.mode) = (id, key, memory, size, mode)
+            mapped = memory
             (uid, gid, creatorUID, creatorGID, creatorPID) = (credentials.effectiveUID, credentials.effectiveGID, credentials.effectiveUID, credentials.effectiveGID, pid)
             changeTime = now
         }
@@ -59,9 +71,14 @@ final class SystemVSharedMemory: @unchecked Sendable {
         try monitor.locked(body)
     }
 
-    /// The segment `id` (EINVAL if there is none). Call under `locked`.
+    /// The segment `id` (EINVAL if there is none, or it was removed and its last mapping
+    /// went). Call under `locked`.
     func segment(_ id: Int32) throws(LinuxErrno) -> Segment {
         guard id >= 0, let segment = segments[id] else { throw .EINVAL }
+        guard segment.memory != nil else {
+            segments.removeValue(forKey: id)
+            throw .EINVAL
+        }
         return segment
     }
 
@@ -77,6 +94,7 @@ final class SystemVSharedMemory: @unchecked Sendable {
 
     /// Adds a segment of `size` bytes made by `make` with the next free id. Call under `locked`.
     func add(_ make: (Int32) throws(LinuxErrno) -> Segment) throws(LinuxErrno) -> Segment {
+        segments = segments.filter { $0.value.memory != nil }  // removed segments whose memory is gone
         guard segments.count < Self.maximumSegments else { throw .ENOSPC }
         while segments[nextID] != nil { nextID = nextID == Int32.max ? 0 : nextID + 1 }
         let segment = try make(nextID)
@@ -87,18 +105,7 @@ final class SystemVSharedMemory: @unchecked Sendable {
 
     /// How many attachments `segment` has across the sandbox's processes (shm_nattch).
     func attachments(_ segment: Segment, in sandbox: Sandbox) -> Int {
-        sandbox.liveProcesses().reduce(0) { $0 + $1.mm.attachments(of: segment.memory) }
-    }
-
-    /// Drops a removed segment nothing has attached any more. Call under `locked`.
-    func collect(_ segment: Segment, in sandbox: Sandbox) {
-        if segment.removed && attachments(segment, in: sandbox) == 0 { segments.removeValue(forKey: segment.id) }
-    }
-
-    /// Drops every removed segment nothing has attached any more (after processes end).
-    func collectRemoved(in sandbox: Sandbox) {
-        monitor.locked {
-            for segment in segments.values where segment.removed { collect(segment, in: sandbox) }
-        }
+        guard let memory = segment.memory else { return 0 }
+        return sandbox.liveProcesses().reduce(0) { $0 + $1.mm.attachments(of: memory) }
     }
 }

@@ -174,6 +174,9 @@ struct VMA {
     /// For a MAP_SHARED|MAP_ANONYMOUS mapping: the memory it shares with the processes it
     /// was forked into, freed with the last mapping of it (never by this address space).
     var sharedMemory: SharedMemory?
+    /// Whether mprotect may make it writable (false for a System V segment attached
+    /// SHM_RDONLY, as Linux clears VM_MAYWRITE).
+    var mayWrite = true
 
     /// Whether this address space owns the memory (frees, copies at fork, zeroes).
     var isPrivate: Bool { !shared && sharedMemory == nil }
@@ -193,9 +196,11 @@ final class SharedMemory: @unchecked Sendable {
     let file: MemoryFile
     let offset: UInt64
     let length: UInt64
+    /// A System V segment's key (shmget(2)); nil for MAP_SHARED|MAP_ANONYMOUS memory.
+    let systemVKey: Int32?
 
-    init(file: MemoryFile, offset: UInt64, length: UInt64) {
-        (self.file, self.offset, self.length) = (file, offset, length)
+    init(file: MemoryFile, offset: UInt64, length: UInt64, systemVKey: Int32? = nil) {
+        (self.file, self.offset, self.length, self.systemVKey) = (file, offset, length, systemVKey)
     }
 
     deinit { file.free(at: offset, count: length) }
@@ -305,8 +310,8 @@ public final class MemoryManager {
     }
 
     /// Maps all of `memory` at `address` (page-aligned; the range must be free: EEXIST, or
-    /// EINVAL past the user address space).
-    func attach(_ memory: SharedMemory, at address: UInt64, protection: MemoryProtection) throws(LinuxErrno) {
+    /// EINVAL past the user address space); without `mayWrite` it can never become writable.
+    func attach(_ memory: SharedMemory, at address: UInt64, protection: MemoryProtection, mayWrite: Bool = true) throws(LinuxErrno) {
         try layout.locked { () throws(LinuxErrno) in
             let length = memory.length
             guard address % UInt64(linuxPageSize) == 0, address <= ELFFile.userAddressSpaceEnd,
@@ -316,15 +321,15 @@ public final class MemoryManager {
             guard !vmas.contains(where: { $0.start < end && address < $0.end }), !overlapsPlatformPage(address, end)
             else { throw .EEXIST }
             try platform.map(address: address, length: length, protection: protection, fileOffset: memory.offset)
-            vmas.append(VMA(start: address, end: end, fileOffset: memory.offset, protection: protection, sharedMemory: memory))
+            vmas.append(VMA(start: address, end: end, fileOffset: memory.offset, protection: protection, sharedMemory: memory, mayWrite: mayWrite))
             vmas.sort { $0.start < $1.start }
         }
     }
 
-    /// How many mappings of this address space begin at the start of `memory` (System V's
-    /// attach count, summed over processes).
+    /// How many mappings of this address space are of `memory` (System V's attach count,
+    /// summed over processes: each piece counts, as Linux's shm_open for a split mapping).
     func attachments(of memory: SharedMemory) -> Int {
-        vmas.filter { $0.sharedMemory === memory && $0.fileOffset == memory.offset }.count
+        vmas.filter { $0.sharedMemory === memory }.count
     }
 
     /// The lowest free range of `length` bytes below `mmapBase`, searching top-down (where
@@ -433,7 +438,9 @@ public final class MemoryManager {
             guard length <= UInt64.max - address else { throw .ENOMEM }
             let end = address + length
             try requireMapped(address, end)
-            if protection.contains(.write), vmas.contains(where: { $0.shared && $0.end > address && $0.start < end }) { throw .EACCES }
+            if protection.contains(.write), vmas.contains(where: { ($0.shared || !$0.mayWrite) && $0.end > address && $0.start < end }) {
+                throw .EACCES
+            }
             try platform.protect(address: address, length: length, protection: protection)
             var updated: [VMA] = []
             for vma in vmas {
@@ -505,7 +512,9 @@ public final class MemoryManager {
             guard UInt64(count) <= UInt64.max - address else { throw .EFAULT }
             let end = address + UInt64(count)
             while current < end {
-                guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }), !(writing && vma.shared) else { throw .EFAULT }
+                guard let vma = vmas.first(where: { $0.start <= current && current < $0.end }), !(writing && vma.shared),
+                    !(writing && vma.sharedMemory != nil && !vma.protection.contains(.write))  // another process's memory, read-only here
+                else { throw .EFAULT }
                 let length = min(end, vma.end) - current
                 result.append(file.bytes(at: vma.fileOffset + (current - vma.start), count: Int(length)))
                 current += length

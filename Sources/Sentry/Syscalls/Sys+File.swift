@@ -384,22 +384,25 @@ extension Syscalls {
             throw .EOPNOTSUPP
         }
         let file = try writable(task, arguments[0])
-        guard let dentry = file.dentry else { throw .ESPIPE }
+        guard let dentry = file.dentry else { throw file.operations is PipeEnd ? .ESPIPE : .ENODEV }
         let status = try file.stat()
         switch status.mode & FileMode.typeMask {
         case FileMode.regular: break
         case FileMode.directory: throw .EISDIR
-        case FileMode.fifo, FileMode.socket: throw .ESPIPE
+        case FileMode.fifo: throw .ESPIPE
         default: throw .ENODEV
         }
         let (end, overflow) = offset.addingReportingOverflow(length)
         guard !overflow else { throw .EFBIG }
         if dentry.inode.isOnReadOnlyFileSystem { throw .EROFS }
         if mode & fallocPunchHole != 0 {
+            // Zeros over what the file holds of the range now (never past its end: the size stays).
             var position = offset
-            while position < min(end, status.size) {
-                let chunk = Int(min(min(end, status.size) - position, 1 << 20))
-                position += Int64(try file.operations.write([UInt8](repeating: 0, count: chunk), at: position))
+            while case let size = try file.stat().size, position < min(end, size) {
+                let chunk = Int(min(min(end, size) - position, 1 << 20))
+                let written = try file.operations.write([UInt8](repeating: 0, count: chunk), at: position)
+                guard written > 0 else { break }
+                position += Int64(written)
             }
         } else if mode & fallocKeepSize == 0 && end > status.size {
             try dentry.inode.truncate(to: end)

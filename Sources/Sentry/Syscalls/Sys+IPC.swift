@@ -19,13 +19,12 @@ extension Syscalls {
         let key = Int32(truncatingIfNeeded: arguments[0])
         let (size, flags) = (arguments[1], arguments[2])
         let table = task.sandbox.sharedMemorySegments
-        table.collectRemoved(in: task.sandbox)
         let credentials = task.group.credentials
         return try table.locked { () throws(LinuxErrno) -> SyscallOutcome in
             if key != SystemVSharedMemory.privateKey, let existing = table.segment(key: key) {
                 if flags & ipcCreate != 0 && flags & ipcExclusive != 0 { throw .EEXIST }
                 guard size <= existing.size else { throw .EINVAL }
-                let asked = Access(rawValue: UInt32((flags >> 6) & 7))
+                let asked = Access(rawValue: UInt32(((flags >> 6) | (flags >> 3) | flags) & 7))  // ipcperms' reading of the flags
                 guard existing.permits(asked, credentials) else { throw .EACCES }
                 return .value(Int64(existing.id))
             }
@@ -35,7 +34,7 @@ extension Syscalls {
             }
             let file = task.mm.file
             let segment = try table.add { (id) throws(LinuxErrno) in
-                let memory = SharedMemory(file: file, offset: try file.allocate(rounded), length: rounded)
+                let memory = SharedMemory(file: file, offset: try file.allocate(rounded), length: rounded, systemVKey: key)
                 return SystemVSharedMemory.Segment(
                     id: id, key: key, memory: memory, size: size, mode: UInt32(flags & 0o777), credentials: credentials, pid: task.pid,
                     now: ipcNow())
@@ -54,7 +53,9 @@ extension Syscalls {
         let flags = arguments[2]
         let table = task.sandbox.sharedMemorySegments
         let credentials = task.group.credentials
-        let segment = try table.locked { () throws(LinuxErrno) in try table.segment(id) }
+        // The address first, as do_shmat: SHM_REMAP needs one, and it must be aligned.
+        if flags & shmRound != 0 { address &= ~(page - 1) }
+        guard pageAligned(address), address != 0 || flags & shmRemap == 0 else { throw .EINVAL }
         var access: Access = .read
         var protection: MemoryProtection = .read
         if flags & shmReadOnly == 0 {
@@ -65,11 +66,14 @@ extension Syscalls {
             access.insert(.execute)
             protection.insert(.exec)
         }
-        guard segment.permits(access, credentials) else { throw .EACCES }
-        if flags & shmRound != 0 { address &= ~(page - 1) }
+        let (segment, memory) = try table.locked { () throws(LinuxErrno) -> (SystemVSharedMemory.Segment, SharedMemory) in
+            let segment = try table.segment(id)
+            guard segment.permits(access, credentials), let memory = segment.memory else { throw .EACCES }
+            return (segment, memory)
+        }
         let mm = task.mm
         let attached = try mm.locked { () throws(LinuxErrno) -> UInt64 in
-            let length = segment.memory.length
+            let length = memory.length
             if address == 0 {
                 address = try mm.findFreeRange(length: length)
             } else {
@@ -81,7 +85,7 @@ extension Syscalls {
                     try mm.unmap(address: address, length: length)
                 }
             }
-            try mm.attach(segment.memory, at: address, protection: protection)
+            try mm.attach(memory, at: address, protection: protection, mayWrite: protection.contains(.write))
             return address
         }
         table.locked {
@@ -99,7 +103,7 @@ extension Syscalls {
         let mm = task.mm
         let memory = try mm.locked { () throws(LinuxErrno) -> SharedMemory in
             guard let vma = mm.vma(containing: address), vma.start == address, let memory = vma.sharedMemory,
-                vma.fileOffset == memory.offset
+                memory.systemVKey != nil, vma.fileOffset == memory.offset
             else { throw .EINVAL }
             // Every piece of this attachment (mprotect may have split it) goes.
             for piece in mm.vmas where piece.sharedMemory === memory && piece.start >= address && piece.start < address + memory.length {
@@ -113,7 +117,6 @@ extension Syscalls {
             guard let segment = table.segment(of: memory) else { return }
             segment.detachTime = ipcNow()
             segment.lastPID = task.pid
-            table.collect(segment, in: task.sandbox)
         }
         return .value(0)
     }
@@ -155,7 +158,7 @@ extension Syscalls {
             }
             try task.mm.copyOut(bytes, to: arguments[2])
         case ipcSet:
-            let raw = try task.mm.copyIn(from: arguments[2], count: 48)
+            let raw = try task.mm.copyIn(from: arguments[2], count: 112)  // the whole shmid64_ds, as Linux copies it
             try table.locked { () throws(LinuxErrno) in
                 let segment = try table.segment(id)
                 guard segment.mayChange(credentials) else { throw .EPERM }
@@ -168,10 +171,8 @@ extension Syscalls {
             try table.locked { () throws(LinuxErrno) in
                 let segment = try table.segment(id)
                 guard segment.mayChange(credentials) else { throw .EPERM }
-                segment.removed = true
-                segment.key = SystemVSharedMemory.privateKey
+                segment.remove()
                 segment.changeTime = ipcNow()
-                table.collect(segment, in: task.sandbox)
             }
         default:
             throw .EINVAL

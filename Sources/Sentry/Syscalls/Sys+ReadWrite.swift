@@ -156,14 +156,15 @@ extension Syscalls {
 
     /// preadv2(2) and pwritev2(2) flags: RWF_HIPRI, RWF_DSYNC and RWF_SYNC (no-ops: the
     /// Sentry's files are in memory, and every write is as durable as they get on return),
-    /// RWF_NOWAIT (the call fails with EAGAIN rather than wait) and RWF_APPEND.
+    /// RWF_NOWAIT (the call fails with EAGAIN rather than wait) and RWF_APPEND (ignored by
+    /// reads; not served for writes).
     static let rwfHighPriority: UInt64 = 1, rwfDataSync: UInt64 = 2, rwfSync: UInt64 = 4, rwfNoWait: UInt64 = 8, rwfAppend: UInt64 = 0x10
 
     /// Implements Linux preadv2(2): preadv, or readv from the file position when the offset
     /// is -1; unknown flags are EOPNOTSUPP.
     static func preadv2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let flags = arguments[5]
-        guard flags & ~(rwfHighPriority | rwfDataSync | rwfSync | rwfNoWait) == 0 else { throw .EOPNOTSUPP }
+        guard flags & ~(rwfHighPriority | rwfDataSync | rwfSync | rwfNoWait | rwfAppend) == 0 else { throw .EOPNOTSUPP }
         let file = try readable(task, arguments[0])
         let at: Int64? = Int64(bitPattern: arguments[3]) == -1 ? nil : try offset(arguments[3])
         let vectors = try iovecs(task, arguments[1], arguments[2])
@@ -180,13 +181,13 @@ extension Syscalls {
     }
 
     /// Implements Linux pwritev2(2): pwritev, or writev at the file position when the offset
-    /// is -1; RWF_APPEND writes at the end; unknown flags are EOPNOTSUPP.
+    /// is -1. RWF_APPEND is EOPNOTSUPP (an append must be one step with the write, which the
+    /// file operations do only for O_APPEND), as are unknown flags.
     static func pwritev2(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         let flags = arguments[5]
-        guard flags & ~(rwfHighPriority | rwfDataSync | rwfSync | rwfNoWait | rwfAppend) == 0 else { throw .EOPNOTSUPP }
+        guard flags & ~(rwfHighPriority | rwfDataSync | rwfSync | rwfNoWait) == 0 else { throw .EOPNOTSUPP }
         let file = try writable(task, arguments[0])
-        var at: Int64? = Int64(bitPattern: arguments[3]) == -1 ? nil : try offset(arguments[3])
-        if flags & rwfAppend != 0 { at = try file.stat().size }
+        let at: Int64? = Int64(bitPattern: arguments[3]) == -1 ? nil : try offset(arguments[3])
         var bytes: [UInt8] = []
         for (base, length) in try iovecs(task, arguments[1], arguments[2]) where length > 0 {
             bytes += try task.mm.copyIn(from: base, count: length)

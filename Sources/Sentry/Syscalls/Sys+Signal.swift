@@ -256,7 +256,7 @@ extension Syscalls {
             guard task.group.post(pending) || number < 32 else { throw .EAGAIN }  // the queue is full
             return .value(0)
         }
-        try task.sandbox.signal(pid, pending)
+        guard try task.sandbox.signal(pid, pending) || number < 32 else { throw .EAGAIN }  // the queue is full
         return .value(0)
     }
 

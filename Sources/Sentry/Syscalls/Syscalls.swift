@@ -133,7 +133,7 @@ enum Syscalls {
         (.timerfd_gettime, .supported, timerfdGettime),
         (.preadv, .supported, preadv),
         (.preadv2, .supported, preadv2),
-        (.pwritev2, .supported, pwritev2),
+        (.pwritev2, .partial(note: "RWF_APPEND is EOPNOTSUPP"), pwritev2),
         (.fallocate, .partial(note: "mode 0, KEEP_SIZE and PUNCH_HOLE, as tmpfs; other modes EOPNOTSUPP"), fallocate),
         (.epoll_pwait2, .supported, epollPwait2),
         (.pwritev, .supported, pwritev),

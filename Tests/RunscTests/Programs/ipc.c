@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +73,23 @@ int main(void) {
     int bad_detach = result(shmdt(memory + 4096));
     printf("removed: %d, key gone %d, marked %d, still usable %d, detached %d, then stat %d; shmdt mid-segment %d\n", removed, gone_key,
            (after.shm_perm.mode & 01000) != 0, still, detached, gone, bad_detach);
+    // A read-only attachment stays read-only: mprotect cannot add writing, and the kernel
+    // does not write into it for the program either.
+    char *read_only = shmat(id, NULL, SHM_RDONLY);
+    int upgrade = result(mprotect(read_only, 4096, PROT_READ | PROT_WRITE));
+    int zero = open("/dev/zero", O_RDONLY);
+    int filled = result(read(zero, read_only, 16));
+    close(zero);
+    char line[256], wanted[32];
+    int labelled = 0;
+    snprintf(wanted, sizeof wanted, "%lx-", (unsigned long)read_only);
+    FILE *maps = fopen("/proc/self/maps", "r");
+    while (maps && fgets(line, sizeof line, maps)) {
+        if (strncmp(line, wanted, strlen(wanted)) == 0) labelled = strstr(line, "r--s") != NULL && strstr(line, "/SYSV00000000 (deleted)") != NULL;
+    }
+    if (maps) fclose(maps);
+    printf("read-only: mprotect %d, read into it %d, maps %d, still \"%s\"\n", upgrade, filled, labelled, read_only);
+    shmdt(read_only);
     shmdt(memory);
     shmctl(id, IPC_RMID, NULL);
     printf("cleaned: stat %d, bad command %d\n", result(shmctl(id, IPC_STAT, &info)), result(shmctl(made + 100000, IPC_STAT, &info)));

@@ -262,10 +262,10 @@ int main(void) {
     ssize_t at_position = preadv2(falloc_fd, pieces, 2, -1, 0);
     off_t moved = lseek(falloc_fd, 0, SEEK_CUR);
     struct iovec tail = {"XY", 2};
-    ssize_t appended = pwritev2(falloc_fd, &tail, 1, 0, RWF_APPEND);
+    ssize_t appended = pwritev2(falloc_fd, &tail, 1, 16, RWF_DSYNC);
     fstat(falloc_fd, &st);
     int bad_rwf = preadv2(falloc_fd, pieces, 2, 0, 0x1000) == -1 ? errno : 0;
-    printf("preadv2: %zd then %zd moved to %ld; pwritev2 append %zd size %ld; bad flags errno %d\n", at_offset, at_position, (long)moved, appended,
+    printf("preadv2: %zd then %zd moved to %ld; pwritev2 at the end %zd size %ld; bad flags errno %d\n", at_offset, at_position, (long)moved, appended,
            (long)st.st_size, bad_rwf);
     close(reader);
     close(falloc_fd);

@@ -311,8 +311,9 @@ enum ProcFS {
     }
 
     /// /proc/PID/maps: a line per mapping, the special ones named as Linux names them
-    /// ([heap], [stack], [vvar], [vdso], and shared anonymous memory as "/dev/zero
-    /// (deleted)", marked "s") after the padding Linux puts before a name.
+    /// ([heap], [stack], [vvar], [vdso], shared anonymous memory as "/dev/zero (deleted)" and
+    /// a System V segment as "/SYSV<key> (deleted)", both marked "s") after the padding Linux
+    /// puts before a name.
     static func maps(_ task: Task) -> String {
         let mm = task.mm
         return mm.vmas.map { vma in
@@ -321,7 +322,12 @@ enum ProcFS {
                 + (protection.contains(.exec) ? "x" : "-") + (vma.sharedMemory != nil ? "s" : "p")
             let line = "\(String(vma.start, radix: 16))-\(String(vma.end, radix: 16)) \(permissions) 00000000 00:00 0"
             let name: String? =
-                if vma.shared { "[vvar]" } else if vma.sharedMemory != nil { "/dev/zero (deleted)" } else if vma.start == mm.vdsoBase { "[vdso]" } else if vma.start < Loader.stackTop && Loader.stackTop <= vma.end {
+                if vma.shared { "[vvar]" } else if let memory = vma.sharedMemory {
+                    memory.systemVKey.map { key in
+                        let hex = String(UInt32(bitPattern: key), radix: 16)
+                        return "/SYSV" + String(repeating: "0", count: max(0, 8 - hex.count)) + hex + " (deleted)"
+                    } ?? "/dev/zero (deleted)"
+                } else if vma.start == mm.vdsoBase { "[vdso]" } else if vma.start < Loader.stackTop && Loader.stackTop <= vma.end {
                     "[stack]"
                 } else if mm.brk > mm.brkStart && vma.start >= mm.brkStart && vma.end <= mm.brk { "[heap]" } else { nil }
             guard let name else { return line + "\n" }
