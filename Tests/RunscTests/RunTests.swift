@@ -374,12 +374,12 @@ struct CSuiteTests {
         #expect(run.inside.contains("stop: running 1, stopped by 19, progress while stopped 0, reported again 0; continued 1, resumed 1"))
     }
 
-    @Test("scheduling, system information and early file calls: sched_yield, affinity, getcpu, policies, nice values, sysinfo, clock_getres, preadv/pwritev, sendfile, close_range, posix_fadvise, syncfs, sigpending, get_robust_list, membarrier, creat, getgroups, getresuid, eventfd, statfs and fstatfs, mincore, the old getdents, personality, fallocate, preadv2 and pwritev2, epoll_pwait2, MAP_SHARED anonymous memory across fork")
+    @Test("scheduling, system information and early file calls: sched_yield, affinity, getcpu, policies, nice values, sysinfo, clock_getres, preadv/pwritev, sendfile, close_range, posix_fadvise, syncfs, sigpending, get_robust_list, membarrier, creat, getgroups, getresuid, eventfd, statfs and fstatfs, mincore, the old getdents, personality, fallocate, preadv2 and pwritev2, epoll_pwait2, MAP_SHARED anonymous memory across fork, scheduling policies")
     func misc() throws {
         let run = try runBoth("misc")
         #expect(run.insideStatus == run.nativeStatus)
         #expect(run.inside == run.native)
-        #expect(run.inside.split(separator: "\n").count == 21, "\(run.inside)")
+        #expect(run.inside.split(separator: "\n").count == 22, "\(run.inside)")
         #expect(run.inside.contains("shared anonymous: parent sees BB, private stays a, after DONTNEED B, maps marks it 1"))
     }
 

@@ -77,6 +77,27 @@ public final class Task: @unchecked Sendable {
         var signals = SignalState()
         var affinity: [UInt8]?
         var robustList: UInt64 = 0
+        var scheduling = Scheduling()
+    }
+
+    /// A task's scheduling policy as sched_setscheduler(2) set it (kept and reported).
+    struct Scheduling: Equatable {
+        var policy: Int32 = 0
+        var priority: Int32 = 0
+        var resetOnFork = false
+
+        /// What a new task made by fork or clone gets: the same, but with
+        /// SCHED_RESET_ON_FORK a real-time policy becomes SCHED_OTHER and the flag goes.
+        var inherited: Scheduling {
+            guard resetOnFork else { return self }
+            return policy == 1 || policy == 2 ? Scheduling() : Scheduling(policy: policy, priority: priority)
+        }
+    }
+
+    /// The task's scheduling policy (any task may set another's, with the rights).
+    var scheduling: Scheduling {
+        get { shownLock.locked { shownState.scheduling } }
+        set { shownLock.locked { shownState.scheduling = newValue } }
     }
     private var shownState: Shown
     private let shownLock = Monitor()

@@ -93,6 +93,7 @@ extension Syscalls {
             let context = try handoff.adopt()
             let thread = Task(group: parent.group, tid: tid, context: context, registers: registers, name: parent.name)
             thread.affinity = parent.affinity  // a new thread inherits its creator's, as on Linux
+            thread.scheduling = parent.scheduling.inherited
             thread.signals = SignalState(actions: parent.signals.actions, blocked: parent.signals.blocked)
             thread.root = parent.root
             thread.trace = parent.trace
@@ -130,6 +131,7 @@ extension Syscalls {
                 group.commandLine = parent.commandLine
                 let forked = Task(group: group, tid: pid, context: context, registers: registers, name: parent.name)
                 forked.affinity = parent.affinity
+                forked.scheduling = parent.scheduling.inherited
                 var signals = SignalState(actions: parent.signals.actions.copy(), blocked: parent.signals.blocked)
                 signals.alternateStack = parent.signals.alternateStack
                 forked.signals = signals

@@ -74,18 +74,63 @@ extension Syscalls {
     /// Scheduling policies (sched(7)).
     static let schedOther: UInt64 = 0, schedFIFO: UInt64 = 1, schedRR: UInt64 = 2, schedBatch: UInt64 = 3, schedIdle: UInt64 = 5
 
-    /// Implements Linux sched_getscheduler(2): every task runs SCHED_OTHER.
+    /// SCHED_RESET_ON_FORK: a forked child starts with SCHED_OTHER.
+    static let schedResetOnFork: UInt64 = 0x4000_0000
+
+    /// Implements Linux sched_getscheduler(2): the task's policy (SCHED_OTHER until it sets
+    /// one), with SCHED_RESET_ON_FORK if it asked for it.
     static func schedGetscheduler(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        _ = try schedTarget(task, arguments[0])
-        return .value(Int64(schedOther))
+        let policy = try schedTarget(task, arguments[0]).scheduling
+        return .value(Int64(policy.policy | (policy.resetOnFork ? Int32(schedResetOnFork) : 0)))
     }
 
-    /// Implements Linux sched_getparam(2): SCHED_OTHER's static priority, 0.
+    /// Implements Linux sched_getparam(2): the task's static priority (0 but for the
+    /// real-time policies).
     static func schedGetparam(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
         guard arguments[1] != 0 else { throw .EINVAL }
-        _ = try schedTarget(task, arguments[0])
-        try task.mm.copyOut([0, 0, 0, 0], to: arguments[1])
+        let target = try schedTarget(task, arguments[0])
+        try task.mm.copyOut(Array(bytes(UInt64(UInt32(bitPattern: target.scheduling.priority))).prefix(4)), to: arguments[1])
         return .value(0)
+    }
+
+    /// Implements Linux sched_setscheduler(2): SCHED_OTHER, SCHED_BATCH and SCHED_IDLE with
+    /// priority 0, SCHED_FIFO and SCHED_RR with 1 to 99 (EINVAL otherwise; SCHED_DEADLINE
+    /// needs sched_setattr); a real-time policy needs CAP_SYS_NICE or RLIMIT_RTPRIO (EPERM),
+    /// another user's task CAP_SYS_NICE. The policy is kept and reported: the host schedules
+    /// the stubs as its own.
+    static func schedSetscheduler(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let raw = Int32(truncatingIfNeeded: arguments[1])
+        guard raw >= 0 else { throw .EINVAL }
+        try setScheduling(task, pid: arguments[0], policy: raw & ~Int32(schedResetOnFork), resetOnFork: UInt64(raw) & schedResetOnFork != 0, parameter: arguments[2])
+        return .value(0)
+    }
+
+    /// Implements Linux sched_setparam(2): sched_setscheduler with the task's own policy.
+    static func schedSetparam(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        guard arguments[1] != 0 else { throw .EINVAL }
+        let current = try schedTarget(task, arguments[0]).scheduling
+        try setScheduling(task, pid: arguments[0], policy: current.policy, resetOnFork: current.resetOnFork, parameter: arguments[1])
+        return .value(0)
+    }
+
+    private static func setScheduling(_ task: Task, pid: UInt64, policy: Int32, resetOnFork: Bool, parameter: UInt64) throws(LinuxErrno) {
+        guard parameter != 0, Int32(truncatingIfNeeded: pid) >= 0 else { throw .EINVAL }
+        let priority = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: parameter, count: 4))))
+        let target = try schedTarget(task, pid)
+        let realTime = UInt64(policy) == schedFIFO || UInt64(policy) == schedRR
+        switch UInt64(policy) {
+        case schedOther, schedBatch, schedIdle: guard priority == 0 else { throw .EINVAL }
+        case schedFIFO, schedRR: guard (1...99).contains(priority) else { throw .EINVAL }
+        default: throw .EINVAL
+        }
+        let caller = task.group.credentials
+        if !caller.has(Capability.sysNice) {
+            let owner = target.group.credentials
+            guard owner.realUID == caller.effectiveUID || owner.effectiveUID == caller.effectiveUID else { throw .EPERM }
+            let limit = task.limits[ResourceLimits.realtimePriority]?.0 ?? 0
+            if realTime && UInt64(priority) > limit { throw .EPERM }
+        }
+        target.scheduling = Task.Scheduling(policy: policy, priority: priority, resetOnFork: resetOnFork)
     }
 
     /// Implements Linux sched_get_priority_max(2) and sched_get_priority_min(2): 1 to 99 for

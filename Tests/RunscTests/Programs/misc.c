@@ -313,6 +313,37 @@ int main(void) {
         if (strncmp(line, wanted, strlen(wanted)) == 0) shared_marked = strstr(line, "rw-s") != NULL && strstr(line, "/dev/zero (deleted)") != NULL;
     }
     if (maps) fclose(maps);
+    // Scheduling policies: kept and reported; the errors; SCHED_RESET_ON_FORK; no real-time
+    // policy for an unprivileged user.
+    struct sched_param policy_param = {0};
+    int batch = sched_setscheduler(0, SCHED_BATCH | SCHED_RESET_ON_FORK, &policy_param);
+    int got_policy = sched_getscheduler(0);
+    pid_t forked = fork();
+    if (forked == 0) _exit(sched_getscheduler(0) == SCHED_BATCH ? 0 : 1);
+    int forked_status;
+    waitpid(forked, &forked_status, 0);
+    int child_batch = WIFEXITED(forked_status) && WEXITSTATUS(forked_status) == 0;
+    int idle = sched_setscheduler(0, SCHED_IDLE, &policy_param);
+    int idle_policy = sched_getscheduler(0);
+    policy_param.sched_priority = 5;
+    int other_priority = sched_setscheduler(0, SCHED_OTHER, &policy_param) == -1 ? errno : 0;
+    policy_param.sched_priority = 0;
+    int fifo_zero = sched_setscheduler(0, SCHED_FIFO, &policy_param) == -1 ? errno : 0;
+    int unknown_policy = sched_setscheduler(0, 99, &policy_param) == -1 ? errno : 0;
+    int negative_pid = sched_setscheduler(-1, SCHED_OTHER, &policy_param) == -1 ? errno : 0;
+    int no_param = syscall(SYS_sched_setscheduler, 0, SCHED_OTHER, NULL) == -1 ? errno : 0;
+    int back = sched_setscheduler(0, SCHED_OTHER, &policy_param);
+    forked = fork();
+    if (forked == 0) {
+        setuid(1000);
+        struct sched_param rt = {10};
+        _exit(sched_setscheduler(0, SCHED_FIFO, &rt) == -1 && errno == EPERM ? 0 : 1);
+    }
+    waitpid(forked, &forked_status, 0);
+    printf("scheduler: batch %d policy %#x, child batch %d; idle %d policy %d; errors %d %d %d %d %d; back %d; unprivileged FIFO refused %d\n",
+           batch, got_policy, child_batch, idle, idle_policy, other_priority, fifo_zero, unknown_policy, negative_pid, no_param,
+           back, WIFEXITED(forked_status) && WEXITSTATUS(forked_status) == 0);
+
     printf("shared anonymous: parent sees %c%c, private stays %c, after DONTNEED %c, maps marks it %d\n", shared[0], shared[4096],
            private_copy[0], shared[4096], shared_marked);
     return 0;
