@@ -71,8 +71,9 @@ public final class Sandbox: @unchecked Sendable {
     let monitor = Monitor()
     /// futex(2) wait queues, shared by all processes of the sandbox.
     let futexes = Futexes()
-    /// System V shared memory segments (the sandbox's IPC namespace).
+    /// System V shared memory segments and semaphore sets (the sandbox's IPC namespace).
     let sharedMemorySegments = SystemVSharedMemory()
+    let semaphores = SystemVSemaphores()
     /// File systems mounted over the root, by absolute path: tmpfs on /tmp, the devices on
     /// /dev (when a root is attached).
     private(set) var mounts: [[UInt8]: any Inode] = [:]

@@ -403,6 +403,7 @@ final class ThreadGroup: @unchecked Sendable {
         // its parent is told it ended; its record locks go with them.
         fds.closeAll()
         RecordLocks.shared.release(.process(pid))
+        sandbox.semaphores.exited(pid)  // SEM_UNDO
         sandbox.exited(pid, status: ended, usage: usage)
     }
 

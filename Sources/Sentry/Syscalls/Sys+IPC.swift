@@ -1,7 +1,9 @@
+import HostSys
 import LinuxABI
 
-/// System V shared memory (shmget(2), shmat(2), shmdt(2), shmctl(2)) over the sandbox's
-/// `SystemVSharedMemory`. Semaphores and message queues are not served yet (ENOSYS).
+/// System V IPC: shared memory (shmget(2), shmat(2), shmdt(2), shmctl(2)) over the
+/// sandbox's `SystemVSharedMemory`, and semaphores (semget(2), semop(2), semtimedop(2),
+/// semctl(2)) over its `SystemVSemaphores`. Message queues are not served yet (ENOSYS).
 extension Syscalls {
     static let ipcCreate: UInt64 = 0o1000, ipcExclusive: UInt64 = 0o2000
     static let shmReadOnly: UInt64 = 0o10000, shmRound: UInt64 = 0o20000, shmRemap: UInt64 = 0o40000, shmExecute: UInt64 = 0o100000
@@ -178,5 +180,216 @@ extension Syscalls {
             throw .EINVAL
         }
         return .value(0)
+    }
+}
+
+extension Syscalls {
+    static let semUndo: UInt64 = 0x1000, ipcNoWait: UInt64 = 0o4000
+    static let semGetPID: UInt64 = 11, semGetValue: UInt64 = 12, semGetAll: UInt64 = 13, semGetWaitingToGrow: UInt64 = 14
+    static let semGetWaitingForZero: UInt64 = 15, semSetValue: UInt64 = 16, semSetAll: UInt64 = 17
+
+    /// Implements Linux semget(2): the set of `key` (IPC_PRIVATE: always a new one) of
+    /// `nsems` semaphores, made with IPC_CREAT (the low 9 bits of the flags are its mode).
+    /// EEXIST with IPC_EXCL when it exists, ENOENT without IPC_CREAT when it does not, EINVAL
+    /// for a count outside 1 to SEMMSL (0 is fine for an existing set) or above an existing
+    /// set's, EACCES without the permission the mode bits ask for.
+    static func semget(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let key = Int32(truncatingIfNeeded: arguments[0])
+        let count = Int32(truncatingIfNeeded: arguments[1])
+        let flags = arguments[2]
+        guard count >= 0, Int(count) <= SystemVSemaphores.maximumSemaphores else { throw .EINVAL }
+        let table = task.sandbox.semaphores
+        let credentials = task.group.credentials
+        return try table.monitor.locked { () throws(LinuxErrno) -> SyscallOutcome in
+            if key != SystemVSharedMemory.privateKey, let existing = table.set(key: key) {
+                if flags & ipcCreate != 0 && flags & ipcExclusive != 0 { throw .EEXIST }
+                guard Int(count) <= existing.values.count else { throw .EINVAL }
+                guard existing.permits(Access(rawValue: UInt32(((flags >> 6) | (flags >> 3) | flags) & 7)), credentials) else { throw .EACCES }
+                return .value(Int64(existing.id))
+            }
+            guard key == SystemVSharedMemory.privateKey || flags & ipcCreate != 0 else { throw .ENOENT }
+            guard count > 0 else { throw .EINVAL }
+            let set = try table.add { id in
+                SystemVSemaphores.Set(id: id, key: key, count: Int(count), mode: UInt32(flags & 0o777), credentials: credentials, now: ipcNow())
+            }
+            return .value(Int64(set.id))
+        }
+    }
+
+    /// Implements Linux semop(2): semtimedop without a timeout.
+    static func semop(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        try semaphoreOperations(task, id: arguments[0], operations: arguments[1], count: arguments[2], timeout: nil)
+    }
+
+    /// Implements Linux semtimedop(2): the operations at `sops` all at once, waiting until
+    /// they can be (EAGAIN with IPC_NOWAIT on the one that would wait, or when the timeout
+    /// passes); a signal ends the wait with EINTR (never restarted), the set's removal with
+    /// EIDRM. E2BIG past SEMOPM operations, EFBIG for a semaphore past the set, ERANGE for a
+    /// value past SEMVMX, EACCES without read (waiting for zero) or write permission.
+    static func semtimedop(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        var timeout: Int64?
+        if arguments[3] != 0 { timeout = try readTimespec(task, arguments[3]).totalNanoseconds }
+        return try semaphoreOperations(task, id: arguments[0], operations: arguments[1], count: arguments[2], timeout: timeout)
+    }
+
+    private static func semaphoreOperations(_ task: Task, id raw: UInt64, operations address: UInt64, count: UInt64, timeout: Int64?)
+        throws(LinuxErrno) -> SyscallOutcome
+    {
+        let id = Int32(truncatingIfNeeded: raw)
+        guard id >= 0, count > 0 else { throw .EINVAL }
+        guard count <= UInt64(SystemVSemaphores.maximumOperations) else { throw .E2BIG }
+        let raw = try task.mm.copyIn(from: address, count: Int(count) * 6)
+        var operations: [SystemVSemaphores.Operation] = []
+        var alters = false
+        for index in 0..<Int(count) {
+            let field = { (at: Int) in UInt16(raw[index * 6 + at]) | UInt16(raw[index * 6 + at + 1]) << 8 }
+            let flags = UInt64(field(4))
+            let change = Int32(Int16(bitPattern: field(2)))
+            alters = alters || change != 0
+            operations.append(.init(number: Int(field(0)), change: change, noWait: flags & ipcNoWait != 0, undo: flags & semUndo != 0))
+        }
+        let wakeBy = timeout.map { deadline(after: $0) }
+        let table = task.sandbox.semaphores
+        let credentials = task.group.credentials
+        try table.monitor.locked { () throws(LinuxErrno) in
+            let set = try table.set(id)
+            guard operations.allSatisfy({ $0.number < set.values.count }) else { throw .EFBIG }
+            guard set.permits(alters ? .write : .read, credentials) else { throw .EACCES }
+            try waitAndApply(task, table, set, operations, until: wakeBy)
+        }
+        return .value(0)
+    }
+
+    /// Applies `operations` to `set`, sleeping (in the table's monitor, which the caller
+    /// holds) until they can be: EAGAIN for IPC_NOWAIT or a timeout, EINTR for a signal,
+    /// EIDRM for the set's removal.
+    private static func waitAndApply(
+        _ task: Task, _ table: SystemVSemaphores, _ set: SystemVSemaphores.Set, _ operations: [SystemVSemaphores.Operation], until wakeBy: UInt64?
+    ) throws(LinuxErrno) {
+        while true {
+            guard let blocking = try table.attempt(operations, on: set, pid: task.pid) else {
+                set.operationTime = ipcNow()
+                return
+            }
+            if blocking.noWait { throw .EAGAIN }
+            let zero = blocking.change == 0
+            if zero { set.waitingForZero[blocking.number] += 1 } else { set.waitingToGrow[blocking.number] += 1 }
+            let woke = Task.sleep(on: table.monitor, deadline: wakeBy)
+            if zero { set.waitingForZero[blocking.number] -= 1 } else { set.waitingToGrow[blocking.number] -= 1 }
+            if set.removed { throw .EIDRM }
+            switch woke {
+            case .interrupted: throw .EINTR
+            case .timedOut:
+                guard try table.attempt(operations, on: set, pid: task.pid) == nil else { throw .EAGAIN }
+                set.operationTime = ipcNow()
+                return
+            case .woken: continue
+            }
+        }
+    }
+
+    /// Implements Linux semctl(2): IPC_STAT (`struct semid_ds`), IPC_SET and IPC_RMID (the
+    /// owner, the creator or CAP_SYS_ADMIN; waiters get EIDRM), GETVAL, SETVAL, GETALL, SETALL
+    /// (which clear the SEM_UNDO records of what they set; ERANGE past SEMVMX), GETPID,
+    /// GETNCNT and GETZCNT, with read or write permission as Linux asks. IPC_INFO, SEM_INFO
+    /// and SEM_STAT are EINVAL.
+    static func semctl(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let id = Int32(truncatingIfNeeded: arguments[0])
+        let number = Int(Int32(truncatingIfNeeded: arguments[1]))
+        let command = arguments[2] & ~0x100  // IPC_64
+        let argument = arguments[3]
+        let table = task.sandbox.semaphores
+        let credentials = task.group.credentials
+        // Copied in before the lock: the values SETALL sets and IPC_SET's owner and mode.
+        var given: [UInt8] = []
+        if command == semSetAll {
+            let count = try table.monitor.locked { () throws(LinuxErrno) in try table.set(id).values.count }
+            given = try task.mm.copyIn(from: argument, count: count * 2)
+        } else if command == ipcSet {
+            given = try task.mm.copyIn(from: argument, count: 104)
+        }
+        enum Answer {
+            case value(Int64)
+            case bytes([UInt8])
+        }
+        let answer = try table.monitor.locked { () throws(LinuxErrno) -> Answer in
+            let set = try table.set(id)
+            func require(_ access: Access) throws(LinuxErrno) { guard set.permits(access, credentials) else { throw .EACCES } }
+            func semaphore() throws(LinuxErrno) -> Int {
+                guard number >= 0, number < set.values.count else { throw .EINVAL }
+                return number
+            }
+            switch command {
+            case ipcStat:
+                try require(.read)
+                var bytes = [UInt8](repeating: 0, count: 104)
+                func put(_ value: UInt64, at offset: Int, size: Int) {
+                    withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + size), with: $0.prefix(size)) }
+                }
+                put(UInt64(UInt32(bitPattern: set.key)), at: 0, size: 4)
+                put(UInt64(set.uid), at: 4, size: 4)
+                put(UInt64(set.gid), at: 8, size: 4)
+                put(UInt64(set.creatorUID), at: 12, size: 4)
+                put(UInt64(set.creatorGID), at: 16, size: 4)
+                put(UInt64(set.mode), at: 20, size: 2)
+                put(UInt64(UInt16(truncatingIfNeeded: set.id)), at: 24, size: 2)
+                put(UInt64(bitPattern: set.operationTime), at: 48, size: 8)
+                put(UInt64(bitPattern: set.changeTime), at: 64, size: 8)
+                put(UInt64(set.values.count), at: 80, size: 8)
+                return .bytes(bytes)
+            case ipcSet:
+                guard set.mayChange(credentials) else { throw .EPERM }
+                set.uid = UInt32(word(Array(given[4..<8])))
+                set.gid = UInt32(word(Array(given[8..<12])))
+                set.mode = UInt32(word(Array(given[20..<22]))) & 0o777
+                set.changeTime = ipcNow()
+            case ipcRemove:
+                guard set.mayChange(credentials) else { throw .EPERM }
+                table.remove(set)
+            case semGetValue:
+                try require(.read)
+                return .value(Int64(set.values[try semaphore()]))
+            case semGetPID:
+                try require(.read)
+                return .value(Int64(set.lastPIDs[try semaphore()]))
+            case semGetWaitingToGrow:
+                try require(.read)
+                return .value(Int64(set.waitingToGrow[try semaphore()]))
+            case semGetWaitingForZero:
+                try require(.read)
+                return .value(Int64(set.waitingForZero[try semaphore()]))
+            case semGetAll:
+                try require(.read)
+                return .bytes(set.values.flatMap { bytes(UInt64($0)).prefix(2) })
+            case semSetValue:
+                try require(.write)
+                let index = try semaphore()
+                let value = Int32(truncatingIfNeeded: argument)
+                guard (0...SystemVSemaphores.maximumValue).contains(value) else { throw .ERANGE }
+                set.values[index] = value
+                set.lastPIDs[index] = task.pid
+                table.clearUndo(set, number: index)
+                set.changeTime = ipcNow()
+                table.monitor.broadcast()
+            case semSetAll:
+                try require(.write)
+                let values = stride(from: 0, to: given.count, by: 2).map { Int32(UInt16(given[$0]) | UInt16(given[$0 + 1]) << 8) }
+                guard values.count == set.values.count, values.allSatisfy({ $0 <= SystemVSemaphores.maximumValue }) else { throw .ERANGE }
+                set.values = values
+                set.lastPIDs = Array(repeating: task.pid, count: values.count)
+                table.clearUndo(set)
+                set.changeTime = ipcNow()
+                table.monitor.broadcast()
+            default:
+                throw .EINVAL
+            }
+            return .value(0)
+        }
+        switch answer {
+        case .value(let value): return .value(value)
+        case .bytes(let bytes):
+            try task.mm.copyOut(bytes, to: argument)
+            return .value(0)
+        }
     }
 }

@@ -9,11 +9,104 @@
 #include <fcntl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static int result(long value) { return value == -1 ? -errno : (int)value; }
+
+union semun {
+    int val;
+    struct semid_ds *buf;
+    unsigned short *array;
+};
+
+static long elapsed_ms(struct timespec a, struct timespec b) { return (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000; }
+
+// System V semaphores: values, P and V, waiting (woken by another process, timing out,
+// ended by removal), SEM_UNDO at exit, GETALL/SETALL, IPC_STAT and the errors.
+static void semaphores(void) {
+    int set = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    union semun arg = {.val = 1};
+    int set_value = semctl(set, 0, SETVAL, arg);
+    int value = semctl(set, 0, GETVAL);
+    struct sembuf take = {0, -1, 0}, give = {0, 1, 0}, take_now = {0, -1, IPC_NOWAIT}, zero = {0, 0, 0};
+    int took = semop(set, &take, 1);
+    int again = result(semop(set, &take_now, 1));
+    int zero_ok = semop(set, &zero, 1);
+    printf("semaphores: set %d value %d, P %d then %d, wait for zero %d\n", set_value, value, took, again, zero_ok);
+
+    pid_t child = fork();
+    if (child == 0) {
+        struct timespec limit = {2, 0};
+        _exit(semtimedop(set, &take, 1, &limit) == 0 ? 0 : 1);
+    }
+    int waiting = 0;
+    for (int i = 0; i < 200 && waiting == 0; i++) {
+        usleep(5000);
+        waiting = semctl(set, 0, GETNCNT);
+    }
+    semop(set, &give, 1);
+    int status;
+    waitpid(child, &status, 0);
+    struct sembuf take_second = {1, -1, 0};
+    struct timespec short_limit = {0, 30000000}, t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int timed_out = result(semtimedop(set, &take_second, 1, &short_limit));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("waiting: one waiter %d, it got it %d; timeout %d after >= 30 ms %d\n", waiting, WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           timed_out, elapsed_ms(t0, t1) >= 30);
+
+    // SEM_UNDO: a child's V is undone when it ends; without it, it stays.
+    child = fork();
+    if (child == 0) {
+        struct sembuf undone = {1, 1, SEM_UNDO};
+        semop(set, &undone, 1);
+        _exit(semctl(set, 1, GETVAL) == 1 ? 0 : 1);
+    }
+    waitpid(child, &status, 0);
+    int after_undo = semctl(set, 1, GETVAL);
+    child = fork();
+    if (child == 0) {
+        struct sembuf kept = {1, 1, 0};
+        semop(set, &kept, 1);
+        _exit(0);
+    }
+    waitpid(child, &status, 0);
+    int after_plain = semctl(set, 1, GETVAL);
+    unsigned short all[2] = {5, 7}, read_back[2] = {0, 0};
+    arg.array = all;
+    int set_all = semctl(set, 0, SETALL, arg);
+    arg.array = read_back;
+    int get_all = semctl(set, 0, GETALL, arg);
+    struct semid_ds info;
+    arg.buf = &info;
+    int stat = semctl(set, 0, IPC_STAT, arg);
+    printf("undo: back to %d, without undo %d; setall %d getall %d %u %u; stat %d nsems %lu mode %o\n", after_undo, after_plain, set_all, get_all,
+           read_back[0], read_back[1], stat, (unsigned long)info.sem_nsems, info.sem_perm.mode & 0777);
+
+    struct sembuf past = {5, 1, 0}, many[501];
+    for (int i = 0; i < 501; i++) many[i] = give;
+    arg.val = 40000;
+    key_t key = 0x5b000000 | (getpid() & 0xffffff);
+    int keyed = semget(key, 2, IPC_CREAT | IPC_EXCL | 0600);
+    int larger = result(semget(key, 3, 0));
+    semctl(keyed, 0, IPC_RMID);
+    printf("errors: past the set %d, no operations %d, too many %d, value too big %d, more than the set %d\n", result(semop(set, &past, 1)),
+           result(semop(set, &give, 0)), result(semop(set, many, 501)), result(semctl(set, 0, SETVAL, arg)), larger);
+
+    // Removal wakes a waiter with EIDRM.
+    arg.val = 0;
+    semctl(set, 0, SETVAL, arg);
+    child = fork();
+    if (child == 0) _exit(semop(set, &take, 1) == -1 && errno == EIDRM ? 0 : 1);
+    for (int i = 0; i < 200 && semctl(set, 0, GETNCNT) == 0; i++) usleep(5000);
+    int removed = semctl(set, 0, IPC_RMID);
+    waitpid(child, &status, 0);
+    printf("removed: %d, the waiter got EIDRM %d, then %d\n", removed, WIFEXITED(status) && WEXITSTATUS(status) == 0, result(semop(set, &give, 1)));
+}
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -93,5 +186,6 @@ int main(void) {
     shmdt(memory);
     shmctl(id, IPC_RMID, NULL);
     printf("cleaned: stat %d, bad command %d\n", result(shmctl(id, IPC_STAT, &info)), result(shmctl(made + 100000, IPC_STAT, &info)));
+    semaphores();
     return 0;
 }
