@@ -20,6 +20,9 @@ struct PendingSignal {
     /// The whole siginfo its sender gave (rt_sigqueueinfo(2)): everything after the number
     /// is the sender's.
     var given: [UInt8]?
+    /// It counts against the sandbox's limit of pending real-time signals (set by
+    /// `SignalQueue.post` only).
+    var counted = false
 
     /// The 128-byte `siginfo_t`: signo, errno, code, then the union (the pid, uid and status,
     /// or a fault's address).
@@ -57,6 +60,10 @@ final class SignalQueue: @unchecked Sendable {
     /// The most real-time signals the sandbox holds pending at once (the default
     /// RLIMIT_SIGPENDING; Linux counts per user, and a sandbox is one user namespace). Standard
     /// signals never count: each is pending once at most, and SIGKILL must always get through.
+    /// Neither do a POSIX timer's (one per timer, as Linux preallocates them). Past the limit a
+    /// sigqueue'd signal is refused (EAGAIN) and one from kill(2) is queued uncounted, once per
+    /// number at most (Linux sets its pending bit without a siginfo); the Sentry serves one
+    /// sandbox, so the count is static.
     static let maximumQueued = Int(ResourceLimits.defaults[ResourceLimits.pendingSignals]?.0 ?? 127_655)
     private static let queuedRealtime = Atomic<Int>(0)
     let monitor = Monitor()
@@ -105,10 +112,15 @@ final class SignalQueue: @unchecked Sendable {
             // Standard signals do not queue twice; real-time ones do, up to a limit (Linux's
             // RLIMIT_SIGPENDING), so that a program cannot grow the Sentry without end.
             if signal.number < 32 && pending.contains(where: { $0.number == signal.number }) { return (false, nil, nil) }
-            if signal.number >= 32 {
-                guard Self.queuedRealtime.add(1, ordering: .relaxed).newValue <= Self.maximumQueued else {
+            var signal = signal
+            if signal.number >= 32 && signal.timer == nil {
+                if Self.queuedRealtime.add(1, ordering: .relaxed).newValue <= Self.maximumQueued {
+                    signal.counted = true
+                } else {
                     Self.queuedRealtime.subtract(1, ordering: .relaxed)
-                    return (false, nil, nil)
+                    if signal.given != nil { return (false, nil, nil) }  // sigqueue: EAGAIN
+                    // kill(2): pending once more at most, as Linux sets only the pending bit.
+                    if pending.contains(where: { $0.number == signal.number && !$0.counted }) { return (false, nil, nil) }
                 }
             }
             pending.append(signal)
@@ -143,7 +155,7 @@ final class SignalQueue: @unchecked Sendable {
     /// signal drops SIGCONT, as Linux's prepare_signal).
     func discard(_ numbers: Set<Int32>) {
         monitor.locked {
-            let dropped = pending.filter { numbers.contains($0.number) && $0.number >= 32 }.count
+            let dropped = pending.filter { numbers.contains($0.number) && $0.counted }.count
             Self.queuedRealtime.subtract(dropped, ordering: .relaxed)
             pending.removeAll { numbers.contains($0.number) }
         }
@@ -151,7 +163,7 @@ final class SignalQueue: @unchecked Sendable {
 
     /// The task is gone: its pending real-time signals no longer count.
     deinit {
-        Self.queuedRealtime.subtract(pending.filter { $0.number >= 32 }.count, ordering: .relaxed)
+        Self.queuedRealtime.subtract(pending.filter(\.counted).count, ordering: .relaxed)
     }
 
     /// The pending signals, as a mask (bit n-1 for signal n).
@@ -171,7 +183,7 @@ final class SignalQueue: @unchecked Sendable {
         while true {
             let taken: PendingSignal? = monitor.locked {
                 guard let index = pending.firstIndex(where: { blocked & (1 << UInt64($0.number - 1)) == 0 }) else { return nil }
-                if pending[index].number >= 32 { Self.queuedRealtime.subtract(1, ordering: .relaxed) }
+                if pending[index].counted { Self.queuedRealtime.subtract(1, ordering: .relaxed) }
                 return pending.remove(at: index)
             }
             guard var signal = taken, let timer = signal.timer else { return taken }

@@ -61,16 +61,19 @@ final class SystemVSemaphores: @unchecked Sendable {
     }
 
     /// Linux's limits: SEMMSL semaphores a set, SEMMNI sets, SEMOPM operations a call,
-    /// SEMVMX the largest value.
-    static let maximumSemaphores = 32000, maximumSets = 32000, maximumOperations = 500
-    static let maximumValue: Int32 = 32767
+    /// SEMVMX the largest value and SEMAEM the largest SEM_UNDO adjustment. SEMMNS, the
+    /// semaphores of all sets, is the Sentry's own: what its memory affords (Linux's default
+    /// would let a program claim gigabytes of it).
+    static let maximumSemaphores = 32000, maximumSets = 32000, maximumOperations = 500, maximumTotal = 1 << 22
+    static let maximumValue: Int32 = 32767, maximumAdjustment: Int32 = 32767
 
     let monitor = Monitor()
     private var sets: [Int32: Set] = [:]
     private var nextID: Int32 = 0
-    /// SEM_UNDO adjustments, by process and set: what to add back to each semaphore when
-    /// the process ends.
-    private var undo: [Int32: [Int32: [Int32]]] = [:]
+    private var total = 0
+    /// SEM_UNDO adjustments, by process, set and semaphore: what to add back to each
+    /// semaphore when the process ends (only those it changed with SEM_UNDO are recorded).
+    private var undo: [Int32: [Int32: [Int: Int32]]] = [:]
 
     /// The set `id` (EINVAL if there is none). Call under `monitor`.
     func set(_ id: Int32) throws(LinuxErrno) -> Set {
@@ -82,11 +85,12 @@ final class SystemVSemaphores: @unchecked Sendable {
     func set(key: Int32) -> Set? { sets.values.first { $0.key == key && !$0.removed } }
 
     /// Adds a set made by `make` with the next free id (ENOSPC past SEMMNI). Call under `monitor`.
-    func add(_ make: (Int32) -> Set) throws(LinuxErrno) -> Set {
-        guard sets.count < Self.maximumSets else { throw .ENOSPC }
+    func add(count: Int, _ make: (Int32) -> Set) throws(LinuxErrno) -> Set {
+        guard sets.count < Self.maximumSets, total + count <= Self.maximumTotal else { throw .ENOSPC }
         while sets[nextID] != nil { nextID = nextID == Int32.max ? 0 : nextID + 1 }
         let set = make(nextID)
         sets[set.id] = set
+        total += set.values.count
         nextID = nextID == Int32.max ? 0 : nextID + 1
         return set
     }
@@ -95,6 +99,7 @@ final class SystemVSemaphores: @unchecked Sendable {
     func remove(_ set: Set) {
         set.removed = true
         sets.removeValue(forKey: set.id)
+        total -= set.values.count
         for pid in undo.keys { undo[pid]?.removeValue(forKey: set.id) }
         monitor.broadcast()
     }
@@ -103,36 +108,36 @@ final class SystemVSemaphores: @unchecked Sendable {
     /// them), as SETVAL and SETALL do. Call under `monitor`.
     func clearUndo(_ set: Set, number: Int? = nil) {
         for pid in undo.keys {
-            guard var adjustments = undo[pid]?[set.id] else { continue }
-            if let number { adjustments[number] = 0 } else { adjustments = Array(repeating: 0, count: adjustments.count) }
-            undo[pid]?[set.id] = adjustments
+            if let number { undo[pid]?[set.id]?.removeValue(forKey: number) } else { undo[pid]?.removeValue(forKey: set.id) }
         }
     }
 
     /// Tries `operations` on `set` all at once (Linux's perform_atomic_semop): applies them
     /// and returns nil, or returns the operation that would have to wait (nothing changed);
-    /// ERANGE if a value would pass SEMVMX. Call under `monitor`.
+    /// ERANGE if a value would pass SEMVMX or a SEM_UNDO adjustment SEMAEM. Call under
+    /// `monitor`.
     func attempt(_ operations: [Operation], on set: Set, pid: Int32) throws(LinuxErrno) -> Operation? {
-        var values = set.values
+        var changed: [Int: Int32] = [:]  // the tentative values of the semaphores touched
+        var adjustments = undo[pid]?[set.id] ?? [:]
         for operation in operations {
-            let current = values[operation.number]
+            let current = changed[operation.number] ?? set.values[operation.number]
             if operation.change == 0 {
                 if current != 0 { return operation }
                 continue
             }
-            let result = current + operation.change
+            let result = current + operation.change  // both within ±32767: no overflow
             if result < 0 { return operation }
             guard result <= Self.maximumValue else { throw .ERANGE }
-            values[operation.number] = result
+            if operation.undo {
+                let adjustment = (adjustments[operation.number] ?? 0) - operation.change
+                guard abs(adjustment) <= Self.maximumAdjustment + (adjustment < 0 ? 1 : 0) else { throw .ERANGE }
+                adjustments[operation.number] = adjustment
+            }
+            changed[operation.number] = result
         }
-        set.values = values
-        for operation in operations {
-            set.lastPIDs[operation.number] = pid
-            guard operation.undo, operation.change != 0 else { continue }
-            var adjustments = undo[pid]?[set.id] ?? Array(repeating: 0, count: values.count)
-            adjustments[operation.number] -= operation.change
-            undo[pid, default: [:]][set.id] = adjustments
-        }
+        for (number, value) in changed { set.values[number] = value }
+        for operation in operations { set.lastPIDs[operation.number] = pid }
+        if operations.contains(where: { $0.undo && $0.change != 0 }) { undo[pid, default: [:]][set.id] = adjustments }
         monitor.broadcast()
         return nil
     }
@@ -144,7 +149,7 @@ final class SystemVSemaphores: @unchecked Sendable {
             guard let records = undo.removeValue(forKey: pid) else { return }
             for (id, adjustments) in records {
                 guard let set = sets[id] else { continue }
-                for (number, adjustment) in adjustments.enumerated() where adjustment != 0 {
+                for (number, adjustment) in adjustments where adjustment != 0 {
                     set.values[number] = min(max(set.values[number] + adjustment, 0), Self.maximumValue)
                     set.lastPIDs[number] = pid
                 }

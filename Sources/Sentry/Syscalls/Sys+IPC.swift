@@ -203,13 +203,13 @@ extension Syscalls {
         return try table.monitor.locked { () throws(LinuxErrno) -> SyscallOutcome in
             if key != SystemVSharedMemory.privateKey, let existing = table.set(key: key) {
                 if flags & ipcCreate != 0 && flags & ipcExclusive != 0 { throw .EEXIST }
-                guard Int(count) <= existing.values.count else { throw .EINVAL }
                 guard existing.permits(Access(rawValue: UInt32(((flags >> 6) | (flags >> 3) | flags) & 7)), credentials) else { throw .EACCES }
+                guard Int(count) <= existing.values.count else { throw .EINVAL }
                 return .value(Int64(existing.id))
             }
             guard key == SystemVSharedMemory.privateKey || flags & ipcCreate != 0 else { throw .ENOENT }
             guard count > 0 else { throw .EINVAL }
-            let set = try table.add { id in
+            let set = try table.add(count: Int(count)) { id in
                 SystemVSemaphores.Set(id: id, key: key, count: Int(count), mode: UInt32(flags & 0o777), credentials: credentials, now: ipcNow())
             }
             return .value(Int64(set.id))
@@ -227,15 +227,15 @@ extension Syscalls {
     /// EIDRM. E2BIG past SEMOPM operations, EFBIG for a semaphore past the set, ERANGE for a
     /// value past SEMVMX, EACCES without read (waiting for zero) or write permission.
     static func semtimedop(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        var timeout: Int64?
-        if arguments[3] != 0 { timeout = try readTimespec(task, arguments[3]).totalNanoseconds }
-        return try semaphoreOperations(task, id: arguments[0], operations: arguments[1], count: arguments[2], timeout: timeout)
+        try semaphoreOperations(task, id: arguments[0], operations: arguments[1], count: arguments[2], timeout: arguments[3])
     }
 
-    private static func semaphoreOperations(_ task: Task, id raw: UInt64, operations address: UInt64, count: UInt64, timeout: Int64?)
+    /// The operations are checked and copied in before the timeout is read, as Linux does.
+    private static func semaphoreOperations(_ task: Task, id raw: UInt64, operations address: UInt64, count wide: UInt64, timeout: UInt64?)
         throws(LinuxErrno) -> SyscallOutcome
     {
         let id = Int32(truncatingIfNeeded: raw)
+        let count = UInt64(UInt32(truncatingIfNeeded: wide))  // nsops is an unsigned int
         guard id >= 0, count > 0 else { throw .EINVAL }
         guard count <= UInt64(SystemVSemaphores.maximumOperations) else { throw .E2BIG }
         let raw = try task.mm.copyIn(from: address, count: Int(count) * 6)
@@ -248,7 +248,8 @@ extension Syscalls {
             alters = alters || change != 0
             operations.append(.init(number: Int(field(0)), change: change, noWait: flags & ipcNoWait != 0, undo: flags & semUndo != 0))
         }
-        let wakeBy = timeout.map { deadline(after: $0) }
+        var wakeBy: UInt64?
+        if let timeout, timeout != 0 { wakeBy = deadline(after: try readTimespec(task, timeout).totalNanoseconds) }
         let table = task.sandbox.semaphores
         let credentials = task.group.credentials
         try table.monitor.locked { () throws(LinuxErrno) in
@@ -300,20 +301,27 @@ extension Syscalls {
         let argument = arguments[3]
         let table = task.sandbox.semaphores
         let credentials = task.group.credentials
-        // Copied in before the lock: the values SETALL sets and IPC_SET's owner and mode.
+        // Checked or copied in before the lock: SETVAL's value (ERANGE first, as Linux), the
+        // values SETALL sets (after its permission check) and IPC_SET's owner and mode.
+        if command == semSetValue, !(0...SystemVSemaphores.maximumValue).contains(Int32(truncatingIfNeeded: argument)) { throw .ERANGE }
         var given: [UInt8] = []
         if command == semSetAll {
-            let count = try table.monitor.locked { () throws(LinuxErrno) in try table.set(id).values.count }
+            let count = try table.monitor.locked { () throws(LinuxErrno) -> Int in
+                let set = try table.set(id)
+                guard set.permits(.write, credentials) else { throw .EACCES }
+                return set.values.count
+            }
             given = try task.mm.copyIn(from: argument, count: count * 2)
         } else if command == ipcSet {
             given = try task.mm.copyIn(from: argument, count: 104)
+            guard UInt32(word(Array(given[4..<8]))) != UInt32.max, UInt32(word(Array(given[8..<12]))) != UInt32.max else { throw .EINVAL }
         }
         enum Answer {
             case value(Int64)
             case bytes([UInt8])
         }
         let answer = try table.monitor.locked { () throws(LinuxErrno) -> Answer in
-            let set = try table.set(id)
+            guard let set = try? table.set(id) else { throw command == semSetAll ? .EIDRM : .EINVAL }  // SETALL: removed while copying
             func require(_ access: Access) throws(LinuxErrno) { guard set.permits(access, credentials) else { throw .EACCES } }
             func semaphore() throws(LinuxErrno) -> Int {
                 guard number >= 0, number < set.values.count else { throw .EINVAL }
@@ -362,11 +370,9 @@ extension Syscalls {
                 try require(.read)
                 return .bytes(set.values.flatMap { bytes(UInt64($0)).prefix(2) })
             case semSetValue:
-                try require(.write)
                 let index = try semaphore()
-                let value = Int32(truncatingIfNeeded: argument)
-                guard (0...SystemVSemaphores.maximumValue).contains(value) else { throw .ERANGE }
-                set.values[index] = value
+                try require(.write)
+                set.values[index] = Int32(truncatingIfNeeded: argument)
                 set.lastPIDs[index] = task.pid
                 table.clearUndo(set, number: index)
                 set.changeTime = ipcNow()

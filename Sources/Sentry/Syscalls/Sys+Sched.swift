@@ -107,12 +107,18 @@ extension Syscalls {
 
     /// Implements Linux sched_setparam(2): sched_setscheduler with the task's own policy.
     static func schedSetparam(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
-        guard arguments[1] != 0 else { throw .EINVAL }
+        guard arguments[1] != 0, Int32(truncatingIfNeeded: arguments[0]) >= 0 else { throw .EINVAL }
+        _ = try task.mm.copyIn(from: arguments[1], count: 4)  // EFAULT before ESRCH, as Linux
         let current = try schedTarget(task, arguments[0]).scheduling
         try setScheduling(task, pid: arguments[0], policy: current.policy, resetOnFork: current.resetOnFork, parameter: arguments[1])
         return .value(0)
     }
 
+    /// Linux's __sched_setscheduler checks: the policy's priority range (EINVAL); without
+    /// CAP_SYS_NICE, a real-time policy needs the target's RLIMIT_RTPRIO (to switch to one at
+    /// all, and to raise a priority past both its own and the limit), leaving SCHED_IDLE needs
+    /// RLIMIT_NICE to allow the task's nice value, the task must be the caller's user's, and
+    /// SCHED_RESET_ON_FORK cannot be cleared (EPERM).
     private static func setScheduling(_ task: Task, pid: UInt64, policy: Int32, resetOnFork: Bool, parameter: UInt64) throws(LinuxErrno) {
         guard parameter != 0, Int32(truncatingIfNeeded: pid) >= 0 else { throw .EINVAL }
         let priority = Int32(bitPattern: UInt32(truncatingIfNeeded: word(try task.mm.copyIn(from: parameter, count: 4))))
@@ -125,10 +131,19 @@ extension Syscalls {
         }
         let caller = task.group.credentials
         if !caller.has(Capability.sysNice) {
+            let current = target.scheduling
+            if realTime {
+                let limit = target.limits[ResourceLimits.realtimePriority]?.0 ?? 0
+                if policy != current.policy && limit == 0 { throw .EPERM }
+                if priority > current.priority && UInt64(priority) > limit { throw .EPERM }
+            }
+            if UInt64(current.policy) == schedIdle && UInt64(policy) != schedIdle {
+                let niceLimit = target.limits[ResourceLimits.nice]?.0 ?? 0
+                guard UInt64(20 - target.group.nice) <= niceLimit else { throw .EPERM }  // can_nice
+            }
             let owner = target.group.credentials
             guard owner.realUID == caller.effectiveUID || owner.effectiveUID == caller.effectiveUID else { throw .EPERM }
-            let limit = task.limits[ResourceLimits.realtimePriority]?.0 ?? 0
-            if realTime && UInt64(priority) > limit { throw .EPERM }
+            if current.resetOnFork && !resetOnFork { throw .EPERM }
         }
         target.scheduling = Task.Scheduling(policy: policy, priority: priority, resetOnFork: resetOnFork)
     }

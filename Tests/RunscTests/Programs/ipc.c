@@ -97,6 +97,13 @@ static void semaphores(void) {
     printf("errors: past the set %d, no operations %d, too many %d, value too big %d, more than the set %d\n", result(semop(set, &past, 1)),
            result(semop(set, &give, 0)), result(semop(set, many, 501)), result(semctl(set, 0, SETVAL, arg)), larger);
 
+    // A SEM_UNDO adjustment stays within SEMAEM (ERANGE beyond).
+    arg.val = 0;
+    semctl(set, 1, SETVAL, arg);
+    struct sembuf up_undo = {1, 32767, SEM_UNDO}, down = {1, -32767, 0};
+    int first = semop(set, &up_undo, 1), drained = semop(set, &down, 1), beyond = result(semop(set, &up_undo, 1));
+    printf("undo limit: %d %d then %d\n", first, drained, beyond);
+
     // Removal wakes a waiter with EIDRM.
     arg.val = 0;
     semctl(set, 0, SETVAL, arg);
