@@ -438,13 +438,14 @@ struct CSuiteTests {
                 == "user: ids 0 0 0, caps 0, secure 0, gid 0, groups 0:, umask 022, write /tmp 0, effective 21 permitted 21, no_new_privs 1, host box\n")
     }
 
-    @Test("System V IPC: shared memory (a private segment shared with a forked child, IPC_STAT, keys with IPC_CREAT and IPC_EXCL, IPC_RMID while attached, read-only attachments, permissions after dropping root) and semaphores (P and V, waiting woken by another process, timeouts, SEM_UNDO at exit, GETALL and SETALL, removal waking a waiter), with the errors")
+    @Test("System V IPC: shared memory (a private segment shared with a forked child, IPC_STAT, keys with IPC_CREAT and IPC_EXCL, IPC_RMID while attached, read-only attachments, permissions after dropping root) and semaphores (P and V, waiting woken by another process, timeouts, SEM_UNDO at exit, GETALL and SETALL, removal waking a waiter) and message queues (type selection, MSG_EXCEPT, truncation, a waiting receiver, a full queue, removal), with the errors")
     func ipc() throws {
         let run = try runBoth("ipc")
         #expect(run.insideStatus == run.nativeStatus)
         #expect(run.inside == run.native)
-        #expect(run.inside.split(separator: "\n").count == 12, "\(run.inside)")
+        #expect(run.inside.split(separator: "\n").count == 15, "\(run.inside)")
         #expect(run.inside.contains("undo limit: 0 0 then -34"))
+        #expect(run.inside.contains("errors: type 0 -22, past MSGMAX -22; removed 0, the waiter got EIDRM 1, then -22"))
         #expect(run.inside.contains("removed: 0, the waiter got EIDRM 1, then -22"))
         #expect(run.inside.contains("read-only: mprotect -13, read into it -14, maps 1, still \"hello\""))
         #expect(run.inside.contains("parent sees \"world\"; stat 0 size 10000 attached 1 mode 600 creator ok 1"))

@@ -74,6 +74,7 @@ public final class Sandbox: @unchecked Sendable {
     /// System V shared memory segments and semaphore sets (the sandbox's IPC namespace).
     let sharedMemorySegments = SystemVSharedMemory()
     let semaphores = SystemVSemaphores()
+    let messageQueues = SystemVMessageQueues()
     /// File systems mounted over the root, by absolute path: tmpfs on /tmp, the devices on
     /// /dev (when a root is attached).
     private(set) var mounts: [[UInt8]: any Inode] = [:]

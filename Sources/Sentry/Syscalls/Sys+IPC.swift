@@ -2,8 +2,9 @@ import HostSys
 import LinuxABI
 
 /// System V IPC: shared memory (shmget(2), shmat(2), shmdt(2), shmctl(2)) over the
-/// sandbox's `SystemVSharedMemory`, and semaphores (semget(2), semop(2), semtimedop(2),
-/// semctl(2)) over its `SystemVSemaphores`. Message queues are not served yet (ENOSYS).
+/// sandbox's `SystemVSharedMemory`, semaphores (semget(2), semop(2), semtimedop(2),
+/// semctl(2)) over its `SystemVSemaphores`, and message queues (msgget(2), msgsnd(2),
+/// msgrcv(2), msgctl(2)) over its `SystemVMessageQueues`.
 extension Syscalls {
     static let ipcCreate: UInt64 = 0o1000, ipcExclusive: UInt64 = 0o2000
     static let shmReadOnly: UInt64 = 0o10000, shmRound: UInt64 = 0o20000, shmRemap: UInt64 = 0o40000, shmExecute: UInt64 = 0o100000
@@ -397,5 +398,169 @@ extension Syscalls {
             try task.mm.copyOut(bytes, to: argument)
             return .value(0)
         }
+    }
+}
+
+extension Syscalls {
+    static let msgNoError: UInt64 = 0o10000, msgExcept: UInt64 = 0o20000, msgCopy: UInt64 = 0o40000
+
+    /// Implements Linux msgget(2): the queue of `key` (IPC_PRIVATE: always a new one), made
+    /// with IPC_CREAT (the low 9 bits of the flags are its mode); EEXIST, ENOENT, EACCES and
+    /// ENOSPC as semget.
+    static func msgget(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let key = Int32(truncatingIfNeeded: arguments[0])
+        let flags = arguments[1]
+        let table = task.sandbox.messageQueues
+        let credentials = task.group.credentials
+        return try table.monitor.locked { () throws(LinuxErrno) -> SyscallOutcome in
+            if key != SystemVSharedMemory.privateKey, let existing = table.queue(key: key) {
+                if flags & ipcCreate != 0 && flags & ipcExclusive != 0 { throw .EEXIST }
+                guard existing.permits(Access(rawValue: UInt32(((flags >> 6) | (flags >> 3) | flags) & 7)), credentials) else { throw .EACCES }
+                return .value(Int64(existing.id))
+            }
+            guard key == SystemVSharedMemory.privateKey || flags & ipcCreate != 0 else { throw .ENOENT }
+            let queue = try table.add { id in
+                SystemVMessageQueues.Queue(id: id, key: key, mode: UInt32(flags & 0o777), credentials: credentials, now: ipcNow())
+            }
+            return .value(Int64(queue.id))
+        }
+    }
+
+    /// Implements Linux msgsnd(2): queues the message at `msgp` (a positive type, then
+    /// `msgsz` bytes), waiting for room in the queue (EAGAIN with IPC_NOWAIT); a signal ends
+    /// the wait with EINTR, the queue's removal with EIDRM. EINVAL for a size past MSGMAX or
+    /// a type below 1, EACCES without write permission.
+    static func msgsnd(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let id = Int32(truncatingIfNeeded: arguments[0])
+        let size = Int64(bitPattern: arguments[2])
+        let flags = arguments[3]
+        guard id >= 0, size >= 0, size <= Int64(SystemVMessageQueues.maximumMessage) else { throw .EINVAL }
+        let type = Int64(bitPattern: word(try task.mm.copyIn(from: arguments[1], count: 8)))
+        guard type >= 1 else { throw .EINVAL }
+        let text = try task.mm.copyIn(from: arguments[1] + 8, count: Int(size))
+        let table = task.sandbox.messageQueues
+        let credentials = task.group.credentials
+        try table.monitor.locked { () throws(LinuxErrno) in
+            let queue = try table.queue(id)
+            guard queue.permits(.write, credentials) else { throw .EACCES }
+            // Full: its bytes, its count (each message counts as a byte, as Linux's), or all queues'.
+            while queue.bytes + text.count > queue.limit || queue.messages.count + 1 > queue.limit
+                || table.total + text.count > SystemVMessageQueues.maximumTotal
+            {
+                if flags & ipcNoWait != 0 { throw .EAGAIN }
+                let woke = Task.sleep(on: table.monitor)
+                if queue.removed { throw .EIDRM }
+                if woke == .interrupted { throw .EINTR }
+            }
+            queue.messages.append((Int(type), text))
+            queue.bytes += text.count
+            table.total += text.count
+            queue.sendTime = ipcNow()
+            queue.lastSender = task.pid
+            table.monitor.broadcast()
+        }
+        return .value(0)
+    }
+
+    /// Implements Linux msgrcv(2): takes the message `msgtyp` selects (0: the first; positive:
+    /// the first of that type, or with MSG_EXCEPT of another; negative: the first of the
+    /// lowest type at most its magnitude) into `msgp` (its type, then its text), waiting for
+    /// one (ENOMSG with IPC_NOWAIT); a longer text is E2BIG and stays queued, unless
+    /// MSG_NOERROR cuts it. EINTR, EIDRM and EACCES as msgsnd; MSG_COPY is not served (EINVAL).
+    static func msgrcv(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let id = Int32(truncatingIfNeeded: arguments[0])
+        let size = Int64(bitPattern: arguments[2])
+        let type = Int(Int64(bitPattern: arguments[3]))
+        let flags = arguments[4]
+        guard id >= 0, size >= 0, flags & msgCopy == 0 else { throw .EINVAL }
+        let table = task.sandbox.messageQueues
+        let credentials = task.group.credentials
+        let message = try table.monitor.locked { () throws(LinuxErrno) -> (type: Int, text: [UInt8]) in
+            let queue = try table.queue(id)
+            guard queue.permits(.read, credentials) else { throw .EACCES }
+            while true {
+                if let index = queue.select(type, except: flags & msgExcept != 0) {
+                    let found = queue.messages[index]
+                    guard found.text.count <= size || flags & msgNoError != 0 else { throw .E2BIG }
+                    queue.messages.remove(at: index)
+                    queue.bytes -= found.text.count
+                    table.total -= found.text.count
+                    queue.receiveTime = ipcNow()
+                    queue.lastReceiver = task.pid
+                    table.monitor.broadcast()
+                    return (found.type, Array(found.text.prefix(Int(size))))
+                }
+                if flags & ipcNoWait != 0 { throw .ENOMSG }
+                let woke = Task.sleep(on: table.monitor)
+                if queue.removed { throw .EIDRM }
+                if woke == .interrupted { throw .EINTR }
+            }
+        }
+        try task.mm.copyOut(bytes(UInt64(bitPattern: Int64(message.type))) + message.text, to: arguments[1])
+        return .value(Int64(message.text.count))
+    }
+
+    /// Implements Linux msgctl(2) IPC_STAT (read permission: `struct msqid_ds`), IPC_SET (the
+    /// owner, the creator or CAP_SYS_ADMIN: the owner's ids, the mode's low 9 bits, and the
+    /// byte limit, which only CAP_SYS_RESOURCE raises past MSGMNB) and IPC_RMID. IPC_INFO,
+    /// MSG_INFO and MSG_STAT are EINVAL.
+    static func msgctl(_ task: Task, _ arguments: SyscallArguments) throws(LinuxErrno) -> SyscallOutcome {
+        let id = Int32(truncatingIfNeeded: arguments[0])
+        let command = arguments[1] & ~0x100  // IPC_64
+        let table = task.sandbox.messageQueues
+        let credentials = task.group.credentials
+        switch command {
+        case ipcStat:
+            let bytes = try table.monitor.locked { () throws(LinuxErrno) -> [UInt8] in
+                let queue = try table.queue(id)
+                guard queue.permits(.read, credentials) else { throw .EACCES }
+                var bytes = [UInt8](repeating: 0, count: 120)
+                func put(_ value: UInt64, at offset: Int, size: Int) {
+                    withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + size), with: $0.prefix(size)) }
+                }
+                put(UInt64(UInt32(bitPattern: queue.key)), at: 0, size: 4)
+                put(UInt64(queue.uid), at: 4, size: 4)
+                put(UInt64(queue.gid), at: 8, size: 4)
+                put(UInt64(queue.creatorUID), at: 12, size: 4)
+                put(UInt64(queue.creatorGID), at: 16, size: 4)
+                put(UInt64(queue.mode), at: 20, size: 2)
+                put(UInt64(UInt16(truncatingIfNeeded: queue.id)), at: 24, size: 2)
+                put(UInt64(bitPattern: queue.sendTime), at: 48, size: 8)
+                put(UInt64(bitPattern: queue.receiveTime), at: 56, size: 8)
+                put(UInt64(bitPattern: queue.changeTime), at: 64, size: 8)
+                put(UInt64(queue.bytes), at: 72, size: 8)
+                put(UInt64(queue.messages.count), at: 80, size: 8)
+                put(UInt64(queue.limit), at: 88, size: 8)
+                put(UInt64(UInt32(bitPattern: queue.lastSender)), at: 96, size: 4)
+                put(UInt64(UInt32(bitPattern: queue.lastReceiver)), at: 100, size: 4)
+                return bytes
+            }
+            try task.mm.copyOut(bytes, to: arguments[2])
+        case ipcSet:
+            let given = try task.mm.copyIn(from: arguments[2], count: 120)
+            let (uid, gid) = (UInt32(word(Array(given[4..<8]))), UInt32(word(Array(given[8..<12]))))
+            guard uid != UInt32.max, gid != UInt32.max else { throw .EINVAL }
+            let limit = word(Array(given[88..<96]))
+            try table.monitor.locked { () throws(LinuxErrno) in
+                let queue = try table.queue(id)
+                guard queue.mayChange(credentials) else { throw .EPERM }
+                if limit > UInt64(SystemVMessageQueues.defaultQueueBytes) && !credentials.has(Capability.sysResource) { throw .EPERM }
+                guard limit <= UInt64(Int32.max) else { throw .EINVAL }
+                (queue.uid, queue.gid) = (uid, gid)
+                queue.mode = UInt32(word(Array(given[20..<22]))) & 0o777
+                queue.limit = Int(limit)
+                queue.changeTime = ipcNow()
+                table.monitor.broadcast()  // more room, perhaps
+            }
+        case ipcRemove:
+            try table.monitor.locked { () throws(LinuxErrno) in
+                let queue = try table.queue(id)
+                guard queue.mayChange(credentials) else { throw .EPERM }
+                table.remove(queue)
+            }
+        default:
+            throw .EINVAL
+        }
+        return .value(0)
     }
 }

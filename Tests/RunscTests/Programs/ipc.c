@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <time.h>
@@ -115,6 +116,64 @@ static void semaphores(void) {
     printf("removed: %d, the waiter got EIDRM %d, then %d\n", removed, WIFEXITED(status) && WEXITSTATUS(status) == 0, result(semop(set, &give, 1)));
 }
 
+struct message {
+    long type;
+    char text[64];
+};
+
+// System V message queues: types and their selection, MSG_EXCEPT, truncation, a receiver
+// woken by another process, a full queue, IPC_STAT, removal, and the errors.
+static void message_queues(void) {
+    int queue = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    struct message one = {1, "one"}, two = {2, "two"}, three = {3, "three"}, got;
+    int sent = msgsnd(queue, &one, 4, 0) | msgsnd(queue, &two, 4, 0) | msgsnd(queue, &three, 6, 0);
+    ssize_t by_type = msgrcv(queue, &got, sizeof got.text, 2, 0);
+    printf("queue: sent %d, type 2 %zd \"%s\";", sent, by_type, got.text);
+    ssize_t lowest = msgrcv(queue, &got, sizeof got.text, -3, 0);
+    printf(" lowest <= 3 %zd \"%s\";", lowest, got.text);
+    int too_long = result(msgrcv(queue, &got, 2, 0, 0));
+    ssize_t cut = msgrcv(queue, &got, 2, 0, MSG_NOERROR);
+    printf(" too long %d, cut %zd; empty %d\n", too_long, cut, result(msgrcv(queue, &got, sizeof got.text, 0, IPC_NOWAIT)));
+    msgsnd(queue, &one, 4, 0);
+    msgsnd(queue, &two, 4, 0);
+    ssize_t except = msgrcv(queue, &got, sizeof got.text, 1, MSG_EXCEPT);
+    printf("except: %zd type %ld;", except, got.type);
+    msgrcv(queue, &got, sizeof got.text, 0, 0);
+
+    pid_t child = fork();
+    if (child == 0) {
+        struct message waited;
+        ssize_t n = msgrcv(queue, &waited, sizeof waited.text, 7, 0);
+        _exit(n == 6 && strcmp(waited.text, "later") == 0 ? 0 : 1);
+    }
+    usleep(50000);
+    struct message later = {7, "later"};
+    msgsnd(queue, &later, 6, 0);
+    int status;
+    waitpid(child, &status, 0);
+    printf(" a waiting receiver got it %d;", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    struct msqid_ds info;
+    msgctl(queue, IPC_STAT, &info);
+    info.msg_qbytes = 100;
+    int set = msgctl(queue, IPC_SET, &info);
+    struct message big = {1, ""};
+    int filled = msgsnd(queue, &big, 60, 0), full = result(msgsnd(queue, &big, 60, IPC_NOWAIT));
+    msgctl(queue, IPC_STAT, &info);
+    printf(" limit %d, then full %d; stat qbytes %lu qnum %lu cbytes %lu\n", set | filled, full, (unsigned long)info.msg_qbytes,
+           (unsigned long)info.msg_qnum, (unsigned long)info.__msg_cbytes);
+
+    struct message bad = {0, "x"};
+    int bad_type = result(msgsnd(queue, &bad, 1, 0)), too_big = result(msgsnd(queue, &big, 9000, 0));
+    child = fork();
+    if (child == 0) _exit(msgrcv(queue, &got, sizeof got.text, 99, 0) == -1 && errno == EIDRM ? 0 : 1);
+    usleep(50000);
+    int removed = msgctl(queue, IPC_RMID, NULL);
+    waitpid(child, &status, 0);
+    printf("errors: type 0 %d, past MSGMAX %d; removed %d, the waiter got EIDRM %d, then %d\n", bad_type, too_big, removed,
+           WIFEXITED(status) && WEXITSTATUS(status) == 0, result(msgsnd(queue, &one, 4, 0)));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     int id = shmget(IPC_PRIVATE, 10000, IPC_CREAT | 0600);
@@ -194,5 +253,6 @@ int main(void) {
     shmctl(id, IPC_RMID, NULL);
     printf("cleaned: stat %d, bad command %d\n", result(shmctl(id, IPC_STAT, &info)), result(shmctl(made + 100000, IPC_STAT, &info)));
     semaphores();
+    message_queues();
     return 0;
 }
