@@ -49,8 +49,9 @@ final class SystemVMessageQueues: @unchecked Sendable {
         func select(_ type: Int, except: Bool) -> Int? {
             if type == 0 { return messages.isEmpty ? nil : 0 }
             if type > 0 { return messages.firstIndex { except ? $0.type != type : $0.type == type } }
+            let bound = type == Int.min ? Int.max : -type  // convert_mode's reading of LONG_MIN
             var best: Int?
-            for (index, message) in messages.enumerated() where message.type <= -type {
+            for (index, message) in messages.enumerated() where message.type <= bound {
                 if best == nil || message.type < messages[best!].type { best = index }
             }
             return best
@@ -58,9 +59,13 @@ final class SystemVMessageQueues: @unchecked Sendable {
     }
 
     /// Linux's limits: MSGMNI queues, MSGMAX bytes a message, MSGMNB bytes a queue by default.
-    /// The Sentry also bounds what all queues hold together, which Linux leaves to MSGMNI x MSGMNB.
+    /// The Sentry also bounds what all queues hold together (each message costing its text
+    /// and a header, as Linux's struct msg_msg), which Linux leaves to MSGMNI x MSGMNB.
     static let maximumQueues = 32000, maximumMessage = 8192, defaultQueueBytes = 16384
-    static let maximumTotal = 64 << 20
+    static let maximumTotal = 64 << 20, messageOverhead = 64
+
+    /// What a message of `count` bytes costs against `maximumTotal`.
+    static func cost(_ count: Int) -> Int { count + messageOverhead }
 
     let monitor = Monitor()
     private var queues: [Int32: Queue] = [:]
@@ -90,7 +95,7 @@ final class SystemVMessageQueues: @unchecked Sendable {
     /// Removes a queue (IPC_RMID): its messages go, its waiters wake to EIDRM. Call under `monitor`.
     func remove(_ queue: Queue) {
         queue.removed = true
-        total -= queue.bytes
+        total -= queue.messages.reduce(0) { $0 + Self.cost($1.text.count) }
         queues.removeValue(forKey: queue.id)
         monitor.broadcast()
     }

@@ -434,27 +434,30 @@ extension Syscalls {
         let id = Int32(truncatingIfNeeded: arguments[0])
         let size = Int64(bitPattern: arguments[2])
         let flags = arguments[3]
-        guard id >= 0, size >= 0, size <= Int64(SystemVMessageQueues.maximumMessage) else { throw .EINVAL }
-        let type = Int64(bitPattern: word(try task.mm.copyIn(from: arguments[1], count: 8)))
-        guard type >= 1 else { throw .EINVAL }
+        let type = Int64(bitPattern: word(try task.mm.copyIn(from: arguments[1], count: 8)))  // EFAULT first, as ksys_msgsnd
+        guard id >= 0, size >= 0, size <= Int64(SystemVMessageQueues.maximumMessage), type >= 1 else { throw .EINVAL }
         let text = try task.mm.copyIn(from: arguments[1] + 8, count: Int(size))
         let table = task.sandbox.messageQueues
         let credentials = task.group.credentials
+        let cost = SystemVMessageQueues.cost(text.count)
         try table.monitor.locked { () throws(LinuxErrno) in
             let queue = try table.queue(id)
-            guard queue.permits(.write, credentials) else { throw .EACCES }
-            // Full: its bytes, its count (each message counts as a byte, as Linux's), or all queues'.
-            while queue.bytes + text.count > queue.limit || queue.messages.count + 1 > queue.limit
-                || table.total + text.count > SystemVMessageQueues.maximumTotal
-            {
+            while true {
+                guard queue.permits(.write, credentials) else { throw .EACCES }  // again after each wait, as Linux
+                // Full: its bytes, its count (each message counts as a byte, as Linux's), or the Sentry's bound.
+                if queue.bytes + text.count <= queue.limit && queue.messages.count + 1 <= queue.limit
+                    && table.total + cost <= SystemVMessageQueues.maximumTotal
+                {
+                    break
+                }
                 if flags & ipcNoWait != 0 { throw .EAGAIN }
                 let woke = Task.sleep(on: table.monitor)
                 if queue.removed { throw .EIDRM }
-                if woke == .interrupted { throw .EINTR }
+                if woke == .interrupted { throw .ERESTARTNOHAND }  // EINTR after a handler, a restart after a stop
             }
             queue.messages.append((Int(type), text))
             queue.bytes += text.count
-            table.total += text.count
+            table.total += cost
             queue.sendTime = ipcNow()
             queue.lastSender = task.pid
             table.monitor.broadcast()
@@ -477,14 +480,14 @@ extension Syscalls {
         let credentials = task.group.credentials
         let message = try table.monitor.locked { () throws(LinuxErrno) -> (type: Int, text: [UInt8]) in
             let queue = try table.queue(id)
-            guard queue.permits(.read, credentials) else { throw .EACCES }
             while true {
+                guard queue.permits(.read, credentials) else { throw .EACCES }  // again after each wait, as Linux
                 if let index = queue.select(type, except: flags & msgExcept != 0) {
                     let found = queue.messages[index]
                     guard found.text.count <= size || flags & msgNoError != 0 else { throw .E2BIG }
                     queue.messages.remove(at: index)
                     queue.bytes -= found.text.count
-                    table.total -= found.text.count
+                    table.total -= SystemVMessageQueues.cost(found.text.count)
                     queue.receiveTime = ipcNow()
                     queue.lastReceiver = task.pid
                     table.monitor.broadcast()
@@ -493,7 +496,7 @@ extension Syscalls {
                 if flags & ipcNoWait != 0 { throw .ENOMSG }
                 let woke = Task.sleep(on: table.monitor)
                 if queue.removed { throw .EIDRM }
-                if woke == .interrupted { throw .EINTR }
+                if woke == .interrupted { throw .ERESTARTNOHAND }
             }
         }
         try task.mm.copyOut(bytes(UInt64(bitPattern: Int64(message.type))) + message.text, to: arguments[1])
@@ -537,15 +540,15 @@ extension Syscalls {
             }
             try task.mm.copyOut(bytes, to: arguments[2])
         case ipcSet:
+            guard id >= 0 else { throw .EINVAL }
             let given = try task.mm.copyIn(from: arguments[2], count: 120)
             let (uid, gid) = (UInt32(word(Array(given[4..<8]))), UInt32(word(Array(given[8..<12]))))
-            guard uid != UInt32.max, gid != UInt32.max else { throw .EINVAL }
-            let limit = word(Array(given[88..<96]))
+            let limit = UInt64(UInt32(truncatingIfNeeded: word(Array(given[88..<96]))) & 0x7fff_ffff)  // an int, as msgctl_down reads it
             try table.monitor.locked { () throws(LinuxErrno) in
                 let queue = try table.queue(id)
                 guard queue.mayChange(credentials) else { throw .EPERM }
                 if limit > UInt64(SystemVMessageQueues.defaultQueueBytes) && !credentials.has(Capability.sysResource) { throw .EPERM }
-                guard limit <= UInt64(Int32.max) else { throw .EINVAL }
+                guard uid != UInt32.max, gid != UInt32.max else { throw .EINVAL }
                 (queue.uid, queue.gid) = (uid, gid)
                 queue.mode = UInt32(word(Array(given[20..<22]))) & 0o777
                 queue.limit = Int(limit)
